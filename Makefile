@@ -1,0 +1,168 @@
+# jitbuf — build, test, install.
+#
+#   make                 build/libjitbuf.a and build/libjitbuf.so
+#   make demo            build and run the JIT example end to end
+#   make deps            install what building and testing need (Debian)
+#   make check           every test: Criterion suite, ASan+UBSan, TSan,
+#                        clang -Werror build, exported symbols, arm64 (qemu)
+#   make install         PREFIX, DESTDIR, LIBDIR, INCLUDEDIR honoured
+#   make ARCH=arm64 CC=aarch64-linux-gnu-gcc    cross-build for arm64
+#
+# Build options (see src/config.h): JB_NO_RWX=1 compiles the rwx strategy out.
+
+VERSION_MAJOR := 0
+VERSION       := 0.1.0
+
+CC      ?= cc
+ifeq ($(origin CC),default)
+CC := gcc
+endif
+MACHINE := $(shell $(CC) -dumpmachine 2>/dev/null)
+ARCH    ?= $(if $(findstring aarch64,$(MACHINE)),arm64,x86_64)
+OS      ?= linux
+BUILD   ?= build
+
+PREFIX     ?= /usr/local
+LIBDIR     ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
+
+WARN := -Wall -Wextra -Werror -Wmissing-prototypes -Wstrict-prototypes \
+        -Wshadow -Wpointer-arith -Wvla -Wformat=2 -Wundef -Wcast-qual
+CFLAGS ?= -O2 -g
+JB_NO_RWX ?= 0
+LIB_CFLAGS := -std=c11 $(WARN) -fPIC -fvisibility=hidden -DJB_BUILDING \
+              -DJB_NO_RWX=$(JB_NO_RWX) -Iinclude -Isrc $(CFLAGS) $(EXTRA_CFLAGS)
+TEST_CFLAGS := -std=gnu11 $(WARN) -Wno-missing-prototypes -Iinclude -Itests \
+               $(CFLAGS) $(EXTRA_CFLAGS)
+LDLIBS := -lpthread
+
+SRC := $(wildcard src/*.c) $(wildcard src/os/$(OS)/*.c) \
+       $(wildcard src/arch/$(ARCH)/*.c)
+OBJ := $(SRC:%.c=$(BUILD)/obj/%.o)
+HDR := $(wildcard include/*.h include/jitbuf/*.h src/*.h src/os/*.h \
+       src/os/$(OS)/*.h src/arch/*.h)
+
+STATIC := $(BUILD)/libjitbuf.a
+SHARED := $(BUILD)/libjitbuf.so.$(VERSION)
+SONAME := libjitbuf.so.$(VERSION_MAJOR)
+
+TEST_SRC := $(wildcard tests/core/*.c tests/os/*.c tests/arch/*.c)
+TEST_BIN := $(BUILD)/tests/jitbuf-tests
+
+# Packages `make deps` installs (Debian). Never libcriterion-dev:arm64: it
+# replaces the amd64 package.
+DEB_PACKAGES := build-essential clang llvm lld pkg-config libcriterion-dev \
+                libcapstone-dev valgrind strace qemu-user gcc-aarch64-linux-gnu \
+                libc6-dev-arm64-cross
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: all lib demo deps check test test-asan test-tsan check-clang \
+        check-symbols check-arm64 examples install uninstall clean
+
+all: lib
+lib: $(STATIC) $(BUILD)/libjitbuf.so
+
+$(BUILD)/obj/%.o: %.c $(HDR)
+	@mkdir -p $(dir $@)
+	$(CC) $(LIB_CFLAGS) -c $< -o $@
+
+$(STATIC): $(OBJ)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+$(SHARED): $(OBJ)
+	$(CC) -shared -Wl,-soname,$(SONAME) $(CFLAGS) $(EXTRA_CFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/libjitbuf.so: $(SHARED)
+	ln -sf libjitbuf.so.$(VERSION) $(BUILD)/$(SONAME)
+	ln -sf libjitbuf.so.$(VERSION) $@
+
+# ---- examples -----------------------------------------------------------
+
+EXAMPLES := $(patsubst examples/%.c,$(BUILD)/examples/%,$(wildcard examples/*.c))
+
+$(BUILD)/examples/%: examples/%.c $(STATIC) $(HDR)
+	@mkdir -p $(dir $@)
+	$(CC) -std=c11 $(WARN) -Iinclude $(CFLAGS) $(EXTRA_CFLAGS) $< -o $@ $(STATIC) $(LDLIBS)
+
+examples: $(EXAMPLES)
+
+demo: $(BUILD)/examples/demo
+	./$(BUILD)/examples/demo
+
+# ---- tests ----------------------------------------------------------------
+
+$(TEST_BIN): $(TEST_SRC) $(wildcard tests/*.h) $(STATIC)
+	@mkdir -p $(dir $@)
+	$(CC) $(TEST_CFLAGS) $(TEST_SRC) -o $@ $(STATIC) -lcriterion $(LDLIBS)
+
+# Criterion runs each test in its own process; --jobs 2 fits CI's 2 cores.
+test: $(TEST_BIN)
+	$(TEST_ENV) ./$(TEST_BIN) --jobs 2 $(TEST_ARGS)
+
+SAN_OPTS := handle_segv=0:handle_sigbus=0:handle_sigill=0:handle_sigtrap=0
+test-asan:
+	$(MAKE) --no-print-directory BUILD=$(BUILD)/asan \
+	  EXTRA_CFLAGS="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer" \
+	  TEST_ENV="ASAN_OPTIONS=$(SAN_OPTS):detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1" test
+test-tsan:
+	$(MAKE) --no-print-directory BUILD=$(BUILD)/tsan \
+	  EXTRA_CFLAGS="-fsanitize=thread -fno-omit-frame-pointer" \
+	  TEST_ENV="TSAN_OPTIONS=$(SAN_OPTS):halt_on_error=1" test
+
+# The library must build warning-free with the other compiler too.
+check-clang:
+	$(MAKE) --no-print-directory CC=clang BUILD=$(BUILD)/clang lib examples
+
+# Only jb_ names may leave the shared library.
+check-symbols: $(BUILD)/libjitbuf.so
+	@bad=$$(nm -D --defined-only $(BUILD)/libjitbuf.so | awk '{print $$3}' | grep -v '^jb_' || true); \
+	if [ -n "$$bad" ]; then echo "non-jb_ exports: $$bad"; exit 1; fi; \
+	echo "check-symbols: only jb_ names exported ($$(nm -D --defined-only $(BUILD)/libjitbuf.so | wc -l))"
+
+ARM64_CC ?= aarch64-linux-gnu-gcc
+QEMU_ARM64 ?= qemu-aarch64 -L /usr/aarch64-linux-gnu
+ARM64_RUNNER := $(BUILD)/arm64/tests/arm64-runner
+$(ARM64_RUNNER): tests/arm64/runner.c $(wildcard src/*.c src/*.h src/os/$(OS)/* src/arch/*.h src/arch/arm64/*) include/jitbuf.h
+	$(MAKE) --no-print-directory ARCH=arm64 CC=$(ARM64_CC) BUILD=$(BUILD)/arm64 lib
+	$(ARM64_CC) -std=gnu11 $(WARN) -Wno-missing-prototypes -Iinclude $(CFLAGS) \
+	  tests/arm64/runner.c -o $@ $(BUILD)/arm64/libjitbuf.a -lpthread
+
+check-arm64:
+	@if command -v $(ARM64_CC) >/dev/null && command -v qemu-aarch64 >/dev/null; then \
+	  $(MAKE) --no-print-directory $(ARM64_RUNNER) && $(QEMU_ARM64) $(ARM64_RUNNER); \
+	else echo "check-arm64: NOT RUN: $(ARM64_CC) or qemu-aarch64 missing (make deps installs them)"; exit 1; fi
+
+check: lib check-symbols test test-asan test-tsan check-clang check-arm64 $(BUILD)/examples/demo
+	./$(BUILD)/examples/demo > /dev/null
+	@echo "make check: all passed"
+
+deps:
+	$(SUDO) apt-get update
+	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y --no-install-recommends $(DEB_PACKAGES)
+
+# ---- install --------------------------------------------------------------
+
+$(BUILD)/jitbuf.pc: jitbuf.pc.in
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
+	    -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' -e 's|@VERSION@|$(VERSION)|' $< > $@
+
+install: lib $(BUILD)/jitbuf.pc
+	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR)/jitbuf $(DESTDIR)$(PKGCONFIGDIR)
+	install -m 644 include/jitbuf.h $(DESTDIR)$(INCLUDEDIR)/
+	install -m 644 include/jitbuf/*.h $(DESTDIR)$(INCLUDEDIR)/jitbuf/
+	install -m 644 $(STATIC) $(DESTDIR)$(LIBDIR)/
+	install -m 755 $(SHARED) $(DESTDIR)$(LIBDIR)/
+	ln -sf libjitbuf.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$(SONAME)
+	ln -sf libjitbuf.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libjitbuf.so
+	install -m 644 $(BUILD)/jitbuf.pc $(DESTDIR)$(PKGCONFIGDIR)/
+
+uninstall:
+	rm -f $(DESTDIR)$(INCLUDEDIR)/jitbuf.h $(DESTDIR)$(LIBDIR)/libjitbuf.a \
+	      $(DESTDIR)$(LIBDIR)/libjitbuf.so $(DESTDIR)$(LIBDIR)/$(SONAME) \
+	      $(DESTDIR)$(LIBDIR)/libjitbuf.so.$(VERSION) $(DESTDIR)$(PKGCONFIGDIR)/jitbuf.pc
+	rm -rf $(DESTDIR)$(INCLUDEDIR)/jitbuf
+
+clean:
+	rm -rf $(BUILD)

@@ -1,0 +1,275 @@
+/* jitbuf — executable memory for JITs, W^X on every platform.
+ *
+ * One code region per process, carved into blocks by a thread-safe
+ * sub-allocator whose bookkeeping lives outside the code. Code reaches a
+ * block only through a validated write path (jb_write, jb_patch,
+ * jb_write_with) that opens the strategy's write window, copies, closes it
+ * and makes the instruction cache coherent before returning. Under every
+ * default strategy no page is ever writable and executable at the same
+ * address.
+ *
+ * Typical install:
+ *
+ *     jb_region *r;
+ *     void *fn;
+ *     if (jb_region_open(&r, NULL) < 0) fail(jb_last_error());
+ *     if (jb_alloc(r, sizeof code, 16, &fn) < 0) fail(jb_last_error());
+ *     if (jb_write(r, fn, code, sizeof code) < 0) fail(jb_last_error());
+ *     ((int (*)(void))fn)();
+ *     jb_free(r, fn);
+ *     jb_region_close(r);
+ *
+ * Errors. Every call returns 0 (or a documented non-negative value) on
+ * success and a negative JB_E* code on failure. A failed call changes
+ * nothing and leaves out-parameters NULL/0. jb_last_error() then holds a
+ * sentence for the calling thread that names the cause (with the OS errno
+ * where there is one) and the fix. Like errno, it is not cleared by a
+ * successful call.
+ *
+ * Threads. All functions are thread-safe unless noted. Blocks may be
+ * allocated, written, patched and freed from any thread. A block must not
+ * be freed by one thread while another writes it (that write may fail with
+ * JB_ERANGE, never corrupt another block).
+ */
+#ifndef JITBUF_H
+#define JITBUF_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "jitbuf/version.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(JB_BUILDING) && defined(__GNUC__)
+#define JB_API __attribute__((visibility("default")))
+#else
+#define JB_API
+#endif
+
+/* ---- Errors ----------------------------------------------------------- */
+
+/* One table generates the codes, jb_strerror() and jb_err_name(). */
+#define JB_ERRNO_MAP(XX)                                                      \
+    XX(EINVAL, -1, "invalid argument")                                        \
+    XX(ENOMEM, -2, "out of memory or address space")                         \
+    XX(ENOSPC, -3, "code region is full")                                     \
+    XX(ERANGE, -4, "address or length outside a live block")                  \
+    XX(EALIGN, -5, "misaligned address, size or alignment")                   \
+    XX(ENOTBLOCK, -6, "not the start of a live block")                        \
+    XX(EFOREIGN, -7, "block belongs to another region handle")                \
+    XX(ESOURCE, -8, "source bytes lie inside the code region")                \
+    XX(EBUSY, -9, "process-wide region already open with other settings")     \
+    XX(EPERM, -10, "the system refused executable memory")                    \
+    XX(EUNSUPPORTED, -11, "not supported on this platform or build")          \
+    XX(ESTATE, -12, "not allowed in the current state")                       \
+    XX(ECALLBACK, -13, "write callback reported failure")                     \
+    XX(ECLOSED, -14, "region handle is not open")                             \
+    XX(EOS, -15, "unexpected operating system error")
+
+typedef enum {
+#define JB__ERR_ENUM(name, code, text) JB_##name = (code),
+    JB_ERRNO_MAP(JB__ERR_ENUM)
+#undef JB__ERR_ENUM
+    JB__ERR_LAST = -16
+} jb_err;
+
+/* Short text for a code ("invalid argument"); "unknown error" otherwise.
+ * Thread-safe; never NULL; no syscall. */
+JB_API const char *jb_strerror(int err);
+
+/* Name of a code ("JB_EINVAL"); "JB_UNKNOWN" otherwise. Thread-safe. */
+JB_API const char *jb_err_name(int err);
+
+/* The calling thread's last failure as one sentence: what failed, the OS
+ * errno where there was one, and what to do about it. "" if no call has
+ * failed on this thread. The pointer stays valid until this thread's next
+ * failing jitbuf call. Thread-safe (thread-local); no syscall. */
+JB_API const char *jb_last_error(void);
+
+/* ---- Version ---------------------------------------------------------- */
+
+/* JB_VERSION_HEX of the library actually loaded. */
+JB_API unsigned jb_version(void);
+/* JB_VERSION_STRING of the library actually loaded. */
+JB_API const char *jb_version_string(void);
+
+/* ---- Regions ---------------------------------------------------------- */
+
+typedef struct jb_region jb_region; /* opaque handle */
+
+/* W^X strategies. jb_region_info() says which one a region uses and why. */
+typedef enum {
+    JB_WX_AUTO = 0,       /* first that works on this platform, W^X only */
+    JB_WX_APPLE_CALLBACK, /* macOS >= 11.4: pthread_jit_write_with_callback_np */
+    JB_WX_APPLE_TOGGLE,   /* macOS >= 11.0: pthread_jit_write_protect_np */
+    JB_WX_DUALMAP,        /* Linux: memfd mapped RW and RX at two addresses */
+    JB_WX_MPROTECT,       /* POSIX: flip written pages RX -> RW -> RX */
+    JB_WX_RWX             /* one RWX mapping: NOT W^X, explicit opt-in only */
+} jb_wx;
+
+/* Name of a strategy ("dualmap", "auto", ...), or "unknown". */
+JB_API const char *jb_wx_name(jb_wx wx);
+
+#define JB_DEFAULT_RESERVE ((size_t)64 << 20) /* 64 MiB */
+
+/* jb_options.flags */
+#define JB_OPEN_PRIVATE 0x1u /* own mapping, not the process-wide region
+                                (Linux only; macOS allows one MAP_JIT region) */
+#define JB_OPEN_NO_ENV 0x2u  /* ignore the JITBUF_WX environment variable */
+
+/* Options for jb_region_open; all-zero (or a NULL pointer) means defaults. */
+typedef struct {
+    size_t reserve;  /* address space to reserve; 0 = JB_DEFAULT_RESERVE.
+                        Pages are backed only as blocks reach them. Keep
+                        all code within +-128 MiB (arm64 b/bl range) by
+                        choosing <= 128 MiB if you chain blocks directly. */
+    jb_wx wx;        /* strategy; JB_WX_AUTO picks and falls back */
+    unsigned flags;  /* JB_OPEN_* */
+} jb_options;
+
+/* Open a handle on the code region.
+ *
+ * By default there is one code region per process (macOS allows only one
+ * MAP_JIT mapping, and one region keeps code within branch range). The
+ * first open reserves it; each later open returns a new handle on the same
+ * region, a pool: its blocks are its own, and closing it frees them. A later
+ * open must ask for JB_WX_AUTO or the strategy already in use, and for a
+ * reserve no larger than the region's (0 = whatever it has); otherwise it
+ * fails with JB_EBUSY. JB_OPEN_PRIVATE gives a separate region instead
+ * (Linux only).
+ *
+ * With JB_WX_AUTO the strategy is the first that initialises, in platform
+ * order (Linux: dualmap, then mprotect; rwx is never chosen automatically),
+ * and the environment variable JITBUF_WX=dualmap|mprotect|rwx overrides it
+ * for debugging unless JB_OPEN_NO_ENV is set. A strategy asked for by name
+ * never falls back.
+ *
+ * @return 0; JB_EINVAL (out NULL, unknown flag or strategy, reserve too
+ *   small or too large, bad JITBUF_WX), JB_EBUSY, JB_EPERM (the system
+ *   refused executable memory: the sentence names the policy), JB_ENOMEM,
+ *   JB_EUNSUPPORTED, JB_EOS. On failure *out is NULL.
+ * Thread-safe. Cost: the first open makes a few syscalls (mmap, memfd);
+ * later opens make none. */
+JB_API int jb_region_open(jb_region **out, const jb_options *opt);
+
+/* Close a handle: free its blocks (their bytes become trap instructions)
+ * and, with the last handle on a region, unmap the region.
+ * @return 0; JB_ECLOSED if r is not an open handle (e.g. closed twice: this
+ *   is detected without touching the freed handle); JB_EINVAL if r is NULL;
+ *   JB_ESTATE from inside a jb_write_with callback.
+ * Thread-safe, but no other call may use r concurrently or afterwards. */
+JB_API int jb_region_close(jb_region *r);
+
+/* What a region is and how it is doing. */
+typedef struct {
+    jb_wx wx;              /* strategy in use */
+    int wx_exclusive;      /* 1: no page is ever writable and executable */
+    const char *why;       /* how the strategy was chosen, what auto tried;
+                              valid until the region is unmapped */
+    void *exec_base;       /* first byte of the region (executable view) */
+    size_t reserved;       /* address space reserved */
+    size_t committed;      /* bytes backed by memory so far */
+    size_t granule;        /* allocation unit; sizes round up to it */
+    size_t guard;          /* bytes at the start never handed out */
+    size_t used;           /* bytes in live blocks (rounded) */
+    size_t free;           /* bytes free: reserved - guard - used */
+    size_t largest_free;   /* longest free run, in bytes */
+    size_t blocks;         /* live blocks in the region */
+    size_t pool_blocks;    /* live blocks owned by this handle */
+    size_t pools;          /* open handles on the region */
+    uint64_t windows;      /* write windows opened so far (all handles) */
+} jb_info;
+
+/* Fill *out with a snapshot of r's statistics.
+ * @return 0; JB_EINVAL if r or out is NULL. Thread-safe; no syscall. */
+JB_API int jb_region_info(const jb_region *r, jb_info *out);
+
+/* ---- Blocks ----------------------------------------------------------- */
+
+/* Carve a block of at least size bytes whose executable address is a
+ * multiple of align (a power of two; 0 means the granule). The block's bytes
+ * are trap instructions until written. Never opens a write window.
+ * @return 0 and *exec; JB_EINVAL (NULL, size 0 or larger than the region),
+ *   JB_EALIGN (align not a power of two or larger than a page),
+ *   JB_ENOSPC (no free run fits: free blocks or reserve more), JB_EOS (the
+ *   region could not grow). On failure *exec is NULL.
+ * Thread-safe. Cost: no syscall, except when the region's backed part
+ * grows (dualmap: ftruncate; mprotect: mprotect), in 256 KiB steps. */
+JB_API int jb_alloc(jb_region *r, size_t size, size_t align, void **exec);
+
+/* Free a block by its executable address (as jb_alloc returned it). Its
+ * bytes become trap instructions before it can be reused.
+ * @return 0; JB_EINVAL (NULL), JB_ERANGE (not in the region),
+ *   JB_ENOTBLOCK (not the start of a live block, e.g. freed twice),
+ *   JB_EFOREIGN (allocated through another handle).
+ * Thread-safe. Cost: dualmap and rwx, no syscall; mprotect, two. */
+JB_API int jb_free(jb_region *r, void *exec);
+
+/* ---- Writing code ----------------------------------------------------- */
+
+/* Copy n bytes from src to exec_dst inside one live block of r, through the
+ * strategy's write window, then make the instruction cache coherent for the
+ * range. The code is ready to run by this thread when the call returns;
+ * other threads that may have run the old bytes need jb_sync_threads().
+ * @return 0; JB_EINVAL (NULL, n 0), JB_ERANGE (range not inside one live
+ *   block: outside the region, crossing the block's end, or freed),
+ *   JB_EFOREIGN, JB_ESOURCE (src overlaps the region), JB_ESTATE (called
+ *   from inside a jb_write_with callback).
+ * Thread-safe. Cost: dualmap and rwx, a memcpy and no syscall; mprotect,
+ * two mprotect calls. arm64 adds cache maintenance for the range. */
+JB_API int jb_write(jb_region *r, void *exec_dst, const void *src, size_t n);
+
+/* Store width (4 or 8) bytes of value at exec_dst, aligned to width, as one
+ * atomic store, into live code that other threads may be running; then
+ * make the cache coherent. A thread running the patched code sees either the
+ * old or the new bytes. To patch a branch, place it so that the bytes that
+ * change fall in one aligned 4- or 8-byte unit (x86_64: a jmp rel32 whose
+ * opcode sits at an address == 3 mod 4; arm64: any instruction).
+ * @return 0; JB_EINVAL (NULL, width not 4 or 8), JB_EALIGN, JB_ERANGE,
+ *   JB_EFOREIGN, JB_ESTATE.
+ * Thread-safe. Cost as jb_write. Under mprotect the page is briefly not
+ * executable: threads running code on it would fault, so use dualmap for
+ * patching code that other threads run. */
+JB_API int jb_patch(jb_region *r, void *exec_dst, uint64_t value,
+                    unsigned width);
+
+/* Open the write window for [exec, exec + len) (inside one live block), call
+ * fn(ctx), close the window and make the range coherent. Inside fn, write
+ * through jb_writable(r, addr) for addresses in the range, and call no other
+ * jitbuf function (they fail with JB_ESTATE). fn must return normally (no
+ * longjmp or exception).
+ * @return 0; JB_ECALLBACK if fn returned non-zero; the errors of jb_write.
+ * Thread-safe. Under mprotect, other writers wait while fn runs. */
+JB_API int jb_write_with(jb_region *r, void *exec, size_t len,
+                         int (*fn)(void *ctx), void *ctx);
+
+/* The address through which exec may be written right now: a persistent
+ * alias (dualmap), exec itself (rwx, or inside a jb_write_with callback on
+ * the strategies without an alias), or NULL (not writable now, or exec not in
+ * a live block of r). A persistent alias lets an emitter assemble straight
+ * into the block; follow such writes with jb_write_with or jb_patch, or call
+ * jb_write on the same bytes, so that the cache is made coherent.
+ * Thread-safe; no syscall. */
+JB_API void *jb_writable(jb_region *r, void *exec);
+
+/* Freeze the set of allowed write callbacks (macOS freeze-late). A no-op
+ * returning 0 where it does not apply (Linux).
+ * @return 0; JB_EINVAL (NULL). */
+JB_API int jb_freeze(jb_region *r);
+
+/* Make every thread of the process drop instructions it may have fetched
+ * from code that was since rewritten (patched live code, reused blocks):
+ * Linux membarrier(PRIVATE_EXPEDITED_SYNC_CORE), falling back to
+ * PRIVATE_EXPEDITED and then to a TLB shootdown.
+ * @return 0; JB_EINVAL (NULL); JB_EOS if no mechanism worked.
+ * Thread-safe. Cost: one syscall that interrupts the process's other
+ * running threads. */
+JB_API int jb_sync_threads(jb_region *r);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* JITBUF_H */

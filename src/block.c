@@ -1,0 +1,193 @@
+/* Blocks: jb_alloc, jb_free, and finding the live block behind an address.
+ *
+ * Allocation never opens a write window: new bytes are already traps (the
+ * region is trap-filled as it grows, and every freed block is refilled). */
+#include <stdint.h>
+
+#include "internal.h"
+
+static int check_usable(const jb__arena *a, const char *fn)
+{
+    if (a->map.broken)
+        return jb__fail(JB_EOS, "%s: after fork() this process could not "
+                                "take a private copy of the code region (%s); "
+                                "it can run code compiled before the fork but "
+                                "cannot change code; exec() or open a region "
+                                "with JB_OPEN_PRIVATE",
+                        fn, jb__errno_name(a->map.broken));
+    return 0;
+}
+
+int jb_alloc(jb_region *r, size_t size, size_t align, void **exec)
+{
+    if (exec)
+        *exec = NULL;
+    if (!r || !exec)
+        return jb__fail(JB_EINVAL, "jb_alloc: %s is NULL", r ? "exec" : "r");
+    if (jb__in_window())
+        return jb__fail(JB_ESTATE, "jb_alloc: called from inside a "
+                                   "jb_write_with callback; allocate before "
+                                   "opening the write window");
+    jb__arena *a = r->a;
+    if (size == 0)
+        return jb__fail(JB_EINVAL, "jb_alloc: size is 0; ask for at least "
+                                   "one byte");
+    if (size > a->map.reserve - JB_GUARD)
+        return jb__fail(JB_EINVAL, "jb_alloc: %zu bytes do not fit in a "
+                                   "region of %zu bytes; open the region with "
+                                   "a larger jb_options.reserve",
+                        size, a->map.reserve);
+    if (align == 0)
+        align = JB_GRANULE;
+    if (align & (align - 1))
+        return jb__fail(JB_EALIGN, "jb_alloc: alignment %zu is not a power "
+                                   "of two",
+                        align);
+    if (align > JB_MAX_ALIGN)
+        return jb__fail(JB_EALIGN, "jb_alloc: alignment %zu exceeds the "
+                                   "largest supported (%u)",
+                        align, JB_MAX_ALIGN);
+    uint32_t n = (uint32_t)((size + JB_GRANULE - 1) / JB_GRANULE);
+    uint32_t ag = align <= JB_GRANULE ? 1 : (uint32_t)(align / JB_GRANULE);
+
+    jb__lock_acquire(&a->lock);
+    int rc = check_usable(a, "jb_alloc");
+    if (rc < 0) {
+        jb__lock_release(&a->lock);
+        return rc;
+    }
+    uint32_t g = jb__heap_alloc(&a->heap, n, ag, r->pool, (uint32_t)size);
+    if (!g) {
+        size_t largest = jb__heap_largest_free(&a->heap) * JB_GRANULE;
+        size_t used = a->heap.used_gran * JB_GRANULE;
+        jb__lock_release(&a->lock);
+        return jb__fail(JB_ENOSPC, "jb_alloc: no free run holds %zu bytes "
+                                   "aligned to %zu (region %zu bytes, %zu in "
+                                   "use, largest free run %zu); free blocks "
+                                   "or open a larger region",
+                        size, align, a->map.reserve, used, largest);
+    }
+    size_t end = ((size_t)g + n) * JB_GRANULE;
+    if (end > a->map.committed) {
+        size_t to = (end + JB_GROW_STEP - 1) / JB_GROW_STEP * JB_GROW_STEP;
+        if (to > a->map.reserve)
+            to = a->map.reserve;
+        rc = a->map.st->grow(&a->map, to);
+        if (rc < 0) {
+            jb__heap_free(&a->heap, g);
+            jb__lock_release(&a->lock);
+            return rc;
+        }
+        a->map.committed = to;
+    }
+    r->blocks++;
+    jb__lock_release(&a->lock);
+    *exec = a->map.exec + (size_t)g * JB_GRANULE;
+    return 0;
+}
+
+/* Trap-fill and release the used block at g (arena lock held). */
+static void release(jb__arena *a, uint32_t g)
+{
+    jb__wop op = {JB__OP_FILL, (size_t)g * JB_GRANULE,
+                  (size_t)(a->heap.size[g] & ~JB__USED) * JB_GRANULE, NULL, 0};
+    /* A fill that the OS refuses leaves old code in a free block, but it is
+     * still never handed out twice; the block is released either way. A
+     * child whose fork copy failed must not write at all. */
+    if (!a->map.broken)
+        (void)a->map.st->write(&a->map, &op);
+    atomic_fetch_add(&a->windows, 1);
+    jb__heap_free(&a->heap, g);
+}
+
+int jb__locate(jb_region *r, const char *fn, const void *p, size_t n,
+               uint32_t *block)
+{
+    jb__arena *a = r->a;
+    uintptr_t base = (uintptr_t)a->map.exec, at = (uintptr_t)p;
+    if (at < base || at - base >= a->map.reserve)
+        return jb__fail(JB_ERANGE, "%s: %p is outside the code region "
+                                   "[%p, %p); pass an address that jb_alloc "
+                                   "returned for this region",
+                        fn, p, (void *)a->map.exec,
+                        (void *)(a->map.exec + a->map.reserve));
+    size_t off = at - base;
+    if (off < JB_GUARD || off >= a->map.committed)
+        return jb__fail(JB_ERANGE, "%s: %p is not in any block (%s); pass an "
+                                   "address that jb_alloc returned",
+                        fn, p,
+                        off < JB_GUARD ? "it is in the guard gap at the "
+                                         "start of the region"
+                                       : "that part of the region was never "
+                                         "allocated");
+    uint32_t g = jb__heap_block_of(&a->heap, (uint32_t)(off / JB_GRANULE));
+    uint32_t tagv = a->heap.size[g];
+    uint8_t *start = a->map.exec + (size_t)g * JB_GRANULE;
+    if (!(tagv & JB__USED))
+        return jb__fail(JB_ERANGE, "%s: %p is in free memory (the block was "
+                                   "freed, or never allocated); allocate a "
+                                   "block with jb_alloc first",
+                        fn, p);
+    if (a->heap.next[g] != r->pool)
+        return jb__fail(JB_EFOREIGN, "%s: the block at %p was allocated "
+                                     "through another jb_region handle; use "
+                                     "that handle",
+                        fn, (void *)start);
+    size_t bytes = a->heap.prev[g];
+    size_t into = (size_t)(at - (uintptr_t)start);
+    if (into >= bytes || n > bytes - into)
+        return jb__fail(JB_ERANGE, "%s: %zu bytes at %p end %zu bytes past "
+                                   "the end of their block (%p, %zu bytes); "
+                                   "allocate a larger block",
+                        fn, n, p, into + n - bytes, (void *)start, bytes);
+    *block = g;
+    return check_usable(a, fn);
+}
+
+int jb_free(jb_region *r, void *exec)
+{
+    if (!r || !exec)
+        return jb__fail(JB_EINVAL, "jb_free: %s is NULL", r ? "exec" : "r");
+    if (jb__in_window())
+        return jb__fail(JB_ESTATE, "jb_free: called from inside a "
+                                   "jb_write_with callback; free after it "
+                                   "returns");
+    jb__arena *a = r->a;
+    jb__lock_acquire(&a->lock);
+    uint32_t g;
+    int rc = jb__locate(r, "jb_free", exec, 1, &g);
+    if (rc == 0 && a->map.exec + (size_t)g * JB_GRANULE != (uint8_t *)exec)
+        rc = jb__fail(JB_ENOTBLOCK, "jb_free: %p is %zu bytes into the block "
+                                    "at %p; pass the address jb_alloc "
+                                    "returned",
+                      exec,
+                      (size_t)((uint8_t *)exec - a->map.exec) -
+                          (size_t)g * JB_GRANULE,
+                      (void *)(a->map.exec + (size_t)g * JB_GRANULE));
+    if (rc == JB_ERANGE && (uint8_t *)exec >= a->map.exec + JB_GUARD &&
+        (uint8_t *)exec < a->map.exec + a->map.committed)
+        rc = jb__fail(JB_ENOTBLOCK, "jb_free: %p is not a live block (freed "
+                                    "twice?); free each block once",
+                      exec);
+    if (rc == 0) {
+        release(a, g);
+        r->blocks--;
+    }
+    jb__lock_release(&a->lock);
+    return rc;
+}
+
+void jb__free_pool(jb__arena *a, uint32_t pool)
+{
+    jb__heap *h = &a->heap;
+    uint32_t limit = (uint32_t)(a->map.committed / JB_GRANULE);
+    for (uint32_t g = h->guard; g < limit;) {
+        if ((h->size[g] & JB__USED) && h->next[g] == pool) {
+            /* Freeing merges with free neighbours: continue after the
+             * merged block. */
+            release(a, g);
+            g = jb__heap_block_of(h, g);
+        }
+        g += h->size[g] & ~JB__USED;
+    }
+}

@@ -1,0 +1,64 @@
+/* Error codes, their names and texts, and the per-thread sentence. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "error.h"
+
+static _Thread_local char last_error[512];
+
+const char *jb_strerror(int err)
+{
+    switch (err) {
+#define XX(name, code, text) case code: return text;
+        JB_ERRNO_MAP(XX)
+#undef XX
+    }
+    return "unknown error";
+}
+
+const char *jb_err_name(int err)
+{
+    switch (err) {
+#define XX(name, code, text) case code: return "JB_" #name;
+        JB_ERRNO_MAP(XX)
+#undef XX
+    }
+    return "JB_UNKNOWN";
+}
+
+const char *jb_last_error(void)
+{
+    return last_error;
+}
+
+int jb__fail(int code, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(last_error, sizeof last_error, fmt, ap);
+    va_end(ap);
+    return code;
+}
+
+const char *jb__errno_name(int e)
+{
+    static _Thread_local char buf[96];
+    const char *name;
+    switch (e) {
+    case EPERM: name = "EPERM"; break;
+    case EACCES: name = "EACCES"; break;
+    case EINVAL: name = "EINVAL"; break;
+    case ENOMEM: name = "ENOMEM"; break;
+    case ENOSYS: name = "ENOSYS"; break;
+    case ENOSPC: name = "ENOSPC"; break;
+    case EMFILE: name = "EMFILE"; break;
+    case ENFILE: name = "ENFILE"; break;
+    case EFBIG: name = "EFBIG"; break;
+    case ENODEV: name = "ENODEV"; break;
+    default: name = "errno"; break;
+    }
+    snprintf(buf, sizeof buf, "%s %d (%s)", name, e, strerror(e));
+    return buf;
+}

@@ -1,0 +1,18 @@
+/* Internal error helpers shared by every layer. */
+#ifndef JB_ERROR_H
+#define JB_ERROR_H
+
+#include "jitbuf.h"
+
+/* Record a sentence for jb_last_error() on this thread and return code.
+ * The sentence says what failed and what to do. */
+#if defined(__GNUC__)
+__attribute__((format(printf, 2, 3)))
+#endif
+int jb__fail(int code, const char *fmt, ...);
+
+/* Name and text of an OS errno, for sentences ("EPERM (Operation not
+ * permitted)"). Never NULL. */
+const char *jb__errno_name(int e);
+
+#endif

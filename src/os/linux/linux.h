@@ -1,0 +1,24 @@
+/* Helpers shared by the Linux strategies. */
+#ifndef JB_OS_LINUX_H
+#define JB_OS_LINUX_H
+
+#include <stddef.h>
+
+#include "../os.h"
+
+extern const jb__strategy jb__lx_dualmap;
+extern const jb__strategy jb__lx_mprotect;
+extern const jb__strategy jb__lx_rwx;
+
+/* Window-less strategies: the callback runs as it is. */
+int jb__lx_run_direct(jb__map *m, size_t off, size_t len, int (*fn)(void *),
+                      void *ctx, int *fn_result);
+
+/* The sentence for a refused executable mapping or protection change
+ * (errno e from call), naming the likely policy and the fix. */
+int jb__lx_exec_refused(const char *strategy, const char *call, int e);
+
+/* The sentence for a failed reservation of n bytes of address space. */
+int jb__lx_reserve_failed(const char *strategy, size_t n, int e);
+
+#endif

@@ -1,0 +1,91 @@
+/* The contract between the core and src/os/<os>/.
+ *
+ * Exactly one OS directory is compiled (the Makefile picks it). It provides
+ * the strategies (one file each) and a few process-level services. The core
+ * owns allocation and validation; a strategy only maps memory and performs a
+ * write that the core has already validated, inside its write window.
+ *
+ * Expected of every strategy:
+ *   map      reserve m->reserve bytes of address space, back the first
+ *            m->committed bytes (trap-filled) and prove that the executable
+ *            view works; on failure release everything and return a JB_E*
+ *            code with a sentence (jb__fail) naming the cause and the fix.
+ *   unmap    release everything map made.
+ *   grow     back [m->committed, to), trap-filled; the core then sets
+ *            m->committed = to.
+ *   write    perform a validated request (jb__wop) inside the window.
+ *   run      call fn(ctx) inside the window for [off, off + len).
+ *   alias    where offset off can be written right now, or NULL.
+ *   atfork_child  keep the fork policy (may be NULL): see each strategy.
+ *   freeze   jb_freeze (may be NULL: a no-op).
+ */
+#ifndef JB_OS_H
+#define JB_OS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "jitbuf.h"
+
+typedef struct jb__map {
+    const struct jb__strategy *st;
+    uint8_t *exec;    /* executable view */
+    uint8_t *rw;      /* persistent writable view, or NULL */
+    size_t reserve;   /* bytes of address space */
+    size_t committed; /* bytes backed so far (trap-filled) */
+    int fd;           /* strategy-private descriptor, -1 if none */
+    int broken;       /* errno of a failed fork remap; writes refused */
+} jb__map;
+
+/* A write request that the core has validated. */
+typedef enum { JB__OP_COPY, JB__OP_FILL, JB__OP_PATCH } jb__opkind;
+typedef struct {
+    jb__opkind kind;
+    size_t off;       /* offset in the region */
+    size_t len;       /* bytes (PATCH: 4 or 8) */
+    const void *src;  /* COPY */
+    uint64_t value;   /* PATCH */
+} jb__wop;
+
+typedef struct jb__strategy {
+    jb_wx wx;
+    int wx_exclusive; /* never writable and executable at one address */
+    int serial;       /* windows are process-wide: the core serialises them */
+    int (*map)(jb__map *m);
+    void (*unmap)(jb__map *m);
+    int (*grow)(jb__map *m, size_t to);
+    int (*write)(jb__map *m, const jb__wop *op);
+    int (*run)(jb__map *m, size_t off, size_t len, int (*fn)(void *),
+               void *ctx, int *fn_result);
+    void *(*alias)(jb__map *m, size_t off);
+    void (*atfork_child)(jb__map *m);
+    int (*freeze)(jb__map *m); /* jb_freeze; NULL where it does not apply */
+} jb__strategy;
+
+/* Provided by the core for strategies: carry out op with the region's byte
+ * at op->off writable at dst (dst already points at that byte). */
+void jb__wop_apply(const jb__wop *op, uint8_t *dst);
+
+/* Provided by the core: is the calling thread inside a write window? */
+int jb__in_window(void);
+
+/* ---- Provided by the OS layer ---------------------------------------- */
+
+/* Strategies JB_WX_AUTO tries, in order, NULL-terminated. */
+extern const jb__strategy *const jb__os_auto[];
+/* The strategy for wx on this platform, or NULL with a sentence (jb__fail)
+ * saying why it is not available. */
+const jb__strategy *jb__os_strategy(jb_wx wx);
+/* 1 if JB_OPEN_PRIVATE regions are allowed here, else a sentence and 0. */
+int jb__os_private_ok(void);
+/* Page size in bytes. */
+size_t jb__os_page_size(void);
+/* Give up the CPU (contended lock). */
+void jb__os_yield(void);
+/* Register fork handlers once. */
+void jb__os_atfork(void (*prepare)(void), void (*parent)(void),
+                   void (*child)(void));
+/* Cross-thread instruction synchronisation (jb_sync_threads). */
+int jb__os_sync_threads(void);
+
+#endif

@@ -1,0 +1,301 @@
+/* Regions: opening (strategy choice), sharing as pools, closing, statistics,
+ * and the fork handlers that keep every open region consistent.
+ *
+ * One region per process by default: the first jb_region_open maps it, the
+ * later ones get pool handles on it. A registry (under registry_lock) lists
+ * the open handles, so that closing a handle twice is detected without
+ * touching freed memory, and the live arenas, for fork(). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+static jb__lock registry_lock;
+static jb_region *open_handles;
+static jb__arena *arenas;
+static jb__arena *shared_arena;
+static atomic_int atfork_done;
+
+/* ---- fork: every arena lock is held across fork(), so the child never
+ * inherits a half-updated heap; then each strategy keeps its fork policy. */
+
+static void fork_prepare(void)
+{
+    jb__lock_acquire(&registry_lock);
+    for (jb__arena *a = arenas; a; a = a->next_arena)
+        jb__lock_acquire(&a->lock);
+}
+
+static void fork_parent(void)
+{
+    for (jb__arena *a = arenas; a; a = a->next_arena)
+        jb__lock_release(&a->lock);
+    jb__lock_release(&registry_lock);
+}
+
+static void fork_child(void)
+{
+    for (jb__arena *a = arenas; a; a = a->next_arena) {
+        if (a->map.st->atfork_child)
+            a->map.st->atfork_child(&a->map);
+        jb__lock_release(&a->lock);
+    }
+    jb__lock_release(&registry_lock);
+}
+
+/* ---- choosing and starting a strategy ------------------------------- */
+
+static int parse_env(jb_wx *wx, const char **source)
+{
+    const char *s = getenv("JITBUF_WX");
+    if (!s || !*s)
+        return 0;
+    static const jb_wx names[] = {JB_WX_DUALMAP, JB_WX_MPROTECT, JB_WX_RWX,
+                                  JB_WX_APPLE_CALLBACK, JB_WX_APPLE_TOGGLE,
+                                  JB_WX_AUTO};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        if (!strcmp(s, jb_wx_name(names[i]))) {
+            *wx = names[i];
+            *source = "the JITBUF_WX environment variable";
+            return 0;
+        }
+    }
+    return jb__fail(JB_EINVAL,
+                    "JITBUF_WX='%.40s' names no strategy; set it to dualmap, "
+                    "mprotect, rwx, apple-callback, apple-toggle or auto, or "
+                    "unset it",
+                    s);
+}
+
+static int start(jb__arena *a, const jb__strategy *st, size_t reserve)
+{
+    memset(&a->map, 0, sizeof a->map);
+    a->map.st = st;
+    a->map.reserve = reserve;
+    a->map.committed = reserve < JB_GROW_STEP ? reserve : JB_GROW_STEP;
+    a->map.fd = -1;
+    return st->map(&a->map);
+}
+
+static int arena_create(jb__arena **out, size_t reserve, jb_wx wx,
+                        const char *source)
+{
+    jb__arena *a = calloc(1, sizeof *a);
+    if (!a)
+        return jb__fail(JB_ENOMEM, "jb_region_open: out of memory for the "
+                                   "region's bookkeeping (%zu bytes)",
+                        sizeof *a);
+    int rc;
+    if (wx != JB_WX_AUTO) {
+        const jb__strategy *st = jb__os_strategy(wx);
+        rc = st ? start(a, st, reserve) : JB_EUNSUPPORTED;
+        if (rc == 0)
+            snprintf(a->why, sizeof a->why, "%s: asked for by %s%s",
+                     jb_wx_name(wx), source,
+                     st->wx_exclusive ? ""
+                                      : "; NOT W^X: pages are writable and "
+                                        "executable at once");
+    } else {
+        char tried[256] = "";
+        rc = JB_EUNSUPPORTED;
+        for (const jb__strategy *const *s = jb__os_auto; *s; s++) {
+            rc = start(a, *s, reserve);
+            if (rc == 0) {
+                snprintf(a->why, sizeof a->why, "%s: chosen by auto%s%s",
+                         jb_wx_name((*s)->wx),
+                         *tried ? " after " : " (the first that works)",
+                         tried);
+                break;
+            }
+            size_t used = strlen(tried);
+            snprintf(tried + used, sizeof tried - used, "%s%s failed (%.160s)",
+                     used ? "; " : "", jb_wx_name((*s)->wx), jb_last_error());
+        }
+        if (rc < 0) {
+            /* Keep the full story: every strategy tried and why it failed. */
+            char copy[256];
+            snprintf(copy, sizeof copy, "%s", tried);
+            jb__fail(rc, "jb_region_open: no W^X strategy works here: %s",
+                     copy);
+        }
+    }
+    if (rc < 0) {
+        free(a);
+        return rc;
+    }
+    if (jb__heap_init(&a->heap, (uint32_t)(reserve / JB_GRANULE),
+                      JB_GUARD / JB_GRANULE) < 0) {
+        a->map.st->unmap(&a->map);
+        free(a);
+        return jb__fail(JB_ENOMEM, "jb_region_open: out of memory for the "
+                                   "allocator's tables of a %zu-byte region; "
+                                   "open a smaller region",
+                        reserve);
+    }
+    *out = a;
+    return 0;
+}
+
+static void arena_destroy(jb__arena *a)
+{
+    jb__arena **p = &arenas;
+    while (*p != a)
+        p = &(*p)->next_arena;
+    *p = a->next_arena;
+    if (shared_arena == a)
+        shared_arena = NULL;
+    a->map.st->unmap(&a->map);
+    jb__heap_fini(&a->heap);
+    free(a);
+}
+
+/* ---- public ---------------------------------------------------------- */
+
+int jb_region_open(jb_region **out, const jb_options *opt)
+{
+    if (!out)
+        return jb__fail(JB_EINVAL, "jb_region_open: out is NULL; pass the "
+                                   "address of a jb_region pointer");
+    *out = NULL;
+    if (jb__in_window())
+        return jb__fail(JB_ESTATE, "jb_region_open: called from inside a "
+                                   "jb_write_with callback; open regions "
+                                   "before writing");
+    jb_options o = {0, JB_WX_AUTO, 0};
+    if (opt)
+        o = *opt;
+    if (o.flags & ~(JB_OPEN_PRIVATE | JB_OPEN_NO_ENV))
+        return jb__fail(JB_EINVAL, "jb_region_open: unknown flag bits 0x%x; "
+                                   "use JB_OPEN_PRIVATE and JB_OPEN_NO_ENV only",
+                        o.flags & ~(JB_OPEN_PRIVATE | JB_OPEN_NO_ENV));
+    if ((unsigned)o.wx > (unsigned)JB_WX_RWX)
+        return jb__fail(JB_EINVAL, "jb_region_open: jb_options.wx = %d is not "
+                                   "a jb_wx value; use JB_WX_AUTO or one of "
+                                   "the JB_WX_* strategies",
+                        (int)o.wx);
+    if (o.reserve && (o.reserve < JB_MIN_RESERVE || o.reserve > JB_MAX_RESERVE))
+        return jb__fail(JB_EINVAL, "jb_region_open: reserve of %zu bytes is "
+                                   "outside [%zu, %zu]; pick a size in range "
+                                   "or 0 for the default (%zu)",
+                        o.reserve, JB_MIN_RESERVE, JB_MAX_RESERVE,
+                        JB_DEFAULT_RESERVE);
+    const char *source = "jb_options.wx";
+    if (o.wx == JB_WX_AUTO && !(o.flags & JB_OPEN_NO_ENV)) {
+        int rc = parse_env(&o.wx, &source);
+        if (rc < 0)
+            return rc;
+    }
+
+    jb_region *r = calloc(1, sizeof *r);
+    if (!r)
+        return jb__fail(JB_ENOMEM, "jb_region_open: out of memory for a "
+                                   "handle");
+
+    jb__lock_acquire(&registry_lock);
+    jb__arena *a = (o.flags & JB_OPEN_PRIVATE) ? NULL : shared_arena;
+    if (a) {
+        if ((o.wx != JB_WX_AUTO && o.wx != a->map.st->wx) ||
+            o.reserve > a->map.reserve) {
+            jb__lock_release(&registry_lock);
+            free(r);
+            return jb__fail(JB_EBUSY,
+                            "jb_region_open: the process-wide code region is "
+                            "already open with strategy %s and %zu bytes; ask "
+                            "for JB_WX_AUTO or %s and a reserve of 0 or at "
+                            "most %zu, or pass JB_OPEN_PRIVATE (Linux only) "
+                            "for a separate region",
+                            jb_wx_name(a->map.st->wx), a->map.reserve,
+                            jb_wx_name(a->map.st->wx), a->map.reserve);
+        }
+    } else {
+        if ((o.flags & JB_OPEN_PRIVATE) && !jb__os_private_ok()) {
+            jb__lock_release(&registry_lock);
+            free(r);
+            return JB_EUNSUPPORTED;
+        }
+        size_t page = jb__os_page_size();
+        size_t reserve = o.reserve ? o.reserve : JB_DEFAULT_RESERVE;
+        reserve = (reserve + page - 1) & ~(page - 1);
+        int rc = arena_create(&a, reserve, o.wx, source);
+        if (rc < 0) {
+            jb__lock_release(&registry_lock);
+            free(r);
+            return rc;
+        }
+        if (!atomic_exchange(&atfork_done, 1))
+            jb__os_atfork(fork_prepare, fork_parent, fork_child);
+        a->shared = !(o.flags & JB_OPEN_PRIVATE);
+        a->next_arena = arenas;
+        arenas = a;
+        if (a->shared)
+            shared_arena = a;
+    }
+    a->refs++;
+    r->a = a;
+    r->pool = ++a->next_pool;
+    r->next_open = open_handles;
+    open_handles = r;
+    jb__lock_release(&registry_lock);
+    *out = r;
+    return 0;
+}
+
+int jb_region_close(jb_region *r)
+{
+    if (!r)
+        return jb__fail(JB_EINVAL, "jb_region_close: r is NULL");
+    if (jb__in_window())
+        return jb__fail(JB_ESTATE, "jb_region_close: called from inside a "
+                                   "jb_write_with callback; close the region "
+                                   "after the callback returns");
+    jb__lock_acquire(&registry_lock);
+    jb_region **p = &open_handles;
+    while (*p && *p != r)
+        p = &(*p)->next_open;
+    if (!*p) {
+        jb__lock_release(&registry_lock);
+        return jb__fail(JB_ECLOSED, "jb_region_close: %p is not an open "
+                                    "region handle (closed twice, or never "
+                                    "returned by jb_region_open)",
+                        (void *)r);
+    }
+    *p = r->next_open;
+    jb__arena *a = r->a;
+    jb__lock_acquire(&a->lock);
+    jb__free_pool(a, r->pool);
+    jb__lock_release(&a->lock);
+    if (--a->refs == 0)
+        arena_destroy(a);
+    jb__lock_release(&registry_lock);
+    free(r);
+    return 0;
+}
+
+int jb_region_info(const jb_region *r, jb_info *out)
+{
+    if (out)
+        memset(out, 0, sizeof *out);
+    if (!r || !out)
+        return jb__fail(JB_EINVAL, "jb_region_info: %s is NULL",
+                        r ? "out" : "r");
+    jb__arena *a = r->a;
+    jb__lock_acquire(&a->lock);
+    out->wx = a->map.st->wx;
+    out->wx_exclusive = a->map.st->wx_exclusive;
+    out->why = a->why;
+    out->exec_base = a->map.exec;
+    out->reserved = a->map.reserve;
+    out->committed = a->map.committed;
+    out->granule = JB_GRANULE;
+    out->guard = (size_t)a->heap.guard * JB_GRANULE;
+    out->used = a->heap.used_gran * JB_GRANULE;
+    out->free = a->map.reserve - out->guard - out->used;
+    out->largest_free = jb__heap_largest_free(&a->heap) * JB_GRANULE;
+    out->blocks = a->heap.blocks;
+    out->pool_blocks = r->blocks;
+    out->pools = (size_t)a->refs;
+    jb__lock_release(&a->lock);
+    out->windows = atomic_load(&a->windows);
+    return 0;
+}
