@@ -23,7 +23,7 @@ int jb_alloc(jb_region *r, size_t size, size_t align, void **exec)
     if (exec)
         *exec = NULL;
     if (!r || !exec)
-        return jb__fail(JB_EINVAL, "jb_alloc: %s is NULL", r ? "exec" : "r");
+        return jb__fail_null("jb_alloc", r ? "exec" : "r");
     if (jb__in_window())
         return jb__fail(JB_ESTATE, "jb_alloc: called from inside a "
                                    "jb_write_with callback; allocate before "
@@ -147,7 +147,7 @@ int jb__locate(jb_region *r, const char *fn, const void *p, size_t n,
 int jb_free(jb_region *r, void *exec)
 {
     if (!r || !exec)
-        return jb__fail(JB_EINVAL, "jb_free: %s is NULL", r ? "exec" : "r");
+        return jb__fail_null("jb_free", r ? "exec" : "r");
     if (jb__in_window())
         return jb__fail(JB_ESTATE, "jb_free: called from inside a "
                                    "jb_write_with callback; free after it "

@@ -42,6 +42,13 @@ int jb__fail(int code, const char *fmt, ...)
     return code;
 }
 
+int jb__fail_null(const char *fn, const char *arg)
+{
+    return jb__fail(JB_EINVAL, "%s: argument '%s' is NULL; pass %s", fn, arg,
+                    arg[0] == 'r' && !arg[1] ? "a handle from jb_region_open"
+                                             : "a valid pointer");
+}
+
 const char *jb__errno_name(int e)
 {
     static _Thread_local char buf[96];

@@ -11,6 +11,9 @@ __attribute__((format(printf, 2, 3)))
 #endif
 int jb__fail(int code, const char *fmt, ...);
 
+/* JB_EINVAL for a NULL pointer argument arg of function fn. */
+int jb__fail_null(const char *fn, const char *arg);
+
 /* Name and text of an OS errno, for sentences ("EPERM (Operation not
  * permitted)"). Never NULL. */
 const char *jb__errno_name(int e);

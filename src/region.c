@@ -155,8 +155,7 @@ static void arena_destroy(jb__arena *a)
 int jb_region_open(jb_region **out, const jb_options *opt)
 {
     if (!out)
-        return jb__fail(JB_EINVAL, "jb_region_open: out is NULL; pass the "
-                                   "address of a jb_region pointer");
+        return jb__fail_null("jb_region_open", "out");
     *out = NULL;
     if (jb__in_window())
         return jb__fail(JB_ESTATE, "jb_region_open: called from inside a "
@@ -244,7 +243,7 @@ int jb_region_open(jb_region **out, const jb_options *opt)
 int jb_region_close(jb_region *r)
 {
     if (!r)
-        return jb__fail(JB_EINVAL, "jb_region_close: r is NULL");
+        return jb__fail_null("jb_region_close", "r");
     if (jb__in_window())
         return jb__fail(JB_ESTATE, "jb_region_close: called from inside a "
                                    "jb_write_with callback; close the region "
@@ -277,8 +276,7 @@ int jb_region_info(const jb_region *r, jb_info *out)
     if (out)
         memset(out, 0, sizeof *out);
     if (!r || !out)
-        return jb__fail(JB_EINVAL, "jb_region_info: %s is NULL",
-                        r ? "out" : "r");
+        return jb__fail_null("jb_region_info", r ? "out" : "r");
     jb__arena *a = r->a;
     jb__lock_acquire(&a->lock);
     out->wx = a->map.st->wx;

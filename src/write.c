@@ -74,8 +74,7 @@ static int submit(jb_region *r, const char *fn, void *exec, jb__wop *op)
 int jb_write(jb_region *r, void *exec_dst, const void *src, size_t n)
 {
     if (!r || !exec_dst || !src)
-        return jb__fail(JB_EINVAL, "jb_write: %s is NULL",
-                        !r ? "r" : !exec_dst ? "exec_dst" : "src");
+        return jb__fail_null("jb_write", !r ? "r" : !exec_dst ? "exec_dst" : "src");
     if (n == 0)
         return jb__fail(JB_EINVAL, "jb_write: n is 0; write at least one "
                                    "byte");
@@ -94,8 +93,7 @@ int jb_write(jb_region *r, void *exec_dst, const void *src, size_t n)
 int jb_patch(jb_region *r, void *exec_dst, uint64_t value, unsigned width)
 {
     if (!r || !exec_dst)
-        return jb__fail(JB_EINVAL, "jb_patch: %s is NULL",
-                        r ? "exec_dst" : "r");
+        return jb__fail_null("jb_patch", r ? "exec_dst" : "r");
     if (width != 4 && width != 8)
         return jb__fail(JB_EINVAL, "jb_patch: width %u is not 4 or 8", width);
     if ((uintptr_t)exec_dst & (width - 1))
@@ -112,8 +110,7 @@ int jb_write_with(jb_region *r, void *exec, size_t len, int (*fn)(void *ctx),
                   void *ctx)
 {
     if (!r || !exec || !fn)
-        return jb__fail(JB_EINVAL, "jb_write_with: %s is NULL",
-                        !r ? "r" : !exec ? "exec" : "fn");
+        return jb__fail_null("jb_write_with", !r ? "r" : !exec ? "exec" : "fn");
     if (len == 0)
         return jb__fail(JB_EINVAL, "jb_write_with: len is 0; name the bytes "
                                    "the callback will write");
@@ -178,7 +175,7 @@ void *jb_writable(jb_region *r, void *exec)
 int jb_freeze(jb_region *r)
 {
     if (!r)
-        return jb__fail(JB_EINVAL, "jb_freeze: r is NULL");
+        return jb__fail_null("jb_freeze", "r");
     const jb__strategy *st = r->a->map.st;
     return st->freeze ? st->freeze(&r->a->map) : 0;
 }
@@ -186,7 +183,7 @@ int jb_freeze(jb_region *r)
 int jb_sync_threads(jb_region *r)
 {
     if (!r)
-        return jb__fail(JB_EINVAL, "jb_sync_threads: r is NULL");
+        return jb__fail_null("jb_sync_threads", "r");
     return jb__os_sync_threads();
 }
 
