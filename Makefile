@@ -47,7 +47,7 @@ STATIC := $(BUILD)/libjitbuf.a
 SHARED := $(BUILD)/libjitbuf.so.$(VERSION)
 SONAME := libjitbuf.so.$(VERSION_MAJOR)
 
-TEST_SRC := $(wildcard tests/core/*.c tests/os/*.c tests/arch/*.c)
+TEST_SRC := $(wildcard tests/core/*.c tests/os/*.c tests/emit/*.c) bench/mix8.c
 TEST_BIN := $(BUILD)/tests/jitbuf-tests
 
 # Packages `make deps` installs (Debian). Never libcriterion-dev:arm64: it
@@ -93,9 +93,9 @@ demo: $(BUILD)/examples/demo
 
 # ---- tests ----------------------------------------------------------------
 
-$(TEST_BIN): $(TEST_SRC) $(wildcard tests/*.h) $(STATIC)
+$(TEST_BIN): $(TEST_SRC) $(wildcard tests/*.h bench/*.h) $(HDR) $(STATIC)
 	@mkdir -p $(dir $@)
-	$(CC) $(TEST_CFLAGS) $(TEST_SRC) -o $@ $(STATIC) -lcriterion $(LDLIBS)
+	$(CC) $(TEST_CFLAGS) $(TEST_SRC) -o $@ $(STATIC) -lcriterion -lcapstone $(LDLIBS)
 
 # Criterion runs each test in its own process; --jobs 2 fits CI's 2 cores.
 test: $(TEST_BIN)

@@ -67,13 +67,17 @@ extern "C" {
     XX(ESTATE, -12, "not allowed in the current state")                       \
     XX(ECALLBACK, -13, "write callback reported failure")                     \
     XX(ECLOSED, -14, "region handle is not open")                             \
-    XX(EOS, -15, "unexpected operating system error")
+    XX(EOS, -15, "unexpected operating system error")                        \
+    XX(EFULL, -16, "emitter buffer is full")                                  \
+    XX(EBRANCH, -17, "branch target out of range")                            \
+    XX(ELABEL, -18, "label unknown, bound twice or never bound")              \
+    XX(EOPERAND, -19, "operand cannot be encoded")
 
 typedef enum {
 #define JB__ERR_ENUM(name, code, text) JB_##name = (code),
     JB_ERRNO_MAP(JB__ERR_ENUM)
 #undef JB__ERR_ENUM
-    JB__ERR_LAST = -16
+    JB__ERR_LAST = -20
 } jb_err;
 
 /* Short text for a code ("invalid argument"); "unknown error" otherwise.

@@ -28,6 +28,8 @@
 #include <unistd.h>
 
 #include "jitbuf.h"
+#include "jitbuf/arm64.h"
+#include "jitbuf/x86_64.h"
 
 static int failed_checks;
 #define CHECK(cond, ...)                                                      \
@@ -308,10 +310,86 @@ static void threads_share_a_region(void)
     jb_region_close(r);
 }
 
+/* Code built with the emitters runs: a loop with labels, memory through the
+ * stack, a call to a local function, and 64-bit constants. */
+typedef long (*long_fn)(long);
+static void emitted_code_runs(void)
+{
+    static uint8_t b[1024];
+    jb_emit e;
+    jb_emit_init(&e, b, sizeof b);
+    jb_label loop = jb_label_new(&e), done = jb_label_new(&e), twice = jb_label_new(&e);
+    static const uint64_t consts[] = {0, 1, 0xffff, 0x10000, 0xdeadbeefcafef00dull, ~0ull,
+                                      0xffff0000ffff0000ull, 0x8000000000000000ull};
+    size_t const_at[8];
+#if defined(__aarch64__)
+    /* long f(long n) { s = 0; while (n) s += n--; return twice(s); } */
+    jb_a64_sub_imm(&e, JB_A64_SP, JB_A64_SP, 16);
+    jb_a64_str(&e, JB_A64_LR, JB_A64_SP, 8);
+    jb_a64_mov_imm(&e, 1, 0);
+    jb_label_bind(&e, loop);
+    jb_a64_cbz(&e, 0, done);
+    jb_a64_add(&e, 1, 1, 0);
+    jb_a64_sub_imm(&e, 0, 0, 1);
+    jb_a64_b(&e, loop);
+    jb_label_bind(&e, done);
+    jb_a64_str(&e, 1, JB_A64_SP, 0);
+    jb_a64_ldr(&e, 0, JB_A64_SP, 0);
+    jb_a64_bl(&e, twice);
+    jb_a64_ldr(&e, JB_A64_LR, JB_A64_SP, 8);
+    jb_a64_add_imm(&e, JB_A64_SP, JB_A64_SP, 16);
+    jb_a64_ret(&e);
+    jb_label_bind(&e, twice);
+    jb_a64_add(&e, 0, 0, 0);
+    jb_a64_ret(&e);
+    for (int k = 0; k < 8; k++) {
+        const_at[k] = jb_emit_size(&e);
+        jb_a64_mov_imm(&e, 0, consts[k]);
+        jb_a64_ret(&e);
+    }
+#else
+    jb_x64_mov_ri(&e, JB_X64_RAX, 0);
+    jb_label_bind(&e, loop);
+    jb_x64_test_rr(&e, JB_X64_RDI, JB_X64_RDI);
+    jb_x64_jcc(&e, JB_X64_E, done, 0);
+    jb_x64_add_rr(&e, JB_X64_RAX, JB_X64_RDI);
+    jb_x64_sub_ri(&e, JB_X64_RDI, 1);
+    jb_x64_jmp(&e, loop, 0);
+    jb_label_bind(&e, done);
+    jb_x64_mov_mr(&e, jb_x64_mem_bd(JB_X64_RSP, -16), JB_X64_RAX);
+    jb_x64_mov_rm(&e, JB_X64_RDI, jb_x64_mem_bd(JB_X64_RSP, -16));
+    jb_x64_sub_ri(&e, JB_X64_RSP, 8);
+    jb_x64_call(&e, twice);
+    jb_x64_add_ri(&e, JB_X64_RSP, 8);
+    jb_x64_ret(&e);
+    jb_label_bind(&e, twice);
+    jb_x64_lea(&e, JB_X64_RAX, jb_x64_mem_bisd(JB_X64_RDI, JB_X64_RDI, 1, 0));
+    jb_x64_ret(&e);
+    for (int k = 0; k < 8; k++) {
+        const_at[k] = jb_emit_size(&e);
+        jb_x64_mov_ri(&e, JB_X64_RAX, (int64_t)consts[k]);
+        jb_x64_ret(&e);
+    }
+#endif
+    size_t n;
+    CHECK(jb_emit_finish(&e, &n) == 0, "emit");
+    jb_region *r = open_wx(JB_WX_DUALMAP);
+    CHECK(r, "open");
+    uint8_t *fn;
+    CHECK(jb_alloc(r, n, 16, (void **)&fn) == 0, "alloc");
+    CHECK(jb_write(r, fn, b, n) == 0, "write");
+    for (long k = 0; k < 50; k++)
+        CHECK(((long_fn)fn)(k) == k * (k + 1), "f(%ld) = %ld", k, ((long_fn)fn)(k));
+    for (int k = 0; k < 8; k++)
+        CHECK((uint64_t)((long_fn)(fn + const_at[k]))(0) == consts[k], "constant %d", k);
+    jb_emit_free(&e);
+    jb_region_close(r);
+}
+
 static const struct { const char *name; void (*fn)(void); } tests[] = {
 #define T(f) {#f, f}
     T(write_run_rewrite_patch), T(wx_never_both), T(bad_input_changes_nothing),
-    T(fork_policy), T(threads_share_a_region),
+    T(fork_policy), T(threads_share_a_region), T(emitted_code_runs),
 #undef T
 };
 

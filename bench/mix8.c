@@ -1,0 +1,76 @@
+/* mix8 with jitbuf's emitters: exactly the forms and operands of
+ * bench-workload.md. Labels are real labels, created and bound through the
+ * emitter API: L_k bound at the start of group k, referenced backward by the
+ * group's jcc/b.cond and forward (unbound) by the previous group's call/bl. */
+#include "mix8.h"
+
+#include "jitbuf/arm64.h"
+#include "jitbuf/x86_64.h"
+
+static const jb_x64_reg X64_REGS[12] = {
+    JB_X64_RAX, JB_X64_RCX, JB_X64_RDX, JB_X64_RBX, JB_X64_RSI, JB_X64_RDI,
+    JB_X64_R8,  JB_X64_R9,  JB_X64_R10, JB_X64_R11, JB_X64_R14, JB_X64_R15};
+static const jb_a64_reg A64_REGS[12] = {0, 1, 2, 3, 4, 5, 6, 7, 19, 20, 21, 22};
+
+int mix8_x64_jitbuf(jb_emit *e)
+{
+    jb_label here = jb_label_new(e);
+    jb_label_bind(e, here);
+    unsigned r = 0; /* (8k) mod 12 */
+    for (uint32_t k = 0; k < MIX8_GROUPS; k++) {
+        jb_label next = jb_label_new(e);
+#define A(f) X64_REGS[(r + (f)) % 12]
+#define B(f) X64_REGS[(r + (f) + 5) % 12]
+        jb_x64_mov_ri(e, A(0), (int32_t)(0x80000000u | (8 * k)));
+        jb_x64_add_rr(e, A(1), B(1));
+        jb_x64_mov_rm(e, A(2), jb_x64_mem_bd(B(2), (int32_t)(0x100 + 8 * (k & 0xff))));
+        jb_x64_mov_mr(e, jb_x64_mem_bd(B(3), (int32_t)(8 * (1 + (k & 7)))), A(3));
+        jb_x64_cmp_ri(e, A(4), k & 63);
+        jb_x64_jcc(e, (jb_x64_cc)(k & 15), here, JB_X64_LONG);
+        jb_x64_call(e, next);
+        jb_x64_ret(e);
+#undef A
+#undef B
+        jb_label_bind(e, next);
+        here = next;
+        r = (r + 8) % 12;
+    }
+    return jb_emit_finish(e, NULL);
+}
+
+int mix8_a64_jitbuf(jb_emit *e)
+{
+    jb_label here = jb_label_new(e);
+    jb_label_bind(e, here);
+    unsigned r = 0;
+    for (uint32_t k = 0; k < MIX8_GROUPS; k++) {
+        jb_label next = jb_label_new(e);
+#define A(f) A64_REGS[(r + (f)) % 12]
+#define B(f) A64_REGS[(r + (f) + 5) % 12]
+        if (k & 1)
+            jb_a64_movk(e, A(0), k & 0xffff, 16);
+        else
+            jb_a64_movz(e, A(0), k & 0xffff, 0);
+        jb_a64_add(e, A(1), A(1), B(1));
+        jb_a64_ldr(e, A(2), B(2), 0x100 + 8 * (k & 0xff));
+        jb_a64_str(e, A(3), B(3), 8 * (1 + (k & 7)));
+        jb_a64_cmp_imm(e, A(4), k & 63);
+        jb_a64_bcond(e, (jb_a64_cond)(k % 14), here);
+        jb_a64_bl(e, next);
+        jb_a64_ret(e);
+#undef A
+#undef B
+        jb_label_bind(e, next);
+        here = next;
+        r = (r + 8) % 12;
+    }
+    return jb_emit_finish(e, NULL);
+}
+
+uint64_t mix8_fnv1a64(const uint8_t *p, size_t n)
+{
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ p[i]) * 0x100000001b3ull;
+    return h;
+}
