@@ -47,10 +47,6 @@ uint32_t jb__heap_alloc(jb__heap *h, uint32_t n, uint32_t ag, uint32_t owner,
 void jb__heap_free(jb__heap *h, uint32_t g);
 /* The block holding granule g: its first granule. */
 uint32_t jb__heap_block_of(const jb__heap *h, uint32_t g);
-static inline int jb__heap_is_start(const jb__heap *h, uint32_t g)
-{
-    return (int)((h->starts[g >> 6] >> (g & 63)) & 1);
-}
 size_t jb__heap_largest_free(const jb__heap *h);
 
 /* ---- Arena: one mapping, its heap and lock, shared by handles (pools). */

@@ -46,6 +46,19 @@ static void fork_child(void)
 
 /* ---- choosing and starting a strategy ------------------------------- */
 
+const char *jb_wx_name(jb_wx wx)
+{
+    switch (wx) {
+    case JB_WX_AUTO: return "auto";
+    case JB_WX_APPLE_CALLBACK: return "apple-callback";
+    case JB_WX_APPLE_TOGGLE: return "apple-toggle";
+    case JB_WX_DUALMAP: return "dualmap";
+    case JB_WX_MPROTECT: return "mprotect";
+    case JB_WX_RWX: return "rwx";
+    }
+    return "unknown";
+}
+
 static int parse_env(jb_wx *wx, const char **source)
 {
     const char *s = getenv("JITBUF_WX");
@@ -112,13 +125,9 @@ static int arena_create(jb__arena **out, size_t reserve, jb_wx wx,
             snprintf(tried + used, sizeof tried - used, "%s%s failed (%.160s)",
                      used ? "; " : "", jb_wx_name((*s)->wx), jb_last_error());
         }
-        if (rc < 0) {
-            /* Keep the full story: every strategy tried and why it failed. */
-            char copy[256];
-            snprintf(copy, sizeof copy, "%s", tried);
+        if (rc < 0) /* the full story: every strategy tried, and why */
             jb__fail(rc, "jb_region_open: no W^X strategy works here: %s",
-                     copy);
-        }
+                     tried);
     }
     if (rc < 0) {
         free(a);

@@ -186,16 +186,3 @@ int jb_sync_threads(jb_region *r)
         return jb__fail_null("jb_sync_threads", "r");
     return jb__os_sync_threads();
 }
-
-const char *jb_wx_name(jb_wx wx)
-{
-    switch (wx) {
-    case JB_WX_AUTO: return "auto";
-    case JB_WX_APPLE_CALLBACK: return "apple-callback";
-    case JB_WX_APPLE_TOGGLE: return "apple-toggle";
-    case JB_WX_DUALMAP: return "dualmap";
-    case JB_WX_MPROTECT: return "mprotect";
-    case JB_WX_RWX: return "rwx";
-    }
-    return "unknown";
-}

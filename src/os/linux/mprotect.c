@@ -15,21 +15,15 @@
 #include <errno.h>
 #include <stdint.h>
 #include <sys/mman.h>
-#include <unistd.h>
 
 #include "../../arch/arch.h"
 #include "../../error.h"
 #include "linux.h"
 
-static size_t page_mask(void)
-{
-    return (size_t)sysconf(_SC_PAGESIZE) - 1;
-}
-
 /* Set [off, off + len) (rounded out to pages) to prot. */
 static int protect(jb__map *m, size_t off, size_t len, int prot)
 {
-    size_t pm = page_mask();
+    size_t pm = jb__os_page_size() - 1;
     size_t lo = off & ~pm, hi = (off + len + pm) & ~pm;
     if (mprotect(m->exec + lo, hi - lo, prot) == 0)
         return 0;
