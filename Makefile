@@ -37,11 +37,20 @@ TEST_CFLAGS := -std=gnu11 $(WARN) -Wno-missing-prototypes -Iinclude -Itests \
                $(CFLAGS) $(EXTRA_CFLAGS)
 LDLIBS := -lpthread
 
-SRC := $(wildcard src/*.c) $(wildcard src/os/$(OS)/*.c) \
-       $(wildcard src/arch/$(ARCH)/*.c)
+# macOS: Apple's sys_icache_invalidate replaces the arch cache loop (CTR_EL0
+# traps there), and the allowlist goes into the dylib only (one per image).
+ifeq ($(OS),darwin)
+ARCH_SRC := $(filter-out src/arch/$(ARCH)/cache.c,$(wildcard src/arch/$(ARCH)/*.c))
+OS_SRC   := $(filter-out src/os/darwin/allowlist.c,$(wildcard src/os/darwin/*.c))
+DYLIB_ONLY := $(BUILD)/obj/src/os/darwin/allowlist.o
+else
+ARCH_SRC := $(wildcard src/arch/$(ARCH)/*.c)
+OS_SRC   := $(wildcard src/os/$(OS)/*.c)
+endif
+SRC := $(wildcard src/*.c) $(OS_SRC) $(ARCH_SRC)
 OBJ := $(SRC:%.c=$(BUILD)/obj/%.o)
 HDR := $(wildcard include/*.h include/jitbuf/*.h src/*.h src/os/*.h \
-       src/os/$(OS)/*.h src/arch/*.h)
+       src/os/$(OS)/*.h src/arch/*.h tests/darwin/*.h)
 
 STATIC := $(BUILD)/libjitbuf.a
 SHARED := $(BUILD)/libjitbuf.so.$(VERSION)
@@ -58,10 +67,19 @@ DEB_PACKAGES := build-essential clang llvm lld pkg-config libcriterion-dev \
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: all lib demo deps check test runner test-asan test-tsan check-clang \
-        check-symbols check-arm64 examples install uninstall clean
+        check-symbols check-arm64 examples install uninstall clean \
+        test-darwin-model darwin-model-run
 
 all: lib
+ifeq ($(OS),darwin)
+DYLIB := $(BUILD)/libjitbuf.$(VERSION_MAJOR).dylib
+lib: $(STATIC) $(DYLIB)
+$(DYLIB): $(OBJ) $(DYLIB_ONLY)
+	$(CC) -dynamiclib -install_name @rpath/libjitbuf.$(VERSION_MAJOR).dylib \
+	  $(CFLAGS) $(EXTRA_CFLAGS) -o $@ $^ $(LDLIBS)
+else
 lib: $(STATIC) $(BUILD)/libjitbuf.so
+endif
 
 $(BUILD)/obj/%.o: %.c $(HDR)
 	@mkdir -p $(dir $@)
@@ -132,6 +150,19 @@ $(RUNNER): tests/runner/runner.c $(STATIC)
 runner: $(RUNNER)
 	$(TEST_ENV) $(RUNNER_EXEC) ./$(RUNNER)
 
+# src/os/darwin/ on Linux against the MODEL of Apple's JIT API
+# (tests/darwin/model.c): Apple's rules, not Apple's system.
+MODEL_CFLAGS := -D_GNU_SOURCE -DJB_DARWIN_MODEL=1 -Itests/darwin
+MODEL_TESTS  := $(BUILD)/tests/darwin-model-tests
+test-darwin-model:
+	$(MAKE) --no-print-directory OS=darwin BUILD=$(BUILD)/darwin-model \
+	  EXTRA_CFLAGS="$(MODEL_CFLAGS) $(EXTRA_CFLAGS)" darwin-model-run
+$(MODEL_TESTS): $(wildcard tests/darwin/*.c tests/*.h) $(HDR) $(STATIC)
+	@mkdir -p $(dir $@)
+	$(CC) $(TEST_CFLAGS) $(wildcard tests/darwin/*.c) -o $@ $(STATIC) -lcriterion $(LDLIBS)
+darwin-model-run: $(MODEL_TESTS)
+	$(TEST_ENV) ./$(MODEL_TESTS) --jobs 2 $(TEST_ARGS)
+
 ARM64_CC ?= aarch64-linux-gnu-gcc
 QEMU_ARM64 ?= qemu-aarch64 -L /usr/aarch64-linux-gnu
 check-arm64:
@@ -140,7 +171,8 @@ check-arm64:
 	$(MAKE) --no-print-directory ARCH=arm64 CC=$(ARM64_CC) BUILD=$(BUILD)/arm64 \
 	  RUNNER_EXEC="$(QEMU_ARM64)" TEST_ENV=JB_TEST_EMULATOR=qemu-user runner
 
-check: lib check-symbols test runner test-asan test-tsan check-clang check-arm64 $(BUILD)/examples/demo
+check: lib check-symbols test runner test-asan test-tsan check-clang check-arm64 \
+       test-darwin-model $(BUILD)/examples/demo
 	./$(BUILD)/examples/demo > /dev/null
 	@echo "make check: all passed"
 

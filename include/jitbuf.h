@@ -123,6 +123,16 @@ JB_API const char *jb_wx_name(jb_wx wx);
 #define JB_OPEN_PRIVATE 0x1u /* own mapping, not the process-wide region
                                 (Linux only; macOS allows one MAP_JIT region) */
 #define JB_OPEN_NO_ENV 0x2u  /* ignore the JITBUF_WX environment variable */
+/* macOS: the executable is signed with com.apple.security.cs.jit-write-
+ * allowlist (entitlements/jit-allowlist.plist). jitbuf then never uses
+ * apple-toggle, whose pthread_jit_write_protect_np the OS punishes by
+ * killing the process. Ignored on Linux. */
+#define JB_OPEN_APPLE_ALLOWLIST 0x4u
+/* macOS: ... and with com.apple.security.cs.jit-write-allowlist-freeze-late
+ * (entitlements/jit-allowlist-freeze-late.plist; implies the flag above).
+ * Nothing is written until jb_freeze() has been called once. Ignored on
+ * Linux. */
+#define JB_OPEN_APPLE_FREEZE_LATE 0x8u
 
 /* Options for jb_region_open; all-zero (or a NULL pointer) means defaults. */
 typedef struct {
@@ -146,18 +156,37 @@ typedef struct {
  * (Linux only).
  *
  * With JB_WX_AUTO the strategy is the first that initialises, in platform
- * order (Linux: dualmap, then mprotect; rwx is never chosen automatically),
+ * order (Linux: dualmap, then mprotect; rwx is never chosen automatically;
+ * macOS: apple-callback from 11.4, then apple-toggle),
  * and the environment variable JITBUF_WX=dualmap|mprotect|rwx overrides it
  * for debugging unless JB_OPEN_NO_ENV is set. A strategy asked for by name
  * never falls back.
  *
  * @return 0; JB_EINVAL (out NULL, unknown flag or strategy, reserve too
  *   small or too large, bad JITBUF_WX), JB_EBUSY, JB_EPERM (the system
- *   refused executable memory: the sentence names the policy), JB_ENOMEM,
- *   JB_EUNSUPPORTED, JB_EOS. On failure *out is NULL.
+ *   refused executable memory: the sentence names the policy, or on macOS
+ *   the entitlement and the plist in entitlements/ that has it; also
+ *   apple-toggle asked for under JB_OPEN_APPLE_ALLOWLIST), JB_ENOMEM,
+ *   JB_EUNSUPPORTED (JB_OPEN_PRIVATE on macOS; a strategy of another
+ *   platform), JB_EOS. On failure *out is NULL.
  * Thread-safe. Cost: the first open makes a few syscalls (mmap, memfd);
  * later opens make none. */
 JB_API int jb_region_open(jb_region **out, const jb_options *opt);
+
+/* Hand jitbuf a MAP_JIT region that the host already owns (macOS allows one
+ * per process, so two JITs in one hardened process must share it): [base,
+ * base + size), mapped PROT_READ|PROT_WRITE|PROT_EXEC with MAP_JIT. jitbuf
+ * manages all of it as the process's code region (later jb_region_open
+ * calls share it as pools) and never unmaps it; the host unmaps it after
+ * the last handle is closed, and writes into it only through jitbuf.
+ * opt as for jb_region_open (reserve 0 or size; no JB_OPEN_PRIVATE).
+ * @return 0; JB_EINVAL (NULL, size out of range, bad opt), JB_EALIGN (base
+ *   or size not page aligned), JB_EBUSY (jitbuf's region is already open),
+ *   JB_EUNSUPPORTED (Linux, which has no one-region rule), and the errors
+ *   of jb_region_open. On failure *out is NULL and nothing was written.
+ * Thread-safe. */
+JB_API int jb_region_adopt(jb_region **out, void *base, size_t size,
+                           const jb_options *opt);
 
 /* Close a handle: free its blocks (their bytes become trap instructions)
  * and, with the last handle on a region, unmap the region.
@@ -259,19 +288,59 @@ JB_API int jb_write_with(jb_region *r, void *exec, size_t len,
  * Thread-safe; no syscall. */
 JB_API void *jb_writable(jb_region *r, void *exec);
 
-/* Freeze the set of allowed write callbacks (macOS freeze-late). A no-op
- * returning 0 where it does not apply (Linux).
- * @return 0; JB_EINVAL (NULL). */
+/* Freeze the set of allowed write callbacks (macOS freeze-late): calls
+ * pthread_jit_write_freeze_callbacks_np once. Call it after every image
+ * with JIT write callbacks is loaded and before the first write; until
+ * then a region opened with JB_OPEN_APPLE_FREEZE_LATE refuses writes and
+ * allocations that need new pages (JB_ESTATE) instead of letting the OS
+ * kill the process. A no-op returning 0 on Linux.
+ * @return 0; JB_EINVAL (NULL); macOS: JB_ESTATE (the region was not opened
+ *   with JB_OPEN_APPLE_FREEZE_LATE, or jb_freeze was already called),
+ *   JB_EUNSUPPORTED (before macOS 12.1, or a macOS 11 SDK build).
+ * Thread-safe; the first successful call wins. */
 JB_API int jb_freeze(jb_region *r);
 
 /* Make every thread of the process drop instructions it may have fetched
  * from code that was since rewritten (patched live code, reused blocks):
  * Linux membarrier(PRIVATE_EXPEDITED_SYNC_CORE), falling back to
  * PRIVATE_EXPEDITED and then to a TLB shootdown.
- * @return 0; JB_EINVAL (NULL); JB_EOS if no mechanism worked.
+ * macOS has no such call: there it returns JB_EUNSUPPORTED with advice.
+ * @return 0; JB_EINVAL (NULL); JB_EOS if no mechanism worked;
+ *   JB_EUNSUPPORTED (macOS).
  * Thread-safe. Cost: one syscall that interrupts the process's other
  * running threads. */
 JB_API int jb_sync_threads(jb_region *r);
+
+/* ---- macOS ------------------------------------------------------------ */
+
+/* For hosts that call pthread_jit_write_protect_np themselves on a thread
+ * that also writes through an apple-toggle region: call this instead, so
+ * that jitbuf knows the thread's state (the OS has no getter) and its
+ * windows restore what they found. enabled = 1: executable, 0: writable.
+ * @return 0; JB_EUNSUPPORTED (not macOS); JB_EPERM (a region was opened
+ *   with JB_OPEN_APPLE_ALLOWLIST: the OS would kill the process);
+ *   JB_ESTATE (inside a jitbuf write window). Affects the calling thread. */
+JB_API int jb_apple_write_protect(int enabled);
+
+#if defined(__APPLE__) || defined(JB_DARWIN_MODEL)
+/* jitbuf's three write callbacks (copy, patch, fill) for the macOS
+ * allowlist. They accept only requests that jitbuf made on the calling
+ * thread and trap on anything else; never call them yourself.
+ *
+ * libjitbuf.dylib lists them in its own __pth_jit_func section. A static
+ * libjitbuf.a lists none (an image may hold one list), so an executable
+ * that links it statically and has the jit-write-allowlist entitlement
+ * lists them in its one invocation, beside its own callbacks:
+ *
+ *     PTHREAD_JIT_WRITE_ALLOW_CALLBACKS_NP(JB_APPLE_WRITE_CALLBACKS,
+ *                                          my_callback);
+ */
+JB_API int jb_apple_write_copy(void *ctx);
+JB_API int jb_apple_write_patch(void *ctx);
+JB_API int jb_apple_write_fill(void *ctx);
+#define JB_APPLE_WRITE_CALLBACKS                                               \
+    jb_apple_write_copy, jb_apple_write_patch, jb_apple_write_fill
+#endif
 
 #ifdef __cplusplus
 }

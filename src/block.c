@@ -2,6 +2,7 @@
  *
  * Allocation never opens a write window: new bytes are already traps (the
  * region is trap-filled as it grows, and every freed block is refilled). */
+#include <stddef.h>
 #include <stdint.h>
 
 #include "internal.h"
@@ -142,6 +143,35 @@ int jb__locate(jb_region *r, const char *fn, const void *p, size_t n,
                         fn, n, p, into + n - bytes, (void *)start, bytes);
     *block = g;
     return check_usable(a, fn);
+}
+
+static const jb__arena *arena_of(const jb__map *m)
+{
+    return (const jb__arena *)(const void *)((const char *)m -
+                                             offsetof(jb__arena, map));
+}
+
+int jb__map_live(const jb__map *m, size_t off, size_t len)
+{
+    const jb__heap *h = &arena_of(m)->heap;
+    if (off < JB_GUARD || off >= m->committed || len > m->committed - off)
+        return 0;
+    uint32_t g = jb__heap_block_of(h, (uint32_t)(off / JB_GRANULE));
+    if (!(h->size[g] & JB__USED))
+        return 0;
+    size_t into = off - (size_t)g * JB_GRANULE;
+    return into < h->prev[g] && len <= h->prev[g] - into;
+}
+
+size_t jb__map_block_len(const jb__map *m, size_t off)
+{
+    const jb__heap *h = &arena_of(m)->heap;
+    if (off < JB_GUARD || off >= m->committed || off % JB_GRANULE)
+        return 0;
+    uint32_t g = (uint32_t)(off / JB_GRANULE);
+    if (jb__heap_block_of(h, g) != g || !(h->size[g] & JB__USED))
+        return 0;
+    return (size_t)(h->size[g] & ~JB__USED) * JB_GRANULE;
 }
 
 int jb_free(jb_region *r, void *exec)

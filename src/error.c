@@ -6,7 +6,7 @@
 
 #include "error.h"
 
-static _Thread_local char last_error[512];
+static _Thread_local char last_error[1024];
 
 const char *jb_strerror(int err)
 {

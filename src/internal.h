@@ -59,7 +59,7 @@ typedef struct jb__arena {
     uint32_t next_pool;  /* pool ids start at 1 */
     atomic_uint_fast64_t windows;
     struct jb__arena *next_arena; /* registry list, for fork handling */
-    char why[320];
+    char why[512];
 } jb__arena;
 
 struct jb_region {

@@ -81,19 +81,34 @@ static int parse_env(jb_wx *wx, const char **source)
                     s);
 }
 
-static int start(jb__arena *a, const jb__strategy *st, size_t reserve)
+/* What the caller asks of a new arena. */
+typedef struct {
+    size_t reserve;
+    jb_wx wx;
+    unsigned flags;
+    const char *source; /* who chose wx, for jb_info.why */
+    void *adopt;        /* the host's mapping (jb_region_adopt), or NULL */
+} jb__want;
+
+static int start(jb__arena *a, const jb__strategy *st, const jb__want *w)
 {
     memset(&a->map, 0, sizeof a->map);
     a->map.st = st;
-    a->map.reserve = reserve;
-    a->map.committed = reserve < JB_GROW_STEP ? reserve : JB_GROW_STEP;
+    a->map.exec = w->adopt;
+    a->map.adopted = w->adopt != NULL;
+    a->map.reserve = w->reserve;
+    a->map.committed = w->reserve < JB_GROW_STEP ? w->reserve : JB_GROW_STEP;
     a->map.fd = -1;
+    a->map.flags = w->flags;
+    a->map.wx_exclusive = st->wx_exclusive;
+    a->map.note = "";
     return st->map(&a->map);
 }
 
-static int arena_create(jb__arena **out, size_t reserve, jb_wx wx,
-                        const char *source)
+static int arena_create(jb__arena **out, const jb__want *w)
 {
+    size_t reserve = w->reserve;
+    jb_wx wx = w->wx;
     jb__arena *a = calloc(1, sizeof *a);
     if (!a)
         return jb__fail(JB_ENOMEM, "jb_region_open: out of memory for the "
@@ -102,28 +117,32 @@ static int arena_create(jb__arena **out, size_t reserve, jb_wx wx,
     int rc;
     if (wx != JB_WX_AUTO) {
         const jb__strategy *st = jb__os_strategy(wx);
-        rc = st ? start(a, st, reserve) : JB_EUNSUPPORTED;
+        rc = st ? start(a, st, w) : JB_EUNSUPPORTED;
         if (rc == 0)
             snprintf(a->why, sizeof a->why, "%s: asked for by %s%s",
-                     jb_wx_name(wx), source,
-                     st->wx_exclusive ? ""
-                                      : "; NOT W^X: pages are writable and "
-                                        "executable at once");
+                     jb_wx_name(wx), w->source,
+                     *a->map.note || a->map.wx_exclusive
+                         ? a->map.note
+                         : "; NOT W^X: pages are writable and executable "
+                           "at once");
     } else {
-        char tried[256] = "";
+        char tried[900] = "", prev[512] = "";
         rc = JB_EUNSUPPORTED;
         for (const jb__strategy *const *s = jb__os_auto; *s; s++) {
-            rc = start(a, *s, reserve);
+            rc = start(a, *s, w);
             if (rc == 0) {
-                snprintf(a->why, sizeof a->why, "%s: chosen by auto%s%s",
+                snprintf(a->why, sizeof a->why, "%s: chosen by auto%s%s%s",
                          jb_wx_name((*s)->wx),
                          *tried ? " after " : " (the first that works)",
-                         tried);
+                         tried, a->map.note);
                 break;
             }
             size_t used = strlen(tried);
-            snprintf(tried + used, sizeof tried - used, "%s%s failed (%.160s)",
-                     used ? "; " : "", jb_wx_name((*s)->wx), jb_last_error());
+            int same = !strcmp(prev, jb_last_error());
+            snprintf(tried + used, sizeof tried - used, "%s%s failed (%.400s)",
+                     used ? "; " : "", jb_wx_name((*s)->wx),
+                     same ? "the same reason" : jb_last_error());
+            snprintf(prev, sizeof prev, "%s", jb_last_error());
         }
         if (rc < 0) /* the full story: every strategy tried, and why */
             jb__fail(rc, "jb_region_open: no W^X strategy works here: %s",
@@ -161,32 +180,39 @@ static void arena_destroy(jb__arena *a)
 
 /* ---- public ---------------------------------------------------------- */
 
-int jb_region_open(jb_region **out, const jb_options *opt)
+#define JB__OPEN_FLAGS                                                         \
+    (JB_OPEN_PRIVATE | JB_OPEN_NO_ENV | JB_OPEN_APPLE_ALLOWLIST |              \
+     JB_OPEN_APPLE_FREEZE_LATE)
+
+/* jb_region_open and jb_region_adopt: adopt is the host's mapping of
+ * adopt_size bytes, or NULL. */
+static int open_region(jb_region **out, const jb_options *opt, const char *fn,
+                       void *adopt, size_t adopt_size)
 {
-    if (!out)
-        return jb__fail_null("jb_region_open", "out");
-    *out = NULL;
     if (jb__in_window())
-        return jb__fail(JB_ESTATE, "jb_region_open: called from inside a "
-                                   "jb_write_with callback; open regions "
-                                   "before writing");
+        return jb__fail(JB_ESTATE, "%s: called from inside a jb_write_with "
+                                   "callback; open regions before writing",
+                        fn);
     jb_options o = {0, JB_WX_AUTO, 0};
     if (opt)
         o = *opt;
-    if (o.flags & ~(JB_OPEN_PRIVATE | JB_OPEN_NO_ENV))
-        return jb__fail(JB_EINVAL, "jb_region_open: unknown flag bits 0x%x; "
-                                   "use JB_OPEN_PRIVATE and JB_OPEN_NO_ENV only",
-                        o.flags & ~(JB_OPEN_PRIVATE | JB_OPEN_NO_ENV));
+    if (o.flags & ~JB__OPEN_FLAGS)
+        return jb__fail(JB_EINVAL, "%s: unknown flag bits 0x%x; use the "
+                                   "JB_OPEN_* flags only",
+                        fn, o.flags & ~JB__OPEN_FLAGS);
+    /* freeze-late is an addition to the allowlist entitlement. */
+    if (o.flags & JB_OPEN_APPLE_FREEZE_LATE)
+        o.flags |= JB_OPEN_APPLE_ALLOWLIST;
     if ((unsigned)o.wx > (unsigned)JB_WX_RWX)
-        return jb__fail(JB_EINVAL, "jb_region_open: jb_options.wx = %d is not "
-                                   "a jb_wx value; use JB_WX_AUTO or one of "
-                                   "the JB_WX_* strategies",
-                        (int)o.wx);
+        return jb__fail(JB_EINVAL, "%s: jb_options.wx = %d is not a jb_wx "
+                                   "value; use JB_WX_AUTO or one of the "
+                                   "JB_WX_* strategies",
+                        fn, (int)o.wx);
     if (o.reserve && (o.reserve < JB_MIN_RESERVE || o.reserve > JB_MAX_RESERVE))
-        return jb__fail(JB_EINVAL, "jb_region_open: reserve of %zu bytes is "
-                                   "outside [%zu, %zu]; pick a size in range "
-                                   "or 0 for the default (%zu)",
-                        o.reserve, JB_MIN_RESERVE, JB_MAX_RESERVE,
+        return jb__fail(JB_EINVAL, "%s: reserve of %zu bytes is outside "
+                                   "[%zu, %zu]; pick a size in range or 0 for "
+                                   "the default (%zu)",
+                        fn, o.reserve, JB_MIN_RESERVE, JB_MAX_RESERVE,
                         JB_DEFAULT_RESERVE);
     const char *source = "jb_options.wx";
     if (o.wx == JB_WX_AUTO && !(o.flags & JB_OPEN_NO_ENV)) {
@@ -197,47 +223,50 @@ int jb_region_open(jb_region **out, const jb_options *opt)
 
     jb_region *r = calloc(1, sizeof *r);
     if (!r)
-        return jb__fail(JB_ENOMEM, "jb_region_open: out of memory for a "
-                                   "handle");
+        return jb__fail(JB_ENOMEM, "%s: out of memory for a handle", fn);
 
     jb__lock_acquire(&registry_lock);
     jb__arena *a = (o.flags & JB_OPEN_PRIVATE) ? NULL : shared_arena;
-    if (a) {
-        if ((o.wx != JB_WX_AUTO && o.wx != a->map.st->wx) ||
-            o.reserve > a->map.reserve) {
-            jb__lock_release(&registry_lock);
-            free(r);
-            return jb__fail(JB_EBUSY,
-                            "jb_region_open: the process-wide code region is "
-                            "already open with strategy %s and %zu bytes; ask "
-                            "for JB_WX_AUTO or %s and a reserve of 0 or at "
-                            "most %zu, or pass JB_OPEN_PRIVATE (Linux only) "
-                            "for a separate region",
-                            jb_wx_name(a->map.st->wx), a->map.reserve,
-                            jb_wx_name(a->map.st->wx), a->map.reserve);
-        }
-    } else {
-        if ((o.flags & JB_OPEN_PRIVATE) && !jb__os_private_ok()) {
-            jb__lock_release(&registry_lock);
-            free(r);
-            return JB_EUNSUPPORTED;
-        }
+    int rc = 0;
+    if (a && adopt)
+        rc = jb__fail(JB_EBUSY, "%s: jitbuf's code region is already open "
+                                "(at %p); adopt the host's region before the "
+                                "first jb_region_open, or close every handle "
+                                "first",
+                      fn, (void *)a->map.exec);
+    else if (a && ((o.wx != JB_WX_AUTO && o.wx != a->map.st->wx) ||
+                   o.reserve > a->map.reserve))
+        rc = jb__fail(JB_EBUSY,
+                      "%s: the process-wide code region is already open with "
+                      "strategy %s and %zu bytes; ask for JB_WX_AUTO or %s "
+                      "and a reserve of 0 or at most %zu, or pass "
+                      "JB_OPEN_PRIVATE (Linux only) for a separate region",
+                      fn, jb_wx_name(a->map.st->wx), a->map.reserve,
+                      jb_wx_name(a->map.st->wx), a->map.reserve);
+    else if (!a && (o.flags & JB_OPEN_PRIVATE) && !jb__os_private_ok())
+        rc = JB_EUNSUPPORTED;
+    else if (!a) {
         size_t page = jb__os_page_size();
-        size_t reserve = o.reserve ? o.reserve : JB_DEFAULT_RESERVE;
-        reserve = (reserve + page - 1) & ~(page - 1);
-        int rc = arena_create(&a, reserve, o.wx, source);
-        if (rc < 0) {
-            jb__lock_release(&registry_lock);
-            free(r);
-            return rc;
+        jb__want w = {o.reserve ? o.reserve : JB_DEFAULT_RESERVE, o.wx,
+                      o.flags, source, adopt};
+        if (adopt)
+            w.reserve = adopt_size;
+        w.reserve = (w.reserve + page - 1) & ~(page - 1);
+        rc = arena_create(&a, &w);
+        if (rc == 0) {
+            if (!atomic_exchange(&atfork_done, 1))
+                jb__os_atfork(fork_prepare, fork_parent, fork_child);
+            a->shared = !(o.flags & JB_OPEN_PRIVATE);
+            a->next_arena = arenas;
+            arenas = a;
+            if (a->shared)
+                shared_arena = a;
         }
-        if (!atomic_exchange(&atfork_done, 1))
-            jb__os_atfork(fork_prepare, fork_parent, fork_child);
-        a->shared = !(o.flags & JB_OPEN_PRIVATE);
-        a->next_arena = arenas;
-        arenas = a;
-        if (a->shared)
-            shared_arena = a;
+    }
+    if (rc < 0) {
+        jb__lock_release(&registry_lock);
+        free(r);
+        return rc;
     }
     a->refs++;
     r->a = a;
@@ -247,6 +276,45 @@ int jb_region_open(jb_region **out, const jb_options *opt)
     jb__lock_release(&registry_lock);
     *out = r;
     return 0;
+}
+
+int jb_region_open(jb_region **out, const jb_options *opt)
+{
+    if (!out)
+        return jb__fail_null("jb_region_open", "out");
+    *out = NULL;
+    return open_region(out, opt, "jb_region_open", NULL, 0);
+}
+
+int jb_region_adopt(jb_region **out, void *base, size_t size,
+                    const jb_options *opt)
+{
+    if (out)
+        *out = NULL;
+    if (!out || !base)
+        return jb__fail_null("jb_region_adopt", out ? "base" : "out");
+    if (!jb__os_adopt_ok())
+        return JB_EUNSUPPORTED;
+    size_t page = jb__os_page_size();
+    if (((uintptr_t)base | size) & (page - 1))
+        return jb__fail(JB_EALIGN, "jb_region_adopt: base %p and size %zu "
+                                   "must be multiples of the page size (%zu), "
+                                   "as mmap returns them",
+                        base, size, page);
+    if (size < JB_MIN_RESERVE || size > JB_MAX_RESERVE)
+        return jb__fail(JB_EINVAL, "jb_region_adopt: size %zu is outside "
+                                   "[%zu, %zu]; hand jitbuf a region of a "
+                                   "size in range",
+                        size, JB_MIN_RESERVE, JB_MAX_RESERVE);
+    if (opt && (opt->flags & JB_OPEN_PRIVATE))
+        return jb__fail(JB_EINVAL, "jb_region_adopt: JB_OPEN_PRIVATE makes no "
+                                   "sense for the host's own region; drop "
+                                   "the flag");
+    if (opt && opt->reserve && opt->reserve != size)
+        return jb__fail(JB_EINVAL, "jb_region_adopt: jb_options.reserve "
+                                   "(%zu) differs from size (%zu); leave it 0",
+                        opt->reserve, size);
+    return open_region(out, opt, "jb_region_adopt", base, size);
 }
 
 int jb_region_close(jb_region *r)
@@ -289,7 +357,7 @@ int jb_region_info(const jb_region *r, jb_info *out)
     jb__arena *a = r->a;
     jb__lock_acquire(&a->lock);
     out->wx = a->map.st->wx;
-    out->wx_exclusive = a->map.st->wx_exclusive;
+    out->wx_exclusive = a->map.wx_exclusive;
     out->why = a->why;
     out->exec_base = a->map.exec;
     out->reserved = a->map.reserve;

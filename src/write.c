@@ -67,7 +67,7 @@ static int submit(jb_region *r, const char *fn, void *exec, jb__wop *op)
     }
     jb__lock_release(&a->lock);
     if (rc == 0)
-        jb__arch_flush_icache(exec, op->len);
+        jb__os_flush_icache(exec, op->len);
     return rc;
 }
 
@@ -140,7 +140,7 @@ int jb_write_with(jb_region *r, void *exec, size_t len, int (*fn)(void *ctx),
         jb__lock_release(&a->lock);
     if (rc < 0)
         return rc;
-    jb__arch_flush_icache(exec, len);
+    jb__os_flush_icache(exec, len);
     if (result != 0)
         return jb__fail(JB_ECALLBACK, "jb_write_with: the callback returned "
                                       "%d; the window was closed and the "

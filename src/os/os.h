@@ -6,7 +6,8 @@
  * write that the core has already validated, inside its write window.
  *
  * Expected of every strategy:
- *   map      reserve m->reserve bytes of address space, back the first
+ *   map      reserve m->reserve bytes of address space (or, if m->adopted,
+ *            use the host's mapping at m->exec), back the first
  *            m->committed bytes (trap-filled) and prove that the executable
  *            view works; on failure release everything and return a JB_E*
  *            code with a sentence (jb__fail) naming the cause and the fix.
@@ -35,6 +36,11 @@ typedef struct jb__map {
     size_t committed; /* bytes backed so far (trap-filled) */
     int fd;           /* strategy-private descriptor, -1 if none */
     int broken;       /* errno of a failed fork remap; writes refused */
+    unsigned flags;   /* JB_OPEN_* the region was opened with */
+    int adopted;      /* exec..exec+reserve is the host's mapping: map uses
+                         it instead of mapping, unmap leaves it */
+    int wx_exclusive; /* starts as st->wx_exclusive; map may clear it */
+    const char *note; /* map may set: appended to jb_info.why */
 } jb__map;
 
 /* A write request that the core has validated. */
@@ -69,6 +75,14 @@ void jb__wop_apply(const jb__wop *op, uint8_t *dst);
 /* Provided by the core: is the calling thread inside a write window? */
 int jb__in_window(void);
 
+/* Provided by the core, for checks that must not trust a request (the
+ * Darwin write callbacks). With the arena lock held by the caller's thread:
+ * 1 if [off, off + len) lies inside one live block of m's region, else 0. */
+int jb__map_live(const jb__map *m, size_t off, size_t len);
+/* The granule-rounded length of the live block starting exactly at off,
+ * or 0 if no live block starts there. */
+size_t jb__map_block_len(const jb__map *m, size_t off);
+
 /* ---- Provided by the OS layer ---------------------------------------- */
 
 /* Strategies JB_WX_AUTO tries, in order, NULL-terminated. */
@@ -78,6 +92,11 @@ extern const jb__strategy *const jb__os_auto[];
 const jb__strategy *jb__os_strategy(jb_wx wx);
 /* 1 if JB_OPEN_PRIVATE regions are allowed here, else a sentence and 0. */
 int jb__os_private_ok(void);
+/* 1 if jb_region_adopt is possible here, else a sentence and 0. */
+int jb__os_adopt_ok(void);
+/* Make instruction fetch from [exec, exec + n) see the bytes just written
+ * (Linux: the arch layer's cache maintenance; macOS: sys_icache_invalidate). */
+void jb__os_flush_icache(void *exec, size_t n);
 /* Page size in bytes. */
 size_t jb__os_page_size(void);
 /* Give up the CPU (contended lock). */

@@ -39,3 +39,21 @@ int jb__os_private_ok(void)
 {
     return 1;
 }
+
+int jb__os_adopt_ok(void)
+{
+    jb__fail(JB_EUNSUPPORTED, "jb_region_adopt: exists for macOS, where a "
+                              "process may have only one MAP_JIT region; on "
+                              "Linux open a separate region with "
+                              "JB_OPEN_PRIVATE instead");
+    return 0;
+}
+
+/* The Darwin thread toggle has no Linux counterpart. */
+int jb_apple_write_protect(int enabled)
+{
+    (void)enabled;
+    return jb__fail(JB_EUNSUPPORTED, "jb_apple_write_protect: exists only on "
+                                     "macOS (pthread_jit_write_protect_np); "
+                                     "nothing to toggle here");
+}

@@ -9,6 +9,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "../../arch/arch.h"
 #include "../../error.h"
 #include "../os.h"
 
@@ -26,6 +27,11 @@ void jb__os_atfork(void (*prepare)(void), void (*parent)(void),
                    void (*child)(void))
 {
     pthread_atfork(prepare, parent, child);
+}
+
+void jb__os_flush_icache(void *exec, size_t n)
+{
+    jb__arch_flush_icache(exec, n);
 }
 
 static long membarrier(int cmd)

@@ -1,0 +1,37 @@
+/* The one place where the Darwin backend meets Apple's JIT API.
+ *
+ * A real build includes Apple's headers. A test build (-DJB_DARWIN_MODEL=1,
+ * tests/darwin/ on the include path) includes instead a model of the same
+ * API that runs on Linux and enforces the documented rules (see
+ * tests/darwin/model.h); the backend's sources are the same either way. */
+#ifndef JB_OS_DARWIN_APPLE_H
+#define JB_OS_DARWIN_APPLE_H
+
+/* Apple hides the JIT API when _POSIX_C_SOURCE is set without this. */
+#ifndef _DARWIN_C_SOURCE
+#define _DARWIN_C_SOURCE
+#endif
+
+#include <pthread.h>
+#include <sys/mman.h>
+
+#if JB_DARWIN_MODEL
+#include "model.h"
+#define JB__DW_AT_LEAST_11_4() jbm_os_at_least(11, 4)
+#define JB__DW_AT_LEAST_12_1() jbm_os_at_least(12, 1)
+#else
+#include <libkern/OSCacheControl.h>
+#define JB__DW_AT_LEAST_11_4() __builtin_available(macOS 11.4, *)
+#define JB__DW_AT_LEAST_12_1() __builtin_available(macOS 12.1, *)
+#endif
+
+/* SDKs before macOS 12 declare neither pthread_jit_write_with_callback_np nor
+ * the allowlist macro: apple-callback is then compiled out, and auto uses
+ * apple-toggle. The macro and the function arrived together. */
+#ifdef PTHREAD_JIT_WRITE_ALLOW_CALLBACKS_NP
+#define JB__DW_HAVE_CALLBACK_API 1
+#else
+#define JB__DW_HAVE_CALLBACK_API 0
+#endif
+
+#endif

@@ -1,0 +1,29 @@
+/* Helpers shared by the Darwin strategies (apple-callback, apple-toggle). */
+#ifndef JB_OS_DARWIN_H
+#define JB_OS_DARWIN_H
+
+#include <stddef.h>
+
+#include "../os.h"
+
+extern const jb__strategy jb__dw_callback; /* only with JB__DW_HAVE_CALLBACK_API */
+extern const jb__strategy jb__dw_toggle;
+
+/* Reserve the process's one MAP_JIT region (or take the adopted one), and
+ * trap-fill the first committed step through the strategy's own write
+ * path. A refusal names the entitlement, the plist and the one-region rule. */
+int jb__dw_map(jb__map *m, const char *strategy);
+/* JB_OPEN_* flags of the process's open region (0 when none is open). */
+extern unsigned jb__dw_open_flags;
+void jb__dw_unmap(jb__map *m);
+/* grow for both strategies: a FILL of [m->committed, to). */
+int jb__dw_grow(jb__map *m, size_t to);
+/* Inside a window the region is writable at its executable address. */
+void *jb__dw_alias(jb__map *m, size_t off);
+/* jb_freeze for both strategies (freeze-late rules, checked here). */
+int jb__dw_freeze(jb__map *m);
+/* 0, or JB_ESTATE while freeze-late is declared and jb_freeze not yet
+ * called: the OS kills a process that writes before the freeze. */
+int jb__dw_check_frozen(const jb__map *m, const char *what);
+
+#endif

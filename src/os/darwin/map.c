@@ -1,0 +1,96 @@
+/* The Darwin code region: one MAP_JIT mapping per process.
+ *
+ * Apple's rules (DESIGN.md, "Apple facts"): under the hardened runtime
+ * MAP_JIT needs com.apple.security.cs.allow-jit; a process may create only
+ * one MAP_JIT region; MAP_JIT cannot be MAP_FIXED, MAP_SHARED or a file
+ * mapping; and since macOS 11.2 mprotect on MAP_JIT pages fails. So the
+ * region is mapped once, RWX + MAP_JIT, private and anonymous, and never
+ * re-protected: per-thread write protection (the strategies) does the
+ * W^X. Pages are touched only as blocks reach them (grow trap-fills them),
+ * so a large reserve costs address space, not memory. */
+#include <errno.h>
+#include <stdint.h>
+
+#include "apple.h"
+#include "../../error.h"
+#include "darwin.h"
+
+static int refused(const char *strategy, size_t n, int e)
+{
+    if (e == ENOMEM)
+        return jb__fail(JB_ENOMEM, "%s: reserving %zu bytes of address space "
+                                   "for the MAP_JIT region failed with %s; "
+                                   "open the region with a smaller "
+                                   "jb_options.reserve (if another JIT here "
+                                   "already holds the process's one MAP_JIT "
+                                   "region, adopt it: jb_region_adopt())",
+                        strategy, n, jb__errno_name(e));
+    (void)strategy; /* the same for every strategy: auto says it once */
+    return jb__fail(JB_EPERM,
+                    "mmap(MAP_JIT) was refused (%s): either the executable "
+                    "lacks com.apple.security.cs.allow-jit, which the "
+                    "hardened runtime requires (sign it with "
+                    "entitlements/jit.plist: scripts/sign-macos.sh), or the "
+                    "process already has its one MAP_JIT region (if another "
+                    "JIT owns it, pass it to jb_region_adopt())",
+                    jb__errno_name(e));
+}
+
+unsigned jb__dw_open_flags;
+
+int jb__dw_map(jb__map *m, const char *strategy)
+{
+    if (!m->adopted) {
+        void *p = mmap(NULL, m->reserve, PROT_READ | PROT_WRITE | PROT_EXEC,
+                       MAP_PRIVATE | MAP_ANON | MAP_JIT, -1, 0);
+        if (p == MAP_FAILED)
+            return refused(strategy, m->reserve, errno);
+        m->exec = p;
+    }
+    /* Intel Macs have no per-thread write protection: the MAP_JIT region
+     * is writable and executable at once, and the write APIs just run the
+     * write. Say so rather than claim W^X. */
+    if (!pthread_jit_write_protect_supported_np()) {
+        m->wx_exclusive = 0;
+        m->note = "; NOT W^X: pthread_jit_write_protect_supported_np() is "
+                  "false (an Intel Mac), so the MAP_JIT region is writable "
+                  "and executable at once";
+    }
+    /* Back the first step now, through the write path: this proves that
+     * writing works here. Under freeze-late nothing may be written before
+     * jb_freeze(), so the first step waits for the first jb_alloc. */
+    size_t first = m->committed;
+    m->committed = 0;
+    if (m->flags & JB_OPEN_APPLE_FREEZE_LATE) {
+        jb__dw_open_flags = m->flags;
+        return 0;
+    }
+    int rc = m->st->grow(m, first);
+    if (rc < 0) {
+        jb__dw_unmap(m);
+        return rc;
+    }
+    m->committed = first;
+    jb__dw_open_flags = m->flags;
+    return 0;
+}
+
+void jb__dw_unmap(jb__map *m)
+{
+    /* An adopted region belongs to the host, which unmaps it. */
+    if (m->exec && !m->adopted)
+        munmap(m->exec, m->reserve);
+    m->exec = NULL;
+    jb__dw_open_flags = 0;
+}
+
+int jb__dw_grow(jb__map *m, size_t to)
+{
+    jb__wop fill = {JB__OP_FILL, m->committed, to - m->committed, NULL, 0};
+    return m->st->write(m, &fill);
+}
+
+void *jb__dw_alias(jb__map *m, size_t off)
+{
+    return jb__in_window() ? m->exec + off : NULL;
+}

@@ -1,0 +1,105 @@
+/* apple-toggle: pthread_jit_write_protect_np(0) ... (1) around each write
+ * (macOS 11.0 and later), for systems older than 11.4 or when asked for.
+ *
+ * W^X: yes on Apple silicon; the toggle is per thread, so other threads
+ * keep running code while one writes. Never used under the
+ * com.apple.security.cs.jit-write-allowlist entitlement: the OS kills a
+ * process that calls pthread_jit_write_protect_np then, so a region opened
+ * with JB_OPEN_APPLE_ALLOWLIST refuses this strategy.
+ *
+ * The OS keeps no readable state and another JIT may share the thread, so
+ * each thread has a shadow of its state and a nesting depth; a window
+ * restores the state it found on entry. Hosts that toggle the thread
+ * themselves call jb_apple_write_protect() so that the shadow stays true. */
+#include "apple.h"
+#include "../../error.h"
+#include "darwin.h"
+
+static _Thread_local struct {
+    unsigned depth;
+    unsigned char writable; /* shadow: 0 = executable, a new thread's state */
+    unsigned char entry;    /* the state found by the outermost window */
+} tl;
+
+static void enter(void)
+{
+    if (tl.depth++ == 0) {
+        tl.entry = tl.writable;
+        if (!tl.writable) {
+            pthread_jit_write_protect_np(0);
+            tl.writable = 1;
+        }
+    }
+}
+
+static void leave(void)
+{
+    if (--tl.depth == 0 && !tl.entry) {
+        pthread_jit_write_protect_np(1);
+        tl.writable = 0;
+    }
+}
+
+int jb_apple_write_protect(int enabled)
+{
+    if (jb__dw_open_flags & JB_OPEN_APPLE_ALLOWLIST)
+        return jb__fail(JB_EPERM, "jb_apple_write_protect: the region was "
+                                  "opened with JB_OPEN_APPLE_ALLOWLIST, and "
+                                  "under the jit-write-allowlist entitlement "
+                                  "pthread_jit_write_protect_np kills the "
+                                  "process; write through jb_write_with");
+    if (tl.depth)
+        return jb__fail(JB_ESTATE, "jb_apple_write_protect: called inside a "
+                                   "jitbuf write window; toggle before or "
+                                   "after it");
+    pthread_jit_write_protect_np(enabled ? 1 : 0);
+    tl.writable = !enabled;
+    return 0;
+}
+
+static int tg_write(jb__map *m, const jb__wop *op)
+{
+    enter();
+    jb__wop_apply(op, m->exec + op->off);
+    leave();
+    return 0;
+}
+
+static int tg_run(jb__map *m, size_t off, size_t len, int (*fn)(void *),
+                  void *ctx, int *fn_result)
+{
+    (void)m;
+    (void)off;
+    (void)len;
+    enter();
+    *fn_result = fn(ctx);
+    leave();
+    return 0;
+}
+
+static int tg_map(jb__map *m)
+{
+    if (m->flags & (JB_OPEN_APPLE_ALLOWLIST | JB_OPEN_APPLE_FREEZE_LATE))
+        return jb__fail(JB_EPERM,
+                        "apple-toggle: the region was opened with "
+                        "JB_OPEN_APPLE_ALLOWLIST, and under the "
+                        "com.apple.security.cs.jit-write-allowlist entitlement "
+                        "the OS kills a process that calls "
+                        "pthread_jit_write_protect_np; use apple-callback "
+                        "(JB_WX_AUTO picks it on macOS 11.4 and later)");
+    return jb__dw_map(m, "apple-toggle");
+}
+
+const jb__strategy jb__dw_toggle = {
+    .wx = JB_WX_APPLE_TOGGLE,
+    .wx_exclusive = 1,
+    .serial = 0,
+    .map = tg_map,
+    .unmap = jb__dw_unmap,
+    .grow = jb__dw_grow,
+    .write = tg_write,
+    .run = tg_run,
+    .alias = jb__dw_alias,
+    .atfork_child = NULL,
+    .freeze = jb__dw_freeze,
+};

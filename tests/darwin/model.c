@@ -1,0 +1,249 @@
+/* A MODEL of Apple's JIT API on Linux (see model.h). Each rule cites the
+ * line of DESIGN.md ("Apple facts the Darwin backend must honour") that it
+ * models, which in turn cites Apple's documentation and pthread.h:
+ *
+ * [A1] Under the hardened runtime, mmap(MAP_JIT) needs
+ *      com.apple.security.cs.allow-jit, else it fails.
+ * [A2] A process may create only one MAP_JIT region.
+ * [A3] MAP_JIT cannot be combined with MAP_FIXED, MAP_SHARED or a file
+ *      mapping (EINVAL); since macOS 11.2 mprotect on MAP_JIT pages fails.
+ * [A4] Apple silicon enforces W^X for every app; Intel Macs have no
+ *      per-thread protection, and pthread_jit_write_protect_supported_np()
+ *      says which.
+ * [A5] pthread_jit_write_protect_np(0) makes the MAP_JIT region writable
+ *      and not executable for the calling thread only; (1) reverses it;
+ *      macOS 11.0+; forbidden (the process is killed) under the
+ *      jit-write-allowlist entitlement.
+ * [A6] pthread_jit_write_with_callback_np(cb, ctx) (macOS 11.4+) makes the
+ *      thread writable, calls cb(ctx), makes it executable again and returns
+ *      cb's result; it must not be called from inside a callback; with the
+ *      jit-write-allowlist entitlement cb must be listed by
+ *      PTHREAD_JIT_WRITE_ALLOW_CALLBACKS_NP or the process is killed; on
+ *      Intel it only calls cb.
+ * [A7] With jit-write-allowlist-freeze-late, pthread_jit_write_freeze_
+ *      callbacks_np (macOS 12.1+) must be called exactly once, before the
+ *      first pthread_jit_write_with_callback_np; calling it without the
+ *      entitlement is an error.
+ * [A8] sys_icache_invalidate(start, len) before running written code.
+ *
+ * What it does not model: the hardware (the model flips the protection of
+ * the whole region for the whole process while any thread is "writable",
+ * so tests never run code on one thread while another writes), dyld's
+ * per-image allowlists (the test executable is the only image), the errno
+ * values of refusals (not documented; the model picks EPERM for [A1] and
+ * [A2], EPERM for mprotect), and anything Apple has not written down. */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#define JBM_IMPLEMENTATION
+#include "model.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <unistd.h>
+
+static jbm_config cfg = {13, 0, 1, 1, 1, 0, 0};
+static jbm_stats st;
+static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+static int writers; /* threads that are writable now */
+static int frozen;
+static _Thread_local int writable, in_callback;
+
+extern const pthread_jit_write_callback_t __start_jbm_pth_jit_func[]
+    __attribute__((weak));
+extern const pthread_jit_write_callback_t __stop_jbm_pth_jit_func[]
+    __attribute__((weak));
+
+static void killed(const char *rule)
+{
+    fprintf(stderr, "darwin model: the process is killed: %s\n", rule);
+    fflush(stderr);
+    kill(getpid(), SIGKILL);
+    _exit(137);
+}
+
+void jbm_configure(const jbm_config *c)
+{
+    cfg = *c;
+}
+
+const jbm_config *jbm_current(void)
+{
+    return &cfg;
+}
+
+int jbm_os_at_least(int major, int minor)
+{
+    return cfg.os_major > major ||
+           (cfg.os_major == major && cfg.os_minor >= minor);
+}
+
+jbm_stats jbm_stats_now(void)
+{
+    pthread_mutex_lock(&mu);
+    jbm_stats s = st;
+    pthread_mutex_unlock(&mu);
+    return s;
+}
+
+int jbm_thread_writable(void)
+{
+    return writable;
+}
+
+/* [A5] per-thread state, modelled process-wide (see above). */
+static void set_writable(int on)
+{
+    if (!cfg.apple_silicon || writable == on)
+        return;
+    writable = on;
+    pthread_mutex_lock(&mu);
+    writers += on ? 1 : -1;
+    if (st.jit_base && writers == (on ? 1 : 0))
+        mprotect(st.jit_base, st.jit_size,
+                 on ? PROT_READ | PROT_WRITE : PROT_READ | PROT_EXEC);
+    pthread_mutex_unlock(&mu);
+}
+
+void *jbm_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
+{
+    if (!(flags & MAP_JIT))
+        return mmap(addr, len, prot, flags, fd, off);
+    if ((flags & (MAP_FIXED | MAP_SHARED)) || fd != -1) { /* [A3] */
+        errno = EINVAL;
+        return MAP_FAILED;
+    }
+    if (cfg.hardened && !cfg.allow_jit) { /* [A1] */
+        errno = EPERM;
+        return MAP_FAILED;
+    }
+    pthread_mutex_lock(&mu);
+    if (st.jit_base) { /* [A2] */
+        pthread_mutex_unlock(&mu);
+        errno = EPERM;
+        return MAP_FAILED;
+    }
+    /* [A4] a thread starts executable; Intel: RWX for everyone. */
+    int p = cfg.apple_silicon ? (prot & ~PROT_WRITE) : prot;
+    void *m = mmap(addr, len, p, flags & ~MAP_JIT, fd, off);
+    if (m != MAP_FAILED) {
+        st.jit_base = m;
+        st.jit_size = len;
+    }
+    pthread_mutex_unlock(&mu);
+    return m;
+}
+
+static int in_jit(const void *addr, size_t len)
+{
+    const char *a = addr, *b = st.jit_base;
+    return b && a < b + st.jit_size && b < a + len;
+}
+
+int jbm_munmap(void *addr, size_t len)
+{
+    pthread_mutex_lock(&mu);
+    if (in_jit(addr, len) && addr == st.jit_base && len == st.jit_size)
+        st.jit_base = NULL, st.jit_size = 0;
+    pthread_mutex_unlock(&mu);
+    return munmap(addr, len);
+}
+
+int jbm_mprotect(void *addr, size_t len, int prot)
+{
+    if (in_jit(addr, len)) { /* [A3] */
+        pthread_mutex_lock(&mu);
+        st.jit_mprotects++;
+        pthread_mutex_unlock(&mu);
+        errno = EPERM;
+        return -1;
+    }
+    return mprotect(addr, len, prot);
+}
+
+int jbm_madvise(void *addr, size_t len, int advice)
+{
+    return madvise(addr, len, advice);
+}
+
+int pthread_jit_write_protect_supported_np(void)
+{
+    return cfg.apple_silicon; /* [A4] */
+}
+
+void pthread_jit_write_protect_np(int enabled)
+{
+    if (!jbm_os_at_least(11, 0))
+        killed("pthread_jit_write_protect_np needs macOS 11.0 [A5]");
+    if (cfg.allowlist)
+        killed("pthread_jit_write_protect_np under the jit-write-allowlist "
+               "entitlement [A5]");
+    pthread_mutex_lock(&mu);
+    st.toggles++;
+    pthread_mutex_unlock(&mu);
+    set_writable(!enabled);
+}
+
+static int listed(pthread_jit_write_callback_t cb)
+{
+    if (!__start_jbm_pth_jit_func)
+        return 0;
+    for (const pthread_jit_write_callback_t *p = __start_jbm_pth_jit_func;
+         p < __stop_jbm_pth_jit_func; p++)
+        if (*p == cb)
+            return 1;
+    return 0;
+}
+
+int pthread_jit_write_with_callback_np(pthread_jit_write_callback_t cb,
+                                       void *ctx)
+{
+    if (!jbm_os_at_least(11, 4))
+        killed("pthread_jit_write_with_callback_np needs macOS 11.4 [A6]");
+    if (in_callback)
+        killed("pthread_jit_write_with_callback_np called from inside a "
+               "callback [A6]");
+    if (cfg.allowlist && cfg.freeze_late && !frozen)
+        killed("pthread_jit_write_with_callback_np before "
+               "pthread_jit_write_freeze_callbacks_np under freeze-late [A7]");
+    if (cfg.allowlist && !listed(cb))
+        killed("a callback that no PTHREAD_JIT_WRITE_ALLOW_CALLBACKS_NP lists, "
+               "under the jit-write-allowlist entitlement [A6]");
+    pthread_mutex_lock(&mu);
+    st.callbacks++;
+    pthread_mutex_unlock(&mu);
+    set_writable(1);
+    in_callback = 1;
+    int rc = cb(ctx);
+    in_callback = 0;
+    set_writable(0); /* "toggles protection back to executable" */
+    return rc;
+}
+
+void pthread_jit_write_freeze_callbacks_np(void)
+{
+    if (!jbm_os_at_least(12, 1))
+        killed("pthread_jit_write_freeze_callbacks_np needs macOS 12.1 [A7]");
+    if (!cfg.freeze_late)
+        killed("pthread_jit_write_freeze_callbacks_np without the "
+               "freeze-late entitlement [A7]");
+    pthread_mutex_lock(&mu);
+    if (frozen) {
+        pthread_mutex_unlock(&mu);
+        killed("pthread_jit_write_freeze_callbacks_np called twice [A7]");
+    }
+    frozen = 1;
+    st.freezes++;
+    pthread_mutex_unlock(&mu);
+}
+
+void sys_icache_invalidate(void *start, size_t len)
+{
+    pthread_mutex_lock(&mu); /* [A8] */
+    st.icache_calls++;
+    st.icache_last = start;
+    st.icache_last_len = len;
+    pthread_mutex_unlock(&mu);
+}
