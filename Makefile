@@ -41,11 +41,12 @@ LDLIBS := -lpthread
 # traps there), and the allowlist goes into the dylib only (one per image).
 ifeq ($(OS),darwin)
 ARCH_SRC := $(filter-out src/arch/$(ARCH)/cache.c,$(wildcard src/arch/$(ARCH)/*.c))
-OS_SRC   := $(filter-out src/os/darwin/allowlist.c,$(wildcard src/os/darwin/*.c))
+OS_SRC   := $(filter-out src/os/darwin/allowlist.c,$(wildcard src/os/darwin/*.c)) \
+            $(wildcard src/os/posix/*.c)
 DYLIB_ONLY := $(BUILD)/obj/src/os/darwin/allowlist.o
 else
 ARCH_SRC := $(wildcard src/arch/$(ARCH)/*.c)
-OS_SRC   := $(wildcard src/os/$(OS)/*.c)
+OS_SRC   := $(wildcard src/os/$(OS)/*.c) $(wildcard src/os/posix/*.c)
 endif
 SRC := $(wildcard src/*.c) $(OS_SRC) $(ARCH_SRC)
 OBJ := $(SRC:%.c=$(BUILD)/obj/%.o)

@@ -1,27 +1,8 @@
-/* Process-level services for the core on macOS. */
-#include <errno.h>
-#include <sched.h>
-#include <unistd.h>
-
+/* Process-level services for the core on macOS (the POSIX ones are in
+ * src/os/posix/). */
 #include "apple.h"
 #include "../../error.h"
 #include "../os.h"
-
-size_t jb__os_page_size(void)
-{
-    return (size_t)sysconf(_SC_PAGESIZE);
-}
-
-void jb__os_yield(void)
-{
-    sched_yield();
-}
-
-void jb__os_atfork(void (*prepare)(void), void (*parent)(void),
-                   void (*child)(void))
-{
-    pthread_atfork(prepare, parent, child);
-}
 
 /* Apple's cache call, never CTR_EL0 (reading it from user space traps on
  * macOS). A no-op on Intel. */

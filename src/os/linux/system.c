@@ -1,10 +1,9 @@
-/* Process-level services for the core: page size, yielding, fork hooks and
- * cross-thread instruction synchronisation. */
+/* Process-level services for the core on Linux: instruction-cache
+ * coherence and cross-thread instruction synchronisation (the POSIX ones are
+ * in src/os/posix/). */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <linux/membarrier.h>
-#include <pthread.h>
-#include <sched.h>
 #include <stdatomic.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -12,22 +11,6 @@
 #include "../../arch/arch.h"
 #include "../../error.h"
 #include "../os.h"
-
-size_t jb__os_page_size(void)
-{
-    return (size_t)sysconf(_SC_PAGESIZE);
-}
-
-void jb__os_yield(void)
-{
-    sched_yield();
-}
-
-void jb__os_atfork(void (*prepare)(void), void (*parent)(void),
-                   void (*child)(void))
-{
-    pthread_atfork(prepare, parent, child);
-}
 
 void jb__os_flush_icache(void *exec, size_t n)
 {
