@@ -81,7 +81,8 @@ for spec in aarch64-macos.13.0:arm64 x86_64-macos.13.0:x86_64 aarch64-macos.11.0
                 jit-allowlist-freeze-late:jit-write-allowlist-freeze-late) want=yes ;;
             esac
             have=no
-            echo "$sig" | grep -qx "[[:space:]]*<key>com.apple.security.cs.$key</key>" && have=yes
+            # printf, not echo: dash's echo acts on a backslash-c in the blob
+            printf "%s\n" "$sig" | grep -qx "[[:space:]]*<key>com.apple.security.cs.$key</key>" && have=yes
             [ "$want" = "$have" ] || bad "$target: demo-$plist: $key in signature: $have, want $want"
         done
     done
