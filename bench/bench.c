@@ -10,40 +10,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 
 #include "jitbuf.h"
-#include "mix8.h"
 #include "peers.h"
 #include "shim.h"
+#include "workload.h"
 
-#define BUF_BYTES ((size_t)8 << 20)
-
-/* The one 8 MiB buffer every mix8 run of every implementation writes:
- * anonymous, pre-faulted (MAP_POPULATE + memset) before timing. */
-static uint8_t *mix8_buf(void)
+static int verify(jbb_state *s, jbb_arch a, size_t n)
 {
-    static uint8_t *buf;
-    if (!buf) {
-        void *p = mmap(NULL, BUF_BYTES, PROT_READ | PROT_WRITE,
-                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
-        if (p == MAP_FAILED) {
-            perror("bench: mmap");
-            exit(1);
-        }
-        memset(p, 0, BUF_BYTES);
-        buf = p;
-    }
-    return buf;
-}
-
-typedef enum { X64, A64 } arch;
-
-static int verify(jbb_state *s, arch a, size_t n)
-{
-    size_t want = a == X64 ? MIX8_X64_BYTES : MIX8_A64_BYTES;
-    uint64_t fnv = a == X64 ? MIX8_X64_FNV : MIX8_A64_FNV;
-    if (n == want && mix8_fnv1a64(mix8_buf(), n) == fnv)
+    if (jbb_mix8_ok(a, n))
         return 1;
     jbb_skip(s, "mix8: the bytes differ from the reference stream");
     return 0;
@@ -56,22 +31,15 @@ static void finish_mix8(jbb_state *s, size_t n)
     jbb_label(s, "bytes verified (FNV-1a-64)");
 }
 
-static size_t jitbuf_run(arch a, jb_emit *e)
-{
-    jb_emit_reset(e); /* the per-run reset, timed */
-    int rc = a == X64 ? mix8_x64_jitbuf(e) : mix8_a64_jitbuf(e);
-    return rc == 0 ? (size_t)(e->cur - mix8_buf()) : 0;
-}
-
 static void bm_mix8_jitbuf(jbb_state *s, void *arg)
 {
-    arch a = (arch)(intptr_t)arg;
+    jbb_arch a = (jbb_arch)(intptr_t)arg;
     jb_emit e;
-    jb_emit_init(&e, mix8_buf(), BUF_BYTES);
-    size_t n = jitbuf_run(a, &e); /* warm-up, and the check before timing */
+    jb_emit_init(&e, jbb_mix8_buf(), JBB_BUF_BYTES);
+    size_t n = jbb_mix8_jitbuf(a, &e); /* warm-up, and the check before timing */
     if (verify(s, a, n)) {
         while (jbb_running(s))
-            n = jitbuf_run(a, &e);
+            n = jbb_mix8_jitbuf(a, &e);
         finish_mix8(s, n);
     }
     jb_emit_free(&e);
@@ -80,19 +48,19 @@ static void bm_mix8_jitbuf(jbb_state *s, void *arg)
 /* The floor: copy the finished stream (no emitter can beat a memcpy). */
 static void bm_mix8_memcpy(jbb_state *s, void *arg)
 {
-    arch a = (arch)(intptr_t)arg;
+    jbb_arch a = (jbb_arch)(intptr_t)arg;
     jb_emit e;
-    jb_emit_init(&e, mix8_buf(), BUF_BYTES);
-    size_t n = jitbuf_run(a, &e);
+    jb_emit_init(&e, jbb_mix8_buf(), JBB_BUF_BYTES);
+    size_t n = jbb_mix8_jitbuf(a, &e);
     jb_emit_free(&e);
     uint8_t *src = malloc(n);
     if (!src || !verify(s, a, n)) {
         free(src);
         return;
     }
-    memcpy(src, mix8_buf(), n);
+    memcpy(src, jbb_mix8_buf(), n);
     while (jbb_running(s)) {
-        memcpy(mix8_buf(), src, n);
+        memcpy(jbb_mix8_buf(), src, n);
         __asm__ __volatile__("" ::: "memory");
     }
     finish_mix8(s, n);
@@ -102,17 +70,17 @@ static void bm_mix8_memcpy(jbb_state *s, void *arg)
 #ifdef JBB_HAVE_ASMJIT
 static void bm_mix8_asmjit(jbb_state *s, void *arg)
 {
-    arch a = (arch)(intptr_t)arg;
-    void *p = a == X64 ? mix8_x64_asmjit_new() : mix8_a64_asmjit_new();
+    jbb_arch a = (jbb_arch)(intptr_t)arg;
+    void *p = a == JBB_X64 ? mix8_x64_asmjit_new() : mix8_a64_asmjit_new();
     size_t (*run)(void *, uint8_t *, size_t) =
-        a == X64 ? mix8_x64_asmjit_run : mix8_a64_asmjit_run;
-    size_t n = p ? run(p, mix8_buf(), BUF_BYTES) : 0;
+        a == JBB_X64 ? mix8_x64_asmjit_run : mix8_a64_asmjit_run;
+    size_t n = p ? run(p, jbb_mix8_buf(), JBB_BUF_BYTES) : 0;
     if (verify(s, a, n)) {
         while (jbb_running(s))
-            n = run(p, mix8_buf(), BUF_BYTES);
+            n = run(p, jbb_mix8_buf(), JBB_BUF_BYTES);
         finish_mix8(s, n);
     }
-    (a == X64 ? mix8_x64_asmjit_free : mix8_a64_asmjit_free)(p);
+    (a == JBB_X64 ? mix8_x64_asmjit_free : mix8_a64_asmjit_free)(p);
 }
 #endif
 
@@ -120,9 +88,9 @@ static void bm_mix8_asmjit(jbb_state *s, void *arg)
 static void bm_mix8_xbyak(jbb_state *s, void *arg)
 {
     (void)arg;
-    void *p = mix8_x64_xbyak_new(mix8_buf(), BUF_BYTES);
+    void *p = mix8_x64_xbyak_new(jbb_mix8_buf(), JBB_BUF_BYTES);
     size_t n = p ? mix8_x64_xbyak_run(p) : 0;
-    if (verify(s, X64, n)) {
+    if (verify(s, JBB_X64, n)) {
         while (jbb_running(s))
             n = mix8_x64_xbyak_run(p);
         finish_mix8(s, n);
@@ -279,19 +247,19 @@ static jb_case *open_case(jb_wx wx)
 void jbb_register_all(void)
 {
     char name[96];
-    jbb_register("mix8/x64/jitbuf", bm_mix8_jitbuf, (void *)(intptr_t)X64, 1);
+    jbb_register("mix8/x64/jitbuf", bm_mix8_jitbuf, (void *)(intptr_t)JBB_X64, 1);
 #ifdef JBB_HAVE_ASMJIT
-    jbb_register("mix8/x64/asmjit", bm_mix8_asmjit, (void *)(intptr_t)X64, 1);
+    jbb_register("mix8/x64/asmjit", bm_mix8_asmjit, (void *)(intptr_t)JBB_X64, 1);
 #endif
 #ifdef JBB_HAVE_XBYAK
     jbb_register("mix8/x64/xbyak", bm_mix8_xbyak, NULL, 1);
 #endif
-    jbb_register("mix8/x64/memcpy_floor", bm_mix8_memcpy, (void *)(intptr_t)X64, 1);
-    jbb_register("mix8/a64/jitbuf", bm_mix8_jitbuf, (void *)(intptr_t)A64, 1);
+    jbb_register("mix8/x64/memcpy_floor", bm_mix8_memcpy, (void *)(intptr_t)JBB_X64, 1);
+    jbb_register("mix8/a64/jitbuf", bm_mix8_jitbuf, (void *)(intptr_t)JBB_A64, 1);
 #ifdef JBB_HAVE_ASMJIT
-    jbb_register("mix8/a64/asmjit", bm_mix8_asmjit, (void *)(intptr_t)A64, 1);
+    jbb_register("mix8/a64/asmjit", bm_mix8_asmjit, (void *)(intptr_t)JBB_A64, 1);
 #endif
-    jbb_register("mix8/a64/memcpy_floor", bm_mix8_memcpy, (void *)(intptr_t)A64, 1);
+    jbb_register("mix8/a64/memcpy_floor", bm_mix8_memcpy, (void *)(intptr_t)JBB_A64, 1);
 
     for (size_t k = 0; k < sizeof strategies / sizeof strategies[0]; k++) {
         jb_case *c = open_case(strategies[k]);

@@ -116,9 +116,25 @@ static int set_guard(const jb__map *m)
     return 0;
 }
 
+/* 0, or JB_ESTATE while freeze-late is declared and jb_freeze not yet
+ * called: the OS kills a process that writes before the freeze. */
+static int check_frozen(const jb__map *m, const char *what)
+{
+    if ((m->flags & JB_OPEN_APPLE_FREEZE_LATE) && !atomic_load(&frozen))
+        return jb__fail(JB_ESTATE,
+                        "%s before jb_freeze(): the region was opened with "
+                        "JB_OPEN_APPLE_FREEZE_LATE, and under the "
+                        "jit-write-allowlist-freeze-late entitlement the OS "
+                        "kills a process that writes before freezing; call "
+                        "jb_freeze() once after loading every image with JIT "
+                        "write callbacks",
+                        what);
+    return 0;
+}
+
 static int cb_write(jb__map *m, const jb__wop *op)
 {
-    int rc = jb__dw_check_frozen(m, "writing code");
+    int rc = check_frozen(m, "writing code");
     if (rc < 0)
         return rc;
     jb__dw_request q = {guard->secret, *op};
@@ -140,7 +156,7 @@ static int cb_run(jb__map *m, size_t off, size_t len, int (*fn)(void *),
 {
     (void)off;
     (void)len;
-    int rc = jb__dw_check_frozen(m, "jb_write_with");
+    int rc = check_frozen(m, "jb_write_with");
     if (rc < 0)
         return rc;
     *fn_result = pthread_jit_write_with_callback_np(fn, ctx);
@@ -167,20 +183,6 @@ static void cb_unmap(jb__map *m)
 {
     jb__dw_unmap(m);
     set_guard(NULL);
-}
-
-int jb__dw_check_frozen(const jb__map *m, const char *what)
-{
-    if ((m->flags & JB_OPEN_APPLE_FREEZE_LATE) && !atomic_load(&frozen))
-        return jb__fail(JB_ESTATE,
-                        "%s before jb_freeze(): the region was opened with "
-                        "JB_OPEN_APPLE_FREEZE_LATE, and under the "
-                        "jit-write-allowlist-freeze-late entitlement the OS "
-                        "kills a process that writes before freezing; call "
-                        "jb_freeze() once after loading every image with JIT "
-                        "write callbacks",
-                        what);
-    return 0;
 }
 
 int jb__dw_freeze(jb__map *m)
@@ -225,13 +227,6 @@ const jb__strategy jb__dw_callback = {
 };
 
 #else /* an SDK without the callback API (macOS 11) */
-
-int jb__dw_check_frozen(const jb__map *m, const char *what)
-{
-    (void)m;
-    (void)what;
-    return 0;
-}
 
 int jb__dw_freeze(jb__map *m)
 {

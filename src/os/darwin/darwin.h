@@ -22,8 +22,5 @@ int jb__dw_grow(jb__map *m, size_t to);
 void *jb__dw_alias(jb__map *m, size_t off);
 /* jb_freeze for both strategies (freeze-late rules, checked here). */
 int jb__dw_freeze(jb__map *m);
-/* 0, or JB_ESTATE while freeze-late is declared and jb_freeze not yet
- * called: the OS kills a process that writes before the freeze. */
-int jb__dw_check_frozen(const jb__map *m, const char *what);
 
 #endif

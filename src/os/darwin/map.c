@@ -47,6 +47,7 @@ int jb__dw_map(jb__map *m, const char *strategy)
             return refused(strategy, m->reserve, errno);
         m->exec = p;
     }
+    jb__dw_open_flags = m->flags; /* jb__dw_unmap clears it on failure */
     /* Intel Macs have no per-thread write protection: the MAP_JIT region
      * is writable and executable at once, and the write APIs just run the
      * write. Say so rather than claim W^X. */
@@ -61,17 +62,14 @@ int jb__dw_map(jb__map *m, const char *strategy)
      * jb_freeze(), so the first step waits for the first jb_alloc. */
     size_t first = m->committed;
     m->committed = 0;
-    if (m->flags & JB_OPEN_APPLE_FREEZE_LATE) {
-        jb__dw_open_flags = m->flags;
+    if (m->flags & JB_OPEN_APPLE_FREEZE_LATE)
         return 0;
-    }
     int rc = m->st->grow(m, first);
     if (rc < 0) {
         jb__dw_unmap(m);
         return rc;
     }
     m->committed = first;
-    jb__dw_open_flags = m->flags;
     return 0;
 }
 
