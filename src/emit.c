@@ -129,6 +129,14 @@ static int patch(uint8_t *base, uint32_t at, uint32_t kind, int64_t target)
         return 0;
     }
     d = target - (int64_t)at;
+    if (kind == JB__FIX_ADR21) {
+        if (d < -(1 << 20) || d >= (1 << 20))
+            return -1;
+        memcpy(&w, p, 4);
+        w = (w & 0x9f00001fu) | ((uint32_t)d & 3u) << 29 | (((uint32_t)d >> 2) & 0x7ffffu) << 5;
+        jb__put32(p, w);
+        return 0;
+    }
     if (d & 3)
         return -1;
     d >>= 2;

@@ -39,7 +39,8 @@ enum {
     JB__FIX_REL8,      /* x86: rel8 at `at`, relative to at + 1 */
     JB__FIX_IMM26,     /* arm64 b/bl: word at `at` */
     JB__FIX_IMM19,     /* arm64 b.cond/cbz/cbnz/ldr literal */
-    JB__FIX_IMM14      /* arm64 tbz/tbnz */
+    JB__FIX_IMM14,     /* arm64 tbz/tbnz */
+    JB__FIX_ADR21      /* arm64 adr: byte offset in immhi:immlo */
 };
 
 typedef struct { int32_t pos, head; } jb__label_slot; /* pos -1: unbound */
@@ -149,6 +150,16 @@ static inline int32_t jb__label_target(jb_emit *e, jb_label l, uint32_t at, uint
 static inline void jb__put32(uint8_t *p, uint32_t v)
 {
     memcpy(p, &v, 4);
+}
+
+/* Copy n raw bytes into the code stream (constant pools, jump tables).
+ * Place data where it is not executed, e.g. after the function's return. */
+static inline void jb_emit_data(jb_emit *e, const void *p, size_t n)
+{
+    if (jb_emit_room(e, n)) {
+        memcpy(e->cur, p, n);
+        e->cur += n;
+    }
 }
 
 #ifdef __cplusplus
