@@ -421,7 +421,10 @@ static inline void jb_a64__ldst_mode(jb_emit *e, uint32_t bits, unsigned size, j
                                      jb_a64_reg rn, int32_t off, jb_a64_mode mode)
 {
     if (jb_a64__bad(e, (rt | rn) > 31 || (unsigned)mode > JB_A64_POST,
-                    "arm64: load/store registers 0..31 (rn 31 = sp) and a jb_a64_mode"))
+                    "arm64: load/store registers 0..31 (rn 31 = sp) and a jb_a64_mode") ||
+        jb_a64__bad(e, mode != JB_A64_OFFSET && rt == rn && rn != 31 && !(bits & (1u << 26)),
+                    "arm64: pre/post-index with the base register as the data register "
+                    "is unpredictable; use another register"))
         return;
     uint32_t regs = jb_a64__rn(rn) | jb_a64__rd(rt);
     int scaled = mode == JB_A64_OFFSET && off >= 0 && !(off & ((1 << size) - 1)) &&
@@ -505,7 +508,11 @@ static inline void jb_a64__pair(jb_emit *e, uint32_t op, jb_a64_reg t1, jb_a64_r
     static const uint32_t idx[3] = {2u << 23, 3u << 23, 1u << 23};
     if (jb_a64__bad(e, (t1 | t2 | rn) > 31 || (off & 7) || off < -512 || off > 504 ||
                            (unsigned)mode > JB_A64_POST,
-                    "arm64: ldp/stp offset must be a multiple of 8 in -512..504"))
+                    "arm64: ldp/stp offset must be a multiple of 8 in -512..504") ||
+        jb_a64__bad(e, (mode != JB_A64_OFFSET && rn != 31 && (t1 == rn || t2 == rn)) ||
+                           ((op & (1u << 22)) && t1 == t2),
+                    "arm64: ldp with t1 == t2, or pre/post-index with the base as a data "
+                    "register, is unpredictable; use other registers"))
         return;
     jb_a64__word(e, (op & ~(3u << 23)) | idx[mode] | ((uint32_t)(off / 8) & 0x7fu) << 15 |
                         (t2 & 31u) << 10 | jb_a64__rn(rn) | jb_a64__rd(t1));
