@@ -76,7 +76,7 @@ ZIG ?= $(shell command -v zig 2>/dev/null || \
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: all lib demo deps check test runner test-asan test-tsan check-clang \
-        check-symbols check-arm64 examples install uninstall clean \
+        check-symbols check-arm64 test-exec examples install uninstall clean \
         test-darwin-model darwin-model-run check-macos check-mac bench bench-count
 
 all: lib
@@ -161,6 +161,17 @@ $(RUNNER): tests/runner/runner.c tests/runner/harness.h $(STATIC)
 runner: $(RUNNER)
 	$(TEST_ENV) $(RUNNER_EXEC) ./$(RUNNER)
 
+# Emitted code, executed (tests/exec): x86_64 natively, arm64 under qemu.
+# No FP contraction, so C's reference doubles round as the emitted code does.
+EXEC_SRC := tests/exec/$(if $(filter arm64,$(ARCH)),a64,x64).c
+EXEC_BIN := $(BUILD)/tests/exec
+$(EXEC_BIN): $(EXEC_SRC) tests/exec/exec.h tests/runner/harness.h $(HDR) $(STATIC)
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 $(WARN) -Wno-missing-prototypes -ffp-contract=off -Iinclude -Itests/runner \
+	  $(CFLAGS) $(EXTRA_CFLAGS) $< -o $@ $(STATIC) $(LDLIBS) -lm
+test-exec: $(EXEC_BIN)
+	$(TEST_ENV) $(RUNNER_EXEC) ./$(EXEC_BIN)
+
 # src/os/darwin/ on Linux against the MODEL of Apple's JIT API
 # (tests/darwin/model.c): Apple's rules, not Apple's system.
 MODEL_CFLAGS := -D_GNU_SOURCE -DJB_DARWIN_MODEL=1 -Itests/darwin
@@ -200,9 +211,9 @@ check-arm64:
 	@command -v $(ARM64_CC) >/dev/null && command -v qemu-aarch64 >/dev/null || \
 	  { echo "check-arm64: $(ARM64_CC) or qemu-aarch64 is missing: run make deps"; exit 1; }
 	$(MAKE) --no-print-directory ARCH=arm64 CC=$(ARM64_CC) BUILD=$(BUILD)/arm64 \
-	  RUNNER_EXEC="$(QEMU_ARM64)" TEST_ENV=JB_TEST_EMULATOR=qemu-user runner
+	  RUNNER_EXEC="$(QEMU_ARM64)" TEST_ENV=JB_TEST_EMULATOR=qemu-user runner test-exec
 
-check: lib check-symbols test runner test-asan test-tsan check-clang check-arm64 \
+check: lib check-symbols test runner test-exec test-asan test-tsan check-clang check-arm64 \
        test-darwin-model check-macos $(BUILD)/examples/demo
 	./$(BUILD)/examples/demo > /dev/null
 	@echo "make check: all passed"

@@ -27,7 +27,7 @@ typedef int (*int_fn)(void);
 /* ---- hand-encoded code, one set per architecture ---------------------- */
 #if defined(__aarch64__)
 /* movz w0, #lo; movk w0, #hi, lsl #16; ret */
-static size_t code_ret(uint8_t *b, uint32_t v)
+static inline size_t code_ret(uint8_t *b, uint32_t v)
 {
     uint32_t w[3] = {0x52800000u | (v & 0xffff) << 5,
                      0x72a00000u | (v >> 16) << 5, 0xd65f03c0u};
@@ -35,7 +35,7 @@ static size_t code_ret(uint8_t *b, uint32_t v)
     return sizeof w;
 }
 /* [0] b +16 | [16] return 1 | [32] return 2; patch word 0 to b +32. */
-static size_t code_branchy(uint8_t *b)
+static inline size_t code_branchy(uint8_t *b)
 {
     memset(b, 0, 48);
     uint32_t br = 0x14000004u;
@@ -48,7 +48,7 @@ enum { PATCH_OFF = 0 };
 static const uint32_t PATCH_TO_2 = 0x14000008u, PATCH_TO_1 = 0x14000004u;
 static const uint8_t TRAP_BYTE0 = 0x40; /* brk #0x6a62 = 0xd42d4c40 */
 #elif defined(__x86_64__)
-static size_t code_ret(uint8_t *b, uint32_t v)
+static inline size_t code_ret(uint8_t *b, uint32_t v)
 {
     b[0] = 0xb8;
     memcpy(b + 1, &v, 4);
@@ -56,7 +56,7 @@ static size_t code_ret(uint8_t *b, uint32_t v)
     return 6;
 }
 /* nop x3; jmp rel32 (rel32 4-aligned) | [16] return 1 | [32] return 2 */
-static size_t code_branchy(uint8_t *b)
+static inline size_t code_branchy(uint8_t *b)
 {
     memset(b, 0xcc, 48);
     b[0] = b[1] = b[2] = 0x90;
@@ -81,7 +81,7 @@ typedef struct {
 
 /* Run the tests whose names contain argv[1] (all without it); print one
  * line per test and "N passed, N failed"; return the exit status. */
-static int run_tests(const test_case *t, size_t n, int argc, char **argv)
+static inline int run_tests(const test_case *t, size_t n, int argc, char **argv)
 {
     int passed = 0, failed = 0;
     setvbuf(stdout, NULL, _IONBF, 0);
