@@ -211,11 +211,14 @@ check-arm64:
 	@command -v $(ARM64_CC) >/dev/null && command -v qemu-aarch64 >/dev/null || \
 	  { echo "check-arm64: $(ARM64_CC) or qemu-aarch64 is missing: run make deps"; exit 1; }
 	$(MAKE) --no-print-directory ARCH=arm64 CC=$(ARM64_CC) BUILD=$(BUILD)/arm64 \
-	  RUNNER_EXEC="$(QEMU_ARM64)" TEST_ENV=JB_TEST_EMULATOR=qemu-user runner test-exec
+	  RUNNER_EXEC="$(QEMU_ARM64)" TEST_ENV=JB_TEST_EMULATOR=qemu-user runner test-exec examples
+	$(QEMU_ARM64) ./$(BUILD)/arm64/examples/a64_dot
 
 check: lib check-symbols test runner test-exec test-asan test-tsan check-clang check-arm64 \
-       test-darwin-model check-macos $(BUILD)/examples/demo
+       test-darwin-model check-macos examples
 	./$(BUILD)/examples/demo > /dev/null
+	./$(BUILD)/examples/x64_dot
+	./$(BUILD)/examples/a64_dot
 	@echo "make check: all passed"
 
 deps:
