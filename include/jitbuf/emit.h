@@ -33,6 +33,14 @@ extern "C" {
 
 typedef uint32_t jb_label;
 
+/* The emitters' shared encoders must inline into every caller: a call on
+ * the hot path costs more than the instruction it encodes. */
+#if defined(__GNUC__) || defined(__clang__)
+#define JB__INLINE static inline __attribute__((always_inline))
+#else
+#define JB__INLINE static inline
+#endif
+
 /* Fixup kinds: how a reference's field is patched when its label binds. */
 enum {
     JB__FIX_REL32 = 1, /* x86: rel32 at `at`, relative to at + 4 */
@@ -83,6 +91,11 @@ JB_API jb_label jb_label_new_slow(jb_emit *e);
 JB_API void jb_label_bind_slow(jb_emit *e, jb_label l);
 JB_API void jb_label_ref_slow(jb_emit *e, jb_label l, uint32_t at, uint32_t kind);
 
+static inline void jb__put32(uint8_t *p, uint32_t v)
+{
+    memcpy(p, &v, 4);
+}
+
 static inline size_t jb_emit_size(const jb_emit *e)
 {
     return (size_t)(e->cur - e->start);
@@ -112,12 +125,43 @@ static inline jb_label jb_label_new(jb_emit *e)
     return jb_label_new_slow(e);
 }
 
-/* Bind l to the current position; pending references are patched. */
+/* Bind l to the current position; pending references are patched. The
+ * common cases (no reference yet, or one rel32 / imm26 / imm19 reference
+ * in range) stay inline; several references or errors go out of line. */
 static inline void jb_label_bind(jb_emit *e, jb_label l)
 {
-    if (l < e->jb__nlabels && e->jb__labels[l].pos < 0 && e->jb__labels[l].head < 0) {
-        e->jb__labels[l].pos = (int32_t)(e->cur - e->start);
-        return;
+    if (l < e->jb__nlabels && e->jb__labels[l].pos < 0) {
+        jb__label_slot *s = &e->jb__labels[l];
+        int32_t pos = (int32_t)(e->cur - e->start);
+        if (s->head < 0) {
+            s->pos = pos;
+            return;
+        }
+        const jb__fixup *f = &e->jb__fix[s->head];
+        uint8_t *p = e->start + f->at;
+        int32_t d = (pos - (int32_t)f->at) >> 2;
+        uint32_t w;
+        int done = 1;
+        if (f->next >= 0) {
+            done = 0;
+        } else if (f->kind == JB__FIX_REL32) {
+            jb__put32(p, (uint32_t)(pos - (int32_t)(f->at + 4)));
+        } else if (f->kind == JB__FIX_IMM26 && d < (1 << 25)) {
+            memcpy(&w, p, 4);
+            jb__put32(p, (w & 0xfc000000u) | (uint32_t)d);
+        } else if (f->kind == JB__FIX_IMM19 && d < (1 << 18)) {
+            memcpy(&w, p, 4);
+            jb__put32(p, (w & 0xff00001fu) | (uint32_t)d << 5);
+        } else {
+            done = 0;
+        }
+        if (done) { /* a forward reference: d >= 0, so no sign bits to mask */
+            s->pos = pos;
+            s->head = -1;
+            if (--e->jb__pending == 0)
+                e->jb__nfix = 0;
+            return;
+        }
     }
     jb_label_bind_slow(e, l);
 }
@@ -145,11 +189,6 @@ static inline int32_t jb__label_target(jb_emit *e, jb_label l, uint32_t at, uint
     }
     jb_label_ref_slow(e, l, at, kind);
     return -1;
-}
-
-static inline void jb__put32(uint8_t *p, uint32_t v)
-{
-    memcpy(p, &v, 4);
 }
 
 /* Copy n raw bytes into the code stream (constant pools, jump tables).

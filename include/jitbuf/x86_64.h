@@ -79,7 +79,7 @@ static inline jb_x64_mem jb_x64_mem_bisd(jb_x64_reg base, jb_x64_reg index,
 #define JB_X64__REX 0x40u
 #define JB_X64__W 0x08u
 
-static inline unsigned jb_x64__rexbits(unsigned w, unsigned reg, unsigned index, unsigned base)
+JB__INLINE unsigned jb_x64__rexbits(unsigned w, unsigned reg, unsigned index, unsigned base)
 {
     return w | ((reg >> 3) & 1) << 2 | ((index >> 3) & 1) << 1 | ((base >> 3) & 1);
 }
@@ -104,7 +104,7 @@ static inline int jb_x64__bad_reg(jb_emit *e, unsigned r)
 
 /* A valid memory operand? (index rsp is not encodable; scale 1/2/4/8;
  * rip-relative takes no index) */
-static inline int jb_x64__bad_mem(jb_emit *e, jb_x64_mem m)
+JB__INLINE int jb_x64__bad_mem(jb_emit *e, jb_x64_mem m)
 {
     int bad_index = m.index != JB_X64_NOREG &&
                     (m.index > 15 || m.index == JB_X64_RSP || m.base == JB_X64_RIP);
@@ -118,7 +118,7 @@ static inline int jb_x64__bad_mem(jb_emit *e, jb_x64_mem m)
 
 /* Legacy prefix (0 for none), REX (when any bit or JB_X64__REX is set) and
  * the opcode: one byte, or two (0x0fxx) written high byte first. */
-static inline uint8_t *jb_x64__head(uint8_t *p, unsigned pfx, unsigned rex, unsigned opc)
+JB__INLINE uint8_t *jb_x64__head(uint8_t *p, unsigned pfx, unsigned rex, unsigned opc)
 {
     if (pfx)
         *p++ = (uint8_t)pfx;
@@ -131,7 +131,7 @@ static inline uint8_t *jb_x64__head(uint8_t *p, unsigned pfx, unsigned rex, unsi
 }
 
 /* ModRM, SIB and displacement for reg, m. At most 1 + 1 + 4 bytes. */
-static inline uint8_t *jb_x64__mem_tail(uint8_t *p, unsigned reg, jb_x64_mem m)
+JB__INLINE uint8_t *jb_x64__mem_tail(uint8_t *p, unsigned reg, jb_x64_mem m)
 {
     if (m.base == JB_X64_RIP) {
         *p++ = jb_x64__modrm(0, reg, 5);
@@ -158,7 +158,7 @@ static inline uint8_t *jb_x64__mem_tail(uint8_t *p, unsigned reg, jb_x64_mem m)
 
 /* Write [pfx] [REX] opc ModRM.. for reg, m at p; returns the new end.
  * w is 0 or JB_X64__W, plus JB_X64__REX to force a REX byte. */
-static inline uint8_t *jb_x64__put_mem(uint8_t *p, unsigned pfx, unsigned w, unsigned opc,
+JB__INLINE uint8_t *jb_x64__put_mem(uint8_t *p, unsigned pfx, unsigned w, unsigned opc,
                                        unsigned reg, jb_x64_mem m)
 {
     unsigned idx = m.index == JB_X64_NOREG ? 0 : m.index;
@@ -168,7 +168,7 @@ static inline uint8_t *jb_x64__put_mem(uint8_t *p, unsigned pfx, unsigned w, uns
 
 /* One instruction with a memory operand; `extra` bytes of immediate follow
  * (the caller writes them at the returned pointer), or NULL on error. */
-static inline uint8_t *jb_x64__mem_op(jb_emit *e, unsigned pfx, unsigned w, unsigned opc,
+JB__INLINE uint8_t *jb_x64__mem_op(jb_emit *e, unsigned pfx, unsigned w, unsigned opc,
                                       unsigned reg, jb_x64_mem m, unsigned extra)
 {
     if (!jb_emit_room(e, 12 + extra) || jb_x64__bad_reg(e, reg) || jb_x64__bad_mem(e, m))
@@ -179,7 +179,7 @@ static inline uint8_t *jb_x64__mem_op(jb_emit *e, unsigned pfx, unsigned w, unsi
 }
 
 /* One instruction with ModRM mod=11: reg field `reg`, rm field `rm`. */
-static inline void jb_x64__reg_op(jb_emit *e, unsigned pfx, unsigned w, unsigned opc,
+JB__INLINE void jb_x64__reg_op(jb_emit *e, unsigned pfx, unsigned w, unsigned opc,
                                   unsigned reg, unsigned rm)
 {
     if (!jb_emit_room(e, 5) || jb_x64__bad_reg(e, reg | rm))
@@ -190,7 +190,7 @@ static inline void jb_x64__reg_op(jb_emit *e, unsigned pfx, unsigned w, unsigned
 }
 
 /* REX.W op /r with ModRM mod=11 (the common 64-bit register form). */
-static inline void jb_x64__op_rr(jb_emit *e, unsigned opc, unsigned reg, unsigned rm)
+JB__INLINE void jb_x64__op_rr(jb_emit *e, unsigned opc, unsigned reg, unsigned rm)
 {
     jb_x64__reg_op(e, 0, JB_X64__W, opc, reg, rm);
 }
