@@ -61,8 +61,9 @@ static void emit_op(jb_emit *e, int op)
 
 /* The same in C, with arm64's division rules: x / 0 = 0, INT64_MIN / -1 =
  * INT64_MIN (no trap, unlike x86). */
-static int64_t ref_op(int op, int64_t a, int64_t b)
+static int64_t ref_op(int op, int64_t a, int64_t b, int *skip)
 {
+    (void)skip; /* arm64 division does not trap */
     uint64_t ua = (uint64_t)a, ub = (uint64_t)b;
     unsigned c = (unsigned)b & 63;
     int64_t q = !b ? 0 : (a == INT64_MIN && b == -1) ? INT64_MIN : a / b;
@@ -106,20 +107,7 @@ static int64_t ref_op(int op, int64_t a, int64_t b)
 
 static void integer_operations(void)
 {
-    for (int op = 0; op < N_OPS; op++) {
-        jb_emit e;
-        jb_emit_init(&e, code, sizeof code);
-        emit_op(&e, op);
-        fn2 f = (fn2)install(&e);
-        jb_emit_free(&e);
-        CHECK(f, "op %d", op);
-        for (unsigned i = 0; i < N_OPERANDS; i++)
-            for (unsigned j = 0; j < N_OPERANDS; j += 3) {
-                int64_t a = operand(i), b = operand(j), want = ref_op(op, a, b), got = f(a, b);
-                CHECK(got == want, "op %d (%lld, %lld) = %lld, want %lld", op, (long long)a,
-                      (long long)b, (long long)got, (long long)want);
-            }
-    }
+    check_ops(N_OPS, emit_op, ref_op);
 }
 
 /* mov_imm over constants of every shape, including bitmask and
@@ -179,16 +167,7 @@ static void memory_widths_and_modes(void)
                               : (int32_t)(4u << size) - (mode == 1);
                 int64_t moved = mode == 1 || mode == 2 ? (int32_t)(4u << size) - (mode == 1) : 0;
                 const uint8_t *src = mem + off;
-                int64_t v;
-                switch (w) {
-                case JB_A64_U8: v = src[0]; break;
-                case JB_A64_S8: v = (int8_t)src[0]; break;
-                case JB_A64_U16: { uint16_t x; memcpy(&x, src, 2); v = x; break; }
-                case JB_A64_S16: { int16_t x; memcpy(&x, src, 2); v = x; break; }
-                case JB_A64_U32: { uint32_t x; memcpy(&x, src, 4); v = x; break; }
-                case JB_A64_S32: { int32_t x; memcpy(&x, src, 4); v = x; break; }
-                default: memcpy(&v, src, 8);
-                }
+                int64_t v = widen(w, src);
                 int64_t want = v ^ (int64_t)((uint64_t)moved << 56);
                 int64_t got = f((int64_t)(uintptr_t)mem, i);
                 CHECK(got == want, "width %u mode %u i %lld: %llx want %llx", w, mode,

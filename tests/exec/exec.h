@@ -56,4 +56,48 @@ static int64_t operand(unsigned k)
 
 typedef int64_t (*fn2)(int64_t, int64_t);
 
+/* Run every operation 0..nops-1 as long f(long a, long b), built by emit,
+ * against ref over the operand pairs; ref sets *skip where the
+ * architecture traps (x86 division). */
+static void check_ops(int nops, void (*emit)(jb_emit *, int),
+                      int64_t (*ref)(int, int64_t, int64_t, int *))
+{
+    static uint8_t buf[256];
+    for (int op = 0; op < nops; op++) {
+        jb_emit e;
+        jb_emit_init(&e, buf, sizeof buf);
+        emit(&e, op);
+        fn2 f = (fn2)install(&e);
+        jb_emit_free(&e);
+        CHECK(f, "op %d", op);
+        for (unsigned i = 0; i < N_OPERANDS; i++)
+            for (unsigned j = 0; j < N_OPERANDS; j += 3) {
+                int64_t a = operand(i), b = operand(j);
+                int skip = 0;
+                int64_t want = ref(op, a, b, &skip);
+                if (skip)
+                    continue;
+                int64_t got = f(a, b);
+                CHECK(got == want, "op %d (%lld, %lld) = %lld, want %lld", op, (long long)a,
+                      (long long)b, (long long)got, (long long)want);
+            }
+    }
+}
+
+/* The value at src read as width w (both arches number them U8, S8, U16,
+ * S16, U32, S32, X64), widened to 64 bits as C does. */
+static int64_t widen(unsigned w, const uint8_t *src)
+{
+    int16_t s16; uint16_t u16; int32_t s32; uint32_t u32; int64_t v;
+    switch (w) {
+    case 0: return src[0];
+    case 1: return (int8_t)src[0];
+    case 2: memcpy(&u16, src, 2); return u16;
+    case 3: memcpy(&s16, src, 2); return s16;
+    case 4: memcpy(&u32, src, 4); return u32;
+    case 5: memcpy(&s32, src, 4); return s32;
+    default: memcpy(&v, src, 8); return v;
+    }
+}
+
 #endif

@@ -120,25 +120,7 @@ static int64_t ref_op(int op, int64_t a, int64_t b, int *skip)
 
 static void integer_operations(void)
 {
-    for (int op = 0; op < N_OPS; op++) {
-        jb_emit e;
-        jb_emit_init(&e, code, sizeof code);
-        emit_op(&e, op);
-        fn2 f = (fn2)install(&e);
-        jb_emit_free(&e);
-        CHECK(f, "op %d", op);
-        for (unsigned i = 0; i < N_OPERANDS; i++)
-            for (unsigned j = 0; j < N_OPERANDS; j += 3) {
-                int64_t a = operand(i), b = operand(j);
-                int skip;
-                int64_t want = ref_op(op, a, b, &skip);
-                if (skip)
-                    continue;
-                int64_t got = f(a, b);
-                CHECK(got == want, "op %d (%lld, %lld) = %lld, want %lld", op, (long long)a,
-                      (long long)b, (long long)got, (long long)want);
-            }
-    }
+    check_ops(N_OPS, emit_op, ref_op);
 }
 
 /* mov_ri over constants of every shape */
@@ -186,16 +168,7 @@ static void memory_widths_and_bases(void)
             for (int64_t i = 0; i < 12; i++) {
                 for (unsigned k = 0; k < sizeof mem; k++) mem[k] = (uint8_t)(0x81 + 37 * k + 11 * i);
                 const uint8_t *src = mem + 3 + 2 * i;
-                int64_t want;
-                switch (w) {
-                case JB_X64_U8: want = src[0]; break;
-                case JB_X64_S8: want = (int8_t)src[0]; break;
-                case JB_X64_U16: { uint16_t v; memcpy(&v, src, 2); want = v; break; }
-                case JB_X64_S16: { int16_t v; memcpy(&v, src, 2); want = v; break; }
-                case JB_X64_U32: { uint32_t v; memcpy(&v, src, 4); want = v; break; }
-                case JB_X64_S32: { int32_t v; memcpy(&v, src, 4); want = v; break; }
-                default: memcpy(&want, src, 8);
-                }
+                int64_t want = widen(w, src);
                 uint8_t before[64];
                 memcpy(before, mem, sizeof mem);
                 int64_t got = ((fn2)f)((int64_t)(uintptr_t)mem, i);
