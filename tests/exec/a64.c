@@ -52,9 +52,11 @@ static void emit_op(jb_emit *e, int op)
     case OP_CSET: jb_a64_cmp(e, 0, 1); jb_a64_cset(e, 0, JB_A64_LO); break;
     case OP_CSNEG: jb_a64_cmp_imm(e, 0, 0); jb_a64_csneg(e, 0, 0, 0, JB_A64_GE); break; /* abs */
     case OP_TST_I: jb_a64_tst_imm(e, 0, 0x80); jb_a64_cset(e, 0, JB_A64_NE); break;
-    default: jb_a64_extend(e, (jb_a64_width)(op - OP_S8 == 0 ? JB_A64_S8 : op - OP_S8 == 1 ? JB_A64_U8
-                                        : op - OP_S8 == 2 ? JB_A64_S16 : op - OP_S8 == 3 ? JB_A64_U16
-                                        : op - OP_S8 == 4 ? JB_A64_S32 : JB_A64_U32), 0, 0);
+    default: {
+        static const jb_a64_width ext[6] = {JB_A64_S8, JB_A64_U8, JB_A64_S16, JB_A64_U16,
+                                          JB_A64_S32, JB_A64_U32};
+        jb_a64_extend(e, ext[op - OP_S8], 0, 0);
+    }
     }
     jb_a64_ret(e);
 }

@@ -68,9 +68,11 @@ static void emit_op(jb_emit *e, int op)
         jb_x64_setcc(e, JB_X64_NE, R);
         break;
     default: /* extensions */
-        jb_x64_extend(e, (jb_x64_width)(op - OP_S8 == 0 ? JB_X64_S8 : op - OP_S8 == 1 ? JB_X64_U8
-                                        : op - OP_S8 == 2 ? JB_X64_S16 : op - OP_S8 == 3 ? JB_X64_U16
-                                        : op - OP_S8 == 4 ? JB_X64_S32 : JB_X64_U32), R, A);
+        {
+        static const jb_x64_width ext[6] = {JB_X64_S8, JB_X64_U8, JB_X64_S16, JB_X64_U16,
+                                          JB_X64_S32, JB_X64_U32};
+        jb_x64_extend(e, ext[op - OP_S8], R, A);
+    }
         break;
     }
     jb_x64_ret(e);
