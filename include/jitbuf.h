@@ -216,7 +216,9 @@ typedef struct {
     uint64_t windows;      /* write windows opened so far (all handles) */
 } jb_info;
 
-/* Fill *out with a snapshot of r's statistics.
+/* Fill *out with a snapshot of r's statistics. Freed small blocks that
+ * wait in the per-thread caches (see jb_free) are first returned to the
+ * region, so the figures count them as free and largest_free is exact.
  * @return 0; JB_EINVAL if r or out is NULL. Thread-safe; no syscall. */
 JB_API int jb_region_info(const jb_region *r, jb_info *out);
 
@@ -230,11 +232,18 @@ JB_API int jb_region_info(const jb_region *r, jb_info *out);
  *   JB_ENOSPC (no free run fits: free blocks or reserve more), JB_EOS (the
  *   region could not grow). On failure *exec is NULL.
  * Thread-safe. Cost: no syscall, except when the region's backed part
- * grows (dualmap: ftruncate; mprotect: mprotect), in 256 KiB steps. */
+ * grows (dualmap: ftruncate; mprotect: mprotect), in 256 KiB steps. Blocks
+ * of up to 512 bytes at the default alignment come from a cache that each
+ * thread keeps to itself (dualmap, rwx and the Apple strategies), so
+ * threads allocating at once do not wait on each other; when nothing else
+ * fits, the caches are emptied before JB_ENOSPC is returned. */
 JB_API int jb_alloc(jb_region *r, size_t size, size_t align, void **exec);
 
 /* Free a block by its executable address (as jb_alloc returned it). Its
- * bytes become trap instructions before it can be reused.
+ * bytes are trap instructions when the call returns. A block of up to 512
+ * bytes goes to the calling thread's cache, for its next jb_alloc of that
+ * size; to every other call it is free memory (a second jb_free of it
+ * fails; of two threads freeing it at once, one succeeds).
  * @return 0; JB_EINVAL (NULL), JB_ERANGE (not in the region),
  *   JB_ENOTBLOCK (not the start of a live block, e.g. freed twice),
  *   JB_EFOREIGN (allocated through another handle).

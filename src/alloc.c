@@ -12,7 +12,9 @@
  * freeing never touch code pages. The arrays are large but calloc'd, so only
  * the entries at block boundaries are ever backed by memory.
  *
- * Not thread-safe by itself: the arena lock covers every call. */
+ * Not thread-safe by itself: the arena lock covers every call. The caches
+ * read tags and start bits without it, so every store to those goes
+ * through a relaxed atomic (see jb__ld32). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -47,21 +49,31 @@ static unsigned class_fit(uint32_t n)
     return class_of((uint32_t)up);
 }
 
+static inline uint64_t starts_word(const jb__heap *h, uint32_t w)
+{
+    return __atomic_load_n(&h->starts[w], __ATOMIC_RELAXED);
+}
+
+/* Only the arena lock holder changes start bits: load and store suffice. */
 static inline void set_start(jb__heap *h, uint32_t g)
 {
-    h->starts[g >> 6] |= (uint64_t)1 << (g & 63);
+    __atomic_store_n(&h->starts[g >> 6],
+                     starts_word(h, g >> 6) | (uint64_t)1 << (g & 63),
+                     __ATOMIC_RELAXED);
 }
 
 static inline void clear_start(jb__heap *h, uint32_t g)
 {
-    h->starts[g >> 6] &= ~((uint64_t)1 << (g & 63));
+    __atomic_store_n(&h->starts[g >> 6],
+                     starts_word(h, g >> 6) & ~((uint64_t)1 << (g & 63)),
+                     __ATOMIC_RELAXED);
 }
 
 /* Write a block's boundary tags. */
 static inline void tag(jb__heap *h, uint32_t g, uint32_t n, uint32_t used)
 {
-    h->size[g] = n | used;
-    h->size[g + n - 1] = n | used;
+    jb__st32(&h->size[g], n | used);
+    jb__st32(&h->size[g + n - 1], n | used);
     set_start(h, g);
 }
 
@@ -69,10 +81,10 @@ static void list_insert(jb__heap *h, uint32_t g, uint32_t n)
 {
     unsigned c = class_of(n);
     tag(h, g, n, 0);
-    h->prev[g] = 0;
-    h->next[g] = h->head[c];
+    jb__st32(&h->prev[g], 0);
+    jb__st32(&h->next[g], h->head[c]);
     if (h->head[c])
-        h->prev[h->head[c]] = g;
+        jb__st32(&h->prev[h->head[c]], g);
     h->head[c] = g;
     h->nonempty[c >> 6] |= (uint64_t)1 << (c & 63);
 }
@@ -82,11 +94,11 @@ static void list_remove(jb__heap *h, uint32_t g, uint32_t n)
     unsigned c = class_of(n);
     uint32_t nx = h->next[g], pv = h->prev[g];
     if (pv)
-        h->next[pv] = nx;
+        jb__st32(&h->next[pv], nx);
     else
         h->head[c] = nx;
     if (nx)
-        h->prev[nx] = pv;
+        jb__st32(&h->prev[nx], pv);
     if (!h->head[c])
         h->nonempty[c >> 6] &= ~((uint64_t)1 << (c & 63));
 }
@@ -169,11 +181,22 @@ uint32_t jb__heap_alloc(jb__heap *h, uint32_t n, uint32_t ag, uint32_t owner,
     if (rest)
         list_insert(h, a + n, rest);
     tag(h, a, n, JB__USED);
-    h->next[a] = owner;
-    h->prev[a] = bytes;
+    jb__st32(&h->next[a], owner);
+    jb__st32(&h->prev[a], bytes);
     h->used_gran += n;
     h->blocks++;
     return a;
+}
+
+void jb__heap_split(jb__heap *h, uint32_t g, uint32_t n, uint32_t k,
+                    uint32_t owner)
+{
+    for (uint32_t i = 0; i < k; i++, g += n) {
+        tag(h, g, n, JB__USED);
+        jb__st32(&h->next[g], owner);
+        jb__st32(&h->prev[g], n * JB_GRANULE);
+    }
+    h->blocks += k - 1;
 }
 
 void jb__heap_free(jb__heap *h, uint32_t g)
@@ -205,10 +228,15 @@ void jb__heap_free(jb__heap *h, uint32_t g)
 uint32_t jb__heap_block_of(const jb__heap *h, uint32_t g)
 {
     uint32_t w = g >> 6;
-    uint64_t bits = h->starts[w] & (~(uint64_t)0 >> (63 - (g & 63)));
+    uint64_t bits = starts_word(h, w) & (~(uint64_t)0 >> (63 - (g & 63)));
     while (!bits)
-        bits = h->starts[--w]; /* granule 0 always starts the guard */
+        bits = starts_word(h, --w); /* granule 0 always starts the guard */
     return w * 64 + 63u - (unsigned)__builtin_clzll(bits);
+}
+
+int jb__heap_starts(const jb__heap *h, uint32_t g)
+{
+    return (int)(starts_word(h, g >> 6) >> (g & 63) & 1);
 }
 
 size_t jb__heap_largest_free(const jb__heap *h)

@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "arch/arch.h"
 #include "internal.h"
 
 static int check_usable(const jb__arena *a, const char *fn)
@@ -17,6 +18,46 @@ static int check_usable(const jb__arena *a, const char *fn)
                                 "with JB_OPEN_PRIVATE",
                         fn, jb__errno_name(a->map.broken));
     return 0;
+}
+
+/* jb_alloc's way through the heap, under the arena lock: for blocks the
+ * caches do not hold, when they are empty and the heap has no run for
+ * them, and for strategies without caches. */
+static __attribute__((noinline)) int alloc_locked(jb_region *r, size_t size,
+                                                  size_t align, uint32_t n,
+                                                  uint32_t ag, uint32_t *out)
+{
+    jb__arena *a = r->a;
+    for (int flushed = 0;; flushed = 1) {
+        jb__lock_acquire(&a->lock);
+        int rc = check_usable(a, "jb_alloc");
+        if (rc < 0) {
+            jb__lock_release(&a->lock);
+            return rc;
+        }
+        uint32_t g = jb__heap_alloc(&a->heap, n, ag, r->pool, (uint32_t)size);
+        if (g) {
+            rc = jb__commit_to(a, g + n);
+            if (rc < 0)
+                jb__heap_free(&a->heap, g);
+            jb__lock_release(&a->lock);
+            *out = g;
+            return rc;
+        }
+        if (!a->cached || flushed) {
+            size_t largest = jb__heap_largest_free(&a->heap) * JB_GRANULE;
+            size_t used = a->heap.used_gran * JB_GRANULE;
+            jb__lock_release(&a->lock);
+            return jb__fail(JB_ENOSPC, "jb_alloc: no free run holds %zu bytes "
+                                       "aligned to %zu (region %zu bytes, %zu "
+                                       "in use, largest free run %zu); free "
+                                       "blocks or open a larger region",
+                            size, align, a->map.reserve, used, largest);
+        }
+        jb__lock_release(&a->lock);
+        /* Freed blocks may wait in the caches: return them, then retry. */
+        jb__cache_flush(a, NULL);
+    }
 }
 
 int jb_alloc(jb_region *r, size_t size, size_t align, void **exec)
@@ -50,53 +91,52 @@ int jb_alloc(jb_region *r, size_t size, size_t align, void **exec)
                         align, JB_MAX_ALIGN);
     uint32_t n = (uint32_t)((size + JB_GRANULE - 1) / JB_GRANULE);
     uint32_t ag = align <= JB_GRANULE ? 1 : (uint32_t)(align / JB_GRANULE);
-
-    jb__lock_acquire(&a->lock);
-    int rc = check_usable(a, "jb_alloc");
-    if (rc < 0) {
-        jb__lock_release(&a->lock);
-        return rc;
-    }
-    uint32_t g = jb__heap_alloc(&a->heap, n, ag, r->pool, (uint32_t)size);
+    uint32_t g = 0;
+    if (a->cached && ag == 1 && n <= JB__CACHE_MAXG && !a->map.broken)
+        g = jb__cache_alloc(a, r->pool, n, (uint32_t)size);
     if (!g) {
-        size_t largest = jb__heap_largest_free(&a->heap) * JB_GRANULE;
-        size_t used = a->heap.used_gran * JB_GRANULE;
-        jb__lock_release(&a->lock);
-        return jb__fail(JB_ENOSPC, "jb_alloc: no free run holds %zu bytes "
-                                   "aligned to %zu (region %zu bytes, %zu in "
-                                   "use, largest free run %zu); free blocks "
-                                   "or open a larger region",
-                        size, align, a->map.reserve, used, largest);
-    }
-    size_t end = ((size_t)g + n) * JB_GRANULE;
-    if (end > a->map.committed) {
-        size_t to = (end + JB_GROW_STEP - 1) / JB_GROW_STEP * JB_GROW_STEP;
-        if (to > a->map.reserve)
-            to = a->map.reserve;
-        rc = a->map.st->grow(&a->map, to);
-        if (rc < 0) {
-            jb__heap_free(&a->heap, g);
-            jb__lock_release(&a->lock);
+        int rc = alloc_locked(r, size, align, n, ag, &g);
+        if (rc < 0)
             return rc;
-        }
-        a->map.committed = to;
     }
-    r->blocks++;
-    jb__lock_release(&a->lock);
     *exec = a->map.exec + (size_t)g * JB_GRANULE;
     return 0;
+}
+
+int jb__commit_to(jb__arena *a, uint32_t end_gran)
+{
+    size_t end = (size_t)end_gran * JB_GRANULE;
+    if (end <= a->map.committed)
+        return 0;
+    size_t to = (end + JB_GROW_STEP - 1) / JB_GROW_STEP * JB_GROW_STEP;
+    if (to > a->map.reserve)
+        to = a->map.reserve;
+    int rc = a->map.st->grow(&a->map, to);
+    if (rc == 0) /* read without the arena lock by the Darwin callbacks */
+        __atomic_store_n(&a->map.committed, to, __ATOMIC_RELAXED);
+    return rc;
+}
+
+void jb__fill_block(jb__arena *a, uint32_t g, uint32_t n)
+{
+    size_t off = (size_t)g * JB_GRANULE, len = (size_t)n * JB_GRANULE;
+    /* A fill that the OS refuses leaves old code in a free block, but it is
+     * still never handed out twice; the block is released either way. A
+     * child whose fork copy failed must not write at all. */
+    if (a->map.broken)
+        return;
+    if (a->map.rw) { /* a persistent writable view: no window to open */
+        jb__arch_fill_traps(a->map.rw + off, len);
+        return;
+    }
+    jb__wop op = {JB__OP_FILL, off, len, NULL, 0};
+    (void)a->map.st->write(&a->map, &op);
 }
 
 /* Trap-fill and release the used block at g (arena lock held). */
 static void release(jb__arena *a, uint32_t g)
 {
-    jb__wop op = {JB__OP_FILL, (size_t)g * JB_GRANULE,
-                  (size_t)(a->heap.size[g] & ~JB__USED) * JB_GRANULE, NULL, 0};
-    /* A fill that the OS refuses leaves old code in a free block, but it is
-     * still never handed out twice; the block is released either way. A
-     * child whose fork copy failed must not write at all. */
-    if (!a->map.broken)
-        (void)a->map.st->write(&a->map, &op);
+    jb__fill_block(a, g, a->heap.size[g] & ~JB__USED);
     atomic_fetch_add(&a->windows, 1);
     jb__heap_free(&a->heap, g);
 }
@@ -122,19 +162,19 @@ int jb__locate(jb_region *r, const char *fn, const void *p, size_t n,
                                        : "that part of the region was never "
                                          "allocated");
     uint32_t g = jb__heap_block_of(&a->heap, (uint32_t)(off / JB_GRANULE));
-    uint32_t tagv = a->heap.size[g];
+    uint32_t owner = jb__ld32(&a->heap.next[g]);
     uint8_t *start = a->map.exec + (size_t)g * JB_GRANULE;
-    if (!(tagv & JB__USED))
+    if (!(a->heap.size[g] & JB__USED) || owner == JB__CACHED)
         return jb__fail(JB_ERANGE, "%s: %p is in free memory (the block was "
                                    "freed, or never allocated); allocate a "
                                    "block with jb_alloc first",
                         fn, p);
-    if (a->heap.next[g] != r->pool)
+    if (owner != r->pool)
         return jb__fail(JB_EFOREIGN, "%s: the block at %p was allocated "
                                      "through another jb_region handle; use "
                                      "that handle",
                         fn, (void *)start);
-    size_t bytes = a->heap.prev[g];
+    size_t bytes = jb__ld32(&a->heap.prev[g]);
     size_t into = (size_t)(at - (uintptr_t)start);
     if (into >= bytes || n > bytes - into)
         return jb__fail(JB_ERANGE, "%s: %zu bytes at %p end %zu bytes past "
@@ -154,24 +194,29 @@ static const jb__arena *arena_of(const jb__map *m)
 int jb__map_live(const jb__map *m, size_t off, size_t len)
 {
     const jb__heap *h = &arena_of(m)->heap;
-    if (off < JB_GUARD || off >= m->committed || len > m->committed - off)
+    size_t committed = __atomic_load_n(&m->committed, __ATOMIC_RELAXED);
+    if (off < JB_GUARD || off >= committed || len > committed - off)
         return 0;
     uint32_t g = jb__heap_block_of(h, (uint32_t)(off / JB_GRANULE));
-    if (!(h->size[g] & JB__USED))
+    if (!(jb__ld32(&h->size[g]) & JB__USED) ||
+        jb__ld32(&h->next[g]) == JB__CACHED)
         return 0;
-    size_t into = off - (size_t)g * JB_GRANULE;
-    return into < h->prev[g] && len <= h->prev[g] - into;
+    size_t into = off - (size_t)g * JB_GRANULE, bytes = jb__ld32(&h->prev[g]);
+    return into < bytes && len <= bytes - into;
 }
 
 size_t jb__map_block_len(const jb__map *m, size_t off)
 {
     const jb__heap *h = &arena_of(m)->heap;
-    if (off < JB_GUARD || off >= m->committed || off % JB_GRANULE)
+    if (off < JB_GUARD || off % JB_GRANULE ||
+        off >= __atomic_load_n(&m->committed, __ATOMIC_RELAXED))
         return 0;
     uint32_t g = (uint32_t)(off / JB_GRANULE);
-    if (jb__heap_block_of(h, g) != g || !(h->size[g] & JB__USED))
+    uint32_t t = jb__ld32(&h->size[g]);
+    if (!jb__heap_starts(h, g) || !(t & JB__USED) ||
+        jb__ld32(&h->next[g]) == JB__CACHED)
         return 0;
-    return (size_t)(h->size[g] & ~JB__USED) * JB_GRANULE;
+    return (size_t)(t & ~JB__USED) * JB_GRANULE;
 }
 
 int jb_free(jb_region *r, void *exec)
@@ -183,6 +228,8 @@ int jb_free(jb_region *r, void *exec)
                                    "jb_write_with callback; free after it "
                                    "returns");
     jb__arena *a = r->a;
+    if (a->cached && jb__cache_free(a, r->pool, exec))
+        return 0;
     jb__lock_acquire(&a->lock);
     uint32_t g;
     int rc = jb__locate(r, "jb_free", exec, 1, &g);
@@ -199,10 +246,8 @@ int jb_free(jb_region *r, void *exec)
         rc = jb__fail(JB_ENOTBLOCK, "jb_free: %p is not a live block (freed "
                                     "twice?); free each block once",
                       exec);
-    if (rc == 0) {
+    if (rc == 0)
         release(a, g);
-        r->blocks--;
-    }
     jb__lock_release(&a->lock);
     return rc;
 }
@@ -212,7 +257,7 @@ void jb__free_pool(jb__arena *a, uint32_t pool)
     jb__heap *h = &a->heap;
     uint32_t limit = (uint32_t)(a->map.committed / JB_GRANULE);
     for (uint32_t g = h->guard; g < limit;) {
-        if ((h->size[g] & JB__USED) && h->next[g] == pool) {
+        if ((h->size[g] & JB__USED) && jb__ld32(&h->next[g]) == pool) {
             /* Freeing merges with free neighbours: continue after the
              * merged block. */
             release(a, g);
@@ -220,4 +265,14 @@ void jb__free_pool(jb__arena *a, uint32_t pool)
         }
         g += h->size[g] & ~JB__USED;
     }
+}
+
+size_t jb__pool_blocks(const jb__arena *a, uint32_t pool)
+{
+    const jb__heap *h = &a->heap;
+    uint32_t limit = (uint32_t)(a->map.committed / JB_GRANULE);
+    size_t n = 0;
+    for (uint32_t g = h->guard; g < limit; g += h->size[g] & ~JB__USED)
+        n += (h->size[g] & JB__USED) && jb__ld32(&h->next[g]) == pool;
+    return n;
 }

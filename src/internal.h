@@ -15,6 +15,11 @@
  * sections are a few dozen instructions (allocator, validation, memcpy). */
 typedef struct { atomic_int v; } jb__lock;
 void jb__lock_acquire(jb__lock *l);
+static inline int jb__lock_try(jb__lock *l)
+{
+    return !atomic_load_explicit(&l->v, memory_order_relaxed) &&
+           !atomic_exchange_explicit(&l->v, 1, memory_order_acquire);
+}
 static inline void jb__lock_release(jb__lock *l)
 {
     atomic_store_explicit(&l->v, 0, memory_order_release);
@@ -23,12 +28,27 @@ static inline void jb__lock_release(jb__lock *l)
 /* ---- Heap: the sub-allocator over granules, bookkeeping out of band. */
 #define JB__NCLASS 480 /* 64 exact small classes + 26 * 16 TLSF classes */
 #define JB__USED 0x80000000u
+#define JB__CACHED 0xffffffffu /* owner of a used block held by a cache */
+
+/* The caches (cache.c) read block metadata, and write the owner and byte
+ * size of blocks they hold, under a slot lock only; so every word that can
+ * be touched both ways is accessed as a relaxed atomic (a plain load or
+ * store on x86_64 and arm64, and defined behaviour for the sanitizers). */
+static inline uint32_t jb__ld32(const uint32_t *p)
+{
+    return __atomic_load_n(p, __ATOMIC_RELAXED);
+}
+static inline void jb__st32(uint32_t *p, uint32_t v)
+{
+    __atomic_store_n(p, v, __ATOMIC_RELAXED);
+}
 
 typedef struct jb__heap {
     uint32_t ngran;     /* granules in the region */
     uint32_t guard;     /* granules [0, guard) are never handed out */
     uint32_t *size;     /* at a block's first and last granule: length|USED */
-    uint32_t *next;     /* free: next in class list; used: owner pool id */
+    uint32_t *next;     /* free: next in class list; used: owner pool id
+                           or JB__CACHED */
     uint32_t *prev;     /* free: previous in class list; used: byte size */
     uint64_t *starts;   /* bit per granule: a block starts here */
     uint32_t head[JB__NCLASS];          /* class list heads, 0 = empty */
@@ -43,17 +63,40 @@ void jb__heap_fini(jb__heap *h);
  * returns the first granule or 0 when nothing fits. */
 uint32_t jb__heap_alloc(jb__heap *h, uint32_t n, uint32_t ag, uint32_t owner,
                         uint32_t bytes);
+/* Re-tag the used run of n * k granules at g as k used blocks of n
+ * granules each, all owned by owner. */
+void jb__heap_split(jb__heap *h, uint32_t g, uint32_t n, uint32_t k,
+                    uint32_t owner);
 /* Release the used block starting at g (validated by the caller). */
 void jb__heap_free(jb__heap *h, uint32_t g);
+/* 1 if a block (used or free) starts at granule g. Any thread. */
+int jb__heap_starts(const jb__heap *h, uint32_t g);
 /* The block holding granule g: its first granule. */
 uint32_t jb__heap_block_of(const jb__heap *h, uint32_t g);
 size_t jb__heap_largest_free(const jb__heap *h);
 
-/* ---- Arena: one mapping, its heap and lock, shared by handles (pools). */
+/* ---- Caches: small freed blocks kept per slot, so that alloc and free of
+ * small blocks take only a slot lock that one thread keeps to itself. */
+#define JB__SLOTS 8        /* per arena; a thread moves on when its slot is busy */
+#define JB__CACHE_MAXG 32  /* blocks of 1..32 granules (16..512 bytes) */
+#define JB__CACHE_CAP 32   /* blocks of one size per slot */
+
+typedef struct {
+    char pad[64];          /* keeps the lock off the previous slot's line */
+    jb__lock lock;
+    uint64_t fills;        /* frees done here (each filled its block) */
+    uint32_t count[JB__CACHE_MAXG];
+    uint32_t g[JB__CACHE_MAXG][JB__CACHE_CAP]; /* first granules, LIFO */
+} jb__slot;
+
+/* ---- Arena: one mapping, its heap and locks, shared by handles (pools). */
 typedef struct jb__arena {
     jb__lock lock;
     jb__map map;
     jb__heap heap;
+    int cached;          /* small blocks go through slots (not for strategies
+                            whose windows the core serialises) */
+    jb__slot slots[JB__SLOTS];
     int shared;          /* the process-wide region */
     atomic_int refs;     /* open handles (changed under the registry lock) */
     uint32_t next_pool;  /* pool ids start at 1 */
@@ -65,7 +108,6 @@ typedef struct jb__arena {
 struct jb_region {
     jb__arena *a;
     uint32_t pool;
-    size_t blocks;               /* live blocks of this pool (arena lock) */
     struct jb_region *next_open; /* registry of open handles */
 };
 
@@ -77,5 +119,28 @@ void jb__free_pool(jb__arena *a, uint32_t pool);
  * sentence that names fn. */
 int jb__locate(jb_region *r, const char *fn, const void *p, size_t n,
                uint32_t *block);
+/* With the arena lock held: make room for blocks ending at granule end
+ * (grow the backed part); 0 or a strategy's error. */
+int jb__commit_to(jb__arena *a, uint32_t end);
+/* With the arena lock held: live blocks of pool. */
+size_t jb__pool_blocks(const jb__arena *a, uint32_t pool);
+/* Trap-fill the used block at g of n granules; counts nothing. */
+void jb__fill_block(jb__arena *a, uint32_t g, uint32_t n);
+
+/* Caches (cache.c). Only when a->cached, for n <= JB__CACHE_MAXG granules
+ * at granule alignment. jb__cache_alloc returns the first granule of a
+ * trap-filled block now owned by pool, or 0 (take the locked path).
+ * jb__cache_free returns 1 if exec was a live block of pool that is now
+ * filled and cached, else 0 with nothing changed (take the locked path,
+ * which names the error). jb__cache_flush returns every cached block to
+ * the heap and adds the slots' fill counts to *fills (may be NULL); call it
+ * without the arena lock. */
+uint32_t jb__cache_alloc(jb__arena *a, uint32_t pool, uint32_t n,
+                         uint32_t bytes);
+int jb__cache_free(jb__arena *a, uint32_t pool, const void *exec);
+void jb__cache_flush(jb__arena *a, uint64_t *fills);
+/* fork(): hold every slot of a (before its arena lock), then release. */
+void jb__cache_lock_all(jb__arena *a);
+void jb__cache_unlock_all(jb__arena *a);
 
 #endif

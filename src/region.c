@@ -23,14 +23,18 @@ static atomic_int atfork_done;
 static void fork_prepare(void)
 {
     jb__lock_acquire(&registry_lock);
-    for (jb__arena *a = arenas; a; a = a->next_arena)
+    for (jb__arena *a = arenas; a; a = a->next_arena) {
+        jb__cache_lock_all(a);
         jb__lock_acquire(&a->lock);
+    }
 }
 
 static void fork_parent(void)
 {
-    for (jb__arena *a = arenas; a; a = a->next_arena)
+    for (jb__arena *a = arenas; a; a = a->next_arena) {
         jb__lock_release(&a->lock);
+        jb__cache_unlock_all(a);
+    }
     jb__lock_release(&registry_lock);
 }
 
@@ -40,6 +44,7 @@ static void fork_child(void)
         if (a->map.st->atfork_child)
             a->map.st->atfork_child(&a->map);
         jb__lock_release(&a->lock);
+        jb__cache_unlock_all(a);
     }
     jb__lock_release(&registry_lock);
 }
@@ -161,6 +166,7 @@ static int arena_create(jb__arena **out, const jb__want *w)
                                    "open a smaller region",
                         reserve);
     }
+    a->cached = !a->map.st->serial;
     *out = a;
     return 0;
 }
@@ -355,6 +361,10 @@ int jb_region_info(const jb_region *r, jb_info *out)
     if (!r || !out)
         return jb__fail_null("jb_region_info", r ? "out" : "r");
     jb__arena *a = r->a;
+    /* Cached blocks are free to the caller: return them so that every
+     * figure below is exact. */
+    uint64_t fills = 0;
+    jb__cache_flush(a, &fills);
     jb__lock_acquire(&a->lock);
     out->wx = a->map.st->wx;
     out->wx_exclusive = a->map.wx_exclusive;
@@ -368,9 +378,9 @@ int jb_region_info(const jb_region *r, jb_info *out)
     out->free = a->map.reserve - out->guard - out->used;
     out->largest_free = jb__heap_largest_free(&a->heap) * JB_GRANULE;
     out->blocks = a->heap.blocks;
-    out->pool_blocks = r->blocks;
+    out->pool_blocks = jb__pool_blocks(a, r->pool);
     out->pools = (size_t)a->refs;
     jb__lock_release(&a->lock);
-    out->windows = atomic_load(&a->windows);
+    out->windows = atomic_load(&a->windows) + fills;
     return 0;
 }

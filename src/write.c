@@ -9,16 +9,12 @@
 #include "arch/arch.h"
 #include "internal.h"
 
-/* The calling thread's open jb_write_with window, if any. */
+/* The calling thread's open jb_write_with window, if any: its map (NULL
+ * outside a window) and range. */
+JB__TLS_IE _Thread_local const jb__map *jb__window_map;
 static _Thread_local struct {
-    const jb__arena *a;
     size_t off, len;
 } window;
-
-int jb__in_window(void)
-{
-    return window.a != NULL;
-}
 
 void jb__wop_apply(const jb__wop *op, uint8_t *dst)
 {
@@ -130,11 +126,11 @@ int jb_write_with(jb_region *r, void *exec, size_t len, int (*fn)(void *ctx),
         return rc;
     size_t off = (size_t)((uint8_t *)exec - a->map.exec);
     int result = 0;
-    window.a = a;
+    jb__window_map = &a->map;
     window.off = off;
     window.len = len;
     rc = st->run(&a->map, off, len, fn, ctx, &result);
-    window.a = NULL;
+    jb__window_map = NULL;
     atomic_fetch_add_explicit(&a->windows, 1, memory_order_relaxed);
     if (st->serial)
         jb__lock_release(&a->lock);
@@ -155,10 +151,10 @@ void *jb_writable(jb_region *r, void *exec)
         return NULL;
     jb__arena *a = r->a;
     size_t off = (size_t)((uint8_t *)exec - a->map.exec);
-    if (window.a) {
+    if (jb__window_map) {
         /* Inside a window the lock may be ours already: answer from the
          * window itself. */
-        if (window.a != a || (uint8_t *)exec < a->map.exec ||
+        if (jb__window_map != &a->map || (uint8_t *)exec < a->map.exec ||
             off - window.off >= window.len || off < window.off)
             return NULL;
         return a->map.st->alias(&a->map, off);

@@ -31,7 +31,9 @@
 typedef struct jb__map {
     const struct jb__strategy *st;
     uint8_t *exec;    /* executable view */
-    uint8_t *rw;      /* persistent writable view, or NULL */
+    uint8_t *rw;      /* persistent writable view, or NULL; where set, a
+                         write is a plain store through it (the core
+                         trap-fills freed blocks there directly) */
     size_t reserve;   /* bytes of address space */
     size_t committed; /* bytes backed so far (trap-filled) */
     int fd;           /* strategy-private descriptor, -1 if none */
@@ -72,12 +74,26 @@ typedef struct jb__strategy {
  * at op->off writable at dst (dst already points at that byte). */
 void jb__wop_apply(const jb__wop *op, uint8_t *dst);
 
-/* Provided by the core: is the calling thread inside a write window? */
-int jb__in_window(void);
+/* Provided by the core: the map whose jb_write_with window the calling
+ * thread has open, or NULL. Read inline on every call into jitbuf, hence
+ * the initial-exec model (no __tls_get_addr call from the shared library). */
+#if defined(__ELF__)
+#define JB__TLS_IE __attribute__((tls_model("initial-exec")))
+#else
+#define JB__TLS_IE
+#endif
+extern JB__TLS_IE _Thread_local const jb__map *jb__window_map;
+
+/* Is the calling thread inside a write window? */
+static inline int jb__in_window(void)
+{
+    return jb__window_map != NULL;
+}
 
 /* Provided by the core, for checks that must not trust a request (the
- * Darwin write callbacks). With the arena lock held by the caller's thread:
- * 1 if [off, off + len) lies inside one live block of m's region, else 0. */
+ * Darwin write callbacks). Any thread (block metadata and m->committed are
+ * read as relaxed atomics): 1 if [off, off + len) lies inside one live
+ * block of m's region, else 0. */
 int jb__map_live(const jb__map *m, size_t off, size_t len);
 /* The granule-rounded length of the live block starting exactly at off,
  * or 0 if no live block starts there. */

@@ -248,6 +248,64 @@ static void threads_share_a_region(void)
     jb_region_close(r);
 }
 
+/* Small blocks go through per-thread caches: blocks allocated by one thread
+ * and freed by another, a free racing a second free of the same block, and
+ * jb_region_info (which empties the caches) all at once. Mainly for TSan. */
+enum { HANDOFF = 4000 };
+typedef struct {
+    jb_region *r;
+    void *volatile slot[64];
+    int bad, stop;
+} handoff;
+
+static void *consume(void *p)
+{
+    handoff *h = p;
+    for (int i = 0; i < HANDOFF; i++) {
+        void *b;
+        while (!(b = __atomic_exchange_n(&h->slot[i % 64], NULL, __ATOMIC_ACQUIRE)))
+            if (__atomic_load_n(&h->stop, __ATOMIC_ACQUIRE))
+                return NULL;
+        int rc = jb_free(h->r, b);
+        /* A second free of the same block, right away: refused. */
+        if (rc != 0 || jb_free(h->r, b) != JB_ENOTBLOCK)
+            h->bad = 1;
+        if (i % 500 == 0) {
+            jb_info info;
+            if (jb_region_info(h->r, &info) != 0) h->bad = 2;
+        }
+    }
+    return NULL;
+}
+
+static void small_blocks_across_threads(void)
+{
+    jb_options o = {0, JB_WX_DUALMAP, JB_OPEN_PRIVATE | JB_OPEN_NO_ENV};
+    handoff h = {0};
+    CHECK(jb_region_open(&h.r, &o) == 0, "open: %s", jb_last_error());
+    pthread_t t;
+    CHECK(pthread_create(&t, NULL, consume, &h) == 0, "thread");
+    int made = 1;
+    for (int i = 0; i < HANDOFF && made; i++) {
+        void *b;
+        made = jb_alloc(h.r, 16 + 16 * (size_t)(i % 8), 16, &b) == 0;
+        if (!made) {
+            __atomic_store_n(&h.stop, 1, __ATOMIC_RELEASE);
+            break;
+        }
+        while (__atomic_load_n(&h.slot[i % 64], __ATOMIC_RELAXED))
+            ;
+        __atomic_store_n(&h.slot[i % 64], b, __ATOMIC_RELEASE);
+    }
+    pthread_join(t, NULL);
+    CHECK(made && h.bad == 0, "failed (%d, %d): %s", made, h.bad, jb_last_error());
+    jb_info i;
+    jb_region_info(h.r, &i);
+    CHECK(i.blocks == 0 && i.used == 0 && i.largest_free == i.reserved - i.guard,
+          "blocks left behind: %zu", i.blocks);
+    jb_region_close(h.r);
+}
+
 /* Code built with the emitters runs: a loop with labels, memory through the
  * stack, a call to a local function, and 64-bit constants. */
 typedef long (*long_fn)(long);
@@ -327,7 +385,8 @@ static void emitted_code_runs(void)
 static const test_case tests[] = {
 #define T(f) {#f, f}
     T(write_run_rewrite_patch), T(wx_never_both), T(bad_input_changes_nothing),
-    T(fork_policy), T(threads_share_a_region), T(emitted_code_runs),
+    T(fork_policy), T(threads_share_a_region), T(small_blocks_across_threads),
+    T(emitted_code_runs),
 #undef T
 };
 

@@ -89,7 +89,7 @@ int jb_apple_write_fill(void *ctx)
 {
     const jb__dw_request *q = ctx;
     const jb__map *m = genuine(q, JB__OP_FILL);
-    REQUIRE(q->op.off >= m->committed ||
+    REQUIRE(q->op.off >= __atomic_load_n(&m->committed, __ATOMIC_RELAXED) ||
             jb__map_block_len(m, q->op.off) == q->op.len);
     jb__wop_apply(&q->op, m->exec + q->op.off);
     return 0;
