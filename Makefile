@@ -4,7 +4,9 @@
 #   make demo            build and run the JIT example end to end
 #   make deps            install what building and testing need (Debian)
 #   make check           every test: Criterion suite, ASan+UBSan, TSan,
-#                        clang -Werror build, exported symbols, arm64 (qemu)
+#                        clang -Werror build, exported symbols, arm64 (qemu,
+#                        tests and the benchmark binary), macOS cross-build
+#   make bench           benchmarks beside asmjit and xbyak (bench/README.md)
 #   make install         PREFIX, DESTDIR, LIBDIR, INCLUDEDIR honoured
 #   make ARCH=arm64 CC=aarch64-linux-gnu-gcc    cross-build for arm64
 #
@@ -64,6 +66,7 @@ TEST_BIN := $(BUILD)/tests/jitbuf-tests
 # replaces the amd64 package.
 DEB_PACKAGES := build-essential clang llvm lld pkg-config libcriterion-dev \
                 libcapstone-dev valgrind strace qemu-user gcc-aarch64-linux-gnu \
+                g++-aarch64-linux-gnu \
                 libc6-dev-arm64-cross g++ python3 libbenchmark-dev \
                 libasmjit-dev libxbyak-dev \
                 $(shell command -v npm >/dev/null 2>&1 || echo nodejs npm)
@@ -77,7 +80,8 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: all lib demo deps check test runner test-asan test-tsan check-clang \
         check-symbols check-arm64 test-exec examples install uninstall clean \
-        test-darwin-model darwin-model-run check-macos check-mac bench bench-count
+        test-darwin-model darwin-model-run check-macos check-mac bench bench-count \
+        bench-arm64
 
 all: lib
 ifeq ($(OS),darwin)
@@ -206,6 +210,7 @@ check-mac:
 	./$(BUILD)/mac/demo
 
 ARM64_CC ?= aarch64-linux-gnu-gcc
+ARM64_CXX ?= aarch64-linux-gnu-g++
 QEMU_ARM64 ?= qemu-aarch64 -L /usr/aarch64-linux-gnu
 check-arm64:
 	@command -v $(ARM64_CC) >/dev/null && command -v qemu-aarch64 >/dev/null || \
@@ -215,7 +220,7 @@ check-arm64:
 	$(QEMU_ARM64) ./$(BUILD)/arm64/examples/a64_dot
 
 check: lib check-symbols test runner test-exec test-asan test-tsan check-clang check-arm64 \
-       test-darwin-model check-macos examples
+       bench-arm64 test-darwin-model check-macos examples
 	./$(BUILD)/examples/demo > /dev/null
 	./$(BUILD)/examples/x64_dot
 	./$(BUILD)/examples/a64_dot
@@ -239,6 +244,8 @@ BENCH_CSRC  := bench/bench.c bench/count.c bench/mix8.c bench/workload.c
 BENCH_CXXSRC := bench/shim.cc
 BENCH_DEFS  :=
 BENCH_LIBS  := -lbenchmark
+BENCH_PEERS ?= 1
+ifeq ($(BENCH_PEERS),1)
 ifneq ($(wildcard /usr/include/asmjit/asmjit.h),)
 BENCH_CXXSRC += bench/peer_asmjit.cc
 BENCH_DEFS   += -DJBB_HAVE_ASMJIT
@@ -248,6 +255,7 @@ ifneq ($(wildcard /usr/include/xbyak/xbyak.h),)
 ifeq ($(ARCH),x86_64)
 BENCH_CXXSRC += bench/peer_xbyak.cc
 BENCH_DEFS   += -DJBB_HAVE_XBYAK
+endif
 endif
 endif
 BENCH_OBJ := $(BENCH_CSRC:%.c=$(BUILD)/obj/%.o) $(BENCH_CXXSRC:%.cc=$(BUILD)/obj/%.o)
@@ -263,7 +271,7 @@ $(BUILD)/obj/bench/%.o: bench/%.cc $(wildcard bench/*.h)
 	$(CXX) -std=c++17 -Wall -Wextra -Werror -Iinclude $(BENCH_DEFS) $(CFLAGS) $(EXTRA_CFLAGS) -c $< -o $@
 $(BENCH_BIN): $(BENCH_OBJ) $(STATIC)
 	@mkdir -p $(dir $@)
-	$(CXX) $(CFLAGS) $(EXTRA_CFLAGS) -o $@ $(BENCH_OBJ) $(STATIC) $(BENCH_LIBS) $(LDLIBS)
+	$(CXX) $(CFLAGS) $(EXTRA_CFLAGS) -o $@ $(BENCH_OBJ) $(STATIC) $(BENCH_LDFLAGS) $(BENCH_LIBS) $(LDLIBS)
 
 bench: $(BENCH_BIN)
 	$(BENCH_EXEC) ./$(BENCH_BIN) --benchmark_repetitions=$(BENCH_REPS) \
@@ -271,6 +279,23 @@ bench: $(BENCH_BIN)
 	  --benchmark_out=$(BUILD)/bench.json --benchmark_out_format=json \
 	  $(if $(BENCH_FILTER),--benchmark_filter='$(BENCH_FILTER)')
 	python3 bench/table.py $(BUILD)/bench.json
+
+# The same binary built for arm64 and run under qemu-user with a tiny time
+# budget: it must build and run to completion (times under emulation are
+# not quoted). Debian's arm64 Google Benchmark is fetched, not installed
+# (scripts/fetch-arm64-benchmark.sh); the peers are left out (their arm64
+# libraries are not on this host).
+ARM64_DEPS := $(abspath $(BUILD))/arm64-deps
+ARM64_GBLIB := $(ARM64_DEPS)/usr/lib/aarch64-linux-gnu
+$(ARM64_GBLIB)/libbenchmark.so:
+	scripts/fetch-arm64-benchmark.sh $(ARM64_DEPS)
+bench-arm64: $(ARM64_GBLIB)/libbenchmark.so
+	$(MAKE) --no-print-directory BUILD=$(BUILD)/arm64 ARCH=arm64 \
+	  CC=$(ARM64_CC) CXX=$(ARM64_CXX) BENCH_PEERS=0 \
+	  EXTRA_CFLAGS="-I$(ARM64_DEPS)/usr/include" BENCH_LDFLAGS="-L$(ARM64_GBLIB)" \
+	  BENCH_EXEC="$(QEMU_ARM64) -E LD_LIBRARY_PATH=$(ARM64_GBLIB)" \
+	  BENCH_REPS=1 BENCH_MIN_TIME=0.001 bench
+	@echo "bench-arm64: ran to completion under qemu-user; the times above are emulation times, not arm64 figures"
 
 # Host instructions per emitted instruction (callgrind Ir / 1e6), one run
 # after a warm-up: stable where wall time is noisy.

@@ -9,7 +9,9 @@
 #include "workload.h"
 
 static jb_emit e;
+#if defined(JBB_HAVE_ASMJIT) || defined(JBB_HAVE_XBYAK)
 static void *peer;
+#endif
 
 static size_t x64_jitbuf(void) { return jbb_mix8_jitbuf(JBB_X64, &e); }
 static size_t a64_jitbuf(void) { return jbb_mix8_jitbuf(JBB_A64, &e); }
