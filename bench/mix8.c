@@ -7,20 +7,24 @@
 #include "jitbuf/arm64.h"
 #include "jitbuf/x86_64.h"
 
-static const jb_x64_reg X64_REGS[12] = {
-    JB_X64_RAX, JB_X64_RCX, JB_X64_RDX, JB_X64_RBX, JB_X64_RSI, JB_X64_RDI,
-    JB_X64_R8,  JB_X64_R9,  JB_X64_R10, JB_X64_R11, JB_X64_R14, JB_X64_R15};
-static const jb_a64_reg A64_REGS[12] = {0, 1, 2, 3, 4, 5, 6, 7, 19, 20, 21, 22};
+/* REGS[(8k + f) mod 12] and REGS[(8k + f + 5) mod 12], row k % 3, with
+ * x86_64 REGS = rax rcx rdx rbx rsi rdi r8 r9 r10 r11 r14 r15 and arm64
+ * REGS = x0..x7 x19..x22 (hardware numbers). */
+const uint8_t MIX8_X64_A[3][8] = {{0, 1, 2, 3, 6, 7, 8, 9}, {10, 11, 14, 15, 0, 1, 2, 3}, {6, 7, 8, 9, 10, 11, 14, 15}};
+const uint8_t MIX8_X64_B[3][8] = {{7, 8, 9, 10, 11, 14, 15, 0}, {1, 2, 3, 6, 7, 8, 9, 10}, {11, 14, 15, 0, 1, 2, 3, 6}};
+const uint8_t MIX8_A64_A[3][8] = {{0, 1, 2, 3, 4, 5, 6, 7}, {19, 20, 21, 22, 0, 1, 2, 3}, {4, 5, 6, 7, 19, 20, 21, 22}};
+const uint8_t MIX8_A64_B[3][8] = {{5, 6, 7, 19, 20, 21, 22, 0}, {1, 2, 3, 4, 5, 6, 7, 19}, {20, 21, 22, 0, 1, 2, 3, 4}};
 
 int mix8_x64_jitbuf(jb_emit *e)
 {
     jb_label here = jb_label_new(e);
     jb_label_bind(e, here);
-    unsigned r = 0; /* (8k) mod 12 */
+    unsigned row = 0; /* k % 3 */
     for (uint32_t k = 0; k < MIX8_GROUPS; k++) {
         jb_label next = jb_label_new(e);
-#define A(f) X64_REGS[(r + (f)) % 12]
-#define B(f) X64_REGS[(r + (f) + 5) % 12]
+        const uint8_t *ra = MIX8_X64_A[row], *rb = MIX8_X64_B[row];
+#define A(f) ((jb_x64_reg)ra[f])
+#define B(f) ((jb_x64_reg)rb[f])
         jb_x64_mov_ri(e, A(0), (int32_t)(0x80000000u | (8 * k)));
         jb_x64_add_rr(e, A(1), B(1));
         jb_x64_mov_rm(e, A(2), jb_x64_mem_bd(B(2), (int32_t)(0x100 + 8 * (k & 0xff))));
@@ -33,7 +37,7 @@ int mix8_x64_jitbuf(jb_emit *e)
 #undef B
         jb_label_bind(e, next);
         here = next;
-        r = (r + 8) % 12;
+        row = row == 2 ? 0 : row + 1;
     }
     return jb_emit_finish(e, NULL);
 }
@@ -42,11 +46,12 @@ int mix8_a64_jitbuf(jb_emit *e)
 {
     jb_label here = jb_label_new(e);
     jb_label_bind(e, here);
-    unsigned r = 0;
+    unsigned row = 0; /* k % 3 */
     for (uint32_t k = 0; k < MIX8_GROUPS; k++) {
         jb_label next = jb_label_new(e);
-#define A(f) A64_REGS[(r + (f)) % 12]
-#define B(f) A64_REGS[(r + (f) + 5) % 12]
+        const uint8_t *ra = MIX8_A64_A[row], *rb = MIX8_A64_B[row];
+#define A(f) ((jb_a64_reg)ra[f])
+#define B(f) ((jb_a64_reg)rb[f])
         if (k & 1)
             jb_a64_movk(e, A(0), k & 0xffff, 16);
         else
@@ -62,7 +67,7 @@ int mix8_a64_jitbuf(jb_emit *e)
 #undef B
         jb_label_bind(e, next);
         here = next;
-        r = (r + 8) % 12;
+        row = row == 2 ? 0 : row + 1;
     }
     return jb_emit_finish(e, NULL);
 }

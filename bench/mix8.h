@@ -16,10 +16,26 @@
 #define MIX8_X64_FNV 0x361a6f2965d3327dull
 #define MIX8_A64_FNV 0xbaba2fcdcf5fe165ull
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* The register rotation of bench-workload.md as 24-entry tables, which the
+ * page allows: group k uses row k % 3, and form f the hardware registers
+ * MIX8_*_A[row][f] and MIX8_*_B[row][f]. Every driver (jitbuf's and the
+ * peers') uses them, so the loop around the emitters costs the same for
+ * all. */
+extern const uint8_t MIX8_X64_A[3][8], MIX8_X64_B[3][8];
+extern const uint8_t MIX8_A64_A[3][8], MIX8_A64_B[3][8];
+
 /* Emit the whole stream into e (which must hold it); returns jb_emit_finish. */
 int mix8_x64_jitbuf(jb_emit *e);
 int mix8_a64_jitbuf(jb_emit *e);
 
 uint64_t mix8_fnv1a64(const uint8_t *p, size_t n);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -1,5 +1,6 @@
 // asmjit as a peer: the mix8 workload (x86_64 and AArch64), JitRuntime
 // install, and JitAllocator alloc/release.
+#include "mix8.h"
 #include "peers.h"
 
 #include <asmjit/arm.h>
@@ -12,8 +13,6 @@ using namespace asmjit;
 
 namespace {
 
-const uint32_t X64_REGS[12] = {0, 1, 2, 3, 6, 7, 8, 9, 10, 11, 14, 15};
-const uint32_t A64_REGS[12] = {0, 1, 2, 3, 4, 5, 6, 7, 19, 20, 21, 22};
 const uint32_t GROUPS = 125000;
 
 struct Mix8 {
@@ -59,11 +58,12 @@ size_t mix8_x64_asmjit_run(void *p, uint8_t *buf, size_t cap)
         return 0;
     Label here = a.newLabel();
     a.bind(here);
-    unsigned r = 0;
+    unsigned row = 0; // k % 3
     for (uint32_t k = 0; k < GROUPS; k++) {
         Label next = a.newLabel();
-        auto A = [&](unsigned f) { return x86::gpq(X64_REGS[(r + f) % 12]); };
-        auto B = [&](unsigned f) { return x86::gpq(X64_REGS[(r + f + 5) % 12]); };
+        const uint8_t *ra = MIX8_X64_A[row], *rb = MIX8_X64_B[row];
+        auto A = [&](unsigned f) { return x86::gpq(ra[f]); };
+        auto B = [&](unsigned f) { return x86::gpq(rb[f]); };
         a.mov(A(0), Imm(int32_t(0x80000000u | (8 * k))));
         a.add(A(1), B(1));
         a.mov(A(2), x86::qword_ptr(B(2), int32_t(0x100 + 8 * (k & 0xff))));
@@ -74,7 +74,7 @@ size_t mix8_x64_asmjit_run(void *p, uint8_t *buf, size_t cap)
         a.ret();
         a.bind(next);
         here = next;
-        r = (r + 8) % 12;
+        row = row == 2 ? 0 : row + 1;
     }
     return a.isInitialized() ? m.end(a) : 0;
 }
@@ -97,11 +97,12 @@ size_t mix8_a64_asmjit_run(void *p, uint8_t *buf, size_t cap)
         return 0;
     Label here = a.newLabel();
     a.bind(here);
-    unsigned r = 0;
+    unsigned row = 0; // k % 3
     for (uint32_t k = 0; k < GROUPS; k++) {
         Label next = a.newLabel();
-        auto A = [&](unsigned f) { return a64::x(A64_REGS[(r + f) % 12]); };
-        auto B = [&](unsigned f) { return a64::x(A64_REGS[(r + f + 5) % 12]); };
+        const uint8_t *ra = MIX8_A64_A[row], *rb = MIX8_A64_B[row];
+        auto A = [&](unsigned f) { return a64::x(ra[f]); };
+        auto B = [&](unsigned f) { return a64::x(rb[f]); };
         if (k & 1)
             a.movk(A(0), Imm(k & 0xffff), Imm(16));
         else
@@ -115,7 +116,7 @@ size_t mix8_a64_asmjit_run(void *p, uint8_t *buf, size_t cap)
         a.ret(a64::x30);
         a.bind(next);
         here = next;
-        r = (r + 8) % 12;
+        row = row == 2 ? 0 : row + 1;
     }
     return m.end(a);
 }

@@ -1,5 +1,6 @@
 // xbyak as a peer: the mix8 workload (x86_64 only), generating into the
 // shared buffer (xbyak's user-buffer mode).
+#include "mix8.h"
 #include "peers.h"
 
 #define XBYAK_NO_EXCEPTION
@@ -11,7 +12,6 @@
 
 namespace {
 
-const int X64_REGS[12] = {0, 1, 2, 3, 6, 7, 8, 9, 10, 11, 14, 15};
 const uint32_t GROUPS = 125000;
 
 struct Mix8 : Xbyak::CodeGenerator {
@@ -22,11 +22,12 @@ struct Mix8 : Xbyak::CodeGenerator {
         // Labels are objects bound to this generator; a run makes its own.
         std::vector<Xbyak::Label> lab(GROUPS + 1);
         L(lab[0]);
-        unsigned r = 0;
+        unsigned row = 0; // k % 3
         for (uint32_t k = 0; k < GROUPS; k++) {
             Xbyak::Label &here = lab[k], &next = lab[k + 1];
-            auto A = [&](unsigned f) { return Xbyak::Reg64(X64_REGS[(r + f) % 12]); };
-            auto B = [&](unsigned f) { return Xbyak::Reg64(X64_REGS[(r + f + 5) % 12]); };
+            const uint8_t *ra = MIX8_X64_A[row], *rb = MIX8_X64_B[row];
+            auto A = [&](unsigned f) { return Xbyak::Reg64(ra[f]); };
+            auto B = [&](unsigned f) { return Xbyak::Reg64(rb[f]); };
             mov(A(0), int32_t(0x80000000u | (8 * k)));
             add(A(1), B(1));
             mov(A(2), qword[B(2) + int32_t(0x100 + 8 * (k & 0xff))]);
@@ -36,7 +37,7 @@ struct Mix8 : Xbyak::CodeGenerator {
             call(next);
             ret();
             L(next);
-            r = (r + 8) % 12;
+            row = row == 2 ? 0 : row + 1;
         }
         if (Xbyak::GetError()) {
             fprintf(stderr, "xbyak: %s\n", Xbyak::ConvertErrorToString(Xbyak::GetError()));
