@@ -84,6 +84,16 @@ static inline void assert_stats_consistent(const jb_region *r)
     cr_assert_leq(i.pool_blocks, i.blocks);
 }
 
+/* Every block freed: nothing in use and the free space one run again. */
+static inline jb_info assert_all_free(const jb_region *r)
+{
+    jb_info i = info_of(r);
+    cr_assert_eq(i.used, 0, "%zu bytes still in use", i.used);
+    cr_assert_eq(i.blocks, 0, "%zu blocks left", i.blocks);
+    cr_assert_eq(i.largest_free, i.reserved - i.guard, "free space did not coalesce fully");
+    return i;
+}
+
 /* An error must come with a sentence. */
 #define assert_fails(expr, code)                                                      \
     do {                                                                              \

@@ -37,10 +37,7 @@ Test(alloc, blocks_are_aligned_disjoint_and_never_at_offset_0)
     cr_assert_eq(i.pool_blocks, N);
     for (int k = 0; k < N; k++)
         cr_assert_eq(jb_free(r, p[k]), 0);
-    i = info_of(r);
-    cr_assert_eq(i.used, 0);
-    cr_assert_eq(i.blocks, 0);
-    cr_assert_eq(i.largest_free, i.reserved - i.guard, "free space did not coalesce fully");
+    assert_all_free(r);
     jb_region_close(r);
 }
 

@@ -34,11 +34,8 @@ Test(cache, freed_small_blocks_are_traps_and_free_to_every_check)
         cr_assert_eq(jb_write(r, q, code, n), 0);
         cr_assert_eq(((int_fn)q)(), 7);
         cr_assert_eq(jb_free(r, q), 0);
-        jb_info after = info_of(r);
-        cr_assert_eq(after.used, 0);
-        cr_assert_eq(after.blocks, 0);
+        jb_info after = assert_all_free(r);
         cr_assert_eq(after.pool_blocks, 0);
-        cr_assert_eq(after.largest_free, after.reserved - after.guard);
         /* Two writes and two fills. */
         cr_assert_eq(after.windows - before.windows, 4, "%s: %llu windows",
                      jb_wx_name(cached_wx[s]),
@@ -95,10 +92,7 @@ Test(cache, every_cached_size_comes_back_exactly)
         cr_assert_eq(jb_alloc(r, 1 + (size_t)(k * 37) % 512, 16, (void **)&p[2 * k]), 0);
     for (int k = 0; k < N; k++)
         cr_assert_eq(jb_free(r, p[k]), 0, "block %d: %s", k, jb_last_error());
-    i = info_of(r);
-    cr_assert_eq(i.used, 0);
-    cr_assert_eq(i.blocks, 0);
-    cr_assert_eq(i.largest_free, i.reserved - i.guard, "free space did not coalesce fully");
+    assert_all_free(r);
     jb_region_close(r);
 }
 

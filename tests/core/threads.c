@@ -70,10 +70,7 @@ Test(threads, alloc_write_run_patch_free_concurrently)
         pthread_join(t[k], NULL);
         cr_assert_eq(w[k].errors, 0, "thread %d: %s", k, w[k].msg);
     }
-    jb_info i = info_of(r);
-    cr_assert_eq(i.blocks, 0);
-    cr_assert_eq(i.used, 0);
-    cr_assert_eq(i.largest_free, i.reserved - i.guard);
+    jb_info i = assert_all_free(r);
     cr_assert_geq(i.windows, (uint64_t)THREADS * ROUNDS * 3);
     jb_region_close(r);
 }
