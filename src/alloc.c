@@ -234,11 +234,6 @@ uint32_t jb__heap_block_of(const jb__heap *h, uint32_t g)
     return w * 64 + 63u - (unsigned)__builtin_clzll(bits);
 }
 
-int jb__heap_starts(const jb__heap *h, uint32_t g)
-{
-    return (int)(starts_word(h, g >> 6) >> (g & 63) & 1);
-}
-
 size_t jb__heap_largest_free(const jb__heap *h)
 {
     /* The largest block is in the highest non-empty class. */

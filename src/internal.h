@@ -69,8 +69,13 @@ void jb__heap_split(jb__heap *h, uint32_t g, uint32_t n, uint32_t k,
                     uint32_t owner);
 /* Release the used block starting at g (validated by the caller). */
 void jb__heap_free(jb__heap *h, uint32_t g);
-/* 1 if a block (used or free) starts at granule g. Any thread. */
-int jb__heap_starts(const jb__heap *h, uint32_t g);
+/* 1 if a block (used or free) starts at granule g. Any thread; inline
+ * because jb_free's cache path asks it on every call. */
+static inline int jb__heap_starts(const jb__heap *h, uint32_t g)
+{
+    return (int)(__atomic_load_n(&h->starts[g >> 6], __ATOMIC_RELAXED) >>
+                     (g & 63) & 1);
+}
 /* The block holding granule g: its first granule. */
 uint32_t jb__heap_block_of(const jb__heap *h, uint32_t g);
 size_t jb__heap_largest_free(const jb__heap *h);
