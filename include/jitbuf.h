@@ -222,6 +222,26 @@ typedef struct {
  * @return 0; JB_EINVAL if r or out is NULL. Thread-safe; no syscall. */
 JB_API int jb_region_info(const jb_region *r, jb_info *out);
 
+/* Give the memory behind the region's free tail back to the system: every
+ * page above the highest live block (of any handle), in whole 256 KiB
+ * steps, keeping at least the first step. Freed small blocks waiting in
+ * the caches count as free. Addresses stay reserved; a later jb_alloc that
+ * reaches them backs them again with trap instructions. Live blocks are
+ * never touched. For runtimes that drop most of their code at once (a
+ * flushed code cache, a collected heap); allocation alone never shrinks.
+ * How: dualmap truncates the memfd; mprotect returns the pages to
+ * PROT_NONE and drops them; rwx drops them (MADV_DONTNEED); macOS
+ * madvise(MADV_FREE_REUSABLE) (never mprotect on MAP_JIT pages).
+ * released may be NULL; else it receives the bytes given back (0 when
+ * nothing lies above the kept part).
+ * @return 0; JB_EINVAL (r NULL); JB_ESTATE (inside a jb_write_with
+ *   callback); JB_EOS (the system refused, or after fork() this process
+ *   cannot change code): then nothing was given back.
+ * Thread-safe: other threads may allocate, write and free meanwhile (they
+ * wait for the region lock). Cost: no syscall when nothing is given back,
+ * else one or two. */
+JB_API int jb_region_trim(jb_region *r, size_t *released);
+
 /* ---- Blocks ----------------------------------------------------------- */
 
 /* Carve a block of at least size bytes whose executable address is a

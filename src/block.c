@@ -1,4 +1,5 @@
-/* Blocks: jb_alloc, jb_free, and finding the live block behind an address.
+/* Blocks: jb_alloc, jb_free, jb_region_trim, and finding the live block
+ * behind an address.
  *
  * Allocation never opens a write window: new bytes are already traps (the
  * region is trap-filled as it grows, and every freed block is refilled). */
@@ -117,6 +118,44 @@ int jb__commit_to(jb__arena *a, uint32_t end_gran)
     return rc;
 }
 
+int jb_region_trim(jb_region *r, size_t *released)
+{
+    if (released)
+        *released = 0;
+    if (!r)
+        return jb__fail_null("jb_region_trim", "r");
+    if (jb__in_window())
+        return jb__fail(JB_ESTATE, "jb_region_trim: called from inside a "
+                                   "jb_write_with callback; trim after it "
+                                   "returns");
+    jb__arena *a = r->a;
+    /* Cached blocks are free memory: return them first, so a tail of freed
+     * small blocks can go too. */
+    jb__cache_flush(a, NULL);
+    jb__lock_acquire(&a->lock);
+    int rc = check_usable(a, "jb_region_trim");
+    /* The heap ends with its last block: if free, only what lies below it
+     * must stay backed. Keep whole steps, and at least the first one. */
+    const jb__heap *h = &a->heap;
+    uint32_t last = h->size[h->ngran - 1];
+    size_t top = (size_t)(last & JB__USED ? h->ngran : h->ngran - last) *
+                 JB_GRANULE;
+    size_t keep = (top + JB_GROW_STEP - 1) / JB_GROW_STEP * JB_GROW_STEP;
+    if (keep < JB_GROW_STEP)
+        keep = JB_GROW_STEP;
+    size_t was = a->map.committed;
+    if (rc == 0 && keep < was && a->map.st->trim) {
+        rc = a->map.st->trim(&a->map, keep);
+        if (rc == 0) {
+            __atomic_store_n(&a->map.committed, keep, __ATOMIC_RELAXED);
+            if (released)
+                *released = was - keep;
+        }
+    }
+    jb__lock_release(&a->lock);
+    return rc;
+}
+
 void jb__fill_block(jb__arena *a, uint32_t g, uint32_t n)
 {
     size_t off = (size_t)g * JB_GRANULE, len = (size_t)n * JB_GRANULE;
@@ -159,8 +198,8 @@ int jb__locate(jb_region *r, const char *fn, const void *p, size_t n,
                         fn, p,
                         off < JB_GUARD ? "it is in the guard gap at the "
                                          "start of the region"
-                                       : "that part of the region was never "
-                                         "allocated");
+                                       : "that part of the region holds no "
+                                         "block and is not backed");
     uint32_t g = jb__heap_block_of(&a->heap, (uint32_t)(off / JB_GRANULE));
     uint32_t owner = jb__ld32(&a->heap.next[g]);
     uint8_t *start = a->map.exec + (size_t)g * JB_GRANULE;

@@ -72,6 +72,26 @@ static inline void perms_of(const void *p, char out[8])
     fclose(f);
 }
 
+/* Resident bytes (/proc/self/smaps Rss) of the mappings that lie inside
+ * [p, p + n). */
+static inline size_t rss_of(const void *p, size_t n)
+{
+    FILE *f = fopen("/proc/self/smaps", "r");
+    cr_assert(f);
+    char line[512];
+    int inside = 0;
+    size_t kb = 0, total = 0;
+    while (fgets(line, sizeof line, f)) {
+        unsigned long lo, hi;
+        if (sscanf(line, "%lx-%lx ", &lo, &hi) == 2 && strchr(line, '-') < strchr(line, ' '))
+            inside = lo >= (uintptr_t)p && hi <= (uintptr_t)p + n;
+        else if (inside && sscanf(line, "Rss: %zu kB", &kb) == 1)
+            total += kb << 10;
+    }
+    fclose(f);
+    return total;
+}
+
 /* Region statistics must add up after every operation. */
 static inline void assert_stats_consistent(const jb_region *r)
 {

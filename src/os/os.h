@@ -14,6 +14,11 @@
  *   unmap    release everything map made.
  *   grow     back [m->committed, to), trap-filled; the core then sets
  *            m->committed = to.
+ *   trim     give the memory behind [to, m->committed) back to the system
+ *            (no block lies there; to is a multiple of JB_GROW_STEP); grow
+ *            must be able to back it again. On failure a JB_E* code and a
+ *            sentence, with the range still backed. The core then sets
+ *            m->committed = to.
  *   write    perform a validated request (jb__wop) inside the window.
  *   run      call fn(ctx) inside the window for [off, off + len).
  *   alias    where offset off can be written right now, or NULL.
@@ -62,6 +67,7 @@ typedef struct jb__strategy {
     int (*map)(jb__map *m);
     void (*unmap)(jb__map *m);
     int (*grow)(jb__map *m, size_t to);
+    int (*trim)(jb__map *m, size_t to);
     int (*write)(jb__map *m, const jb__wop *op);
     int (*run)(jb__map *m, size_t off, size_t len, int (*fn)(void *),
                void *ctx, int *fn_result);

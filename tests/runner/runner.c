@@ -306,6 +306,65 @@ static void small_blocks_across_threads(void)
     jb_region_close(h.r);
 }
 
+/* jb_region_trim racing threads that allocate, write, run and free blocks
+ * of sizes that move the region's top up and down (mainly for TSan). */
+typedef struct { jb_region *r; int id, bad; size_t given; int *stop; } trimmer;
+
+static void *grow_and_shrink(void *p)
+{
+    trimmer *w = p;
+    uint8_t code[16];
+    for (int i = 0; i < 300 && !w->bad; i++) {
+        size_t size = 64 + (size_t)((i * 7919 + w->id * 104729) % (300 << 10));
+        uint8_t *fn;
+        uint32_t v = (uint32_t)(w->id * 100000 + i);
+        if (jb_alloc(w->r, size, 16, (void **)&fn)) { w->bad = 1; break; }
+        uint8_t *at = fn + ((size - 16) & ~(size_t)15);
+        if (at[0] != TRAP_BYTE0) w->bad = 2; /* a fresh block holds traps */
+        if (jb_write(w->r, at, code, code_ret(code, v)) || ((int_fn)(void *)at)() != (int)v) w->bad = 3;
+        if (jb_free(w->r, fn)) w->bad = 4;
+    }
+    return NULL;
+}
+
+static void *trim_loop(void *p)
+{
+    trimmer *w = p;
+    size_t rel;
+    while (!__atomic_load_n(w->stop, __ATOMIC_ACQUIRE)) {
+        if (jb_region_trim(w->r, &rel)) { w->bad = 5; break; }
+        w->given += rel;
+    }
+    return NULL;
+}
+
+static void trim_while_threads_work(void)
+{
+    jb_options o = {0, emulated ? JB_WX_RWX : JB_WX_DUALMAP, JB_OPEN_PRIVATE | JB_OPEN_NO_ENV};
+    jb_region *r;
+    CHECK(jb_region_open(&r, &o) == 0, "open: %s", jb_last_error());
+    int stop = 0;
+    pthread_t t[THREADS + 1];
+    trimmer w[THREADS + 1];
+    for (int k = 0; k <= THREADS; k++) {
+        w[k] = (trimmer){r, k + 1, 0, 0, &stop};
+        CHECK(pthread_create(&t[k], NULL, k < THREADS ? grow_and_shrink : trim_loop, &w[k]) == 0,
+              "thread");
+    }
+    for (int k = 0; k < THREADS; k++) pthread_join(t[k], NULL);
+    __atomic_store_n(&stop, 1, __ATOMIC_RELEASE);
+    pthread_join(t[THREADS], NULL);
+    for (int k = 0; k <= THREADS; k++) CHECK(w[k].bad == 0, "thread %d failed at step %d", k, w[k].bad);
+    size_t rel;
+    CHECK(jb_region_trim(r, &rel) == 0, "trim");
+    jb_info i;
+    jb_region_info(r, &i);
+    CHECK(i.blocks == 0 && i.committed == (256 << 10), "left: %zu blocks, %zu bytes backed",
+          i.blocks, i.committed);
+    CHECK(w[THREADS].given + rel > 0, "no trim gave anything back");
+    jb_region_close(r);
+}
+
 /* Code built with the emitters runs: a loop with labels, memory through the
  * stack, a call to a local function, and 64-bit constants. */
 typedef long (*long_fn)(long);
@@ -386,7 +445,7 @@ static const test_case tests[] = {
 #define T(f) {#f, f}
     T(write_run_rewrite_patch), T(wx_never_both), T(bad_input_changes_nothing),
     T(fork_policy), T(threads_share_a_region), T(small_blocks_across_threads),
-    T(emitted_code_runs),
+    T(trim_while_threads_work), T(emitted_code_runs),
 #undef T
 };
 

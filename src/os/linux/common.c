@@ -1,6 +1,8 @@
 /* Failure sentences and small pieces the Linux strategies share. */
+#define _GNU_SOURCE
 #include <errno.h>
 #include <stdio.h>
+#include <sys/mman.h>
 
 #include "../../error.h"
 #include "linux.h"
@@ -10,6 +12,16 @@ int jb__lx_run_direct(jb__map *m, size_t off, size_t len, int (*fn)(void *),
 {
     (void)m, (void)off, (void)len;
     *fn_result = fn(ctx);
+    return 0;
+}
+
+int jb__lx_discard(jb__map *m, size_t to)
+{
+    if (madvise(m->exec + to, m->committed - to, MADV_DONTNEED) != 0)
+        return jb__fail(JB_EOS, "%s: releasing %zu bytes of unused code "
+                                "pages failed with %s; they stay backed",
+                        jb_wx_name(m->st->wx), m->committed - to,
+                        jb__errno_name(errno));
     return 0;
 }
 

@@ -9,7 +9,8 @@
  *
  * Growth: the memfd is mapped at full size but starts small and is grown by
  * ftruncate (integrity hashing of a large memfd at mmap time has stalled
- * other JITs). Bytes past the file's end are never handed out.
+ * other JITs). Bytes past the file's end are never handed out. A trim
+ * truncates the memfd, which drops those pages from both views.
  *
  * fork(): the memfd is MAP_SHARED, so a child would share the parent's code
  * (and could change it). The child therefore takes a private copy: a new
@@ -55,6 +56,15 @@ static int grow_file(jb__map *m, size_t to)
                         to, jb__errno_name(e));
     }
     jb__arch_fill_traps(m->rw + m->committed, to - m->committed);
+    return 0;
+}
+
+static int dm_trim(jb__map *m, size_t to)
+{
+    if (ftruncate(m->fd, (off_t)to) < 0)
+        return jb__fail(JB_EOS, "dualmap: shrinking the code memfd to %zu "
+                                "bytes failed with %s; nothing was given back",
+                        to, jb__errno_name(errno));
     return 0;
 }
 
@@ -175,6 +185,7 @@ const jb__strategy jb__lx_dualmap = {
     .map = dm_map,
     .unmap = dm_unmap,
     .grow = dm_grow,
+    .trim = dm_trim,
     .write = dm_write,
     .run = jb__lx_run_direct,
     .alias = dm_alias,

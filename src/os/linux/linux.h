@@ -14,6 +14,10 @@ extern const jb__strategy jb__lx_rwx;
 int jb__lx_run_direct(jb__map *m, size_t off, size_t len, int (*fn)(void *),
                       void *ctx, int *fn_result);
 
+/* trim for private anonymous mappings: drop the pages of
+ * [to, m->committed) (madvise MADV_DONTNEED; they read as zero after). */
+int jb__lx_discard(jb__map *m, size_t to);
+
 /* The sentence for a refused executable mapping or protection change
  * (errno e from call), naming the likely policy and the fix. */
 int jb__lx_exec_refused(const char *strategy, const char *call, int e);

@@ -10,7 +10,8 @@
  *
  * fork(): the mapping is private, so parent and child each get their own
  * copy-on-write code; nothing to do. Reserved but unused address space is
- * PROT_NONE; it becomes RX (trap-filled) as blocks reach it. */
+ * PROT_NONE; it becomes RX (trap-filled) as blocks reach it, and a trim
+ * returns it to PROT_NONE without its pages. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <stdint.h>
@@ -60,6 +61,24 @@ static int mp_grow(jb__map *m, size_t to)
     return mp_write(m, &fill);
 }
 
+static int mp_trim(jb__map *m, size_t to)
+{
+    /* PROT_NONE first, so that no zeroed page is ever executable. If the
+     * pages cannot be dropped (e.g. mlockall), their traps are still there:
+     * make them RX again, and nothing has changed. */
+    uint8_t *p = m->exec + to;
+    size_t n = m->committed - to;
+    if (mprotect(p, n, PROT_NONE) != 0)
+        return jb__fail(JB_EOS, "mprotect: returning unused code pages to "
+                                "PROT_NONE failed with %s; nothing was given "
+                                "back",
+                        jb__errno_name(errno));
+    int rc = jb__lx_discard(m, to);
+    if (rc < 0)
+        mprotect(p, n, PROT_READ | PROT_EXEC);
+    return rc;
+}
+
 static void mp_unmap(jb__map *m)
 {
     if (m->exec)
@@ -98,6 +117,7 @@ const jb__strategy jb__lx_mprotect = {
     .map = mp_map,
     .unmap = mp_unmap,
     .grow = mp_grow,
+    .trim = mp_trim,
     .write = mp_write,
     .run = mp_run,
     .alias = mp_alias,

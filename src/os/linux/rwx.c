@@ -62,6 +62,7 @@ const jb__strategy jb__lx_rwx = {
     .map = rwx_map,
     .unmap = rwx_unmap,
     .grow = rwx_grow,
+    .trim = jb__lx_discard,
     .write = rwx_write,
     .run = jb__lx_run_direct,
     .alias = rwx_alias,
