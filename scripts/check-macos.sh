@@ -5,14 +5,14 @@
 #
 # For each target: the library (static and dylib, warnings as errors), the
 # demo linked statically with the host-side allowlist macro and signed with
-# each plist in entitlements/, and tests/darwin/on_mac.c (the suite a Mac
-# runs with `make check-mac`). Then, with llvm-objdump --macho:
+# each plist in entitlements/, the other examples, and tests/darwin/on_mac.c
+# (the suite a Mac runs with `make check-mac`). Then, with llvm-objdump --macho:
 #   - the dylib's and the demo's __DATA_CONST,__pth_jit_func sections point
 #     at jb_apple_write_{copy,patch,fill} and end in NULL (SDK >= 12), or do
 #     not exist (the macOS 11 SDK, which has no callback API);
 #   - pthread_jit_write_with_callback_np (or, with SDK 11,
-#     pthread_jit_write_protect_np) and sys_icache_invalidate are imported
-#     from libSystem;
+#     pthread_jit_write_protect_np), sys_icache_invalidate, mmap and madvise
+#     are imported from libSystem;
 #   - each plist's keys are in the binary's code signature;
 #   - no arm64 binary reads CTR_EL0 (it traps on macOS);
 #   - the objects make only jb_ names external.
@@ -88,6 +88,8 @@ for spec in aarch64-macos.13.0:arm64 x86_64-macos.13.0:x86_64 aarch64-macos.11.0
     done
     ok "$target: each plist's entitlements (and no others) are in the demo's signature"
     exe on_mac tests/darwin/on_mac.c jit || true
+    for ex in x64_dot a64_dot; do exe "$ex" "examples/$ex.c" jit || true; done
+    ok "$target: the on-Mac suite and the other examples link warning-free"
 
     case $target in
     *macos.11.*)
@@ -114,6 +116,7 @@ for spec in aarch64-macos.13.0:arm64 x86_64-macos.13.0:x86_64 aarch64-macos.11.0
     imports_of "$B/demo-jit" | grep -qx _sys_icache_invalidate ||
         bad "$target: demo does not import sys_icache_invalidate"
     imports_of "$B/demo-jit" | grep -qx _mmap || bad "$target: demo does not import mmap"
+    imports_of "$B/demo-jit" | grep -qx _madvise || bad "$target: demo does not import madvise (trim)"
     ok "$target: Apple's JIT functions and sys_icache_invalidate come from libSystem"
     if [ "$arch" = arm64 ]; then
         for bin in "$B/libjitbuf.0.dylib" "$B/demo-jit" "$B/on_mac"; do

@@ -442,6 +442,61 @@ Test(darwin_model, intel_mac_works_and_says_not_wx)
     jb_region_close(r);
 }
 
+/* ---- trim: madvise, never mprotect ---------------------------------- */
+
+Test(darwin_model, trim_gives_pages_back_with_madvise)
+{
+    const size_t step = (size_t)256 << 10, big_len = (size_t)4 << 20;
+    with(&allowlisted);
+    jb_region *r = open_flags(JB_WX_AUTO, JB_OPEN_APPLE_ALLOWLIST);
+    uint8_t *base = info_of(r).exec_base, *lo = install(r, 1), *big;
+    cr_assert_eq(jb_alloc(r, big_len, 16, (void **)&big), 0, "%s", jb_last_error());
+    size_t was = info_of(r).committed;
+    cr_assert_eq(jb_free(r, big), 0);
+    size_t rel;
+    cr_assert_eq(jb_region_trim(r, &rel), 0, "%s", jb_last_error());
+    cr_assert_eq(rel, was - step);
+    jbm_stats s = jbm_stats_now();
+    cr_assert_eq(s.reusable, 1);
+    cr_assert_eq(s.reusable_off, step);
+    cr_assert_eq(s.reusable_len, was - step);
+    cr_assert_eq(s.jit_mprotects, 0, "never mprotect on MAP_JIT pages");
+    cr_assert_eq(s.toggles, 0);
+    cr_assert_eq(info_of(r).committed, step);
+    cr_assert_leq(rss_of(base, s.jit_size), step, "the model kept the pages");
+    cr_assert_eq(((int_fn)(void *)lo)(), 1);
+    /* Growing again takes the pages back and trap-fills them (the model
+     * left zeros there). */
+    cr_assert_eq(jb_alloc(r, big_len, 16, (void **)&big), 0, "%s", jb_last_error());
+    s = jbm_stats_now();
+    cr_assert_eq(s.reuse, 1);
+    cr_assert_eq(s.reuse_off, step);
+    cr_assert_eq(s.reuse_len, was - step);
+    for (size_t k = 0; k < big_len; k++)
+        if (big[k] != 0xcc)
+            cr_assert_fail("byte %zu is %#x, not a trap", k, big[k]);
+    uint8_t b[8];
+    cr_assert_eq(jb_write(r, big, b, code_ret(b, 13)), 0, "%s", jb_last_error());
+    cr_assert_eq(((int_fn)(void *)big)(), 13);
+    /* Growing past what was given back asks for nothing. */
+    void *more;
+    cr_assert_eq(jb_alloc(r, big_len, 16, &more), 0, "%s", jb_last_error());
+    cr_assert_eq(jbm_stats_now().reuse, 1);
+    jb_region_close(r);
+}
+
+Test(darwin_model, trim_before_freeze_writes_nothing)
+{
+    with(&freeze_late);
+    jb_region *r = open_flags(JB_WX_AUTO, JB_OPEN_APPLE_FREEZE_LATE);
+    size_t rel = 1;
+    cr_assert_eq(jb_region_trim(r, &rel), 0, "%s", jb_last_error());
+    cr_assert_eq(rel, 0);
+    jbm_stats s = jbm_stats_now();
+    cr_assert_eq(s.callbacks + s.reusable + s.reuse, 0);
+    jb_region_close(r);
+}
+
 /* ---- the core's rules hold on Darwin too ----------------------------- */
 
 struct rec {

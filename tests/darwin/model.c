@@ -6,7 +6,11 @@
  *      com.apple.security.cs.allow-jit, else it fails.
  * [A2] A process may create only one MAP_JIT region.
  * [A3] MAP_JIT cannot be combined with MAP_FIXED, MAP_SHARED or a file
- *      mapping (EINVAL); since macOS 11.2 mprotect on MAP_JIT pages fails.
+ *      mapping (EINVAL); since macOS 11.2 mprotect on MAP_JIT pages fails;
+ *      commit/decommit of unused ranges uses madvise. After
+ *      madvise(MADV_FREE_REUSABLE) the kernel may take the pages: the model
+ *      takes them, so they read as zero (not trap instructions) until
+ *      rewritten.
  * [A4] Apple silicon enforces W^X for every app; Intel Macs have no
  *      per-thread protection, and pthread_jit_write_protect_supported_np()
  *      says which.
@@ -165,7 +169,22 @@ int jbm_mprotect(void *addr, size_t len, int prot)
 
 int jbm_madvise(void *addr, size_t len, int advice)
 {
-    return madvise(addr, len, advice);
+    if (advice != MADV_FREE_REUSABLE && advice != MADV_FREE_REUSE)
+        return madvise(addr, len, advice);
+    pthread_mutex_lock(&mu); /* [A3] */
+    size_t off = (size_t)((char *)addr - (char *)st.jit_base);
+    if (in_jit(addr, len) && advice == MADV_FREE_REUSABLE) {
+        st.reusable++;
+        st.reusable_off = off;
+        st.reusable_len = len;
+    } else if (in_jit(addr, len)) {
+        st.reuse++;
+        st.reuse_off = off;
+        st.reuse_len = len;
+    }
+    pthread_mutex_unlock(&mu);
+    /* REUSE only counts the pages in the footprint again. */
+    return advice == MADV_FREE_REUSABLE ? madvise(addr, len, MADV_DONTNEED) : 0;
 }
 
 int pthread_jit_write_protect_supported_np(void)

@@ -21,6 +21,9 @@
 #ifndef MAP_ANON
 #define MAP_ANON MAP_ANONYMOUS
 #endif
+/* Apple's values (sys/mman.h); Linux has neither advice. */
+#define MADV_FREE_REUSABLE 7
+#define MADV_FREE_REUSE 8
 
 /* The process and its code signature, chosen per test. */
 typedef struct {
@@ -46,6 +49,9 @@ typedef struct {
     unsigned long toggles;            /* pthread_jit_write_protect_np */
     unsigned long jit_mprotects;      /* mprotect on MAP_JIT pages (refused) */
     unsigned long freezes;
+    unsigned long reusable, reuse;    /* madvise(MADV_FREE_REUSABLE / _REUSE) */
+    size_t reusable_off, reusable_len;/* ... the last REUSABLE range */
+    size_t reuse_off, reuse_len;      /* ... the last REUSE range */
     void *jit_base;                   /* the one MAP_JIT region */
     size_t jit_size;
 } jbm_stats;

@@ -109,10 +109,36 @@ static void rules_checked_by_jitbuf(void)
     jb_region_close(r);
 }
 
+/* A trim gives the free tail back (madvise); allocation takes it again,
+ * trap-filled. */
+static void trim_and_grow_again(void)
+{
+    const size_t big_len = (size_t)4 << 20;
+    jb_region *r = open_as(JB_WX_AUTO);
+    CHECK(r, "open");
+    uint8_t buf[16], *lo, *big;
+    CHECK(jb_alloc(r, 16, 16, (void **)&lo) == 0, "alloc");
+    CHECK(jb_write(r, lo, buf, code_ret(buf, 1)) == 0, "write");
+    CHECK(jb_alloc(r, big_len, 16, (void **)&big) == 0, "alloc big");
+    CHECK(jb_free(r, big) == 0, "free big");
+    size_t rel = 0;
+    jb_info i;
+    CHECK(jb_region_trim(r, &rel) == 0 && rel > 0, "trim gave back %zu", rel);
+    CHECK(jb_region_info(r, &i) == 0 && i.committed == (256 << 10), "backed: %zu", i.committed);
+    CHECK(((int_fn)(void *)lo)() == 1, "the live block runs");
+    CHECK(jb_alloc(r, big_len, 16, (void **)&big) == 0, "alloc big again");
+    uint8_t *end = big + big_len - 16;
+    CHECK(big[0] == TRAP_BYTE0 && end[0] == TRAP_BYTE0, "given-back pages hold traps again");
+    CHECK(jb_write(r, end, buf, code_ret(buf, 3)) == 0, "write");
+    CHECK(((int_fn)(void *)end)() == 3, "runs");
+    jb_region_close(r);
+}
+
 static const test_case tests[] = {
 #define T(f) {#f, f}
     T(callback_strategy), T(toggle_strategy), T(store_to_code_faults),
     T(toggle_restores_entry_state), T(rules_checked_by_jitbuf),
+    T(trim_and_grow_again),
 #undef T
 };
 

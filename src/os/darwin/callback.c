@@ -219,6 +219,7 @@ const jb__strategy jb__dw_callback = {
     .map = cb_map,
     .unmap = cb_unmap,
     .grow = jb__dw_grow,
+    .trim = jb__dw_trim,
     .write = cb_write,
     .run = cb_run,
     .alias = jb__dw_alias,

@@ -16,8 +16,11 @@ int jb__dw_map(jb__map *m, const char *strategy);
 /* JB_OPEN_* flags of the process's open region (0 when none is open). */
 extern unsigned jb__dw_open_flags;
 void jb__dw_unmap(jb__map *m);
-/* grow for both strategies: a FILL of [m->committed, to). */
+/* grow for both strategies: a FILL of [m->committed, to), after taking
+ * back pages that a trim gave away. */
 int jb__dw_grow(jb__map *m, size_t to);
+/* trim for both strategies: madvise(MADV_FREE_REUSABLE), never mprotect. */
+int jb__dw_trim(jb__map *m, size_t to);
 /* Inside a window the region is writable at its executable address. */
 void *jb__dw_alias(jb__map *m, size_t off);
 /* jb_freeze for both strategies (freeze-late rules, checked here). */

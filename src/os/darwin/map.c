@@ -7,7 +7,11 @@
  * region is mapped once, RWX + MAP_JIT, private and anonymous, and never
  * re-protected: per-thread write protection (the strategies) does the
  * W^X. Pages are touched only as blocks reach them (grow trap-fills them),
- * so a large reserve costs address space, not memory. */
+ * so a large reserve costs address space, not memory; a trim gives pages
+ * back with madvise(MADV_FREE_REUSABLE), and grow takes them again with
+ * MADV_FREE_REUSE before filling them (the pair Apple's own allocators use:
+ * the first lets the kernel take the pages, the second puts them back in
+ * the process's footprint). */
 #include <errno.h>
 #include <stdint.h>
 
@@ -37,6 +41,8 @@ static int refused(const char *strategy, size_t n, int e)
 }
 
 unsigned jb__dw_open_flags;
+/* The end of what trims have given back (one region per process). */
+static size_t reusable_end;
 
 int jb__dw_map(jb__map *m, const char *strategy)
 {
@@ -80,10 +86,33 @@ void jb__dw_unmap(jb__map *m)
         munmap(m->exec, m->reserve);
     m->exec = NULL;
     jb__dw_open_flags = 0;
+    reusable_end = 0;
+}
+
+int jb__dw_trim(jb__map *m, size_t to)
+{
+    if (madvise(m->exec + to, m->committed - to, MADV_FREE_REUSABLE) != 0)
+        return jb__fail(JB_EOS, "%s: madvise(MADV_FREE_REUSABLE) of %zu "
+                                "bytes of unused code pages failed with %s; "
+                                "they stay backed",
+                        jb_wx_name(m->st->wx), m->committed - to,
+                        jb__errno_name(errno));
+    if (reusable_end < m->committed)
+        reusable_end = m->committed;
+    return 0;
 }
 
 int jb__dw_grow(jb__map *m, size_t to)
 {
+    /* Pages a trim gave back: the fill below backs them whatever this
+     * returns, so a failure only leaves them out of the footprint. */
+    if (m->committed < reusable_end) {
+        size_t end = to < reusable_end ? to : reusable_end;
+        while (madvise(m->exec + m->committed, end - m->committed,
+                       MADV_FREE_REUSE) != 0 &&
+               errno == EAGAIN)
+            ;
+    }
     jb__wop fill = {JB__OP_FILL, m->committed, to - m->committed, NULL, 0};
     return m->st->write(m, &fill);
 }

@@ -82,7 +82,8 @@ static int tg_map(jb__map *m)
     if (m->flags & (JB_OPEN_APPLE_ALLOWLIST | JB_OPEN_APPLE_FREEZE_LATE))
         return jb__fail(JB_EPERM,
                         "apple-toggle: the region was opened with "
-                        "JB_OPEN_APPLE_ALLOWLIST, and under the "
+                        "JB_OPEN_APPLE_ALLOWLIST (or _FREEZE_LATE, which "
+                        "implies it), and under the "
                         "com.apple.security.cs.jit-write-allowlist entitlement "
                         "the OS kills a process that calls "
                         "pthread_jit_write_protect_np; use apple-callback "
@@ -97,6 +98,7 @@ const jb__strategy jb__dw_toggle = {
     .map = tg_map,
     .unmap = jb__dw_unmap,
     .grow = jb__dw_grow,
+    .trim = jb__dw_trim,
     .write = tg_write,
     .run = tg_run,
     .alias = jb__dw_alias,
