@@ -126,7 +126,9 @@ JB_API const char *jb_wx_name(jb_wx wx);
 /* macOS: the executable is signed with com.apple.security.cs.jit-write-
  * allowlist (entitlements/jit-allowlist.plist). jitbuf then never uses
  * apple-toggle, whose pthread_jit_write_protect_np the OS punishes by
- * killing the process. Ignored on Linux. */
+ * killing the process, and the open fails (JB_EPERM) unless a loaded
+ * image's allowlist holds jitbuf's callbacks (JB_APPLE_WRITE_CALLBACKS
+ * below), where the first write would be killed. Ignored on Linux. */
 #define JB_OPEN_APPLE_ALLOWLIST 0x4u
 /* macOS: ... and with com.apple.security.cs.jit-write-allowlist-freeze-late
  * (entitlements/jit-allowlist-freeze-late.plist; implies the flag above).
@@ -166,7 +168,8 @@ typedef struct {
  *   small or too large, bad JITBUF_WX), JB_EBUSY, JB_EPERM (the system
  *   refused executable memory: the sentence names the policy, or on macOS
  *   the entitlement and the plist in entitlements/ that has it; also
- *   apple-toggle asked for under JB_OPEN_APPLE_ALLOWLIST), JB_ENOMEM,
+ *   apple-toggle asked for under JB_OPEN_APPLE_ALLOWLIST, or that flag
+ *   without jitbuf's callbacks in an allowlist), JB_ENOMEM,
  *   JB_EUNSUPPORTED (JB_OPEN_PRIVATE on macOS; a strategy of another
  *   platform), JB_EOS. On failure *out is NULL.
  * Thread-safe. Cost: the first open makes a few syscalls (mmap, memfd);

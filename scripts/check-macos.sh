@@ -12,7 +12,8 @@
 #     not exist (the macOS 11 SDK, which has no callback API);
 #   - pthread_jit_write_with_callback_np (or, with SDK 11,
 #     pthread_jit_write_protect_np), sys_icache_invalidate, mmap and madvise
-#     are imported from libSystem;
+#     are imported from libSystem, and (SDK >= 12) the dyld calls that read
+#     the loaded images' allowlists;
 #   - each plist's keys are in the binary's code signature;
 #   - no arm64 binary reads CTR_EL0 (it traps on macOS);
 #   - the objects make only jb_ names external.
@@ -108,7 +109,9 @@ for spec in aarch64-macos.13.0:arm64 x86_64-macos.13.0:x86_64 aarch64-macos.11.0
             [ "$got" = "$want" ] || bad "$target: $bin __pth_jit_func holds '$got', want '$want'"
         done
         ok "$target: dylib and statically linked demo list jitbuf's callbacks in __pth_jit_func"
-        for sym in _pthread_jit_write_with_callback_np _pthread_jit_write_freeze_callbacks_np; do
+        # the last three: apple-callback reads the loaded images' allowlists
+        for sym in _pthread_jit_write_with_callback_np _pthread_jit_write_freeze_callbacks_np \
+                   __dyld_image_count __dyld_get_image_header _getsectiondata; do
             imports_of "$B/demo-jit" | grep -qx "$sym" || bad "$target: demo does not import $sym"
         done
         ;;

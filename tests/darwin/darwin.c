@@ -186,6 +186,34 @@ Test(darwin_model, write_protect_refused_while_allowlisted_region_is_open)
     jb_region_close(r);
 }
 
+/* A host whose one allowlist forgot jitbuf's callbacks (static libjitbuf). */
+static const pthread_jit_write_callback_t host_only[] = {listed_cb, NULL};
+
+Test(darwin_model, unlisted_jitbuf_callbacks_refused_at_open)
+{
+    with(&allowlisted);
+    jbm_set_allowlist(host_only);
+    jb_options o = {0, JB_WX_AUTO, JB_OPEN_NO_ENV | JB_OPEN_APPLE_ALLOWLIST};
+    jb_region *r = (jb_region *)1;
+    cr_assert_eq(jb_region_open(&r, &o), JB_EPERM, "%s", jb_last_error());
+    cr_assert_null(r);
+    const char *e = jb_last_error();
+    cr_assert(strstr(e, "PTHREAD_JIT_WRITE_ALLOW_CALLBACKS_NP(JB_APPLE_WRITE_CALLBACKS"), "%s", e);
+    cr_assert(strstr(e, "libjitbuf.dylib"), "%s", e);
+    jbm_stats s = jbm_stats_now();
+    cr_assert_eq(s.callbacks + s.toggles, 0);
+    cr_assert_null(s.jit_base, "nothing was mapped");
+}
+
+Test(darwin_model, model_kills_what_jitbuf_refused, .signal = SIGKILL)
+{
+    /* The refusal above is needed: that write would be killed. */
+    with(&allowlisted);
+    jbm_set_allowlist(host_only);
+    uint64_t junk[8] = {0};
+    pthread_jit_write_with_callback_np(jb_apple_write_copy, junk);
+}
+
 /* ---- forged requests to jitbuf's callbacks trap ----------------------- */
 
 static void forge(int (*cb)(void *), void *ctx)

@@ -71,6 +71,7 @@ static void killed(const char *rule)
 void jbm_configure(const jbm_config *c)
 {
     cfg = *c;
+    jbm_set_allowlist(NULL);
 }
 
 const jbm_config *jbm_current(void)
@@ -205,8 +206,21 @@ void pthread_jit_write_protect_np(int enabled)
     set_writable(!enabled);
 }
 
-static int listed(pthread_jit_write_callback_t cb)
+static const pthread_jit_write_callback_t *allowlist; /* NULL: the section */
+
+void jbm_set_allowlist(const pthread_jit_write_callback_t *list)
 {
+    allowlist = list;
+}
+
+int jbm_listed(pthread_jit_write_callback_t cb)
+{
+    if (allowlist) {
+        for (const pthread_jit_write_callback_t *p = allowlist; *p; p++)
+            if (*p == cb)
+                return 1;
+        return 0;
+    }
     if (!__start_jbm_pth_jit_func)
         return 0;
     for (const pthread_jit_write_callback_t *p = __start_jbm_pth_jit_func;
@@ -227,7 +241,7 @@ int pthread_jit_write_with_callback_np(pthread_jit_write_callback_t cb,
     if (cfg.allowlist && cfg.freeze_late && !frozen)
         killed("pthread_jit_write_with_callback_np before "
                "pthread_jit_write_freeze_callbacks_np under freeze-late [A7]");
-    if (cfg.allowlist && !listed(cb))
+    if (cfg.allowlist && !jbm_listed(cb))
         killed("a callback that no PTHREAD_JIT_WRITE_ALLOW_CALLBACKS_NP lists, "
                "under the jit-write-allowlist entitlement [A6]");
     pthread_mutex_lock(&mu);

@@ -74,6 +74,14 @@ void sys_icache_invalidate(void *start, size_t len);
     __attribute__((used, section("jbm_pth_jit_func"))) static const           \
         pthread_jit_write_callback_t jbm_allowlist_[] = {__VA_ARGS__, NULL}
 
+/* dyld's view of the allowlists (the model has one image): 1 if cb is
+ * listed. By default the list is the test executable's section; a test may
+ * model an executable whose one invocation lists other callbacks (a
+ * NULL-terminated array; NULL restores the section). jbm_configure resets
+ * it. */
+int jbm_listed(pthread_jit_write_callback_t cb);
+void jbm_set_allowlist(const pthread_jit_write_callback_t *list);
+
 /* The memory calls of the code under test go through the model. */
 void *jbm_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off);
 int jbm_munmap(void *addr, size_t len);

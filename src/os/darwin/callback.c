@@ -170,6 +170,20 @@ static int cb_map(jb__map *m)
                         "apple-callback: pthread_jit_write_with_callback_np "
                         "needs macOS 11.4 or later; use apple-toggle (auto "
                         "does) on older systems");
+    /* Under the allowlist entitlement the OS kills the process at the
+     * first write through an unlisted callback: check the lists now. */
+    if ((m->flags & JB_OPEN_APPLE_ALLOWLIST) &&
+        !(jb__dw_listed(jb_apple_write_copy) &&
+          jb__dw_listed(jb_apple_write_patch) &&
+          jb__dw_listed(jb_apple_write_fill)))
+        return jb__fail(JB_EPERM,
+                        "apple-callback: opened with JB_OPEN_APPLE_ALLOWLIST, but "
+                        "no loaded image's allowlist holds jitbuf's write "
+                        "callbacks, and the OS kills a process that writes "
+                        "through an unlisted one; with a static libjitbuf, the "
+                        "image that links it must write PTHREAD_JIT_WRITE_"
+                        "ALLOW_CALLBACKS_NP(JB_APPLE_WRITE_CALLBACKS, ...), or "
+                        "link libjitbuf.dylib, which lists them itself");
     int rc = set_guard(m);
     if (rc < 0)
         return rc;
