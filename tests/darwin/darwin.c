@@ -2,6 +2,7 @@
  * (tests/darwin/model.c). These tests show that jitbuf keeps Apple's
  * documented rules as the model enforces them; they do not show behaviour
  * on macOS or Apple hardware, which nothing here runs. */
+#include <pthread.h>
 #include <signal.h>
 
 #include "model.h"
@@ -468,6 +469,70 @@ Test(darwin_model, intel_mac_works_and_says_not_wx)
     cr_assert(strstr(i.why, "Intel"), "%s", i.why);
     install(r, 12);
     jb_region_close(r);
+}
+
+/* ---- threads: writing and running at once --------------------------- */
+
+/* Each thread installs, runs, patches, reruns and frees its own blocks
+ * while the others do the same; new threads start executable and every
+ * window restores that. Small blocks take the cached paths, every eighth
+ * is large and takes the locked ones. Under the model, a thread that runs
+ * code while another writes is held until the write ends (model.c). */
+typedef struct {
+    jb_region *r;
+    int id, bad;
+} dw_worker;
+
+static void *dw_work(void *p)
+{
+    dw_worker *w = p;
+    for (int i = 0; i < 400 && !w->bad; i++) {
+        uint32_t v = (uint32_t)(w->id * 10000 + i);
+        uint8_t b[8], *f;
+        if (jb_alloc(w->r, i % 8 ? 64 : 8192, 16, (void **)&f)) { w->bad = 1; break; }
+        if (jbm_thread_writable()) w->bad = 2;
+        if (jb_write(w->r, f, b, code_ret(b, v)) || ((int_fn)(void *)f)() != (int)v) w->bad = 3;
+        memset(b + 6, 0xcc, 2); /* mov eax, v + 1; ret; int3 int3 */
+        code_ret(b, v + 1);
+        uint64_t unit;
+        memcpy(&unit, b, 8);
+        if (jb_patch(w->r, f, unit, 8) || ((int_fn)(void *)f)() != (int)v + 1) w->bad = 4;
+        if (jbm_thread_writable()) w->bad = 5;
+        if (jb_free(w->r, f)) w->bad = 6;
+    }
+    return NULL;
+}
+
+static void threads_at_once(jb_wx wx)
+{
+    with(&mac13);
+    jb_region *r = open_flags(wx, 0);
+    enum { N = 4 };
+    pthread_t t[N];
+    dw_worker w[N];
+    for (int k = 0; k < N; k++) {
+        w[k] = (dw_worker){r, k + 1, 0};
+        cr_assert_eq(pthread_create(&t[k], NULL, dw_work, &w[k]), 0);
+    }
+    for (int k = 0; k < N; k++)
+        pthread_join(t[k], NULL);
+    for (int k = 0; k < N; k++)
+        cr_assert_eq(w[k].bad, 0, "thread %d failed at step %d: %s", k, w[k].bad, jb_last_error());
+    assert_all_free(r);
+    cr_assert_eq(jbm_stats_now().jit_mprotects, 0);
+    jb_region_close(r);
+}
+
+Test(darwin_model, callback_threads_write_and_run_at_once)
+{
+    threads_at_once(JB_WX_APPLE_CALLBACK);
+    cr_assert_eq(jbm_stats_now().toggles, 0);
+}
+
+Test(darwin_model, toggle_threads_write_and_run_at_once)
+{
+    threads_at_once(JB_WX_APPLE_TOGGLE);
+    cr_assert_eq(jbm_stats_now().callbacks, 0);
 }
 
 /* ---- trim: madvise, never mprotect ---------------------------------- */

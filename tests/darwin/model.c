@@ -30,10 +30,15 @@
  *      entitlement is an error.
  * [A8] sys_icache_invalidate(start, len) before running written code.
  *
- * What it does not model: the hardware (the model flips the protection of
- * the whole region for the whole process while any thread is "writable",
- * so tests never run code on one thread while another writes), dyld's
- * per-image allowlists (the test executable is the only image), the errno
+ * What it does not model: the hardware. Per-thread protection [A5] is
+ * approximated: while any thread is writable the whole region is RW for
+ * the process; a thread that is not writable and fetches an instruction
+ * from the region then faults, and the model's SIGSEGV handler holds it
+ * until the region is executable again (as if its own view had stayed
+ * executable), while a writable thread that runs region code dies, as on
+ * Apple silicon. A store by a non-writable thread while another writes is
+ * not caught (the page is RW). Nor does it model dyld's per-image
+ * allowlists (the test executable is the only image), the errno
  * values of refusals (not documented; the model picks EPERM for [A1] and
  * [A2], EPERM for mprotect), and anything Apple has not written down. */
 #ifndef _GNU_SOURCE
@@ -44,14 +49,18 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
+#include <string.h>
 #include <unistd.h>
 
 static jbm_config cfg = {13, 0, 1, 1, 1, 0, 0};
 static jbm_stats st;
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static int writers; /* threads that are writable now */
+static atomic_int rw_now; /* 1 while the region may be RW for the process */
 static int frozen;
 static _Thread_local int writable, in_callback;
 
@@ -106,10 +115,40 @@ static void set_writable(int on)
     writable = on;
     pthread_mutex_lock(&mu);
     writers += on ? 1 : -1;
-    if (st.jit_base && writers == (on ? 1 : 0))
+    if (st.jit_base && writers == (on ? 1 : 0)) {
+        /* rw_now covers every moment the region can be RW. */
+        if (on)
+            atomic_store(&rw_now, 1);
         mprotect(st.jit_base, st.jit_size,
                  on ? PROT_READ | PROT_WRITE : PROT_READ | PROT_EXEC);
+        if (!on)
+            atomic_store(&rw_now, 0);
+    }
     pthread_mutex_unlock(&mu);
+}
+
+/* [A5] for threads that run code while another writes (see the top). */
+static void on_segv(int sig, siginfo_t *si, void *uc)
+{
+    (void)sig, (void)uc;
+    const char *a = si->si_addr, *b = st.jit_base;
+    if (b && a >= b && a < b + st.jit_size && !writable &&
+        atomic_load(&rw_now)) {
+        while (atomic_load(&rw_now))
+            sched_yield();
+        return; /* the instruction is fetched again, now executable */
+    }
+    signal(SIGSEGV, SIG_DFL); /* a real fault: the retry dies of it */
+}
+
+static void hold_fetches_during_writes(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_sigaction = on_segv;
+    sa.sa_flags = SA_SIGINFO;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGSEGV, &sa, NULL);
 }
 
 void *jbm_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
@@ -136,6 +175,8 @@ void *jbm_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
     if (m != MAP_FAILED) {
         st.jit_base = m;
         st.jit_size = len;
+        if (cfg.apple_silicon)
+            hold_fetches_during_writes();
     }
     pthread_mutex_unlock(&mu);
     return m;
