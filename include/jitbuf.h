@@ -229,7 +229,9 @@ JB_API int jb_region_info(const jb_region *r, jb_info *out);
  * page above the highest live block (of any handle), in whole 256 KiB
  * steps, keeping at least the first step. Freed small blocks waiting in
  * the caches count as free. Addresses stay reserved; a later jb_alloc that
- * reaches them backs them again with trap instructions. Live blocks are
+ * reaches them backs them again with trap instructions. Until then a stale
+ * jump there faults (dualmap SIGBUS, mprotect SIGSEGV) or finds zero bytes
+ * (rwx, macOS; on arm64 these decode as udf, a trap). Live blocks are
  * never touched. For runtimes that drop most of their code at once (a
  * flushed code cache, a collected heap); allocation alone never shrinks.
  * How: dualmap truncates the memfd; mprotect returns the pages to
