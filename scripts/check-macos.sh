@@ -7,9 +7,10 @@
 # demo linked statically with the host-side allowlist macro and signed with
 # each plist in entitlements/, the other examples, and tests/darwin/on_mac.c
 # (the suite a Mac runs with `make check-mac`). Then, with llvm-objdump --macho:
-#   - the dylib's and the demo's __DATA_CONST,__pth_jit_func sections point
-#     at jb_apple_write_{copy,patch,fill} and end in NULL (SDK >= 12), or do
-#     not exist (the macOS 11 SDK, which has no callback API);
+#   - the __DATA_CONST,__pth_jit_func sections of the dylib, the demo and
+#     the on-Mac suite point at jb_apple_write_{copy,patch,fill} and end in
+#     NULL (SDK >= 12), or do not exist (the macOS 11 SDK, which has no
+#     callback API);
 #   - pthread_jit_write_with_callback_np (or, with SDK 11,
 #     pthread_jit_write_protect_np), sys_icache_invalidate, mmap and madvise
 #     are imported from libSystem, and (SDK >= 12) the dyld calls that read
@@ -104,11 +105,11 @@ for spec in aarch64-macos.13.0:arm64 x86_64-macos.13.0:x86_64 aarch64-macos.11.0
         ;;
     *)
         want="_jb_apple_write_copy _jb_apple_write_patch _jb_apple_write_fill NULL "
-        for bin in "$B/libjitbuf.0.dylib" "$B/demo-jit"; do
+        for bin in "$B/libjitbuf.0.dylib" "$B/demo-jit" "$B/on_mac"; do
             got=$(allowlist_of "$bin")
             [ "$got" = "$want" ] || bad "$target: $bin __pth_jit_func holds '$got', want '$want'"
         done
-        ok "$target: dylib and statically linked demo list jitbuf's callbacks in __pth_jit_func"
+        ok "$target: dylib, statically linked demo and on-Mac suite list jitbuf's callbacks in __pth_jit_func"
         # the last three: apple-callback reads the loaded images' allowlists
         for sym in _pthread_jit_write_with_callback_np _pthread_jit_write_freeze_callbacks_np \
                    __dyld_image_count __dyld_get_image_header _getsectiondata; do

@@ -11,6 +11,12 @@
 
 #include "harness.h"
 
+#include <pthread.h>
+#ifdef PTHREAD_JIT_WRITE_ALLOW_CALLBACKS_NP
+/* Linked statically: this image lists jitbuf's callbacks itself. */
+PTHREAD_JIT_WRITE_ALLOW_CALLBACKS_NP(JB_APPLE_WRITE_CALLBACKS);
+#endif
+
 static jb_region *open_as(jb_wx wx)
 {
     jb_options o = {0, wx, JB_OPEN_NO_ENV};
@@ -109,6 +115,25 @@ static void rules_checked_by_jitbuf(void)
     jb_region_close(r);
 }
 
+/* JB_OPEN_APPLE_ALLOWLIST reads the loaded images' allowlists through
+ * dyld: this image's own listing must be found. */
+#ifdef PTHREAD_JIT_WRITE_ALLOW_CALLBACKS_NP /* not in macOS 11 SDKs */
+static void allowlisted_open_finds_the_listing(void)
+{
+    jb_options o = {0, JB_WX_AUTO, JB_OPEN_APPLE_ALLOWLIST};
+    jb_region *r = NULL;
+    CHECK(jb_region_open(&r, &o) == 0, "open: %s", jb_last_error());
+    jb_info i;
+    CHECK(jb_region_info(r, &i) == 0 && i.wx == JB_WX_APPLE_CALLBACK, "%s", i.why);
+    uint8_t buf[16];
+    void *f;
+    CHECK(jb_alloc(r, 16, 16, &f) == 0, "alloc");
+    CHECK(jb_write(r, f, buf, code_ret(buf, 8)) == 0, "write");
+    CHECK(((int_fn)f)() == 8, "runs");
+    jb_region_close(r);
+}
+#endif
+
 /* A trim gives the free tail back (madvise); allocation takes it again,
  * trap-filled. */
 static void trim_and_grow_again(void)
@@ -138,6 +163,9 @@ static const test_case tests[] = {
 #define T(f) {#f, f}
     T(callback_strategy), T(toggle_strategy), T(store_to_code_faults),
     T(toggle_restores_entry_state), T(rules_checked_by_jitbuf),
+#ifdef PTHREAD_JIT_WRITE_ALLOW_CALLBACKS_NP
+    T(allowlisted_open_finds_the_listing),
+#endif
     T(trim_and_grow_again),
 #undef T
 };
