@@ -54,6 +54,7 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
+#include <ucontext.h>
 #include <unistd.h>
 
 static jbm_config cfg = {13, 0, 1, 1, 1, 0, 0};
@@ -127,18 +128,23 @@ static void set_writable(int on)
     pthread_mutex_unlock(&mu);
 }
 
-/* [A5] for threads that run code while another writes (see the top). */
+/* [A5] for threads that run code while another writes (see the top). An
+ * instruction fetch (x86 page-fault error code bit 4) from the region by a
+ * thread that is not writable is held while the region is RW, then
+ * retried: rw_now is 1 whenever the region is RW, so once it reads 0 the
+ * fetch succeeds (the window may have closed before the handler ran). Any
+ * other fault is real: the retry dies of it. */
 static void on_segv(int sig, siginfo_t *si, void *uc)
 {
-    (void)sig, (void)uc;
+    (void)sig;
     const char *a = si->si_addr, *b = st.jit_base;
-    if (b && a >= b && a < b + st.jit_size && !writable &&
-        atomic_load(&rw_now)) {
+    int fetch = (((ucontext_t *)uc)->uc_mcontext.gregs[REG_ERR] & 0x10) != 0;
+    if (fetch && b && a >= b && a < b + st.jit_size && !writable) {
         while (atomic_load(&rw_now))
             sched_yield();
-        return; /* the instruction is fetched again, now executable */
+        return;
     }
-    signal(SIGSEGV, SIG_DFL); /* a real fault: the retry dies of it */
+    signal(SIGSEGV, SIG_DFL);
 }
 
 static void hold_fetches_during_writes(void)
