@@ -72,6 +72,14 @@ static inline void perms_of(const void *p, char out[8])
     fclose(f);
 }
 
+/* Every byte of [p, p + n) is int3 (one check per byte, one assertion). */
+static inline void assert_traps(const uint8_t *p, size_t n)
+{
+    for (size_t k = 0; k < n; k++)
+        if (p[k] != 0xcc)
+            cr_assert_fail("byte %zu of %zu at %p is %#x, not a trap", k, n, (const void *)p, p[k]);
+}
+
 /* Resident bytes (/proc/self/smaps Rss) of the mappings that lie inside
  * [p, p + n). */
 static inline size_t rss_of(const void *p, size_t n)

@@ -75,10 +75,7 @@ ParameterizedTest(jb_wx *wx, trim, gives_back_the_free_tail)
     /* Allocation reaches the given-back part again: traps, then code. */
     uint8_t *again;
     cr_assert_eq(jb_alloc(r, BIG, 16, (void **)&again), 0, "%s", jb_last_error());
-    for (size_t k = 0; k < BIG; k++)
-        if (again[k] != 0xcc)
-            cr_assert_fail("byte %zu of a block in given-back memory is %#x, not a trap",
-                           k, again[k]);
+    assert_traps(again, BIG);
     uint8_t code[8];
     cr_assert_eq(jb_write(r, again + BIG - 8, code, code_ret(code, 3)), 0, "%s", jb_last_error());
     cr_assert_eq(((int_fn)(void *)(again + BIG - 8))(), 3);

@@ -565,9 +565,7 @@ Test(darwin_model, trim_gives_pages_back_with_madvise)
     cr_assert_eq(s.reuse, 1);
     cr_assert_eq(s.reuse_off, step);
     cr_assert_eq(s.reuse_len, was - step);
-    for (size_t k = 0; k < big_len; k++)
-        if (big[k] != 0xcc)
-            cr_assert_fail("byte %zu is %#x, not a trap", k, big[k]);
+    assert_traps(big, big_len);
     uint8_t b[8];
     cr_assert_eq(jb_write(r, big, b, code_ret(b, 13)), 0, "%s", jb_last_error());
     cr_assert_eq(((int_fn)(void *)big)(), 13);
