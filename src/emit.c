@@ -1,25 +1,41 @@
-/* The out-of-line half of the emitter cursor: label storage, growth, and
- * resolving forward references when a label is bound. The inline half is
- * include/jitbuf/emit.h. */
+/* The library half of the emitter cursor: label storage and growth, the
+ * general label bind, errors and their sentences, the exact path for the
+ * last bytes of a buffer, and jb_emit_install. The inline half is
+ * include/jitbuf/emit.h; the fixup formats are the arch headers'. This file
+ * uses the region only through its public API (jb_alloc, jb_write,
+ * jb_free). */
 #include <stdlib.h>
 #include <string.h>
 
 #include "error.h"
 #include "jitbuf/emit.h"
 
+static void set_buffer(jb_emit *e, void *buf, size_t cap)
+{
+    e->start = e->cur = buf;
+    e->end = e->jb__limit = (uint8_t *)buf + cap;
+    e->jb__lim = cap >= JB_EMIT_SLACK ? (uintptr_t)buf + cap - JB_EMIT_SLACK + 1 : 0;
+    e->err = 0;
+    e->jb__nlabels = e->jb__nfix = 0;
+    if (cap > INT32_MAX)
+        jb_emit_fail(e, JB_EINVAL, "the buffer is larger than 2 GiB, the most label "
+                                   "offsets can address; give the cursor a smaller buffer");
+}
+
 void jb_emit_init(jb_emit *e, void *buf, size_t cap)
 {
     memset(e, 0, sizeof *e);
-    e->start = e->cur = buf;
-    e->end = e->jb__limit = (uint8_t *)buf + cap;
+    set_buffer(e, buf, cap);
 }
 
 void jb_emit_reset(jb_emit *e)
 {
-    e->cur = e->start;
-    e->end = e->jb__limit;
-    e->err = 0;
-    e->jb__nlabels = e->jb__nfix = e->jb__pending = 0;
+    set_buffer(e, e->start, (size_t)(e->jb__limit - e->start));
+}
+
+void jb_emit_reset_buffer(jb_emit *e, void *buf, size_t cap)
+{
+    set_buffer(e, buf, cap);
 }
 
 void jb_emit_free(jb_emit *e)
@@ -29,17 +45,53 @@ void jb_emit_free(jb_emit *e)
     e->jb__labels = NULL;
     e->jb__fix = NULL;
     e->jb__cap_labels = e->jb__cap_fix = 0;
-    e->jb__nlabels = e->jb__nfix = e->jb__pending = 0;
+    e->jb__nlabels = e->jb__nfix = 0;
+}
+
+/* Forget the references recorded by an instruction that was not written
+ * (they sit at the top of the record stack, at or past the current end), so
+ * that no later bind patches bytes beyond what was emitted. */
+static void drop_unwritten_refs(jb_emit *e)
+{
+    uint32_t size = (uint32_t)(e->cur - e->start);
+    while (e->jb__nfix && e->jb__fix[e->jb__nfix - 1].at >= size) {
+        int32_t i = (int32_t)--e->jb__nfix;
+        for (uint32_t l = 0; l < e->jb__nlabels; l++)
+            if (e->jb__labels[l].head == i)
+                e->jb__labels[l].head = e->jb__fix[i].next;
+    }
+}
+
+static void collapse(jb_emit *e, int err)
+{
+    if (!e->err)
+        e->err = err;
+    e->end = e->cur; /* every later emit fails its capacity check */
+    e->jb__lim = 0;
+    drop_unwritten_refs(e);
 }
 
 int jb_emit_fail(jb_emit *e, int err, const char *what)
 {
-    if (!e->err) {
-        e->err = err;
+    if (!e->err)
         jb__fail(err, "emitter at offset %zu: %s", (size_t)(e->cur - e->start), what);
-    }
-    e->end = e->cur; /* every later emit fails its capacity check */
+    collapse(e, err);
     return e->err;
+}
+
+void jb_emit_tail(jb_emit *e, const void *src, size_t n)
+{
+    if (e->err)
+        return;
+    if ((size_t)(e->end - e->cur) < n) {
+        jb__fail(JB_EFULL, "emitter at offset %zu: the buffer is full (an instruction of "
+                           "%zu bytes, %zu free); give the cursor a larger buffer",
+                 (size_t)(e->cur - e->start), n, (size_t)(e->end - e->cur));
+        collapse(e, JB_EFULL);
+        return;
+    }
+    memcpy(e->cur, src, n);
+    e->cur += n;
 }
 
 int jb_emit_finish(jb_emit *e, size_t *size)
@@ -48,19 +100,42 @@ int jb_emit_finish(jb_emit *e, size_t *size)
         *size = 0;
     if (e->err)
         return e->err;
-    if (e->jb__pending) {
-        for (uint32_t l = 0; l < e->jb__nlabels; l++)
-            if (e->jb__labels[l].head >= 0) {
-                jb__fail(JB_ELABEL, "emitter: label %u is referenced (first at "
-                                    "offset %u) but never bound; bind every "
-                                    "label you branch to",
-                         l, e->jb__fix[e->jb__labels[l].head].at);
-                break;
-            }
-        return e->err = JB_ELABEL;
-    }
+    for (uint32_t l = 0; l < e->jb__nlabels; l++)
+        if (e->jb__labels[l].head >= 0) {
+            jb__fail(JB_ELABEL, "emitter: label %u is referenced by the instruction at "
+                                "offset %u but never bound; bind every label you branch "
+                                "to (until then that instruction is a trap)",
+                     l, e->jb__fix[e->jb__labels[l].head].at);
+            collapse(e, JB_ELABEL);
+            return JB_ELABEL;
+        }
     if (size)
         *size = jb_emit_size(e);
+    return 0;
+}
+
+int jb_emit_install(jb_emit *e, jb_region *r, size_t align, void **exec)
+{
+    size_t n;
+    void *fn = NULL;
+    if (!exec)
+        return jb__fail_null("jb_emit_install", "exec");
+    *exec = NULL;
+    if (!e)
+        return jb__fail_null("jb_emit_install", "e");
+    int rc = jb_emit_finish(e, &n);
+    if (rc)
+        return rc;
+    if (n == 0)
+        return jb__fail(JB_EINVAL, "jb_emit_install: the cursor holds no code; emit "
+                                   "something first");
+    if ((rc = jb_alloc(r, n, align, &fn)) != 0)
+        return rc;
+    if ((rc = jb_write(r, fn, e->start, n)) != 0) {
+        jb_free(r, fn); /* a success leaves jb_write's sentence in place */
+        return rc;
+    }
+    *exec = fn;
     return 0;
 }
 
@@ -96,77 +171,65 @@ static int bad_label(jb_emit *e, jb_label l)
     return 1;
 }
 
-void jb_label_ref_slow(jb_emit *e, jb_label l, uint32_t at, uint32_t kind)
+void jb_label_ref_slow(jb_emit *e, jb_label l, uint32_t at, jb_fixfmt fmt, uint32_t orig)
 {
-    if (bad_label(e, l))
+    if (e->err || bad_label(e, l))
         return;
     if (e->jb__nfix == e->jb__cap_fix &&
         !grow((void **)&e->jb__fix, &e->jb__cap_fix, sizeof *e->jb__fix)) {
         jb_emit_fail(e, JB_ENOMEM, "out of memory for label references");
         return;
     }
-    (void)jb__label_target(e, l, at, kind);
+    jb__label_ref(e, l, at, fmt, orig);
 }
 
-/* Patch the field of one reference at `at` to reach target; 0 or -1. */
-static int patch(uint8_t *base, uint32_t at, uint32_t kind, int64_t target)
+/* What each range advice (JB_FIX_HINT of a format) says: the form, its
+ * reach, and what to do instead. */
+static const struct { const char *form, *reach, *fix; } advice[] = {
+    [JB_FIXH_NONE] = {"a reference", "its field", "move the label closer"},
+    [JB_FIXH_X64_REL8] = {"a short branch (rel8)", "-128..+127 bytes",
+                          "drop JB_X64_SHORT (rel32 reaches +-2 GiB)"},
+    [JB_FIXH_X64_REL32] = {"a rel32 reference", "+-2 GiB",
+                           "put the address in a register and branch or load through it"},
+    [JB_FIXH_A64_B26] = {"b/bl", "+-128 MiB",
+                         "branch through a register: mov_imm (or adr/adrp) into x16, then br/blr"},
+    [JB_FIXH_A64_BCOND] = {"b.cond", "+-1 MiB",
+                           "branch on the inverted condition over a b (+-128 MiB)"},
+    [JB_FIXH_A64_CBZ] = {"cbz/cbnz", "+-1 MiB",
+                         "cbz has no long form: use the opposite test (cbnz for cbz) to "
+                         "skip over a b (+-128 MiB)"},
+    [JB_FIXH_A64_TBZ] = {"tbz/tbnz", "+-32 KiB",
+                         "use the opposite test (tbnz for tbz) to skip over a b (+-128 MiB)"},
+    [JB_FIXH_A64_LIT] = {"ldr (literal)", "+-1 MiB",
+                         "place the literal within 1 MiB, or load its address with adr/adrp "
+                         "and use a register load"},
+    [JB_FIXH_A64_ADR] = {"adr", "+-1 MiB", "use adrp + add for a farther address"},
+};
+
+void jb_fix_range_fail(jb_emit *e, jb_fixfmt fmt, uint32_t at, int64_t target)
 {
-    uint8_t *p = base + at;
-    uint32_t w;
-    int64_t d;
-    switch (kind) {
-    case JB__FIX_REL32:
-        d = target - ((int64_t)at + 4);
-        if (d < INT32_MIN || d > INT32_MAX)
-            return -1;
-        jb__put32(p, (uint32_t)(int32_t)d);
-        return 0;
-    case JB__FIX_REL8:
-        d = target - ((int64_t)at + 1);
-        if (d < -128 || d > 127)
-            return -1;
-        *p = (uint8_t)(int8_t)d;
-        return 0;
-    }
-    d = target - (int64_t)at;
-    if (kind == JB__FIX_ADR21) {
-        if (d < -(1 << 20) || d >= (1 << 20))
-            return -1;
-        memcpy(&w, p, 4);
-        w = (w & 0x9f00001fu) | ((uint32_t)d & 3u) << 29 | (((uint32_t)d >> 2) & 0x7ffffu) << 5;
-        jb__put32(p, w);
-        return 0;
-    }
-    if (d & 3)
-        return -1;
-    d >>= 2;
-    memcpy(&w, p, 4);
-    switch (kind) {
-    case JB__FIX_IMM26:
-        if (d < -(1 << 25) || d >= (1 << 25))
-            return -1;
-        w = (w & 0xfc000000u) | ((uint32_t)d & 0x03ffffffu);
-        break;
-    case JB__FIX_IMM19:
-        if (d < -(1 << 18) || d >= (1 << 18))
-            return -1;
-        w = (w & 0xff00001fu) | (((uint32_t)d & 0x7ffffu) << 5);
-        break;
-    case JB__FIX_IMM14:
-        if (d < -(1 << 13) || d >= (1 << 13))
-            return -1;
-        w = (w & 0xfff8001fu) | (((uint32_t)d & 0x3fffu) << 5);
-        break;
-    default:
-        return -1;
-    }
-    jb__put32(p, w);
-    return 0;
+    unsigned h = JB_FIX_HINT(fmt);
+    if (h >= sizeof advice / sizeof advice[0])
+        h = JB_FIXH_NONE;
+    if (e->err)
+        return;
+    int64_t d = target - ((int64_t)at + fmt.bias);
+    if (d & (((int64_t)1 << fmt.scale) - 1))
+        jb__fail(JB_EBRANCH, "emitter: %s at offset %u refers to a label bound at offset "
+                             "%lld, which is not a multiple of %d; bind branch targets at "
+                             "instruction boundaries (after data, pad with the arch's align)",
+                 advice[h].form, at, (long long)target, 1 << fmt.scale);
+    else
+        jb__fail(JB_EBRANCH, "emitter: %s at offset %u cannot reach its label bound at "
+                             "offset %lld (%+lld bytes; it reaches %s): %s",
+                 advice[h].form, at, (long long)target, (long long)d, advice[h].reach,
+                 advice[h].fix);
+    collapse(e, JB_EBRANCH);
 }
 
 void jb_label_bind_slow(jb_emit *e, jb_label l)
 {
-    if (bad_label(e, l))
+    if (e->err || bad_label(e, l))
         return;
     jb__label_slot *s = &e->jb__labels[l];
     if (s->pos >= 0) {
@@ -174,17 +237,16 @@ void jb_label_bind_slow(jb_emit *e, jb_label l)
                                    "each position");
         return;
     }
-    s->pos = (int32_t)(e->cur - e->start);
-    for (int32_t i = s->head; i >= 0; i = e->jb__fix[i].next) {
-        const jb__fixup *f = &e->jb__fix[i];
-        if (patch(e->start, f->at, f->kind, s->pos) < 0 && !e->err)
-            jb_emit_fail(e, JB_EBRANCH, "a forward branch cannot reach its "
-                                        "label (out of range for its form); "
-                                        "use the long form or a veneer");
-        e->jb__pending--;
-    }
+    int32_t pos = (int32_t)(e->cur - e->start);
+    for (int32_t i = s->head; i >= 0; i = e->jb__fix[i].next)
+        if (!jb__fix_apply(e->start, &e->jb__fix[i], pos)) {
+            jb_fix_range_fail(e, e->jb__fix[i].fmt, e->jb__fix[i].at, pos);
+            return;
+        }
+    for (int32_t i = s->head; i >= 0; i = e->jb__fix[i].next)
+        e->jb__fix[i].at = JB__FIX_DEAD;
+    s->pos = pos;
     s->head = -1;
-    /* With nothing pending, reference records can be reused. */
-    if (!e->jb__pending)
-        e->jb__nfix = 0;
+    while (e->jb__nfix && e->jb__fix[e->jb__nfix - 1].at == JB__FIX_DEAD)
+        e->jb__nfix--; /* records are a stack: reuse the dead ones on top */
 }

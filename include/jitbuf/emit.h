@@ -1,21 +1,41 @@
-/* jitbuf emitters: the cursor and labels shared by x86_64.h and arm64.h.
+/* jitbuf emitters: the cursor, labels and fixup formats shared by
+ * x86_64.h and arm64.h.
  *
  * A cursor writes machine code into an ordinary buffer (or a block's
  * writable view, see jb_writable) at memory speed: each instruction is a
- * static inline function doing one capacity check and one store. Errors are
- * sticky: the first failure (buffer full, branch out of range, an operand no
- * encoding can hold, a bad label) records its code in err, collapses end to
- * cur so that every later emit is a no-op, and leaves a sentence in
- * jb_last_error(). Check once at the end with jb_emit_finish().
+ * static inline function doing one capacity check and its stores. Code that
+ * fits always fits: the check is exact (an instruction of n bytes needs n
+ * free bytes), and only the last few bytes of a buffer take a slower path.
+ * Errors are sticky: the first failure (buffer full, branch out of range, an
+ * operand no encoding can hold, a bad label) records its code in err, makes
+ * every later emit a no-op, and leaves a sentence in jb_last_error(). Check
+ * once at the end with jb_emit_finish(), or let jb_emit_install() do it.
  *
- * Labels are small integers. A reference to an unbound label records a
- * fixup, resolved when the label is bound; jb_emit_finish reports any label
- * referenced but never bound. Branch ranges are always checked: an
- * out-of-range branch is an error, never silent truncation.
+ * Labels are small integers. An instruction that refers to a label not yet
+ * bound is written as a trap (x86_64 ud2, arm64 udf) and recorded; binding
+ * the label writes the real instruction. So code that is run before every
+ * label it uses is bound (jb_emit_finish not called, or its error ignored)
+ * stops at the first such instruction instead of computing a wrong value.
+ * Branch ranges are always checked: out of range is an error, never silent
+ * truncation. The checked path from a cursor to running code is one call:
+ * jb_emit_install (finish, jb_alloc, jb_write).
  *
- * ABI: struct jb_emit is public because the emitters are inline. cur, end,
- * start and err are documented fields; the fields after them (jb__*) are
- * private to the library and may change between minor versions.
+ * Widths. Both headers name integer widths with jb_type (JB_I8 .. JB_I64;
+ * the signed and unsigned names matter to loads and extensions only) and
+ * floating-point types with JB_F32 / JB_F64. Operands go destination
+ * first, as in each architecture's assembly syntax.
+ *
+ * ABI. The emitters are inline code compiled into your program, and that
+ * code reads and writes every field of struct jb_emit, including the jb__
+ * ones. So the layout of struct jb_emit, jb_fixfmt and the label records is
+ * part of the binary interface: it changes only together with the soname
+ * (JB_VERSION_MAJOR), and a program must be compiled against the headers of
+ * the library major version it runs with. The jb__ fields are not for you
+ * to read or write. The emitters are not header-only: their rare paths
+ * (growing label storage, binding a label with several references, error
+ * sentences, the last bytes of a buffer) are library functions, exported
+ * under jb_ names and declared below, so a program that emits links
+ * libjitbuf.
  *
  * Thread safety: a cursor belongs to one thread at a time. */
 #ifndef JITBUF_EMIT_H
@@ -33,78 +53,186 @@ extern "C" {
 
 typedef uint32_t jb_label;
 
-/* The emitters' shared encoders must inline into every caller: a call on
- * the hot path costs more than the instruction it encodes. */
+/* The emitters' encoders must inline into every caller: a call on the hot
+ * path costs more than the instruction it encodes. */
 #if defined(__GNUC__) || defined(__clang__)
 #define JB__INLINE static inline __attribute__((always_inline))
+#define JB__LIKELY(x) __builtin_expect(!!(x), 1)
 #else
 #define JB__INLINE static inline
+#define JB__LIKELY(x) (x)
 #endif
 
-/* Fixup kinds: how a reference's field is patched when its label binds. */
+/* ---- widths ---------------------------------------------------------------- */
+
+/* Operand types. Bits 0..1: log2 of the size in bytes; bit 2: signed (for
+ * loads and extensions); bit 3: floating point. Operations that need only a
+ * size (ALU, stores) accept either signedness. */
+typedef enum {
+    JB_U8 = 0, JB_U16 = 1, JB_U32 = 2, JB_U64 = 3,
+    JB_S8 = 4, JB_S16 = 5, JB_S32 = 6, JB_S64 = 7,
+    JB_F32 = 10, JB_F64 = 11
+} jb_type;
+#define JB_I8 JB_U8
+#define JB_I16 JB_U16
+#define JB_I32 JB_U32
+#define JB_I64 JB_U64
+#define JB__SIZE(t) ((unsigned)(t) & 3u)
+#define JB__SIGNED(t) (((unsigned)(t) >> 2) & 1u)
+#define JB__IS_INT(t) ((unsigned)(t) < 8u)
+#define JB__IS_FP(t) ((unsigned)(t) == JB_F32 || (unsigned)(t) == JB_F64)
+
+/* ---- fixup formats ------------------------------------------------------------ */
+
+/* How one pc-relative field is encoded: described as data, once per kind, in
+ * the arch headers (JB_X64_FIX_*, JB_A64_FIX_*), and used alike by an
+ * emitter whose label is already bound, by the inline bind and by the
+ * library's bind. The displacement is target - (instruction + bias); its
+ * low `scale` bits must be zero and are dropped; what remains must fit
+ * `bits` bits (signed or not); it goes to bit `pos` of the unit of `unit`
+ * bytes at instruction + off (arm64 adr: its low lo_bits bits to bit
+ * lo_pos, the rest to pos). */
+typedef struct {
+    uint8_t off, bias, pos, bits, scale, lo_bits, lo_pos;
+    uint8_t flags; /* JB_FIX_* below, and the range advice in bits 4..7 */
+} jb_fixfmt;
+
+/* A format from its fields (a function, so that C++ can include this). */
+JB__INLINE jb_fixfmt jb_fixfmt_make(unsigned off, unsigned bias, unsigned pos, unsigned bits,
+                                    unsigned scale, unsigned lo_bits, unsigned lo_pos,
+                                    unsigned flags)
+{
+    jb_fixfmt f = {(uint8_t)off, (uint8_t)bias, (uint8_t)pos, (uint8_t)bits,
+                   (uint8_t)scale, (uint8_t)lo_bits, (uint8_t)lo_pos, (uint8_t)flags};
+    return f;
+}
+
+#define JB_FIX_SIGNED 1u /* the field is two's complement */
+#define JB_FIX_UNIT1 2u  /* the unit is one byte (else four) */
+#define JB_FIX_WORD 4u   /* unbound: the whole word is a trap and the record
+                            keeps the instruction (arm64); else the first two
+                            bytes are ud2 and the record keeps them (x86) */
+#define JB_FIX_HINT(f) ((unsigned)(f).flags >> 4)
+#define JB_FIX_FLAGS(flags, hint) ((uint8_t)((flags) | (hint) << 4))
+
+/* Range advice ids (what a JB_EBRANCH sentence tells to do instead). */
 enum {
-    JB__FIX_REL32 = 1, /* x86: rel32 at `at`, relative to at + 4 */
-    JB__FIX_REL8,      /* x86: rel8 at `at`, relative to at + 1 */
-    JB__FIX_IMM26,     /* arm64 b/bl: word at `at` */
-    JB__FIX_IMM19,     /* arm64 b.cond/cbz/cbnz/ldr literal */
-    JB__FIX_IMM14,     /* arm64 tbz/tbnz */
-    JB__FIX_ADR21      /* arm64 adr: byte offset in immhi:immlo */
+    JB_FIXH_NONE, JB_FIXH_X64_REL8, JB_FIXH_X64_REL32, JB_FIXH_A64_B26, JB_FIXH_A64_BCOND,
+    JB_FIXH_A64_CBZ, JB_FIXH_A64_TBZ, JB_FIXH_A64_LIT, JB_FIXH_A64_ADR
 };
 
-typedef struct { int32_t pos, head; } jb__label_slot; /* pos -1: unbound */
-typedef struct { uint32_t at; int32_t next; uint32_t kind; } jb__fixup;
+/* The field bits for displacement d, or 0 in *ok when d is misaligned or
+ * out of range. With a constant fmt this folds to a few instructions. */
+JB__INLINE uint32_t jb_fix_encode(jb_fixfmt f, int64_t d, int *ok)
+{
+    int64_t v = d >> f.scale; /* arithmetic */
+    int64_t half = (int64_t)1 << (f.bits - 1);
+    int fits = (f.flags & JB_FIX_SIGNED) ? (v >= -half && v < half) : (v >= 0 && v < 2 * half);
+    *ok = fits && !(d & (((int64_t)1 << f.scale) - 1));
+    uint32_t u = (uint32_t)(uint64_t)v;
+    uint32_t hi = (uint32_t)((((uint64_t)1 << (f.bits - f.lo_bits)) - 1) & (u >> f.lo_bits));
+    uint32_t lo = u & ((1u << f.lo_bits) - 1);
+    return hi << f.pos | lo << f.lo_pos;
+}
+
+/* ---- the cursor ----------------------------------------------------------------- */
+
+typedef struct { int32_t pos, head; } jb__label_slot; /* pos -1: unbound; head: last record or -1 */
+#define JB__FIX_DEAD UINT32_MAX /* a record already applied */
+typedef struct {
+    uint32_t at;    /* offset of the referring instruction */
+    int32_t next;   /* the label's previous record, or -1 */
+    jb_fixfmt fmt;
+    uint32_t orig;  /* arm64: the instruction word; x86: its first two bytes */
+} jb__fixup;
 
 typedef struct jb_emit {
     uint8_t *cur;   /* next byte to write */
-    uint8_t *end;   /* one past the last byte that may be written */
+    uint8_t *end;   /* one past the last byte that may be written (cur after an error) */
     uint8_t *start; /* first byte of the buffer (label offsets count from it) */
     int err;        /* 0, or the first error (a negative JB_E* code) */
-    /* private */
-    uint8_t *jb__limit;          /* the real end (end collapses on error) */
+    /* private, read by the inline code (see ABI above) */
+    uintptr_t jb__lim;  /* cur < lim: JB_EMIT_SLACK bytes are free; 0 after an error */
+    uint8_t *jb__limit; /* the buffer's real end */
     jb__label_slot *jb__labels;
     uint32_t jb__nlabels, jb__cap_labels;
     jb__fixup *jb__fix;
-    uint32_t jb__nfix, jb__cap_fix, jb__pending;
+    uint32_t jb__nfix, jb__cap_fix;
 } jb_emit;
 
-/* Start a cursor over [buf, buf + cap). Labels start empty. No syscall. */
+/* The most bytes one emitter stores past cur on its fast path: the last
+ * JB_EMIT_SLACK - 1 bytes of a buffer take the exact (slower) path. */
+#define JB_EMIT_SLACK 16u
+
+/* Start a cursor over [buf, buf + cap), cap at most 2 GiB (else the cursor
+ * fails with JB_EINVAL). Labels start empty. No allocation, no syscall. */
 JB_API void jb_emit_init(jb_emit *e, void *buf, size_t cap);
 
 /* Rewind to the start of the buffer, clear the error and forget all labels,
  * keeping their storage (so a reused cursor does not allocate). */
 JB_API void jb_emit_reset(jb_emit *e);
 
+/* jb_emit_reset, then write into [buf, buf + cap) from now on: a cursor
+ * moved to another buffer keeps its label storage. */
+JB_API void jb_emit_reset_buffer(jb_emit *e, void *buf, size_t cap);
+
 /* Release label storage. The buffer is the caller's. */
 JB_API void jb_emit_free(jb_emit *e);
 
 /* Check that everything went well: no sticky error and no label referenced
  * but unbound. @return 0 and *size = bytes emitted (size may be NULL); else
- * the first error (JB_EFULL, JB_EBRANCH, JB_ELABEL, JB_EOPERAND, JB_ENOMEM). */
+ * the first error (JB_EFULL, JB_EBRANCH, JB_ELABEL, JB_EOPERAND, JB_ENOMEM,
+ * JB_EINVAL), with *size 0. An unbound label makes the cursor fail, so a
+ * second call reports the same error. No syscall. */
 JB_API int jb_emit_finish(jb_emit *e, size_t *size);
 
-/* Record err on the cursor (sticky; the first error wins) with a sentence.
- * Emitters call it on their cold paths; callers may too. Returns err. */
+/* The checked path to running code: jb_emit_finish, then jb_alloc(r, size,
+ * align, exec) and jb_write of the bytes. Refuses a cursor with an error
+ * or an unbound label, allocating nothing. @return 0 and *exec, the code's
+ * executable address (free it with jb_free); else the error of the step
+ * that failed (jb_emit_finish's, jb_alloc's or jb_write's) with *exec NULL
+ * and no block left allocated. The code must not depend on its own address
+ * (adrp, absolute addresses into itself): for that, jb_alloc first, emit,
+ * then jb_write. Thread-safe as jb_alloc and jb_write are, for a cursor
+ * owned by the calling thread. Cost: jb_alloc + jb_write. */
+JB_API int jb_emit_install(jb_emit *e, jb_region *r, size_t align, void **exec);
+
+/* Record err on the cursor (sticky; the first error wins) with a sentence
+ * naming the offset. Emitters call it on their cold paths; callers may too.
+ * Returns the cursor's error. */
 JB_API int jb_emit_fail(jb_emit *e, int err, const char *what);
 
-/* Out-of-line parts of the label operations (growth and resolution). */
+/* The library half of the emitters, called from their rare paths (not
+ * needed by callers): the last bytes of a buffer (src holds n bytes of one
+ * instruction, placed at cur if they fit), label growth and the general
+ * bind, recording a reference, and the range error of a bound label. */
+JB_API void jb_emit_tail(jb_emit *e, const void *src, size_t n);
 JB_API jb_label jb_label_new_slow(jb_emit *e);
 JB_API void jb_label_bind_slow(jb_emit *e, jb_label l);
-JB_API void jb_label_ref_slow(jb_emit *e, jb_label l, uint32_t at, uint32_t kind);
+JB_API void jb_label_ref_slow(jb_emit *e, jb_label l, uint32_t at, jb_fixfmt fmt, uint32_t orig);
+JB_API void jb_fix_range_fail(jb_emit *e, jb_fixfmt fmt, uint32_t at, int64_t target);
 
-static inline void jb__put32(uint8_t *p, uint32_t v)
-{
-    memcpy(p, &v, 4);
-}
+static inline void jb__put32(uint8_t *p, uint32_t v) { memcpy(p, &v, 4); }
+static inline void jb__put64(uint8_t *p, uint64_t v) { memcpy(p, &v, 8); }
 
 static inline size_t jb_emit_size(const jb_emit *e)
 {
     return (size_t)(e->cur - e->start);
 }
 
-/* Make room for n more bytes: 1 if there is, else 0 (and the error). */
+/* The fast-path test of every emitter: JB_EMIT_SLACK bytes free and no
+ * error. When it fails the emitter takes its exact path. */
+JB__INLINE int jb__fast(const jb_emit *e)
+{
+    return JB__LIKELY((uintptr_t)e->cur < e->jb__lim);
+}
+
+/* Are n bytes free (exactly)? Else the cursor fails with JB_EFULL. */
 static inline int jb_emit_room(jb_emit *e, size_t n)
 {
-    if ((size_t)(e->end - e->cur) >= n)
+    if (jb__fast(e) && n <= JB_EMIT_SLACK)
+        return 1;
+    if ((size_t)(e->end - e->cur) >= n && !e->err)
         return 1;
     if (!e->err)
         jb_emit_fail(e, JB_EFULL, "the emitter buffer is full; give the cursor a "
@@ -112,58 +240,19 @@ static inline int jb_emit_room(jb_emit *e, size_t n)
     return 0;
 }
 
+/* ---- labels ------------------------------------------------------------------------ */
+
 /* A new, unbound label. On allocation failure the cursor fails (JB_ENOMEM)
  * and the returned label is harmless to use. */
 static inline jb_label jb_label_new(jb_emit *e)
 {
-    if (e->jb__nlabels < e->jb__cap_labels) {
+    if (JB__LIKELY(e->jb__nlabels < e->jb__cap_labels)) {
         jb_label l = e->jb__nlabels++;
-        e->jb__labels[l].pos = -1;
-        e->jb__labels[l].head = -1;
+        static const jb__label_slot unbound = {-1, -1};
+        e->jb__labels[l] = unbound;
         return l;
     }
     return jb_label_new_slow(e);
-}
-
-/* Bind l to the current position; pending references are patched. The
- * common cases (no reference yet, or one rel32 / imm26 / imm19 reference
- * in range) stay inline; several references or errors go out of line. */
-static inline void jb_label_bind(jb_emit *e, jb_label l)
-{
-    if (l < e->jb__nlabels && e->jb__labels[l].pos < 0) {
-        jb__label_slot *s = &e->jb__labels[l];
-        int32_t pos = (int32_t)(e->cur - e->start);
-        if (s->head < 0) {
-            s->pos = pos;
-            return;
-        }
-        const jb__fixup *f = &e->jb__fix[s->head];
-        uint8_t *p = e->start + f->at;
-        int32_t d = (pos - (int32_t)f->at) >> 2;
-        uint32_t w;
-        int done = 1;
-        if (f->next >= 0) {
-            done = 0;
-        } else if (f->kind == JB__FIX_REL32) {
-            jb__put32(p, (uint32_t)(pos - (int32_t)(f->at + 4)));
-        } else if (f->kind == JB__FIX_IMM26 && d < (1 << 25)) {
-            memcpy(&w, p, 4);
-            jb__put32(p, (w & 0xfc000000u) | (uint32_t)d);
-        } else if (f->kind == JB__FIX_IMM19 && d < (1 << 18)) {
-            memcpy(&w, p, 4);
-            jb__put32(p, (w & 0xff00001fu) | (uint32_t)d << 5);
-        } else {
-            done = 0;
-        }
-        if (done) { /* a forward reference: d >= 0, so no sign bits to mask */
-            s->pos = pos;
-            s->head = -1;
-            if (--e->jb__pending == 0)
-                e->jb__nfix = 0;
-            return;
-        }
-    }
-    jb_label_bind_slow(e, l);
 }
 
 /* Offset of a bound label, or -1 if l is unbound or unknown. */
@@ -172,23 +261,95 @@ static inline int32_t jb_label_offset(const jb_emit *e, jb_label l)
     return l < e->jb__nlabels ? e->jb__labels[l].pos : -1;
 }
 
-/* For the arch headers: the offset l resolves to now (>= 0), or -1 after
- * recording a fixup of kind for the field at `at` (or on a bad label). */
-static inline int32_t jb__label_target(jb_emit *e, jb_label l, uint32_t at, uint32_t kind)
+/* Write the instruction of record r, now that its label is at target: the
+ * one patch every bind uses. 0 if the displacement does not fit. */
+JB__INLINE int jb__fix_apply(uint8_t *start, const jb__fixup *r, int32_t target)
 {
-    if (l < e->jb__nlabels && e->jb__labels[l].pos >= 0)
-        return e->jb__labels[l].pos;
-    if (l < e->jb__nlabels && e->jb__nfix < e->jb__cap_fix) {
-        jb__fixup *f = &e->jb__fix[e->jb__nfix];
-        f->at = at;
-        f->kind = kind;
-        f->next = e->jb__labels[l].head;
-        e->jb__labels[l].head = (int32_t)e->jb__nfix++;
-        e->jb__pending++;
-        return -1;
+    int ok;
+    jb_fixfmt f = r->fmt;
+    uint32_t field = jb_fix_encode(f, (int64_t)target - ((int64_t)r->at + f.bias), &ok);
+    uint8_t *p = start + r->at;
+    if (!ok)
+        return 0;
+    if (f.flags & JB_FIX_WORD) {
+        jb__put32(p + f.off, r->orig | field);
+        return 1;
     }
-    jb_label_ref_slow(e, l, at, kind);
-    return -1;
+    uint16_t head = (uint16_t)r->orig;
+    memcpy(p, &head, 2); /* the ud2 placeholder becomes the instruction again */
+    if (f.flags & JB_FIX_UNIT1)
+        p[f.off] = (uint8_t)field;
+    else
+        jb__put32(p + f.off, field);
+    return 1;
+}
+
+/* Bind l to the current position and write the instructions that refer to
+ * it. A label with no reference yet, or one reference in range, stays
+ * inline; several references and every error go to the library. */
+static inline void jb_label_bind(jb_emit *e, jb_label l)
+{
+    if (JB__LIKELY(l < e->jb__nlabels)) {
+        jb__label_slot *s = &e->jb__labels[l];
+        int32_t pos = (int32_t)(e->cur - e->start);
+        int32_t h = s->head;
+        if (s->pos < 0) {
+            if (h < 0) {
+                s->pos = pos;
+                return;
+            }
+            const jb__fixup *r = &e->jb__fix[h];
+            if (r->next < 0 && jb__fix_apply(e->start, r, pos)) {
+                s->pos = pos;
+                s->head = -1;
+                if ((uint32_t)h + 1 == e->jb__nfix) /* records are a stack */
+                    e->jb__nfix = (uint32_t)h;
+                else
+                    e->jb__fix[h].at = JB__FIX_DEAD;
+                return;
+            }
+        }
+    }
+    jb_label_bind_slow(e, l);
+}
+
+/* For the arch headers: record that the instruction at `at` refers to the
+ * unbound label l (orig as in jb__fixup). 0 if the cursor failed (a bad
+ * label, no memory): the caller then writes nothing. */
+JB__INLINE int jb__label_ref(jb_emit *e, jb_label l, uint32_t at, jb_fixfmt fmt, uint32_t orig)
+{
+    if (JB__LIKELY(l < e->jb__nlabels && e->jb__nfix < e->jb__cap_fix)) {
+        uint32_t i = e->jb__nfix++;
+        jb__fixup *r = &e->jb__fix[i];
+        r->at = at;
+        r->next = e->jb__labels[l].head;
+        r->fmt = fmt;
+        r->orig = orig;
+        e->jb__labels[l].head = (int32_t)i;
+        return 1;
+    }
+    jb_label_ref_slow(e, l, at, fmt, orig);
+    return !e->err;
+}
+
+/* For the arch headers: the field of an instruction at `at` referring to l
+ * in format fmt. *state = 1 and the field when l is bound; 0 (and field 0)
+ * when it is not, and the caller then writes a placeholder and calls
+ * jb__label_ref; -1 when the label is out of range (the cursor failed). */
+JB__INLINE uint32_t jb__label_field(jb_emit *e, jb_label l, uint32_t at, jb_fixfmt fmt, int *state)
+{
+    int32_t t = jb_label_offset(e, l);
+    int ok = 1;
+    uint32_t field = 0;
+    *state = t >= 0;
+    if (t >= 0) {
+        field = jb_fix_encode(fmt, (int64_t)t - ((int64_t)at + fmt.bias), &ok);
+        if (!ok) {
+            jb_fix_range_fail(e, fmt, at, t);
+            *state = -1;
+        }
+    }
+    return field;
 }
 
 /* Copy n raw bytes into the code stream (constant pools, jump tables).

@@ -1,16 +1,27 @@
-/* jitbuf x86_64 emitters (header-only, static inline).
+/* jitbuf x86_64 emitters: static inline functions over a jb_emit cursor
+ * (emit.h says how errors, capacity, labels and the ABI work).
  *
- * Each emitter writes one instruction at the cursor with one capacity check
- * and no call on the hot path (see emit.h for errors and labels). Names say
- * the mnemonic and the operand shape: r = 64-bit register, i = immediate,
- * m = memory operand (jb_x64_mem), l = label. Register numbers are the
- * hardware numbers (JB_X64_RAX = 0 ... JB_X64_R15 = 15).
+ * Each emitter writes one instruction with one capacity check and no call
+ * on its fast path. Names say the mnemonic or the family and the operand
+ * shape: r = register, i = immediate, m = memory operand (jb_x64_mem), l =
+ * label, x = xmm register. Families take the operand size first:
+ *     jb_x64_alu_rr(e, JB_I32, JB_X64_CMP, JB_X64_RAX, JB_X64_RCX)
+ * and the older 64-bit names (jb_x64_add_rr, jb_x64_mov_rm, ...) are
+ * shorthands for their 64-bit member. Register numbers are the hardware
+ * numbers (JB_X64_RAX = 0 ... JB_X64_R15 = 15); with JB_I8 the numbers 4..7
+ * mean spl, bpl, sil, dil (a REX byte is added), never ah..bh.
  *
  * Encodings chosen: the shortest correct form, except where a fixed length
  * matters to a JIT (ALU with immediates never uses the one-byte rax forms;
  * a branch to an unbound label is rel32 unless JB_X64_SHORT asks for rel8,
  * and JB_X64_LONG forces rel32 for a bound one). Memory operands handle
- * every base: rsp/r12 need a SIB byte, rbp/r13 a displacement. */
+ * every base: rsp/r12 need a SIB byte, rbp/r13 a displacement; a label can
+ * stand for [rip + its offset] in every memory form (jb_x64_mem_l).
+ *
+ * Invalid operands (a register above 15, an immediate the size cannot hold,
+ * a form the ISA lacks such as an 8-bit imul) fail the cursor with
+ * JB_EOPERAND and write nothing. Scalar floating point (SSE2/SSE4.1) is in
+ * x86_64_fp.h, included at the end. */
 #ifndef JITBUF_X86_64_H
 #define JITBUF_X86_64_H
 
@@ -19,6 +30,10 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+
+/* The longest x86_64 instruction (the ISA's limit; no emitter writes a
+ * longer one). A buffer of n * JB_X64_MAX_INSN bytes holds n instructions. */
+#define JB_X64_MAX_INSN 15u
 
 /* ---- registers, condition codes, operand shapes ------------------------ */
 
@@ -29,6 +44,7 @@ typedef enum {
     JB_X64_RIP = 0x10, /* only as a jb_x64_mem base: see jb_x64_mem_rip */
     JB_X64_NOREG = 0xff
 } jb_x64_reg;
+#define JB_X64__LABEL 0x11u /* a jb_x64_mem base: [rip + label], disp = the label */
 
 typedef enum {
     JB_X64_O, JB_X64_NO, JB_X64_B, JB_X64_AE, JB_X64_E, JB_X64_NE, JB_X64_BE,
@@ -36,11 +52,29 @@ typedef enum {
     JB_X64_LE, JB_X64_G
 } jb_x64_cc;
 
-/* ALU operations, numbered as their /digit in opcodes 81/83. */
+/* Two-operand integer operations: the eight of opcodes 00..3F (numbered as
+ * their /digit in 80/81/83), then test, mov, xchg and imul. */
 typedef enum {
     JB_X64_ADD, JB_X64_OR, JB_X64_ADC, JB_X64_SBB, JB_X64_AND, JB_X64_SUB,
-    JB_X64_XOR, JB_X64_CMP
+    JB_X64_XOR, JB_X64_CMP, JB_X64_TEST, JB_X64_MOV, JB_X64_XCHG, JB_X64_IMUL
 } jb_x64_alu;
+
+/* One-operand operations: F7 /2../7 (mul, imul1, div, idiv work on rdx:rax
+ * of the size: rax = quotient, rdx = remainder) and FF /0, /1. */
+typedef enum {
+    JB_X64_NOT = 2, JB_X64_NEG, JB_X64_MUL, JB_X64_IMUL1, JB_X64_DIV, JB_X64_IDIV,
+    JB_X64_INC, JB_X64_DEC
+} jb_x64_unop;
+
+/* Shifts and rotates, numbered as their /digit in C1/D1/D3. */
+typedef enum {
+    JB_X64_ROL, JB_X64_ROR, JB_X64_RCL, JB_X64_RCR, JB_X64_SHL, JB_X64_SHR,
+    JB_X64_SAR = 7
+} jb_x64_shift;
+
+/* Bit counts: lzcnt and tzcnt need BMI1/ABM, popcnt POPCNT (check CPUID);
+ * bsf/bsr leave the destination undefined for a zero source. */
+typedef enum { JB_X64_LZCNT, JB_X64_TZCNT, JB_X64_POPCNT, JB_X64_BSF, JB_X64_BSR } jb_x64_count;
 
 /* [base + index * scale + disp]; index JB_X64_NOREG for none. */
 typedef struct {
@@ -54,14 +88,6 @@ static inline jb_x64_mem jb_x64_mem_bd(jb_x64_reg base, int32_t disp)
     return m;
 }
 
-/* [rip + disp]: disp counts from the end of the instruction. For data the
- * emitter places itself, prefer the label forms (jb_x64_lea_l, ...). */
-static inline jb_x64_mem jb_x64_mem_rip(int32_t disp)
-{
-    jb_x64_mem m = {JB_X64_RIP, JB_X64_NOREG, 1, disp};
-    return m;
-}
-
 static inline jb_x64_mem jb_x64_mem_bisd(jb_x64_reg base, jb_x64_reg index,
                                          unsigned scale, int32_t disp)
 {
@@ -69,469 +95,724 @@ static inline jb_x64_mem jb_x64_mem_bisd(jb_x64_reg base, jb_x64_reg index,
     return m;
 }
 
+/* [rip + disp]: disp counts from the end of the instruction. For data the
+ * emitter places itself, prefer jb_x64_mem_l. */
+static inline jb_x64_mem jb_x64_mem_rip(int32_t disp)
+{
+    jb_x64_mem m = {JB_X64_RIP, JB_X64_NOREG, 1, disp};
+    return m;
+}
+
+/* [rip + l]: the label's address, position-independent; usable in every
+ * memory form (constant pools, jump tables, call [rip + l] through an
+ * address stored at l). */
+static inline jb_x64_mem jb_x64_mem_l(jb_label l)
+{
+    jb_x64_mem m = {JB_X64__LABEL, JB_X64_NOREG, 1, (int32_t)l};
+    return m;
+}
+
 /* Branch flags. */
 #define JB_X64_SHORT 1u /* rel8 even to an unbound label (error if it misses) */
 #define JB_X64_LONG 2u  /* rel32 even when rel8 would reach */
 
-/* ---- field encoders ------------------------------------------------------ */
+/* ---- fixup formats (see jb_fixfmt in emit.h) ----------------------------- */
+
+/* rel32 at byte `off` of an instruction that ends right after it (jmp, call:
+ * off 1; jcc: off 2), and rel8 of a short branch. */
+#define JB_X64_FIX_REL32(off) \
+    jb_fixfmt_make((off), (off) + 4, 0, 32, 0, 0, 0, JB_FIX_FLAGS(JB_FIX_SIGNED, JB_FIXH_X64_REL32))
+#define JB_X64_FIX_REL8 \
+    jb_fixfmt_make(1, 2, 0, 8, 0, 0, 0, JB_FIX_FLAGS(JB_FIX_SIGNED | JB_FIX_UNIT1, JB_FIXH_X64_REL8))
+
+/* ---- the encoder ------------------------------------------------------------- */
 
 /* REX bits; JB_X64__REX alone forces a REX byte (byte registers spl..dil). */
 #define JB_X64__REX 0x40u
 #define JB_X64__W 0x08u
-
-JB__INLINE unsigned jb_x64__rexbits(unsigned w, unsigned reg, unsigned index, unsigned base)
-{
-    return w | ((reg >> 3) & 1) << 2 | ((index >> 3) & 1) << 1 | ((base >> 3) & 1);
-}
-
-static inline uint8_t jb_x64__modrm(unsigned mod, unsigned reg, unsigned rm)
-{
-    return (uint8_t)(mod << 6 | (reg & 7) << 3 | (rm & 7));
-}
+/* Prefixes, written in this order: lock, operand size, F2/F3 (SSE). */
+#define JB_X64__LOCK 1u
+#define JB_X64__P66 2u
+#define JB_X64__PF2 4u
+#define JB_X64__PF3 8u
 
 static inline int jb_x64__fits8(int64_t v)
 {
     return v >= -128 && v <= 127;
 }
 
-static inline int jb_x64__bad_reg(jb_emit *e, unsigned r)
+/* Opcode bytes written high byte first in the source (0x0faf is 0F AF) in
+ * memory order, and their count. */
+JB__INLINE uint32_t jb_x64__opbytes(uint32_t opc, unsigned *n)
 {
-    if (r < 16)
+    if (opc <= 0xff) {
+        *n = 1;
+        return opc;
+    }
+    if (opc <= 0xffff) {
+        *n = 2;
+        return opc >> 8 | (opc & 0xff) << 8;
+    }
+    *n = 3;
+    return opc >> 16 | (opc & 0xff00) | (opc & 0xff) << 16;
+}
+
+/* One instruction at p: prefixes, REX (rex holds W and JB_X64__REX; R, X,
+ * B come from the operands), opcode, ModRM for reg and the register rm
+ * (is_mem 0) or memory operand m, then ilen (0, 1, 2, 4) bytes of imm.
+ * Returns the end, or NULL when a label operand failed the cursor. Every
+ * byte is built in a register and stored 8 at a time (JB_EMIT_SLACK). */
+JB__INLINE uint8_t *jb_x64__enc(jb_emit *e, uint8_t *p, unsigned pfx, unsigned rex, uint32_t opc,
+                                unsigned reg, jb_x64_mem m, int is_mem, uint32_t imm, unsigned ilen)
+{
+    uint64_t h = 0, t;
+    unsigned hn = 0, tn, on;
+    if (pfx & JB_X64__LOCK) h = 0xf0, hn = 1;
+    if (pfx & JB_X64__P66) h |= (uint64_t)0x66 << 8 * hn, hn++;
+    if (pfx & JB_X64__PF2) h |= (uint64_t)0xf2 << 8 * hn, hn++;
+    if (pfx & JB_X64__PF3) h |= (uint64_t)0xf3 << 8 * hn, hn++;
+    unsigned base = m.base, idx = m.index == JB_X64_NOREG ? 0 : m.index;
+    rex |= (reg >> 3 & 1) << 2;
+    if (is_mem && base < 16)
+        rex |= (idx >> 3 & 1) << 1 | (base >> 3 & 1);
+    else if (!is_mem)
+        rex |= base >> 3 & 1;
+    if (rex)
+        h |= (uint64_t)(JB_X64__REX | rex) << 8 * hn, hn++;
+    h |= (uint64_t)jb_x64__opbytes(opc, &on) << 8 * hn;
+    hn += on;
+    unsigned r3 = (reg & 7) << 3;
+    if (!is_mem) {
+        t = 0xc0 | r3 | (base & 7);
+        tn = 1;
+    } else if (JB__LIKELY(base < 16)) {
+        int32_t d = m.disp;
+        unsigned mod = (d == 0 && (base & 7) != 5) ? 0 : jb_x64__fits8(d) ? 1 : 2;
+        if (m.index == JB_X64_NOREG && (base & 7) != 4) {
+            t = mod << 6 | r3 | (base & 7);
+            tn = 1;
+        } else {
+            static const uint8_t ss[16] = {0, 0, 1, 0, 2, 0, 0, 0, 3};
+            unsigned sib = (unsigned)ss[m.scale & 15] << 6 |
+                           (m.index == JB_X64_NOREG ? 4u : (idx & 7)) << 3 | (base & 7);
+            t = mod << 6 | r3 | 4 | sib << 8;
+            tn = 2;
+        }
+        if (mod == 1)
+            t |= (uint64_t)(uint8_t)d << 8 * tn, tn += 1;
+        else if (mod == 2)
+            t |= (uint64_t)(uint32_t)d << 8 * tn, tn += 4;
+    } else { /* [rip + disp]; a label's field is written below */
+        t = 5 | r3 | (uint64_t)(base == JB_X64_RIP ? (uint32_t)m.disp : 0) << 8;
+        tn = 5;
+    }
+    uint8_t *p0 = p;
+    jb__put64(p, h);
+    p += hn;
+    jb__put64(p, t);
+    p += tn;
+    if (ilen) {
+        jb__put32(p, imm);
+        p += ilen;
+    }
+    if (is_mem && base == JB_X64__LABEL) {
+        uint32_t at = (uint32_t)(e->cur - e->start), n = (uint32_t)(p - p0);
+        jb_fixfmt f = jb_fixfmt_make(hn + 1, n, 0, 32, 0, 0, 0,
+                                     JB_FIX_FLAGS(JB_FIX_SIGNED, JB_FIXH_X64_REL32));
+        int state;
+        uint32_t field = jb__label_field(e, (jb_label)m.disp, at, f, &state);
+        if (state < 0)
+            return NULL;
+        if (state) {
+            jb__put32(p0 + hn + 1, field);
+        } else {
+            uint16_t head;
+            memcpy(&head, p0, 2);
+            if (!jb__label_ref(e, (jb_label)m.disp, at, f, head))
+                return NULL;
+            p0[0] = 0x0f, p0[1] = 0x0b; /* ud2 until the label binds */
+        }
+    }
+    return p;
+}
+
+/* Run the encoder expression `x` (which writes at P and yields the end) at
+ * the cursor when there is room, else into a scratch buffer placed by the
+ * library's exact check. */
+#define JB_X64__EMIT(e, P, x)                                                 \
+    do {                                                                      \
+        if (jb__fast(e)) {                                                    \
+            uint8_t *P = (e)->cur;                                            \
+            if ((P = (x)) != NULL)                                            \
+                (e)->cur = P;                                                 \
+        } else if (!(e)->err) {                                               \
+            uint8_t P##_tmp[JB_EMIT_SLACK], *P = P##_tmp;                      \
+            if ((P = (x)) != NULL)                                            \
+                jb_emit_tail(e, P##_tmp, (size_t)(P - P##_tmp));              \
+        }                                                                     \
+    } while (0)
+
+static inline int jb_x64__bad(jb_emit *e, int cond, const char *what)
+{
+    if (JB__LIKELY(!cond))
         return 0;
-    jb_emit_fail(e, JB_EOPERAND, "x86_64: register number above 15");
+    jb_emit_fail(e, JB_EOPERAND, what);
     return 1;
 }
 
-/* A valid memory operand? (index rsp is not encodable; scale 1/2/4/8;
- * rip-relative takes no index) */
+static inline int jb_x64__bad_reg(jb_emit *e, unsigned r)
+{
+    return jb_x64__bad(e, r > 15, "x86_64: register number above 15");
+}
+
+/* A valid memory operand? (base a register, rip or a label; index not rsp;
+ * scale 1/2/4/8; rip and labels take no index) */
 JB__INLINE int jb_x64__bad_mem(jb_emit *e, jb_x64_mem m)
 {
     int bad_index = m.index != JB_X64_NOREG &&
-                    (m.index > 15 || m.index == JB_X64_RSP || m.base == JB_X64_RIP);
+                    (m.index > 15 || m.index == JB_X64_RSP || m.base > 15);
     int bad_scale = m.scale != 1 && m.scale != 2 && m.scale != 4 && m.scale != 8;
-    if ((m.base < 16 || m.base == JB_X64_RIP) && !bad_index && !bad_scale)
-        return 0;
-    jb_emit_fail(e, JB_EOPERAND, "x86_64: memory operand with a bad base, index "
-                                 "(rsp cannot be an index; rip takes none) or scale");
-    return 1;
+    return jb_x64__bad(e, m.base > JB_X64__LABEL || bad_index || bad_scale,
+                       "x86_64: memory operand with a bad base, index (rsp cannot be "
+                       "an index; rip and labels take none) or scale");
 }
 
-/* Legacy prefix (0 for none), REX (when any bit or JB_X64__REX is set) and
- * the opcode: one byte, or two (0x0fxx) written high byte first. */
-JB__INLINE uint8_t *jb_x64__head(uint8_t *p, unsigned pfx, unsigned rex, unsigned opc)
-{
-    if (pfx)
-        *p++ = (uint8_t)pfx;
-    if (rex)
-        *p++ = (uint8_t)(JB_X64__REX | rex);
-    if (opc > 0xff)
-        *p++ = (uint8_t)(opc >> 8);
-    *p++ = (uint8_t)opc;
-    return p;
-}
+/* Size-dependent parts of an integer instruction: prefix, REX.W, and
+ * whether the byte form (opcode - 1) applies. */
+#define JB_X64__SZ_PFX(sz) (JB__SIZE(sz) == 1 ? JB_X64__P66 : 0u)
+#define JB_X64__SZ_W(sz) (JB__SIZE(sz) == 3 ? JB_X64__W : 0u)
+/* Byte registers 4..7 (spl..dil) need a REX byte. */
+#define JB_X64__BYTE_REX(sz, r) (JB__SIZE(sz) == 0 && (r) >= 4 && (r) < 8 ? JB_X64__REX : 0u)
 
-/* ModRM, SIB and displacement for reg, m. At most 1 + 1 + 4 bytes. */
-JB__INLINE uint8_t *jb_x64__mem_tail(uint8_t *p, unsigned reg, jb_x64_mem m)
+/* Register-register form of an integer instruction of size sz: opc for
+ * 16/32/64 bits, opc8 for 8 bits (0: the ISA has none), then ilen bytes
+ * of imm. */
+JB__INLINE void jb_x64__rr(jb_emit *e, jb_type sz, uint32_t opc, uint32_t opc8, unsigned reg,
+                           unsigned rm, uint32_t imm, unsigned ilen)
 {
-    if (m.base == JB_X64_RIP) {
-        *p++ = jb_x64__modrm(0, reg, 5);
-        jb__put32(p, (uint32_t)m.disp);
-        return p + 4;
-    }
-    unsigned mod = (m.disp == 0 && (m.base & 7) != 5) ? 0 : jb_x64__fits8(m.disp) ? 1 : 2;
-    if (m.index == JB_X64_NOREG && (m.base & 7) != 4) {
-        *p++ = jb_x64__modrm(mod, reg, m.base);
-    } else {
-        static const uint8_t ss[9] = {0, 0, 1, 0, 2, 0, 0, 0, 3};
-        *p++ = jb_x64__modrm(mod, reg, 4);
-        *p++ = (uint8_t)(ss[m.scale] << 6 | (m.index == JB_X64_NOREG ? 4 : (m.index & 7)) << 3 |
-                         (m.base & 7));
-    }
-    if (mod == 1) {
-        *p++ = (uint8_t)(int8_t)m.disp;
-    } else if (mod == 2) {
-        jb__put32(p, (uint32_t)m.disp);
-        p += 4;
-    }
-    return p;
-}
-
-/* Write [pfx] [REX] opc ModRM.. for reg, m at p; returns the new end.
- * w is 0 or JB_X64__W, plus JB_X64__REX to force a REX byte. */
-JB__INLINE uint8_t *jb_x64__put_mem(uint8_t *p, unsigned pfx, unsigned w, unsigned opc,
-                                       unsigned reg, jb_x64_mem m)
-{
-    unsigned idx = m.index == JB_X64_NOREG ? 0 : m.index;
-    p = jb_x64__head(p, pfx, jb_x64__rexbits(w, reg, idx, m.base & 15), opc);
-    return jb_x64__mem_tail(p, reg, m);
-}
-
-/* One instruction with a memory operand; `extra` bytes of immediate follow
- * (the caller writes them at the returned pointer), or NULL on error. */
-JB__INLINE uint8_t *jb_x64__mem_op(jb_emit *e, unsigned pfx, unsigned w, unsigned opc,
-                                      unsigned reg, jb_x64_mem m, unsigned extra)
-{
-    if (!jb_emit_room(e, 12 + extra) || jb_x64__bad_reg(e, reg) || jb_x64__bad_mem(e, m))
-        return NULL;
-    uint8_t *p = jb_x64__put_mem(e->cur, pfx, w, opc, reg, m);
-    e->cur = p + extra;
-    return p;
-}
-
-/* One instruction with ModRM mod=11: reg field `reg`, rm field `rm`. */
-JB__INLINE void jb_x64__reg_op(jb_emit *e, unsigned pfx, unsigned w, unsigned opc,
-                                  unsigned reg, unsigned rm)
-{
-    if (!jb_emit_room(e, 5) || jb_x64__bad_reg(e, reg | rm))
+    unsigned s = JB__SIZE(sz);
+    if (jb_x64__bad(e, (reg | rm) > 15 || (unsigned)sz > 7 || (s == 0 && !opc8),
+                    "x86_64: register number above 15, a size that is not a jb_type, or "
+                    "8 bits for a form that has none"))
         return;
-    uint8_t *p = jb_x64__head(e->cur, pfx, jb_x64__rexbits(w, reg, 0, rm), opc);
-    *p++ = jb_x64__modrm(3, reg, rm);
-    e->cur = p;
+    unsigned rex = JB_X64__SZ_W(sz) | JB_X64__BYTE_REX(sz, reg) | JB_X64__BYTE_REX(sz, rm);
+    JB_X64__EMIT(e, P, jb_x64__enc(e, P, JB_X64__SZ_PFX(sz), rex, s ? opc : opc8, reg,
+                                   jb_x64_mem_bd((jb_x64_reg)rm, 0), 0, imm, ilen));
 }
 
-/* REX.W op /r with ModRM mod=11 (the common 64-bit register form). */
-JB__INLINE void jb_x64__op_rr(jb_emit *e, unsigned opc, unsigned reg, unsigned rm)
+/* Memory form, as jb_x64__rr; pfx adds lock. */
+JB__INLINE void jb_x64__rm(jb_emit *e, unsigned pfx, jb_type sz, uint32_t opc, uint32_t opc8,
+                           unsigned reg, jb_x64_mem m, uint32_t imm, unsigned ilen)
 {
-    jb_x64__reg_op(e, 0, JB_X64__W, opc, reg, rm);
-}
-
-/* Byte-register forms need a REX byte for spl, bpl, sil, dil (4..7). */
-static inline unsigned jb_x64__byte_rex(unsigned r)
-{
-    return r >= 4 && r < 8 ? JB_X64__REX : 0;
-}
-
-/* ---- moves ----------------------------------------------------------------- */
-
-/* mov dst, src (64-bit) */
-static inline void jb_x64_mov_rr(jb_emit *e, jb_x64_reg dst, jb_x64_reg src)
-{
-    jb_x64__op_rr(e, 0x89, src, dst);
-}
-
-/* dst = imm, shortest form: mov r32, imm32 (zero-extends) for 0..2^32-1,
- * mov r64, simm32 (C7 /0) for other values that sign-extend from 32 bits,
- * else movabs r64, imm64. */
-static inline void jb_x64_mov_ri(jb_emit *e, jb_x64_reg dst, int64_t imm)
-{
-    if (!jb_emit_room(e, 10) || jb_x64__bad_reg(e, dst))
+    unsigned s = JB__SIZE(sz);
+    if (jb_x64__bad(e, reg > 15 || (unsigned)sz > 7 || (s == 0 && !opc8),
+                    "x86_64: register number above 15, a size that is not a jb_type, or "
+                    "8 bits for a form that has none") ||
+        jb_x64__bad_mem(e, m))
         return;
-    uint8_t *p = e->cur;
-    if ((uint64_t)imm <= 0xffffffffu) {
-        if (dst >= 8)
-            *p++ = 0x41;
-        *p++ = (uint8_t)(0xb8 + (dst & 7));
-        jb__put32(p, (uint32_t)imm);
-        p += 4;
+    unsigned rex = JB_X64__SZ_W(sz) | JB_X64__BYTE_REX(sz, reg);
+    JB_X64__EMIT(e, P, jb_x64__enc(e, P, pfx | JB_X64__SZ_PFX(sz), rex, s ? opc : opc8, reg, m,
+                                   1, imm, ilen));
+}
+
+/* Fixed (not size-dependent) forms: SSE, movzx/movsx, lea, call [m]. */
+JB__INLINE void jb_x64__op_r(jb_emit *e, unsigned pfx, unsigned rex, uint32_t opc, unsigned reg,
+                             unsigned rm, uint32_t imm, unsigned ilen)
+{
+    if (jb_x64__bad_reg(e, reg | rm))
+        return;
+    JB_X64__EMIT(e, P, jb_x64__enc(e, P, pfx, rex, opc, reg, jb_x64_mem_bd((jb_x64_reg)rm, 0), 0,
+                                   imm, ilen));
+}
+JB__INLINE void jb_x64__op_m(jb_emit *e, unsigned pfx, unsigned rex, uint32_t opc, unsigned reg,
+                             jb_x64_mem m, uint32_t imm, unsigned ilen)
+{
+    if (jb_x64__bad_reg(e, reg) || jb_x64__bad_mem(e, m))
+        return;
+    JB_X64__EMIT(e, P, jb_x64__enc(e, P, pfx, rex, opc, reg, m, 1, imm, ilen));
+}
+
+/* Raw bytes (up to 8) of a fixed instruction. */
+JB__INLINE void jb_x64__bytes(jb_emit *e, uint64_t v, unsigned n)
+{
+    if (jb__fast(e)) {
+        jb__put64(e->cur, v);
+        e->cur += n;
+    } else if (!e->err) {
+        uint8_t tmp[8];
+        memcpy(tmp, &v, 8);
+        jb_emit_tail(e, tmp, n);
+    }
+}
+
+/* ---- integer ALU: every size, register, immediate and memory operands ---- */
+
+/* Opcodes of op: memory/register destination (rm = dst, reg = src) and
+ * register-from-memory (reg = dst), 16/32/64-bit forms; 8-bit = one less
+ * (none for imul). */
+static inline uint32_t jb_x64__alu_to_rm(jb_x64_alu op)
+{
+    static const uint16_t opc[12] = {0x01, 0x09, 0x11, 0x19, 0x21, 0x29, 0x31, 0x39,
+                                     0x85, 0x89, 0x87, 0};
+    return opc[(unsigned)op % 12];
+}
+static inline uint32_t jb_x64__alu_to_reg(jb_x64_alu op)
+{
+    static const uint16_t opc[12] = {0x03, 0x0b, 0x13, 0x1b, 0x23, 0x2b, 0x33, 0x3b,
+                                     0x85, 0x8b, 0x87, 0x0faf};
+    return opc[(unsigned)op % 12];
+}
+
+static inline int jb_x64__bad_alu(jb_emit *e, jb_x64_alu op, jb_x64_alu last)
+{
+    return jb_x64__bad(e, (unsigned)op > (unsigned)last,
+                       "x86_64: not a jb_x64_alu operation this form has (memory "
+                       "destinations take no imul; immediates no xchg)");
+}
+
+/* op dst, src (every jb_x64_alu; imul has no 8-bit form). */
+static inline void jb_x64_alu_rr(jb_emit *e, jb_type sz, jb_x64_alu op, jb_x64_reg dst,
+                                 jb_x64_reg src)
+{
+    if (jb_x64__bad_alu(e, op, JB_X64_IMUL))
+        return;
+    if (op == JB_X64_IMUL)
+        jb_x64__rr(e, sz, 0x0faf, 0, dst, src, 0, 0);
+    else
+        jb_x64__rr(e, sz, jb_x64__alu_to_rm(op), jb_x64__alu_to_rm(op) - 1u, src, dst, 0, 0);
+}
+
+/* op dst, [m] (every jb_x64_alu). */
+static inline void jb_x64_alu_rm(jb_emit *e, jb_type sz, jb_x64_alu op, jb_x64_reg dst,
+                                 jb_x64_mem m)
+{
+    if (!jb_x64__bad_alu(e, op, JB_X64_IMUL))
+        jb_x64__rm(e, 0, sz, jb_x64__alu_to_reg(op),
+                   op == JB_X64_IMUL ? 0u : jb_x64__alu_to_reg(op) - 1u, dst, m, 0, 0);
+}
+
+/* op [m], src (not imul). */
+static inline void jb_x64_alu_mr(jb_emit *e, jb_type sz, jb_x64_alu op, jb_x64_mem m,
+                                 jb_x64_reg src)
+{
+    if (!jb_x64__bad_alu(e, op, JB_X64_XCHG))
+        jb_x64__rm(e, 0, sz, jb_x64__alu_to_rm(op), jb_x64__alu_to_rm(op) - 1u, src, m, 0, 0);
+}
+
+/* An immediate of size sz (imm8/16/32; 64 bits: a sign-extended imm32)
+ * accepted in its signed or its unsigned reading. *v = its low bits, *s8 =
+ * whether the sign-extended imm8 form holds it. */
+JB__INLINE int jb_x64__imm(jb_type sz, int64_t imm, uint32_t *v, int *s8)
+{
+    unsigned s = JB__SIZE(sz), bits = 8u << s;
+    int64_t lo = s == 3 ? INT32_MIN : -((int64_t)1 << (bits - 1));
+    int64_t hi = s == 3 ? INT32_MAX : ((int64_t)1 << bits) - 1;
+    int64_t sx = s == 3 ? imm : (int64_t)((uint64_t)imm << (64 - bits)) >> (64 - bits);
+    *v = (uint32_t)imm;
+    *s8 = jb_x64__fits8(sx);
+    return imm >= lo && imm <= hi;
+}
+
+/* Opcode, /digit and immediate bytes of op with an immediate: add..cmp take
+ * the sign-extended imm8 (83) when it fits, else 81 (80 for 8 bits); test
+ * F7 /0; mov C7 /0; imul 6B/69 (reg = dst). 0 for xchg. */
+JB__INLINE uint32_t jb_x64__alu_imm_op(jb_type sz, jb_x64_alu op, int s8, unsigned *digit,
+                                       unsigned *n, uint32_t *opc8)
+{
+    unsigned s = JB__SIZE(sz);
+    *n = s == 0 ? 1 : s == 1 ? 2 : 4;
+    *digit = op <= JB_X64_CMP ? (unsigned)op : 0;
+    if (op <= JB_X64_CMP) {
+        *opc8 = 0x80;
+        if (s8)
+            *n = s ? 1 : 1;
+        return s8 ? 0x83 : 0x81;
+    }
+    if (op == JB_X64_TEST || op == JB_X64_MOV) {
+        *opc8 = op == JB_X64_TEST ? 0xf6 : 0xc6;
+        return op == JB_X64_TEST ? 0xf7 : 0xc7;
+    }
+    *opc8 = 0;
+    if (op == JB_X64_IMUL && s8)
+        *n = 1;
+    return op == JB_X64_IMUL ? (s8 ? 0x6b : 0x69) : 0;
+}
+
+/* 64-bit mov of any immediate, shortest: mov r32, imm32 (zero-extends) for
+ * 0..2^32-1, mov r64, simm32 (C7 /0) for other sign-extended imm32, else
+ * movabs r64, imm64. */
+JB__INLINE void jb_x64__mov64_ri(jb_emit *e, jb_x64_reg dst, int64_t imm)
+{
+    uint64_t u = (uint64_t)imm, b = dst >> 3, r = dst & 7;
+    if (jb_x64__bad_reg(e, dst))
+        return;
+    if (u <= 0xffffffffu) {
+        if (b)
+            jb_x64__bytes(e, 0x41 | (0xb8 + r) << 8 | u << 16, 6);
+        else
+            jb_x64__bytes(e, (0xb8 + r) | u << 8, 5);
     } else if (imm >= INT32_MIN && imm <= INT32_MAX) {
-        *p++ = (uint8_t)(JB_X64__REX | jb_x64__rexbits(JB_X64__W, 0, 0, dst));
-        *p++ = 0xc7;
-        *p++ = jb_x64__modrm(3, 0, dst);
-        jb__put32(p, (uint32_t)(int32_t)imm);
-        p += 4;
+        jb_x64__bytes(e, (0x48 | b) | 0xc7u << 8 | (0xc0 | r) << 16 | (u & 0xffffffffu) << 24, 7);
     } else {
-        *p++ = (uint8_t)(JB_X64__REX | jb_x64__rexbits(JB_X64__W, 0, 0, dst));
-        *p++ = (uint8_t)(0xb8 + (dst & 7));
-        uint64_t u = (uint64_t)imm;
-        memcpy(p, &u, 8);
-        p += 8;
+        uint8_t tmp[16] = {(uint8_t)(0x48 | b), (uint8_t)(0xb8 + r)};
+        memcpy(tmp + 2, &u, 8);
+        if (jb__fast(e)) {
+            memcpy(e->cur, tmp, 10);
+            e->cur += 10;
+        } else if (!e->err) {
+            jb_emit_tail(e, tmp, 10);
+        }
     }
-    e->cur = p;
 }
 
-/* mov dst, qword [m] */
-static inline void jb_x64_mov_rm(jb_emit *e, jb_x64_reg dst, jb_x64_mem m)
+/* op dst, imm. For mov the 64-bit form takes any value (jb_x64__mov64_ri);
+ * otherwise the immediate must fit the size in its signed or unsigned
+ * reading (64 bits: a sign-extended imm32). imul: dst = dst * imm. */
+static inline void jb_x64_alu_ri(jb_emit *e, jb_type sz, jb_x64_alu op, jb_x64_reg dst,
+                                 int64_t imm)
 {
-    jb_x64__mem_op(e, 0, JB_X64__W, 0x8b, dst, m, 0);
+    uint32_t v, opc8;
+    unsigned digit, n, s = JB__SIZE(sz);
+    int s8;
+    if (op == JB_X64_MOV && s == 3 && (unsigned)sz <= 7) {
+        jb_x64__mov64_ri(e, dst, imm);
+        return;
+    }
+    int ok = jb_x64__imm(sz, imm, &v, &s8);
+    if (jb_x64__bad_alu(e, op, JB_X64_IMUL) ||
+        jb_x64__bad(e, op == JB_X64_XCHG, "x86_64: xchg takes no immediate") ||
+        jb_x64__bad(e, !ok, "x86_64: the immediate does not fit the operand size (64 "
+                            "bits: a sign-extended imm32); load it into a register first"))
+        return;
+    if (op == JB_X64_MOV) { /* B0+r ib, B8+r iw/id */
+        if (jb_x64__bad(e, dst > 15 || (unsigned)sz > 7, "x86_64: register number above 15"))
+            return;
+        unsigned rex = JB_X64__BYTE_REX(sz, dst) | (dst >> 3);
+        uint64_t x = 0;
+        unsigned k = 0;
+        if (s == 1)
+            x = 0x66, k = 1;
+        if (rex)
+            x |= (uint64_t)(JB_X64__REX | rex) << 8 * k, k++;
+        x |= (uint64_t)((s ? 0xb8u : 0xb0u) + (dst & 7)) << 8 * k, k++;
+        x |= (uint64_t)v << 8 * k;
+        jb_x64__bytes(e, x, k + (s == 0 ? 1 : s == 1 ? 2 : 4));
+        return;
+    }
+    uint32_t opc = jb_x64__alu_imm_op(sz, op, s8 && s, &digit, &n, &opc8);
+    jb_x64__rr(e, sz, opc, opc8, op == JB_X64_IMUL ? (unsigned)dst : digit, dst, v, n);
 }
 
-/* mov qword [m], src */
-static inline void jb_x64_mov_mr(jb_emit *e, jb_x64_mem m, jb_x64_reg src)
+/* op [m], imm (add..cmp, test, mov). For a label m the displacement counts
+ * from the end of the instruction, after the immediate. */
+static inline void jb_x64_alu_mi(jb_emit *e, jb_type sz, jb_x64_alu op, jb_x64_mem m,
+                                 int64_t imm)
 {
-    jb_x64__mem_op(e, 0, JB_X64__W, 0x89, src, m, 0);
+    uint32_t v, opc8;
+    unsigned digit, n;
+    int s8;
+    int ok = jb_x64__imm(sz, imm, &v, &s8);
+    if (jb_x64__bad_alu(e, op, JB_X64_MOV) ||
+        jb_x64__bad(e, !ok, "x86_64: the immediate does not fit the operand size (64 "
+                            "bits: a sign-extended imm32)"))
+        return;
+    uint32_t opc = jb_x64__alu_imm_op(sz, op, s8 && JB__SIZE(sz), &digit, &n, &opc8);
+    jb_x64__rm(e, 0, sz, opc, opc8, digit, m, v, n);
 }
 
-/* lea dst, [m] */
+/* 64-bit shorthands. */
+static inline void jb_x64_add_rr(jb_emit *e, jb_x64_reg d, jb_x64_reg s) { jb_x64_alu_rr(e, JB_I64, JB_X64_ADD, d, s); }
+static inline void jb_x64_sub_rr(jb_emit *e, jb_x64_reg d, jb_x64_reg s) { jb_x64_alu_rr(e, JB_I64, JB_X64_SUB, d, s); }
+static inline void jb_x64_and_rr(jb_emit *e, jb_x64_reg d, jb_x64_reg s) { jb_x64_alu_rr(e, JB_I64, JB_X64_AND, d, s); }
+static inline void jb_x64_or_rr(jb_emit *e, jb_x64_reg d, jb_x64_reg s) { jb_x64_alu_rr(e, JB_I64, JB_X64_OR, d, s); }
+static inline void jb_x64_xor_rr(jb_emit *e, jb_x64_reg d, jb_x64_reg s) { jb_x64_alu_rr(e, JB_I64, JB_X64_XOR, d, s); }
+static inline void jb_x64_cmp_rr(jb_emit *e, jb_x64_reg d, jb_x64_reg s) { jb_x64_alu_rr(e, JB_I64, JB_X64_CMP, d, s); }
+static inline void jb_x64_test_rr(jb_emit *e, jb_x64_reg a, jb_x64_reg b) { jb_x64_alu_rr(e, JB_I64, JB_X64_TEST, a, b); }
+static inline void jb_x64_imul_rr(jb_emit *e, jb_x64_reg d, jb_x64_reg s) { jb_x64_alu_rr(e, JB_I64, JB_X64_IMUL, d, s); }
+static inline void jb_x64_mov_rr(jb_emit *e, jb_x64_reg d, jb_x64_reg s) { jb_x64_alu_rr(e, JB_I64, JB_X64_MOV, d, s); }
+static inline void jb_x64_add_ri(jb_emit *e, jb_x64_reg d, int64_t i) { jb_x64_alu_ri(e, JB_I64, JB_X64_ADD, d, i); }
+static inline void jb_x64_sub_ri(jb_emit *e, jb_x64_reg d, int64_t i) { jb_x64_alu_ri(e, JB_I64, JB_X64_SUB, d, i); }
+static inline void jb_x64_and_ri(jb_emit *e, jb_x64_reg d, int64_t i) { jb_x64_alu_ri(e, JB_I64, JB_X64_AND, d, i); }
+static inline void jb_x64_or_ri(jb_emit *e, jb_x64_reg d, int64_t i) { jb_x64_alu_ri(e, JB_I64, JB_X64_OR, d, i); }
+static inline void jb_x64_xor_ri(jb_emit *e, jb_x64_reg d, int64_t i) { jb_x64_alu_ri(e, JB_I64, JB_X64_XOR, d, i); }
+static inline void jb_x64_cmp_ri(jb_emit *e, jb_x64_reg d, int64_t i) { jb_x64_alu_ri(e, JB_I64, JB_X64_CMP, d, i); }
+static inline void jb_x64_test_ri(jb_emit *e, jb_x64_reg a, int64_t i) { jb_x64_alu_ri(e, JB_I64, JB_X64_TEST, a, i); }
+static inline void jb_x64_mov_ri(jb_emit *e, jb_x64_reg d, int64_t i) { jb_x64_alu_ri(e, JB_I64, JB_X64_MOV, d, i); }
+/* mov dst, qword [m] and mov qword [m], src */
+static inline void jb_x64_mov_rm(jb_emit *e, jb_x64_reg d, jb_x64_mem m) { jb_x64_alu_rm(e, JB_I64, JB_X64_MOV, d, m); }
+static inline void jb_x64_mov_mr(jb_emit *e, jb_x64_mem m, jb_x64_reg s) { jb_x64_alu_mr(e, JB_I64, JB_X64_MOV, m, s); }
+
+/* imul dst, src, imm and imul dst, [m], imm (16/32/64 bits; imm8 when it
+ * fits, else imm16/imm32). */
+static inline void jb_x64_imul3_rri(jb_emit *e, jb_type sz, jb_x64_reg dst, jb_x64_reg src,
+                                    int64_t imm)
+{
+    uint32_t v;
+    int s8;
+    unsigned s = JB__SIZE(sz);
+    if (!jb_x64__bad(e, !jb_x64__imm(sz, imm, &v, &s8), "x86_64: the imul immediate does "
+                                                         "not fit the operand size"))
+        jb_x64__rr(e, sz, s8 ? 0x6b : 0x69, 0, dst, src, v, s8 ? 1 : s == 1 ? 2 : 4);
+}
+static inline void jb_x64_imul3_rmi(jb_emit *e, jb_type sz, jb_x64_reg dst, jb_x64_mem m,
+                                    int64_t imm)
+{
+    uint32_t v;
+    int s8;
+    unsigned s = JB__SIZE(sz);
+    if (!jb_x64__bad(e, !jb_x64__imm(sz, imm, &v, &s8), "x86_64: the imul immediate does "
+                                                         "not fit the operand size"))
+        jb_x64__rm(e, 0, sz, s8 ? 0x6b : 0x69, 0, dst, m, v, s8 ? 1 : s == 1 ? 2 : 4);
+}
+static inline void jb_x64_imul_rri(jb_emit *e, jb_x64_reg d, jb_x64_reg s, int64_t imm) { jb_x64_imul3_rri(e, JB_I64, d, s, imm); }
+
+/* not/neg/mul/imul1/div/idiv/inc/dec of r or [m], every size. */
+static inline int jb_x64__bad_unop(jb_emit *e, jb_x64_unop op)
+{
+    return jb_x64__bad(e, (unsigned)op < JB_X64_NOT || (unsigned)op > JB_X64_DEC,
+                       "x86_64: not a jb_x64_unop");
+}
+static inline void jb_x64_unary_r(jb_emit *e, jb_type sz, jb_x64_unop op, jb_x64_reg r)
+{
+    if (jb_x64__bad_unop(e, op))
+        return;
+    if (op >= JB_X64_INC)
+        jb_x64__rr(e, sz, 0xff, 0xfe, (unsigned)op - JB_X64_INC, r, 0, 0);
+    else
+        jb_x64__rr(e, sz, 0xf7, 0xf6, (unsigned)op, r, 0, 0);
+}
+static inline void jb_x64_unary_m(jb_emit *e, jb_type sz, jb_x64_unop op, jb_x64_mem m)
+{
+    if (jb_x64__bad_unop(e, op))
+        return;
+    if (op >= JB_X64_INC)
+        jb_x64__rm(e, 0, sz, 0xff, 0xfe, (unsigned)op - JB_X64_INC, m, 0, 0);
+    else
+        jb_x64__rm(e, 0, sz, 0xf7, 0xf6, (unsigned)op, m, 0, 0);
+}
+static inline void jb_x64_not(jb_emit *e, jb_x64_reg r) { jb_x64_unary_r(e, JB_I64, JB_X64_NOT, r); }
+static inline void jb_x64_neg(jb_emit *e, jb_x64_reg r) { jb_x64_unary_r(e, JB_I64, JB_X64_NEG, r); }
+static inline void jb_x64_mul(jb_emit *e, jb_x64_reg r) { jb_x64_unary_r(e, JB_I64, JB_X64_MUL, r); }
+static inline void jb_x64_div(jb_emit *e, jb_x64_reg r) { jb_x64_unary_r(e, JB_I64, JB_X64_DIV, r); }
+static inline void jb_x64_idiv(jb_emit *e, jb_x64_reg r) { jb_x64_unary_r(e, JB_I64, JB_X64_IDIV, r); }
+
+/* Sign-extend the accumulator for an idiv of size sz: cbw (ax = al), cwd
+ * (dx:ax), cdq (edx:eax), cqo (rdx:rax). Before div, zero rdx instead. */
+static inline void jb_x64_cdq(jb_emit *e, jb_type sz)
+{
+    static const uint16_t b[4] = {0x9866, 0x9966, 0x99, 0x9948};
+    if (!jb_x64__bad(e, (unsigned)sz > 7, "x86_64: size must be a jb_type"))
+        jb_x64__bytes(e, b[JB__SIZE(sz)], JB__SIZE(sz) == 2 ? 1 : 2);
+}
+static inline void jb_x64_cqo(jb_emit *e) { jb_x64_cdq(e, JB_I64); }
+
+/* Shifts and rotates of r or [m] by an immediate or by cl. The count is
+ * 0..31 (0..63 for 64 bits), as the CPU masks it; 1 uses the D1 form. */
+static inline int jb_x64__bad_shift(jb_emit *e, jb_type sz, jb_x64_shift op, unsigned n)
+{
+    return jb_x64__bad(e, (unsigned)op > 7 || op == 6 || n > (JB__SIZE(sz) == 3 ? 63u : 31u),
+                       "x86_64: shift count must be 0..31 (0..63 for 64 bits) and the "
+                       "operation a jb_x64_shift");
+}
+static inline void jb_x64_shift_ri(jb_emit *e, jb_type sz, jb_x64_shift op, jb_x64_reg r, unsigned n)
+{
+    if (!jb_x64__bad_shift(e, sz, op, n))
+        jb_x64__rr(e, sz, n == 1 ? 0xd1 : 0xc1, n == 1 ? 0xd0 : 0xc0, op, r, n, n != 1);
+}
+static inline void jb_x64_shift_rcl(jb_emit *e, jb_type sz, jb_x64_shift op, jb_x64_reg r)
+{
+    if (!jb_x64__bad_shift(e, sz, op, 0))
+        jb_x64__rr(e, sz, 0xd3, 0xd2, op, r, 0, 0);
+}
+static inline void jb_x64_shift_mi(jb_emit *e, jb_type sz, jb_x64_shift op, jb_x64_mem m, unsigned n)
+{
+    if (!jb_x64__bad_shift(e, sz, op, n))
+        jb_x64__rm(e, 0, sz, n == 1 ? 0xd1 : 0xc1, n == 1 ? 0xd0 : 0xc0, op, m, n, n != 1);
+}
+static inline void jb_x64_shift_mcl(jb_emit *e, jb_type sz, jb_x64_shift op, jb_x64_mem m)
+{
+    if (!jb_x64__bad_shift(e, sz, op, 0))
+        jb_x64__rm(e, 0, sz, 0xd3, 0xd2, op, m, 0, 0);
+}
+
+/* lzcnt/tzcnt/popcnt/bsf/bsr dst, src (16, 32 or 64 bits). */
+static inline void jb_x64_count_rr(jb_emit *e, jb_type sz, jb_x64_count op, jb_x64_reg dst,
+                                   jb_x64_reg src)
+{
+    static const uint16_t opc[5] = {0x0fbd, 0x0fbc, 0x0fb8, 0x0fbc, 0x0fbd};
+    if (jb_x64__bad(e, (unsigned)op > JB_X64_BSR || JB__SIZE(sz) == 0 || (unsigned)sz > 7,
+                    "x86_64: bit counts take 16, 32 or 64 bits and a jb_x64_count") ||
+        jb_x64__bad_reg(e, dst | src))
+        return;
+    JB_X64__EMIT(e, P, jb_x64__enc(e, P, JB_X64__SZ_PFX(sz) | (op <= JB_X64_POPCNT ? JB_X64__PF3 : 0),
+                                   JB_X64__SZ_W(sz), opc[op], dst, jb_x64_mem_bd(src, 0), 0, 0, 0));
+}
+
+/* bswap r (32 or 64 bits). */
+static inline void jb_x64_bswap(jb_emit *e, jb_type sz, jb_x64_reg r)
+{
+    if (jb_x64__bad(e, JB__SIZE(sz) < 2 || (unsigned)sz > 7, "x86_64: bswap takes 32 or 64 bits") ||
+        jb_x64__bad_reg(e, r))
+        return;
+    unsigned rex = JB_X64__SZ_W(sz) | (r >> 3);
+    jb_x64__bytes(e, rex ? (JB_X64__REX | rex) | 0x0fu << 8 | (0xc8u + (r & 7)) << 16
+                         : 0x0fu | (0xc8u + (r & 7)) << 8, rex ? 3 : 2);
+}
+
+/* ---- moves, loads, stores, extension ------------------------------------------- */
+
+/* lea dst, [m] (64-bit address) */
 static inline void jb_x64_lea(jb_emit *e, jb_x64_reg dst, jb_x64_mem m)
 {
-    jb_x64__mem_op(e, 0, JB_X64__W, 0x8d, dst, m, 0);
+    jb_x64__op_m(e, 0, JB_X64__W, 0x8d, dst, m, 0, 0);
 }
 
-/* How a load widens its value into a 64-bit register. */
-typedef enum {
-    JB_X64_U8, JB_X64_S8, JB_X64_U16, JB_X64_S16, JB_X64_U32, JB_X64_S32, JB_X64_X64
-} jb_x64_width;
+typedef jb_type jb_x64_width; /* the older names of the jb_type values */
+#define JB_X64_U8 JB_U8
+#define JB_X64_S8 JB_S8
+#define JB_X64_U16 JB_U16
+#define JB_X64_S16 JB_S16
+#define JB_X64_U32 JB_U32
+#define JB_X64_S32 JB_S32
+#define JB_X64_X64 JB_U64
 
-/* Opcode and REX.W per width: zero-extension uses the 32-bit forms (which
- * clear the upper half), sign-extension the REX.W ones. */
-static inline void jb_x64__width_op(jb_x64_width w, unsigned *opc, unsigned *rexw)
+/* movzx / movsx / mov r32 / movsxd / mov for a value of type t widened to 64
+ * bits: zero-extension uses the 32-bit forms (which clear the upper half). */
+JB__INLINE uint32_t jb_x64__ext_op(jb_type t, unsigned *w)
 {
-    static const uint16_t op[7] = {0x0fb6, 0x0fbe, 0x0fb7, 0x0fbf, 0x8b, 0x63, 0x8b};
-    static const uint8_t ww[7] = {0, JB_X64__W, 0, JB_X64__W, 0, JB_X64__W, JB_X64__W};
-    *opc = op[w % 7];
-    *rexw = ww[w % 7];
+    static const uint16_t op[8] = {0x0fb6, 0x0fb7, 0x8b, 0x8b, 0x0fbe, 0x0fbf, 0x63, 0x8b};
+    *w = (((unsigned)t & 4) || ((unsigned)t & 3) == 3) ? JB_X64__W : 0;
+    return op[(unsigned)t & 7];
 }
 
-/* dst = the 8/16/32/64-bit value at [m], zero- or sign-extended to 64 bits:
- * movzx / movsx / mov r32 / movsxd / mov. */
-static inline void jb_x64_load(jb_emit *e, jb_x64_width w, jb_x64_reg dst, jb_x64_mem m)
+/* dst = the value of type t at [m]: integers widened to 64 bits as t says;
+ * JB_F32 / JB_F64: movss / movsd into xmm dst (upper lanes cleared). */
+static inline void jb_x64_load(jb_emit *e, jb_type t, unsigned dst, jb_x64_mem m)
 {
-    unsigned opc, rexw;
-    if ((unsigned)w > JB_X64_X64) {
-        jb_emit_fail(e, JB_EOPERAND, "x86_64: load width must be a jb_x64_width");
+    unsigned w;
+    if (JB__IS_FP(t)) {
+        jb_x64__op_m(e, t == JB_F32 ? JB_X64__PF3 : JB_X64__PF2, 0, 0x0f10, dst, m, 0, 0);
         return;
     }
-    jb_x64__width_op(w, &opc, &rexw);
-    jb_x64__mem_op(e, 0, rexw, opc, dst, m, 0);
-}
-
-/* dst = the low 8/16/32 bits of src, zero- or sign-extended (X64: a copy). */
-static inline void jb_x64_extend(jb_emit *e, jb_x64_width w, jb_x64_reg dst, jb_x64_reg src)
-{
-    unsigned opc, rexw;
-    if ((unsigned)w > JB_X64_X64) {
-        jb_emit_fail(e, JB_EOPERAND, "x86_64: extend width must be a jb_x64_width");
+    if (jb_x64__bad(e, (unsigned)t > 7, "x86_64: load type must be a jb_type"))
         return;
-    }
-    jb_x64__width_op(w, &opc, &rexw);
-    if (w <= JB_X64_S8)
-        rexw |= jb_x64__byte_rex(src);
-    jb_x64__reg_op(e, 0, rexw, opc, dst, src);
+    uint32_t opc = jb_x64__ext_op(t, &w);
+    jb_x64__op_m(e, 0, w, opc, dst, m, 0, 0);
 }
 
-/* Store the low `bits` (8, 16, 32 or 64) of src at [m]. */
-static inline void jb_x64_store(jb_emit *e, unsigned bits, jb_x64_mem m, jb_x64_reg src)
+/* dst = the low 8/16/32 bits of src, zero- or sign-extended (64: a copy). */
+static inline void jb_x64_extend(jb_emit *e, jb_type t, jb_x64_reg dst, jb_x64_reg src)
 {
-    switch (bits) {
-    case 8: jb_x64__mem_op(e, 0, jb_x64__byte_rex(src), 0x88, src, m, 0); return;
-    case 16: jb_x64__mem_op(e, 0x66, 0, 0x89, src, m, 0); return;
-    case 32: jb_x64__mem_op(e, 0, 0, 0x89, src, m, 0); return;
-    case 64: jb_x64__mem_op(e, 0, JB_X64__W, 0x89, src, m, 0); return;
-    }
-    jb_emit_fail(e, JB_EOPERAND, "x86_64: store size must be 8, 16, 32 or 64 bits");
-}
-
-/* Store an immediate of `bits` (8, 16, 32, or 64: a sign-extended imm32) at
- * [m]. An immediate the size cannot hold is JB_EOPERAND. For a rip-relative
- * m, disp counts from the end of the instruction, after the immediate. */
-static inline void jb_x64_store_i(jb_emit *e, unsigned bits, jb_x64_mem m, int64_t imm)
-{
-    unsigned n = bits / 8 > 4 ? 4 : bits / 8;
-    int64_t lo = bits == 8 ? -128 : bits == 16 ? -32768 : INT32_MIN;
-    uint64_t hi = bits == 8 ? 0xff : bits == 16 ? 0xffff : bits == 32 ? 0xffffffffu : INT32_MAX;
-    if ((bits != 8 && bits != 16 && bits != 32 && bits != 64) || imm < lo ||
-        (imm > 0 && (uint64_t)imm > hi)) {
-        jb_emit_fail(e, JB_EOPERAND, "x86_64: store immediate needs 8/16/32/64 bits and a "
-                                     "value that fits (64: a sign-extended imm32)");
+    unsigned w;
+    if (jb_x64__bad(e, (unsigned)t > 7, "x86_64: extend type must be a jb_type"))
         return;
-    }
-    uint8_t *p = jb_x64__mem_op(e, bits == 16 ? 0x66 : 0, bits == 64 ? JB_X64__W : 0,
-                                bits == 8 ? 0xc6 : 0xc7, 0, m, n);
-    if (!p)
-        return;
-    uint32_t v = (uint32_t)imm;
-    memcpy(p, &v, n); /* little-endian: the low n bytes */
+    uint32_t opc = jb_x64__ext_op(t, &w);
+    jb_x64__op_r(e, 0, w | JB_X64__BYTE_REX(t, src), opc, dst, src, 0, 0);
 }
 
-/* ---- integer ALU ------------------------------------------------------------ */
-
-/* op dst, src (64-bit): add, or, adc, sbb, and, sub, xor, cmp */
-static inline void jb_x64_alu_rr(jb_emit *e, jb_x64_alu op, jb_x64_reg dst, jb_x64_reg src)
+/* [m] = the low bits of src of type t (integers), or movss / movsd of xmm src. */
+static inline void jb_x64_store(jb_emit *e, jb_type t, jb_x64_mem m, unsigned src)
 {
-    jb_x64__op_rr(e, (unsigned)op * 8 + 1, src, dst);
+    if (JB__IS_FP(t))
+        jb_x64__op_m(e, t == JB_F32 ? JB_X64__PF3 : JB_X64__PF2, 0, 0x0f11, src, m, 0, 0);
+    else
+        jb_x64__rm(e, 0, t, 0x89, 0x88, src, m, 0, 0);
 }
 
-/* op dst, imm (sign-extended imm8 when it fits, else imm32). An immediate
- * outside int32 has no encoding: JB_EOPERAND. */
-static inline void jb_x64_alu_ri(jb_emit *e, jb_x64_alu op, jb_x64_reg dst, int64_t imm)
+/* [m] = imm of size sz (64 bits: a sign-extended imm32). */
+static inline void jb_x64_store_i(jb_emit *e, jb_type sz, jb_x64_mem m, int64_t imm)
 {
-    if (!jb_emit_room(e, 7) || jb_x64__bad_reg(e, dst))
-        return;
-    if (imm < INT32_MIN || imm > INT32_MAX) {
-        jb_emit_fail(e, JB_EOPERAND, "x86_64: ALU immediate does not fit in 32 "
-                                     "bits; load it into a register first");
-        return;
-    }
-    uint8_t *p = e->cur;
-    *p++ = (uint8_t)(JB_X64__REX | jb_x64__rexbits(JB_X64__W, 0, 0, dst));
-    if (jb_x64__fits8(imm)) {
-        *p++ = 0x83;
-        *p++ = jb_x64__modrm(3, op, dst);
-        *p++ = (uint8_t)(int8_t)imm;
-    } else {
-        *p++ = 0x81;
-        *p++ = jb_x64__modrm(3, op, dst);
-        jb__put32(p, (uint32_t)(int32_t)imm);
-        p += 4;
-    }
-    e->cur = p;
+    jb_x64_alu_mi(e, sz, JB_X64_MOV, m, imm);
 }
-
-/* op dst, qword [m] and op qword [m], src */
-static inline void jb_x64_alu_rm(jb_emit *e, jb_x64_alu op, jb_x64_reg dst, jb_x64_mem m)
-{
-    jb_x64__mem_op(e, 0, JB_X64__W, (unsigned)op * 8 + 3, dst, m, 0);
-}
-static inline void jb_x64_alu_mr(jb_emit *e, jb_x64_alu op, jb_x64_mem m, jb_x64_reg src)
-{
-    jb_x64__mem_op(e, 0, JB_X64__W, (unsigned)op * 8 + 1, src, m, 0);
-}
-
-static inline void jb_x64_add_rr(jb_emit *e, jb_x64_reg d, jb_x64_reg s) { jb_x64_alu_rr(e, JB_X64_ADD, d, s); }
-static inline void jb_x64_sub_rr(jb_emit *e, jb_x64_reg d, jb_x64_reg s) { jb_x64_alu_rr(e, JB_X64_SUB, d, s); }
-static inline void jb_x64_and_rr(jb_emit *e, jb_x64_reg d, jb_x64_reg s) { jb_x64_alu_rr(e, JB_X64_AND, d, s); }
-static inline void jb_x64_or_rr(jb_emit *e, jb_x64_reg d, jb_x64_reg s) { jb_x64_alu_rr(e, JB_X64_OR, d, s); }
-static inline void jb_x64_xor_rr(jb_emit *e, jb_x64_reg d, jb_x64_reg s) { jb_x64_alu_rr(e, JB_X64_XOR, d, s); }
-static inline void jb_x64_cmp_rr(jb_emit *e, jb_x64_reg d, jb_x64_reg s) { jb_x64_alu_rr(e, JB_X64_CMP, d, s); }
-static inline void jb_x64_add_ri(jb_emit *e, jb_x64_reg d, int64_t i) { jb_x64_alu_ri(e, JB_X64_ADD, d, i); }
-static inline void jb_x64_sub_ri(jb_emit *e, jb_x64_reg d, int64_t i) { jb_x64_alu_ri(e, JB_X64_SUB, d, i); }
-static inline void jb_x64_and_ri(jb_emit *e, jb_x64_reg d, int64_t i) { jb_x64_alu_ri(e, JB_X64_AND, d, i); }
-static inline void jb_x64_or_ri(jb_emit *e, jb_x64_reg d, int64_t i) { jb_x64_alu_ri(e, JB_X64_OR, d, i); }
-static inline void jb_x64_xor_ri(jb_emit *e, jb_x64_reg d, int64_t i) { jb_x64_alu_ri(e, JB_X64_XOR, d, i); }
-static inline void jb_x64_cmp_ri(jb_emit *e, jb_x64_reg d, int64_t i) { jb_x64_alu_ri(e, JB_X64_CMP, d, i); }
-
-/* test a, b and test a, imm (a sign-extended imm32) */
-static inline void jb_x64_test_rr(jb_emit *e, jb_x64_reg a, jb_x64_reg b)
-{
-    jb_x64__op_rr(e, 0x85, b, a);
-}
-static inline void jb_x64_test_ri(jb_emit *e, jb_x64_reg a, int64_t imm)
-{
-    if (imm < INT32_MIN || imm > INT32_MAX) {
-        jb_emit_fail(e, JB_EOPERAND, "x86_64: test immediate does not fit in 32 bits");
-        return;
-    }
-    if (!jb_emit_room(e, 7) || jb_x64__bad_reg(e, a))
-        return;
-    jb_x64__op_rr(e, 0xf7, 0, a);
-    jb__put32(e->cur, (uint32_t)(int32_t)imm);
-    e->cur += 4;
-}
-
-/* imul dst, src (64-bit, signed, low half) */
-static inline void jb_x64_imul_rr(jb_emit *e, jb_x64_reg dst, jb_x64_reg src)
-{
-    jb_x64__op_rr(e, 0x0faf, dst, src);
-}
-
-/* imul dst, src, imm (imm8 or imm32, sign-extended) */
-static inline void jb_x64_imul_rri(jb_emit *e, jb_x64_reg dst, jb_x64_reg src, int64_t imm)
-{
-    if (imm < INT32_MIN || imm > INT32_MAX) {
-        jb_emit_fail(e, JB_EOPERAND, "x86_64: imul immediate does not fit in 32 bits");
-        return;
-    }
-    if (!jb_emit_room(e, 8) || jb_x64__bad_reg(e, dst | src))
-        return;
-    int short_imm = jb_x64__fits8(imm);
-    jb_x64__op_rr(e, short_imm ? 0x6b : 0x69, dst, src);
-    if (short_imm) {
-        *e->cur++ = (uint8_t)(int8_t)imm;
-    } else {
-        jb__put32(e->cur, (uint32_t)(int32_t)imm);
-        e->cur += 4;
-    }
-}
-
-/* One-operand group 3 (F7 /digit, 64-bit): neg, not, and the rdx:rax forms
- * mul (unsigned widening), div (unsigned), idiv (signed): rax = quotient,
- * rdx = remainder. Before idiv, cqo sign-extends rax into rdx; before div,
- * zero rdx. */
-static inline void jb_x64_not(jb_emit *e, jb_x64_reg r) { jb_x64__op_rr(e, 0xf7, 2, r); }
-static inline void jb_x64_neg(jb_emit *e, jb_x64_reg r) { jb_x64__op_rr(e, 0xf7, 3, r); }
-static inline void jb_x64_mul(jb_emit *e, jb_x64_reg r) { jb_x64__op_rr(e, 0xf7, 4, r); }
-static inline void jb_x64_div(jb_emit *e, jb_x64_reg r) { jb_x64__op_rr(e, 0xf7, 6, r); }
-static inline void jb_x64_idiv(jb_emit *e, jb_x64_reg r) { jb_x64__op_rr(e, 0xf7, 7, r); }
-static inline void jb_x64_cqo(jb_emit *e)
-{
-    if (jb_emit_room(e, 2)) {
-        e->cur[0] = 0x48;
-        e->cur[1] = 0x99;
-        e->cur += 2;
-    }
-}
-
-/* Shifts and rotates, numbered as their /digit in C1/D1/D3. */
-typedef enum {
-    JB_X64_ROL, JB_X64_ROR, JB_X64_RCL, JB_X64_RCR, JB_X64_SHL, JB_X64_SHR,
-    JB_X64_SAR = 7
-} jb_x64_shift;
-
-/* op r, imm (0..63; 1 uses the short D1 form) */
-static inline void jb_x64_shift_ri(jb_emit *e, jb_x64_shift op, jb_x64_reg r, unsigned imm)
-{
-    if (imm > 63 || (unsigned)op > 7 || op == 6) {
-        jb_emit_fail(e, JB_EOPERAND, "x86_64: shift count must be 0..63 and the "
-                                     "operation a jb_x64_shift");
-        return;
-    }
-    if (imm == 1) {
-        jb_x64__op_rr(e, 0xd1, op, r);
-        return;
-    }
-    if (!jb_emit_room(e, 4) || jb_x64__bad_reg(e, r))
-        return;
-    jb_x64__op_rr(e, 0xc1, op, r);
-    *e->cur++ = (uint8_t)imm;
-}
-
-/* op r, cl: the count is in rcx (x86 has no other register form). */
-static inline void jb_x64_shift_rcl(jb_emit *e, jb_x64_shift op, jb_x64_reg r)
-{
-    if ((unsigned)op > 7 || op == 6) {
-        jb_emit_fail(e, JB_EOPERAND, "x86_64: shift operation must be a jb_x64_shift");
-        return;
-    }
-    jb_x64__op_rr(e, 0xd3, op, r);
-}
-
-/* ---- conditional move and set ------------------------------------------------ */
 
 /* cmovcc dst, src (64-bit): dst = cc ? src : dst */
 static inline void jb_x64_cmov(jb_emit *e, jb_x64_cc cc, jb_x64_reg dst, jb_x64_reg src)
 {
-    jb_x64__op_rr(e, 0x0f40u + (cc & 15), dst, src);
+    if (!jb_x64__bad(e, (unsigned)cc > 15, "x86_64: condition must be a jb_x64_cc"))
+        jb_x64__op_r(e, 0, JB_X64__W, 0x0f40u + cc, dst, src, 0, 0);
 }
 
 /* setcc r8: the low byte of r = cc (the rest of r is kept; zero it first,
- * or follow with jb_x64_extend(JB_X64_U8)). */
+ * or follow with jb_x64_extend(JB_U8)). */
 static inline void jb_x64_setcc(jb_emit *e, jb_x64_cc cc, jb_x64_reg r)
 {
-    jb_x64__reg_op(e, 0, jb_x64__byte_rex(r), 0x0f90u + (cc & 15), 0, r);
+    if (!jb_x64__bad(e, (unsigned)cc > 15, "x86_64: condition must be a jb_x64_cc"))
+        jb_x64__op_r(e, 0, JB_X64__BYTE_REX(JB_I8, r), 0x0f90u + cc, 0, r, 0, 0);
 }
+
+/* ---- atomics ---------------------------------------------------------------------- */
+
+/* lock op [m], src and lock op [m], imm (add, or, adc, sbb, and, sub, xor) */
+static inline int jb_x64__bad_lock(jb_emit *e, jb_x64_alu op)
+{
+    return jb_x64__bad(e, (unsigned)op >= JB_X64_CMP,
+                       "x86_64: lock takes add, or, adc, sbb, and, sub or xor");
+}
+static inline void jb_x64_lock_alu_mr(jb_emit *e, jb_type sz, jb_x64_alu op, jb_x64_mem m,
+                                      jb_x64_reg src)
+{
+    if (!jb_x64__bad_lock(e, op))
+        jb_x64__rm(e, JB_X64__LOCK, sz, jb_x64__alu_to_rm(op), jb_x64__alu_to_rm(op) - 1u, src,
+                   m, 0, 0);
+}
+static inline void jb_x64_lock_alu_mi(jb_emit *e, jb_type sz, jb_x64_alu op, jb_x64_mem m,
+                                      int64_t imm)
+{
+    uint32_t v, opc8;
+    unsigned digit, n;
+    int s8;
+    if (jb_x64__bad_lock(e, op) ||
+        jb_x64__bad(e, !jb_x64__imm(sz, imm, &v, &s8), "x86_64: the immediate does not fit "
+                                                        "the operand size"))
+        return;
+    uint32_t opc = jb_x64__alu_imm_op(sz, op, s8 && JB__SIZE(sz), &digit, &n, &opc8);
+    jb_x64__rm(e, JB_X64__LOCK, sz, opc, opc8, digit, m, v, n);
+}
+/* lock xadd [m], src: [m] += src, src = the old value. lock cmpxchg [m],
+ * src: if [m] == the accumulator (al/ax/eax/rax) then [m] = src, else the
+ * accumulator = [m]; ZF says which. */
+static inline void jb_x64_lock_xadd(jb_emit *e, jb_type sz, jb_x64_mem m, jb_x64_reg src)
+{
+    jb_x64__rm(e, JB_X64__LOCK, sz, 0x0fc1, 0x0fc0, src, m, 0, 0);
+}
+static inline void jb_x64_lock_cmpxchg(jb_emit *e, jb_type sz, jb_x64_mem m, jb_x64_reg src)
+{
+    jb_x64__rm(e, JB_X64__LOCK, sz, 0x0fb1, 0x0fb0, src, m, 0, 0);
+}
+/* xchg [m], r: always atomic (the lock is implicit). */
+static inline void jb_x64_xchg_mr(jb_emit *e, jb_type sz, jb_x64_mem m, jb_x64_reg r)
+{
+    jb_x64_alu_mr(e, sz, JB_X64_XCHG, m, r);
+}
+static inline void jb_x64_mfence(jb_emit *e) { jb_x64__bytes(e, 0xf0ae0f, 3); }
+static inline void jb_x64_pause(jb_emit *e) { jb_x64__bytes(e, 0x90f3, 2); }
 
 /* ---- stack, frames, traps, padding -------------------------------------- */
 
 static inline void jb_x64__push_pop(jb_emit *e, unsigned base, jb_x64_reg r)
 {
-    if (!jb_emit_room(e, 2) || jb_x64__bad_reg(e, r))
-        return;
-    uint8_t *p = e->cur;
-    if (r >= 8)
-        *p++ = 0x41;
-    *p++ = (uint8_t)(base + (r & 7));
-    e->cur = p;
+    if (!jb_x64__bad_reg(e, r))
+        jb_x64__bytes(e, r >= 8 ? 0x41u | (base + (r & 7)) << 8 : base + r, r >= 8 ? 2 : 1);
 }
 static inline void jb_x64_push(jb_emit *e, jb_x64_reg r) { jb_x64__push_pop(e, 0x50, r); }
 static inline void jb_x64_pop(jb_emit *e, jb_x64_reg r) { jb_x64__push_pop(e, 0x58, r); }
+/* push imm (sign-extended to 64 bits: imm8 or imm32) */
+static inline void jb_x64_push_i(jb_emit *e, int64_t imm)
+{
+    if (jb_x64__bad(e, imm < INT32_MIN || imm > INT32_MAX,
+                    "x86_64: push immediate must be a sign-extended imm32"))
+        return;
+    if (jb_x64__fits8(imm))
+        jb_x64__bytes(e, 0x6au | (uint32_t)(uint8_t)imm << 8, 2);
+    else
+        jb_x64__bytes(e, 0x68u | (uint64_t)(uint32_t)imm << 8, 5);
+}
 
-static inline void jb_x64__byte(jb_emit *e, uint8_t b)
-{
-    if (jb_emit_room(e, 1))
-        *e->cur++ = b;
-}
-static inline void jb_x64_ret(jb_emit *e) { jb_x64__byte(e, 0xc3); }
-static inline void jb_x64_int3(jb_emit *e) { jb_x64__byte(e, 0xcc); }
-static inline void jb_x64_nop(jb_emit *e) { jb_x64__byte(e, 0x90); }
-static inline void jb_x64_leave(jb_emit *e) { jb_x64__byte(e, 0xc9); }
-static inline void jb_x64_ud2(jb_emit *e)
-{
-    if (jb_emit_room(e, 2)) {
-        e->cur[0] = 0x0f;
-        e->cur[1] = 0x0b;
-        e->cur += 2;
-    }
-}
+static inline void jb_x64_ret(jb_emit *e) { jb_x64__bytes(e, 0xc3, 1); }
+static inline void jb_x64_int3(jb_emit *e) { jb_x64__bytes(e, 0xcc, 1); }
+static inline void jb_x64_nop(jb_emit *e) { jb_x64__bytes(e, 0x90, 1); }
+static inline void jb_x64_leave(jb_emit *e) { jb_x64__bytes(e, 0xc9, 1); }
+static inline void jb_x64_ud2(jb_emit *e) { jb_x64__bytes(e, 0x0b0f, 2); }
 
 /* A frame: push rbp; mov rbp, rsp; sub rsp, size rounded up to 16 (none
  * for 0). Called at function entry, it leaves rsp 16-byte aligned as the
@@ -539,16 +820,53 @@ static inline void jb_x64_ud2(jb_emit *e)
  * jb_x64_frame_leave undoes it (leave); follow with jb_x64_ret. */
 static inline void jb_x64_frame_enter(jb_emit *e, uint32_t size)
 {
-    if (size > 0x7ffffff0u) {
-        jb_emit_fail(e, JB_EOPERAND, "x86_64: frame size above 2 GiB");
+    if (jb_x64__bad(e, size > 0x7ffffff0u, "x86_64: frame size above 2 GiB"))
         return;
-    }
     jb_x64_push(e, JB_X64_RBP);
     jb_x64_mov_rr(e, JB_X64_RBP, JB_X64_RSP);
     if (size)
         jb_x64_sub_ri(e, JB_X64_RSP, (size + 15) & ~15u);
 }
 static inline void jb_x64_frame_leave(jb_emit *e) { jb_x64_leave(e); }
+
+/* A function frame that saves registers: jb_x64_prologue pushes rbp, sets
+ * rbp = rsp, pushes each register of `saved` (a bit mask of jb_x64_reg,
+ * lowest first; not rsp or rbp) and reserves `locals` bytes at [rsp] so
+ * that rsp stays 16-byte aligned for calls. jb_x64_epilogue(same saved)
+ * restores them and returns. SysV callee-saved: rbx, r12..r15 (rbp is
+ * always saved). */
+#define JB_X64_SYSV_SAVED (1u << JB_X64_RBX | 1u << JB_X64_R12 | 1u << JB_X64_R13 | \
+                           1u << JB_X64_R14 | 1u << JB_X64_R15)
+static inline void jb_x64_prologue(jb_emit *e, uint32_t saved, uint32_t locals)
+{
+    if (jb_x64__bad(e, (saved & (0xffff0000u | 1u << JB_X64_RSP | 1u << JB_X64_RBP)) ||
+                           locals > 0x7fff0000u,
+                    "x86_64: prologue saves registers other than rsp and rbp (a 16-bit mask) "
+                    "and at most 2 GiB of locals"))
+        return;
+    unsigned n = (unsigned)__builtin_popcount(saved);
+    jb_x64_push(e, JB_X64_RBP);
+    jb_x64_mov_rr(e, JB_X64_RBP, JB_X64_RSP);
+    for (unsigned r = 0; r < 16; r++)
+        if (saved >> r & 1)
+            jb_x64_push(e, (jb_x64_reg)r);
+    uint32_t sub = ((locals + 8 * n + 15) & ~15u) - 8 * n;
+    if (sub)
+        jb_x64_sub_ri(e, JB_X64_RSP, sub);
+}
+static inline void jb_x64_epilogue(jb_emit *e, uint32_t saved)
+{
+    if (jb_x64__bad(e, saved & (0xffff0000u | 1u << JB_X64_RSP | 1u << JB_X64_RBP),
+                    "x86_64: epilogue takes the prologue's register mask"))
+        return;
+    int32_t n = __builtin_popcount(saved);
+    jb_x64_lea(e, JB_X64_RSP, jb_x64_mem_bd(JB_X64_RBP, -8 * n));
+    for (int r = 15; r >= 0; r--)
+        if (saved >> r & 1)
+            jb_x64_pop(e, (jb_x64_reg)r);
+    jb_x64_pop(e, JB_X64_RBP);
+    jb_x64_ret(e);
+}
 
 /* n bytes of padding as the fewest multi-byte NOPs (0F 1F forms, up to 9
  * bytes each), so that a padded hot loop start costs few decode slots. */
@@ -579,163 +897,106 @@ static inline void jb_x64_nops(jb_emit *e, size_t n)
  * when the buffer's final address is (jb_alloc's alignment argument). */
 static inline void jb_x64_align(jb_emit *e, size_t align)
 {
-    if (align == 0 || align > 4096 || (align & (align - 1))) {
-        jb_emit_fail(e, JB_EOPERAND, "x86_64: alignment must be a power of two up to 4096");
+    if (jb_x64__bad(e, align == 0 || align > 4096 || (align & (align - 1)),
+                    "x86_64: alignment must be a power of two up to 4096"))
         return;
-    }
     jb_x64_nops(e, (size_t)(-jb_emit_size(e) & (align - 1)));
 }
 
 /* ---- control flow ---------------------------------------------------------- */
 
-/* Shared by jcc/jmp: short opcode s8 (1 byte), long opcode l32 (1 or 2). */
-static inline void jb_x64__branch(jb_emit *e, unsigned s8, unsigned l32, jb_label l, unsigned flags)
+/* jcc/jmp: short opcode s8, long opcode bytes l32 (memory order, n bytes). */
+JB__INLINE void jb_x64__branch(jb_emit *e, unsigned s8, uint32_t l32, unsigned n, jb_label l,
+                               unsigned flags)
 {
-    if (!jb_emit_room(e, 6))
+    uint8_t tmp[8], *p = jb__fast(e) ? e->cur : tmp;
+    if (p == tmp && e->err)
         return;
-    uint8_t *p = e->cur;
-    uint32_t here = (uint32_t)(p - e->start);
+    uint32_t here = (uint32_t)(e->cur - e->start);
     int32_t t = jb_label_offset(e, l);
+    uint64_t v;
+    unsigned len;
+    jb_fixfmt f;
     if (t >= 0 && !(flags & JB_X64_LONG) && jb_x64__fits8((int64_t)t - (here + 2))) {
-        p[0] = (uint8_t)s8;
-        p[1] = (uint8_t)(int8_t)(t - (int32_t)(here + 2));
-        e->cur = p + 2;
-        return;
+        v = s8 | (uint32_t)(uint8_t)(t - (int32_t)(here + 2)) << 8;
+        len = 2;
+    } else if (flags & JB_X64_SHORT) {
+        f = JB_X64_FIX_REL8;
+        if (t >= 0) {
+            jb_fix_range_fail(e, f, here, t);
+            return;
+        }
+        jb__label_ref(e, l, here, f, s8);
+        v = 0x0b0f; /* ud2 until the label binds */
+        len = 2;
+    } else {
+        f = JB_X64_FIX_REL32(n);
+        len = n + 4;
+        if (t >= 0) {
+            v = l32 | (uint64_t)(uint32_t)(t - (int32_t)(here + len)) << 8 * n;
+        } else {
+            jb__label_ref(e, l, here, f, l32 & 0xffff);
+            v = 0x0b0f;
+        }
     }
-    if (t < 0 && (flags & JB_X64_SHORT)) {
-        p[0] = (uint8_t)s8;
-        p[1] = 0;
-        e->cur = p + 2;
-        jb__label_target(e, l, here + 1, JB__FIX_REL8);
-        return;
-    }
-    if (t >= 0 && (flags & JB_X64_SHORT)) {
-        jb_emit_fail(e, JB_EBRANCH, "x86_64: a short branch cannot reach its label");
-        return;
-    }
-    unsigned n = l32 > 0xff ? 2 : 1;
-    if (n == 2)
-        p[0] = (uint8_t)(l32 >> 8);
-    p[n - 1] = (uint8_t)l32;
-    int32_t tt = t >= 0 ? t : jb__label_target(e, l, here + n, JB__FIX_REL32);
-    jb__put32(p + n, tt >= 0 ? (uint32_t)(tt - (int32_t)(here + n + 4)) : 0);
-    e->cur = p + n + 4;
+    jb__put64(p, v);
+    if (p == tmp)
+        jb_emit_tail(e, tmp, len);
+    else
+        e->cur = p + len;
 }
 
 /* jcc l: rel8 when the bound label is near (unless JB_X64_LONG), rel32
  * otherwise (unless JB_X64_SHORT). */
 static inline void jb_x64_jcc(jb_emit *e, jb_x64_cc cc, jb_label l, unsigned flags)
 {
-    jb_x64__branch(e, 0x70u + (cc & 15), 0x0f80u + (cc & 15), l, flags);
+    if (!jb_x64__bad(e, (unsigned)cc > 15 || flags > 3,
+                     "x86_64: condition must be a jb_x64_cc, flags JB_X64_SHORT or _LONG"))
+        jb_x64__branch(e, 0x70u + cc, 0x800fu + (cc << 8), 2, l, flags);
 }
 
 static inline void jb_x64_jmp(jb_emit *e, jb_label l, unsigned flags)
 {
-    jb_x64__branch(e, 0xeb, 0xe9, l, flags);
+    if (!jb_x64__bad(e, flags > 3, "x86_64: flags must be JB_X64_SHORT or JB_X64_LONG"))
+        jb_x64__branch(e, 0xeb, 0xe9, 1, l, flags);
 }
 
 /* call l (rel32) */
 static inline void jb_x64_call(jb_emit *e, jb_label l)
 {
-    if (!jb_emit_room(e, 5))
-        return;
-    uint8_t *p = e->cur;
-    uint32_t here = (uint32_t)(p - e->start);
-    int32_t t = jb__label_target(e, l, here + 1, JB__FIX_REL32);
-    p[0] = 0xe8;
-    jb__put32(p + 1, t >= 0 ? (uint32_t)(t - (int32_t)(here + 5)) : 0);
-    e->cur = p + 5;
+    jb_x64__branch(e, 0, 0xe8, 1, l, JB_X64_LONG);
 }
 
 /* call r / jmp r (indirect), call [m] / jmp [m] (through a qword in memory:
- * a jump table or an import slot) */
-static inline void jb_x64__ind(jb_emit *e, unsigned digit, jb_x64_reg r)
-{
-    jb_x64__reg_op(e, 0, 0, 0xff, digit, r);
-}
-static inline void jb_x64_call_r(jb_emit *e, jb_x64_reg r) { jb_x64__ind(e, 2, r); }
-static inline void jb_x64_jmp_r(jb_emit *e, jb_x64_reg r) { jb_x64__ind(e, 4, r); }
-static inline void jb_x64_call_m(jb_emit *e, jb_x64_mem m) { jb_x64__mem_op(e, 0, 0, 0xff, 2, m, 0); }
-static inline void jb_x64_jmp_m(jb_emit *e, jb_x64_mem m) { jb_x64__mem_op(e, 0, 0, 0xff, 4, m, 0); }
+ * a jump table, an import slot, or [rip + l] holding an absolute address). */
+static inline void jb_x64_call_r(jb_emit *e, jb_x64_reg r) { jb_x64__op_r(e, 0, 0, 0xff, 2, r, 0, 0); }
+static inline void jb_x64_jmp_r(jb_emit *e, jb_x64_reg r) { jb_x64__op_r(e, 0, 0, 0xff, 4, r, 0, 0); }
+static inline void jb_x64_call_m(jb_emit *e, jb_x64_mem m) { jb_x64__op_m(e, 0, 0, 0xff, 2, m, 0, 0); }
+static inline void jb_x64_jmp_m(jb_emit *e, jb_x64_mem m) { jb_x64__op_m(e, 0, 0, 0xff, 4, m, 0, 0); }
 
-/* An instruction whose memory operand is [rip + label]: the label's data
- * (a constant pool entry, a jump table) is addressed position-independently. */
-static inline void jb_x64__rip_label(jb_emit *e, unsigned pfx, unsigned w, unsigned opc,
-                                     unsigned reg, jb_label l)
+/* call/jmp to an absolute address through a scratch register (movabs
+ * scratch, addr; call/jmp scratch): reaches anywhere, position-independent.
+ * For a shorter sequence store the address at a label l (jb_emit_data)
+ * and use jb_x64_call_m(e, jb_x64_mem_l(l)). */
+static inline void jb_x64_call_abs(jb_emit *e, jb_x64_reg scratch, const void *addr)
 {
-    uint8_t *p = jb_x64__mem_op(e, pfx, w, opc, reg, jb_x64_mem_rip(0), 0);
-    if (!p)
-        return;
-    uint32_t at = (uint32_t)(p - 4 - e->start);
-    int32_t t = jb__label_target(e, l, at, JB__FIX_REL32);
-    if (t >= 0)
-        jb__put32(p - 4, (uint32_t)(t - (int32_t)(at + 4)));
+    jb_x64_mov_ri(e, scratch, (int64_t)(uintptr_t)addr);
+    jb_x64_call_r(e, scratch);
+}
+static inline void jb_x64_jmp_abs(jb_emit *e, jb_x64_reg scratch, const void *addr)
+{
+    jb_x64_mov_ri(e, scratch, (int64_t)(uintptr_t)addr);
+    jb_x64_jmp_r(e, scratch);
 }
 
 /* lea dst, [rip + l] and mov dst, qword [rip + l] */
-static inline void jb_x64_lea_l(jb_emit *e, jb_x64_reg dst, jb_label l) { jb_x64__rip_label(e, 0, JB_X64__W, 0x8d, dst, l); }
-static inline void jb_x64_mov_rl(jb_emit *e, jb_x64_reg dst, jb_label l) { jb_x64__rip_label(e, 0, JB_X64__W, 0x8b, dst, l); }
-
-/* ---- scalar double-precision floating point (SSE2) ---------------------- */
-
-/* xmm registers are numbered 0..15. */
-typedef unsigned jb_x64_xmm;
-
-/* Arithmetic: op dst, src with F2 0F op (addsd, mulsd, subsd, divsd,
- * sqrtsd, minsd, maxsd). */
-typedef enum {
-    JB_X64_SQRTSD = 0x51, JB_X64_ADDSD = 0x58, JB_X64_MULSD = 0x59, JB_X64_SUBSD = 0x5c,
-    JB_X64_MINSD = 0x5d, JB_X64_DIVSD = 0x5e, JB_X64_MAXSD = 0x5f
-} jb_x64_sd_op;
-
-static inline int jb_x64__bad_sd(jb_emit *e, jb_x64_sd_op op)
-{
-    if (op == 0x51 || op == 0x58 || op == 0x59 || (op >= 0x5c && op <= 0x5f))
-        return 0;
-    jb_emit_fail(e, JB_EOPERAND, "x86_64: not a jb_x64_sd_op");
-    return 1;
-}
-static inline void jb_x64_sd_xx(jb_emit *e, jb_x64_sd_op op, jb_x64_xmm d, jb_x64_xmm s)
-{
-    if (!jb_x64__bad_sd(e, op))
-        jb_x64__reg_op(e, 0xf2, 0, 0x0f00u | op, d, s);
-}
-static inline void jb_x64_sd_xm(jb_emit *e, jb_x64_sd_op op, jb_x64_xmm d, jb_x64_mem m)
-{
-    if (!jb_x64__bad_sd(e, op))
-        jb_x64__mem_op(e, 0xf2, 0, 0x0f00u | op, d, m, 0);
-}
-static inline void jb_x64_addsd(jb_emit *e, jb_x64_xmm d, jb_x64_xmm s) { jb_x64_sd_xx(e, JB_X64_ADDSD, d, s); }
-static inline void jb_x64_subsd(jb_emit *e, jb_x64_xmm d, jb_x64_xmm s) { jb_x64_sd_xx(e, JB_X64_SUBSD, d, s); }
-static inline void jb_x64_mulsd(jb_emit *e, jb_x64_xmm d, jb_x64_xmm s) { jb_x64_sd_xx(e, JB_X64_MULSD, d, s); }
-static inline void jb_x64_divsd(jb_emit *e, jb_x64_xmm d, jb_x64_xmm s) { jb_x64_sd_xx(e, JB_X64_DIVSD, d, s); }
-static inline void jb_x64_sqrtsd(jb_emit *e, jb_x64_xmm d, jb_x64_xmm s) { jb_x64_sd_xx(e, JB_X64_SQRTSD, d, s); }
-
-/* movsd xmm, [m] (load, clears the upper lane) and movsd [m], xmm; movapd
- * for register copies (no false dependency on the destination). */
-static inline void jb_x64_movsd_xm(jb_emit *e, jb_x64_xmm d, jb_x64_mem m) { jb_x64__mem_op(e, 0xf2, 0, 0x0f10, d, m, 0); }
-static inline void jb_x64_movsd_mx(jb_emit *e, jb_x64_mem m, jb_x64_xmm s) { jb_x64__mem_op(e, 0xf2, 0, 0x0f11, s, m, 0); }
-static inline void jb_x64_movsd_xl(jb_emit *e, jb_x64_xmm d, jb_label l) { jb_x64__rip_label(e, 0xf2, 0, 0x0f10, d, l); }
-static inline void jb_x64_movapd(jb_emit *e, jb_x64_xmm d, jb_x64_xmm s) { jb_x64__reg_op(e, 0x66, 0, 0x0f28, d, s); }
-/* xorpd d, s: with d == s, d = +0.0 */
-static inline void jb_x64_xorpd(jb_emit *e, jb_x64_xmm d, jb_x64_xmm s) { jb_x64__reg_op(e, 0x66, 0, 0x0f57, d, s); }
-
-/* ucomisd a, b: flags as an unsigned compare (jb, ja, ...), PF set when
- * unordered (NaN). comisd also raises invalid on quiet NaNs. */
-static inline void jb_x64_ucomisd(jb_emit *e, jb_x64_xmm a, jb_x64_xmm b) { jb_x64__reg_op(e, 0x66, 0, 0x0f2e, a, b); }
-static inline void jb_x64_comisd(jb_emit *e, jb_x64_xmm a, jb_x64_xmm b) { jb_x64__reg_op(e, 0x66, 0, 0x0f2f, a, b); }
-
-/* Conversions: cvtsi2sd xmm, r64; cvttsd2si r64, xmm (truncating, as C's
- * cast); cvtsd2si r64, xmm (current rounding mode). */
-static inline void jb_x64_cvtsi2sd(jb_emit *e, jb_x64_xmm d, jb_x64_reg s) { jb_x64__reg_op(e, 0xf2, JB_X64__W, 0x0f2a, d, s); }
-static inline void jb_x64_cvttsd2si(jb_emit *e, jb_x64_reg d, jb_x64_xmm s) { jb_x64__reg_op(e, 0xf2, JB_X64__W, 0x0f2c, d, s); }
-static inline void jb_x64_cvtsd2si(jb_emit *e, jb_x64_reg d, jb_x64_xmm s) { jb_x64__reg_op(e, 0xf2, JB_X64__W, 0x0f2d, d, s); }
-
-/* Bit copies between the register files: movq xmm, r64 and movq r64, xmm. */
-static inline void jb_x64_movq_xr(jb_emit *e, jb_x64_xmm d, jb_x64_reg s) { jb_x64__reg_op(e, 0x66, JB_X64__W, 0x0f6e, d, s); }
-static inline void jb_x64_movq_rx(jb_emit *e, jb_x64_reg d, jb_x64_xmm s) { jb_x64__reg_op(e, 0x66, JB_X64__W, 0x0f7e, s, d); }
+static inline void jb_x64_lea_l(jb_emit *e, jb_x64_reg dst, jb_label l) { jb_x64_lea(e, dst, jb_x64_mem_l(l)); }
+static inline void jb_x64_mov_rl(jb_emit *e, jb_x64_reg dst, jb_label l) { jb_x64_mov_rm(e, dst, jb_x64_mem_l(l)); }
 
 #ifdef __cplusplus
 }
 #endif
+
+#include "x86_64_fp.h"
+
 #endif
