@@ -94,18 +94,31 @@ void jb_emit_tail(jb_emit *e, const void *src, size_t n)
     e->cur += n;
 }
 
+/* Is record i on label l's chain? */
+static int refers(const jb_emit *e, uint32_t l, int32_t i)
+{
+    for (int32_t k = e->jb__labels[l].head; k >= 0; k = e->jb__fix[k].next)
+        if (k == i)
+            return 1;
+    return 0;
+}
+
 int jb_emit_finish(jb_emit *e, size_t *size)
 {
     if (size)
         *size = 0;
     if (e->err)
         return e->err;
-    for (uint32_t l = 0; l < e->jb__nlabels; l++)
-        if (e->jb__labels[l].head >= 0) {
+    /* every live record is below jb__nfix (records are a stack) */
+    for (uint32_t i = 0; i < e->jb__nfix; i++)
+        if (e->jb__fix[i].at != JB__FIX_DEAD) {
+            uint32_t l = 0;
+            while (l < e->jb__nlabels && !refers(e, l, (int32_t)i))
+                l++;
             jb__fail(JB_ELABEL, "emitter: label %u is referenced by the instruction at "
                                 "offset %u but never bound; bind every label you branch "
                                 "to (until then that instruction is a trap)",
-                     l, e->jb__fix[e->jb__labels[l].head].at);
+                     l, e->jb__fix[i].at);
             collapse(e, JB_ELABEL);
             return JB_ELABEL;
         }

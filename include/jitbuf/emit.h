@@ -244,7 +244,7 @@ static inline int jb_emit_room(jb_emit *e, size_t n)
 
 /* A new, unbound label. On allocation failure the cursor fails (JB_ENOMEM)
  * and the returned label is harmless to use. */
-static inline jb_label jb_label_new(jb_emit *e)
+JB__INLINE jb_label jb_label_new(jb_emit *e)
 {
     if (JB__LIKELY(e->jb__nlabels < e->jb__cap_labels)) {
         jb_label l = e->jb__nlabels++;
@@ -256,38 +256,66 @@ static inline jb_label jb_label_new(jb_emit *e)
 }
 
 /* Offset of a bound label, or -1 if l is unbound or unknown. */
-static inline int32_t jb_label_offset(const jb_emit *e, jb_label l)
+JB__INLINE int32_t jb_label_offset(const jb_emit *e, jb_label l)
 {
     return l < e->jb__nlabels ? e->jb__labels[l].pos : -1;
 }
 
-/* Write the instruction of record r, now that its label is at target: the
- * one patch every bind uses. 0 if the displacement does not fit. */
-JB__INLINE int jb__fix_apply(uint8_t *start, const jb__fixup *r, int32_t target)
+/* The encoding bytes of a format (pos, bits, scale, lo_bits, lo_pos, flags)
+ * as one integer, to recognise a shape. */
+JB__INLINE uint64_t jb__fix_shape(jb_fixfmt f)
+{
+    uint64_t v;
+    memcpy(&v, &f, 8);
+    return v & 0x0fffffffffff0000ull; /* all but off, bias and the advice */
+}
+
+/* Write the instruction of record r with the field f encodes for target,
+ * as f's flags say. 0 if the displacement does not fit. */
+JB__INLINE int jb__fix_put(uint8_t *start, const jb__fixup *r, jb_fixfmt f, int32_t target)
 {
     int ok;
-    jb_fixfmt f = r->fmt;
-    uint32_t field = jb_fix_encode(f, (int64_t)target - ((int64_t)r->at + f.bias), &ok);
+    uint32_t field = jb_fix_encode(f, (int64_t)target - ((int64_t)r->at + r->fmt.bias), &ok);
     uint8_t *p = start + r->at;
     if (!ok)
         return 0;
     if (f.flags & JB_FIX_WORD) {
-        jb__put32(p + f.off, r->orig | field);
+        jb__put32(p + r->fmt.off, r->orig | field);
         return 1;
     }
     uint16_t head = (uint16_t)r->orig;
     memcpy(p, &head, 2); /* the ud2 placeholder becomes the instruction again */
     if (f.flags & JB_FIX_UNIT1)
-        p[f.off] = (uint8_t)field;
+        p[r->fmt.off] = (uint8_t)field;
     else
-        jb__put32(p + f.off, field);
+        jb__put32(p + r->fmt.off, field);
     return 1;
+}
+
+/* Write the instruction of record r, now that its label is at target: the
+ * one patch every bind uses. 0 if the displacement does not fit. The shapes
+ * of the common kinds (a whole 32-bit field; 26- and 19-bit word offsets)
+ * pass a constant format so that the encoder folds; every other shape runs
+ * it on the record's format. */
+JB__INLINE int jb__fix_apply(uint8_t *start, const jb__fixup *r, int32_t target)
+{
+    const jb_fixfmt w32 = jb_fixfmt_make(0, 0, 0, 32, 0, 0, 0, JB_FIX_SIGNED);
+    const jb_fixfmt w26 = jb_fixfmt_make(0, 0, 0, 26, 2, 0, 0, JB_FIX_SIGNED | JB_FIX_WORD);
+    const jb_fixfmt w19 = jb_fixfmt_make(0, 0, 5, 19, 2, 0, 0, JB_FIX_SIGNED | JB_FIX_WORD);
+    uint64_t s = jb__fix_shape(r->fmt);
+    if (s == jb__fix_shape(w32))
+        return jb__fix_put(start, r, w32, target);
+    if (s == jb__fix_shape(w26))
+        return jb__fix_put(start, r, w26, target);
+    if (s == jb__fix_shape(w19))
+        return jb__fix_put(start, r, w19, target);
+    return jb__fix_put(start, r, r->fmt, target);
 }
 
 /* Bind l to the current position and write the instructions that refer to
  * it. A label with no reference yet, or one reference in range, stays
  * inline; several references and every error go to the library. */
-static inline void jb_label_bind(jb_emit *e, jb_label l)
+JB__INLINE void jb_label_bind(jb_emit *e, jb_label l)
 {
     if (JB__LIKELY(l < e->jb__nlabels)) {
         jb__label_slot *s = &e->jb__labels[l];

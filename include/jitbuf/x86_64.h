@@ -160,7 +160,8 @@ JB__INLINE uint32_t jb_x64__opbytes(uint32_t opc, unsigned *n)
 /* One instruction at p: prefixes, REX (rex holds W and JB_X64__REX; R, X,
  * B come from the operands), opcode, ModRM for reg and the register rm
  * (is_mem 0) or memory operand m, then ilen (0, 1, 2, 4) bytes of imm.
- * Returns the end, or NULL when a label operand failed the cursor. Every
+ * Returns the end, or p (nothing written) when a label operand failed the
+ * cursor. Every
  * byte is built in a register and stored 8 at a time (JB_EMIT_SLACK). */
 JB__INLINE uint8_t *jb_x64__enc(jb_emit *e, uint8_t *p, unsigned pfx, unsigned rex, uint32_t opc,
                                 unsigned reg, jb_x64_mem m, int is_mem, uint32_t imm, unsigned ilen)
@@ -222,14 +223,14 @@ JB__INLINE uint8_t *jb_x64__enc(jb_emit *e, uint8_t *p, unsigned pfx, unsigned r
         int state;
         uint32_t field = jb__label_field(e, (jb_label)m.disp, at, f, &state);
         if (state < 0)
-            return NULL;
+            return p0;
         if (state) {
             jb__put32(p0 + hn + 1, field);
         } else {
             uint16_t head;
             memcpy(&head, p0, 2);
             if (!jb__label_ref(e, (jb_label)m.disp, at, f, head))
-                return NULL;
+                return p0;
             p0[0] = 0x0f, p0[1] = 0x0b; /* ud2 until the label binds */
         }
     }
@@ -238,17 +239,15 @@ JB__INLINE uint8_t *jb_x64__enc(jb_emit *e, uint8_t *p, unsigned pfx, unsigned r
 
 /* Run the encoder expression `x` (which writes at P and yields the end) at
  * the cursor when there is room, else into a scratch buffer placed by the
- * library's exact check. */
+ * library's exact check. An encoder that fails the cursor yields P. */
 #define JB_X64__EMIT(e, P, x)                                                 \
     do {                                                                      \
         if (jb__fast(e)) {                                                    \
             uint8_t *P = (e)->cur;                                            \
-            if ((P = (x)) != NULL)                                            \
-                (e)->cur = P;                                                 \
+            (e)->cur = (x);                                                   \
         } else if (!(e)->err) {                                               \
             uint8_t P##_tmp[JB_EMIT_SLACK], *P = P##_tmp;                      \
-            if ((P = (x)) != NULL)                                            \
-                jb_emit_tail(e, P##_tmp, (size_t)(P - P##_tmp));              \
+            jb_emit_tail(e, P##_tmp, (size_t)((x) - P##_tmp));                \
         }                                                                     \
     } while (0)
 
@@ -905,45 +904,45 @@ static inline void jb_x64_align(jb_emit *e, size_t align)
 
 /* ---- control flow ---------------------------------------------------------- */
 
-/* jcc/jmp: short opcode s8, long opcode bytes l32 (memory order, n bytes). */
-JB__INLINE void jb_x64__branch(jb_emit *e, unsigned s8, uint32_t l32, unsigned n, jb_label l,
-                               unsigned flags)
+/* jcc/jmp/call at P: short opcode s8, long opcode bytes l32 (memory order,
+ * n bytes). Returns the end, or p when the cursor failed. */
+JB__INLINE uint8_t *jb_x64__branch(jb_emit *e, uint8_t *p, unsigned s8, uint32_t l32, unsigned n,
+                                   jb_label l, unsigned flags)
 {
-    uint8_t tmp[8], *p = jb__fast(e) ? e->cur : tmp;
-    if (p == tmp && e->err)
-        return;
     uint32_t here = (uint32_t)(e->cur - e->start);
     int32_t t = jb_label_offset(e, l);
     uint64_t v;
     unsigned len;
-    jb_fixfmt f;
+    int ok;
     if (t >= 0 && !(flags & JB_X64_LONG) && jb_x64__fits8((int64_t)t - (here + 2))) {
-        v = s8 | (uint32_t)(uint8_t)(t - (int32_t)(here + 2)) << 8;
+        v = s8 | (uint64_t)jb_fix_encode(JB_X64_FIX_REL8, (int64_t)t - (here + 2), &ok) << 8;
         len = 2;
     } else if (flags & JB_X64_SHORT) {
-        f = JB_X64_FIX_REL8;
         if (t >= 0) {
-            jb_fix_range_fail(e, f, here, t);
-            return;
+            jb_fix_range_fail(e, JB_X64_FIX_REL8, here, t);
+            return p;
         }
-        jb__label_ref(e, l, here, f, s8);
+        if (!jb__label_ref(e, l, here, JB_X64_FIX_REL8, s8))
+            return p;
         v = 0x0b0f; /* ud2 until the label binds */
         len = 2;
     } else {
-        f = JB_X64_FIX_REL32(n);
         len = n + 4;
         if (t >= 0) {
-            v = l32 | (uint64_t)(uint32_t)(t - (int32_t)(here + len)) << 8 * n;
+            uint32_t field = jb_fix_encode(JB_X64_FIX_REL32(n), (int64_t)t - (here + len), &ok);
+            if (!ok) {
+                jb_fix_range_fail(e, JB_X64_FIX_REL32(n), here, t);
+                return p;
+            }
+            v = l32 | (uint64_t)field << 8 * n;
         } else {
-            jb__label_ref(e, l, here, f, l32 & 0xffff);
+            if (!jb__label_ref(e, l, here, JB_X64_FIX_REL32(n), l32 & 0xffff))
+                return p;
             v = 0x0b0f;
         }
     }
     jb__put64(p, v);
-    if (p == tmp)
-        jb_emit_tail(e, tmp, len);
-    else
-        e->cur = p + len;
+    return p + len;
 }
 
 /* jcc l: rel8 when the bound label is near (unless JB_X64_LONG), rel32
@@ -952,19 +951,19 @@ static inline void jb_x64_jcc(jb_emit *e, jb_x64_cc cc, jb_label l, unsigned fla
 {
     if (!jb_x64__bad(e, (unsigned)cc > 15 || flags > 3,
                      "x86_64: condition must be a jb_x64_cc, flags JB_X64_SHORT or _LONG"))
-        jb_x64__branch(e, 0x70u + cc, 0x800fu + (cc << 8), 2, l, flags);
+        JB_X64__EMIT(e, P, jb_x64__branch(e, P, 0x70u + cc, 0x800fu + (cc << 8), 2, l, flags));
 }
 
 static inline void jb_x64_jmp(jb_emit *e, jb_label l, unsigned flags)
 {
     if (!jb_x64__bad(e, flags > 3, "x86_64: flags must be JB_X64_SHORT or JB_X64_LONG"))
-        jb_x64__branch(e, 0xeb, 0xe9, 1, l, flags);
+        JB_X64__EMIT(e, P, jb_x64__branch(e, P, 0xeb, 0xe9, 1, l, flags));
 }
 
 /* call l (rel32) */
 static inline void jb_x64_call(jb_emit *e, jb_label l)
 {
-    jb_x64__branch(e, 0, 0xe8, 1, l, JB_X64_LONG);
+    JB_X64__EMIT(e, P, jb_x64__branch(e, P, 0, 0xe8, 1, l, JB_X64_LONG));
 }
 
 /* call r / jmp r (indirect), call [m] / jmp [m] (through a qword in memory:
