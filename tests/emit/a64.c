@@ -358,7 +358,7 @@ Test(emit_a64, errors_are_sticky_and_named)
     jb_emit_init(&e, buf, sizeof buf);
     jb_a64_add_imm(&e, 0, 1, 4097);
     cr_assert_eq(e.err, JB_EOPERAND);
-    cr_assert(strstr(jb_last_error(), "0..4095"), "%s", jb_last_error());
+    cr_assert(strstr(jb_last_error(), "4095"), "%s", jb_last_error());
     jb_a64_ret(&e);
     cr_assert_eq(jb_emit_size(&e), 0);
     jb_emit_init(&e, buf, sizeof buf);
@@ -384,7 +384,7 @@ Test(emit_a64, errors_are_sticky_and_named)
     cr_assert_eq(jb_emit_finish(&e, NULL), JB_EBRANCH);
     uint32_t w;
     memcpy(&w, big, 4);
-    cr_assert_eq(w, JB_A64_OP_CBZ, "an out-of-range imm19 was silently truncated");
+    cr_assert_eq(w, JB_A64__TRAP, "an out-of-range cbz was written (it must stay a trap)");
     free(big);
     jb_emit_free(&e);
 }

@@ -11,6 +11,10 @@
 
 TestSuite(emit_x64_forms);
 
+/* The seven load widths in the order these tests index them. */
+static const jb_type W7[7] = {JB_U8, JB_S8, JB_U16, JB_S16, JB_U32, JB_S32, JB_U64};
+
+
 static csh cs;
 static uint8_t buf[256];
 static jb_emit e;
@@ -112,14 +116,14 @@ Test(emit_x64_forms, sized_loads_and_stores, .init = setup, .fini = teardown)
             jb_x64_mem m = rand_mem();
             unsigned w = (unsigned)(k + r) % 7;
             start();
-            jb_x64_load(&e, (jb_x64_width)w, r, m);
+            jb_x64_load(&e, W7[w], r, m);
             cs_insn *i = dec(mn[w], 2);
             reg_is(i, 0, gpr(r, dbits[w]));
             mem_is(i, 1, m, bytes[w]);
             cs_free(i, 1);
             unsigned bits = 8u << (k % 4);
             start();
-            jb_x64_store(&e, bits, m, r);
+            jb_x64_store(&e, (jb_type)(k % 4), m, r);
             i = dec("mov", 2);
             mem_is(i, 0, m, bits / 8);
             reg_is(i, 1, gpr(r, bits));
@@ -137,7 +141,7 @@ Test(emit_x64_forms, store_immediates, .init = setup, .fini = teardown)
         unsigned bits = 8u << (k % 4);
         int64_t v = bits == 8 ? v8[k % 6] : bits == 16 ? v16[k % 4] : bits == 32 ? v32[k % 4] : v64[k % 4];
         start();
-        jb_x64_store_i(&e, bits, m, v);
+        jb_x64_store_i(&e, (jb_type)(k % 4), m, v);
         cs_insn *i = dec("mov", 2);
         mem_is(i, 0, m, bits / 8);
         /* Capstone shows the field zero-extended, or sign-extended to 64 */
@@ -155,7 +159,7 @@ Test(emit_x64_forms, extension_registers, .init = setup, .fini = teardown)
         for (unsigned d = 0; d < 16; d++)
             for (unsigned s = 0; s < 16; s++) {
                 start();
-                jb_x64_extend(&e, (jb_x64_width)w, d, s);
+                jb_x64_extend(&e, W7[w], d, s);
                 cs_insn *i = dec(mn[w], 2);
                 reg_is(i, 0, gpr(d, dbits[w]));
                 reg_is(i, 1, gpr(s, sbits[w])); /* sil, not dh: the REX byte is there */
@@ -173,7 +177,7 @@ Test(emit_x64_forms, shifts_rotates_mul_div, .init = setup, .fini = teardown)
                 continue;
             for (unsigned c = 0; c < 6; c++) {
                 start();
-                jb_x64_shift_ri(&e, (jb_x64_shift)op, r, counts[c]);
+                jb_x64_shift_ri(&e, JB_I64, (jb_x64_shift)op, r, counts[c]);
                 cs_insn *i = dec(sh[op], 2);
                 reg_is(i, 0, N64[r]);
                 imm_is(i, 1, counts[c]);
@@ -181,7 +185,7 @@ Test(emit_x64_forms, shifts_rotates_mul_div, .init = setup, .fini = teardown)
                 cs_free(i, 1);
             }
             start();
-            jb_x64_shift_rcl(&e, (jb_x64_shift)op, r);
+            jb_x64_shift_rcl(&e, JB_I64, (jb_x64_shift)op, r);
             cs_insn *i = dec(sh[op], 2);
             reg_is(i, 0, N64[r]);
             reg_is(i, 1, "cl");
@@ -226,13 +230,13 @@ Test(emit_x64_forms, alu_with_memory, .init = setup, .fini = teardown)
         jb_x64_mem m = rand_mem();
         unsigned r = (unsigned)k % 16, op = (unsigned)k % 8;
         start();
-        jb_x64_alu_rm(&e, (jb_x64_alu)op, r, m);
+        jb_x64_alu_rm(&e, JB_I64, (jb_x64_alu)op, r, m);
         cs_insn *i = dec(mn[op], 2);
         reg_is(i, 0, N64[r]);
         mem_is(i, 1, m, 8);
         cs_free(i, 1);
         start();
-        jb_x64_alu_mr(&e, (jb_x64_alu)op, m, r);
+        jb_x64_alu_mr(&e, JB_I64, (jb_x64_alu)op, m, r);
         i = dec(mn[op], 2);
         mem_is(i, 0, m, 8);
         reg_is(i, 1, N64[r]);
@@ -407,9 +411,9 @@ Test(emit_x64_forms, fixed_byte_rows)
     jb_emit_init(&e, b, sizeof b);
     jb_x64_load(&e, JB_X64_U8, JB_X64_RAX, jb_x64_mem_bd(JB_X64_RDI, 0)); /* 0f b6 07 */
     jb_x64_load(&e, JB_X64_S32, JB_X64_R8, jb_x64_mem_bd(JB_X64_RSI, 4)); /* 4c 63 46 04 */
-    jb_x64_store(&e, 16, jb_x64_mem_bd(JB_X64_RSP, 0), JB_X64_R9);       /* 66 44 89 0c 24 */
+    jb_x64_store(&e, JB_I16, jb_x64_mem_bd(JB_X64_RSP, 0), JB_X64_R9);       /* 66 44 89 0c 24 */
     jb_x64_setcc(&e, JB_X64_L, JB_X64_RSI);                              /* 40 0f 9c c6 */
-    jb_x64_shift_ri(&e, JB_X64_SAR, JB_X64_RDX, 63);                     /* 48 c1 fa 3f */
+    jb_x64_shift_ri(&e, JB_I64, JB_X64_SAR, JB_X64_RDX, 63);                     /* 48 c1 fa 3f */
     jb_x64_lea(&e, JB_X64_RAX, jb_x64_mem_rip(-7));                      /* 48 8d 05 f9 ff ff ff */
     jb_x64_cvtsi2sd(&e, 8, JB_X64_R15);                                  /* f2 4d 0f 2a c7 */
     static const uint8_t want[] = {0x0f, 0xb6, 0x07, 0x4c, 0x63, 0x46, 0x04, 0x66, 0x44, 0x89,
@@ -427,22 +431,22 @@ Test(emit_x64_forms, invalid_operands)
 {
     uint8_t b[64];
     struct { int k; const char *word; } rows[] = {
-        {0, "shift count"}, {1, "store size"}, {2, "fits"}, {3, "fits"}, {4, "rip"},
-        {5, "load width"}, {6, "jb_x64_sd_op"}, {7, "power of two"}, {8, "32 bits"},
+        {0, "shift count"}, {1, "jb_type"}, {2, "fit"}, {3, "fit"}, {4, "rip"},
+        {5, "jb_type"}, {6, "jb_x64_fp_op"}, {7, "power of two"}, {8, "does not fit"},
         {9, "jb_x64_shift"}, {10, "frame size"}};
     for (unsigned r = 0; r < sizeof rows / sizeof rows[0]; r++) {
         jb_emit_init(&e, b, sizeof b);
         switch (rows[r].k) {
-        case 0: jb_x64_shift_ri(&e, JB_X64_SHL, JB_X64_RAX, 64); break;
-        case 1: jb_x64_store(&e, 24, jb_x64_mem_bd(JB_X64_RAX, 0), JB_X64_RCX); break;
-        case 2: jb_x64_store_i(&e, 8, jb_x64_mem_bd(JB_X64_RAX, 0), 256); break;
-        case 3: jb_x64_store_i(&e, 64, jb_x64_mem_bd(JB_X64_RAX, 0), 0x80000000); break;
+        case 0: jb_x64_shift_ri(&e, JB_I64, JB_X64_SHL, JB_X64_RAX, 64); break;
+        case 1: jb_x64_store(&e, (jb_type)24, jb_x64_mem_bd(JB_X64_RAX, 0), JB_X64_RCX); break;
+        case 2: jb_x64_store_i(&e, JB_I8, jb_x64_mem_bd(JB_X64_RAX, 0), 256); break;
+        case 3: jb_x64_store_i(&e, JB_I64, jb_x64_mem_bd(JB_X64_RAX, 0), 0x80000000); break;
         case 4: jb_x64_load(&e, JB_X64_U8, JB_X64_RAX, jb_x64_mem_bisd(JB_X64_RIP, JB_X64_RCX, 1, 0)); break;
-        case 5: jb_x64_load(&e, (jb_x64_width)7, JB_X64_RAX, jb_x64_mem_bd(JB_X64_RAX, 0)); break;
+        case 5: jb_x64_load(&e, (jb_type)9, JB_X64_RAX, jb_x64_mem_bd(JB_X64_RAX, 0)); break;
         case 6: jb_x64_sd_xx(&e, (jb_x64_sd_op)0x50, 0, 1); break;
         case 7: jb_x64_align(&e, 24); break;
         case 8: jb_x64_imul_rri(&e, JB_X64_RAX, JB_X64_RAX, (int64_t)1 << 31); break;
-        case 9: jb_x64_shift_rcl(&e, (jb_x64_shift)6, JB_X64_RAX); break;
+        case 9: jb_x64_shift_rcl(&e, JB_I64, (jb_x64_shift)6, JB_X64_RAX); break;
         case 10: jb_x64_frame_enter(&e, 0x80000000u); break;
         }
         cr_assert_eq(e.err, JB_EOPERAND, "row %u accepted", r);

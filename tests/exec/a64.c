@@ -122,7 +122,7 @@ static void constants(void)
         unsigned rd = k % 29; /* x0..x28: never fp/lr; saved, as x19.. are the caller's */
         jb_emit e;
         jb_emit_init(&e, code, sizeof code);
-        jb_a64_store(&e, 64, rd, JB_A64_SP, -16, JB_A64_PRE);
+        jb_a64_store(&e, JB_I64, rd, JB_A64_SP, -16, JB_A64_PRE);
         jb_a64_mov_imm(&e, rd, (uint64_t)v);
         jb_a64_mov_rr(&e, 0, rd);
         if (rd)
@@ -151,11 +151,11 @@ static void memory_widths_and_modes(void)
             jb_emit_init(&e, code, sizeof code);
             jb_a64_mov_rr(&e, 9, 0);
             if (mode == 3)
-                jb_a64_load_r(&e, (jb_a64_width)w, 2, 0, 1, JB_A64_SCALED);
+                jb_a64_load_r(&e, W7[w], 2, 0, 1, JB_A64_SCALED);
             else
-                jb_a64_load(&e, (jb_a64_width)w, 2, 0, (int32_t)(4u << size) - (mode == 1),
+                jb_a64_load(&e, W7[w], 2, 0, (int32_t)(4u << size) - (mode == 1),
                             (jb_a64_mode)mode);
-            jb_a64_store(&e, 8u << size, 2, 9, 40, JB_A64_OFFSET);
+            jb_a64_store(&e, (jb_type)size, 2, 9, 40, JB_A64_OFFSET);
             jb_a64_sub(&e, 3, 0, 9); /* how far the base moved */
             jb_a64_lsl(&e, 3, 3, 56);
             jb_a64_eor(&e, 0, 2, 3);
@@ -193,7 +193,7 @@ static void pairs_and_indexes(void)
     jb_a64_stp(&e, 1, 2, 0, 8, JB_A64_PRE);       /* x0 = p + 1 */
     jb_a64_add_imm(&e, 10, 9, 32);                 /* p + 4 */
     jb_a64_movn(&e, 11, 0, 0);                     /* -1 */
-    jb_a64_store_r(&e, 64, 2, 10, 11, JB_A64_SXTW | JB_A64_SCALED); /* p[3] = v + 1 */
+    jb_a64_store_r(&e, JB_I64, 2, 10, 11, JB_A64_SXTW | JB_A64_SCALED); /* p[3] = v + 1 */
     jb_a64_ldp(&e, 3, 4, 0, 16, JB_A64_POST);      /* x3 = p[1], x4 = p[2]; x0 = p + 3 */
     jb_a64_add(&e, 3, 3, 4);
     jb_a64_sub(&e, 0, 0, 9);

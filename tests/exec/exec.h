@@ -54,6 +54,9 @@ static int64_t operand(unsigned k)
 }
 #define N_OPERANDS 64u
 
+/* The seven load widths in the order these tests index them. */
+static const jb_type W7[7] = {JB_U8, JB_S8, JB_U16, JB_S16, JB_U32, JB_S32, JB_U64};
+
 typedef int64_t (*fn2)(int64_t, int64_t);
 
 /* Run every operation 0..nops-1 as long f(long a, long b), built by emit,

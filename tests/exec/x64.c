@@ -22,15 +22,15 @@ static void emit_op(jb_emit *e, int op)
 {
     const jb_x64_reg A = JB_X64_RDI, B = JB_X64_RSI, R = JB_X64_RAX;
     switch (op) {
-    case OP_SHL: jb_x64_mov_rr(e, R, A); jb_x64_shift_ri(e, JB_X64_SHL, R, 13); break;
-    case OP_SHR: jb_x64_mov_rr(e, R, A); jb_x64_shift_ri(e, JB_X64_SHR, R, 1); break;
-    case OP_SAR: jb_x64_mov_rr(e, R, A); jb_x64_shift_ri(e, JB_X64_SAR, R, 63); break;
-    case OP_ROL: jb_x64_mov_rr(e, R, A); jb_x64_shift_ri(e, JB_X64_ROL, R, 7); break;
-    case OP_ROR: jb_x64_mov_rr(e, R, A); jb_x64_shift_ri(e, JB_X64_ROR, R, 40); break;
+    case OP_SHL: jb_x64_mov_rr(e, R, A); jb_x64_shift_ri(e, JB_I64, JB_X64_SHL, R, 13); break;
+    case OP_SHR: jb_x64_mov_rr(e, R, A); jb_x64_shift_ri(e, JB_I64, JB_X64_SHR, R, 1); break;
+    case OP_SAR: jb_x64_mov_rr(e, R, A); jb_x64_shift_ri(e, JB_I64, JB_X64_SAR, R, 63); break;
+    case OP_ROL: jb_x64_mov_rr(e, R, A); jb_x64_shift_ri(e, JB_I64, JB_X64_ROL, R, 7); break;
+    case OP_ROR: jb_x64_mov_rr(e, R, A); jb_x64_shift_ri(e, JB_I64, JB_X64_ROR, R, 40); break;
     case OP_SHL_CL: case OP_SAR_CL: case OP_ROR_CL:
         jb_x64_mov_rr(e, R, A);
         jb_x64_mov_rr(e, JB_X64_RCX, B);
-        jb_x64_shift_rcl(e, op == OP_SHL_CL ? JB_X64_SHL : op == OP_SAR_CL ? JB_X64_SAR : JB_X64_ROR, R);
+        jb_x64_shift_rcl(e, JB_I64, op == OP_SHL_CL ? JB_X64_SHL : op == OP_SAR_CL ? JB_X64_SAR : JB_X64_ROR, R);
         break;
     case OP_IMUL: jb_x64_mov_rr(e, R, A); jb_x64_imul_rr(e, R, B); break;
     case OP_IMUL_I: jb_x64_imul_rri(e, R, A, -1000003); break;
@@ -159,9 +159,9 @@ static void memory_widths_and_bases(void)
             jb_emit_init(&e, code, sizeof code);
             jb_x64_push(&e, base);
             jb_x64_mov_rr(&e, base, JB_X64_RDI);
-            jb_x64_load(&e, (jb_x64_width)w, JB_X64_RAX, jb_x64_mem_bisd(base, JB_X64_RSI, 2, 3));
+            jb_x64_load(&e, W7[w], JB_X64_RAX, jb_x64_mem_bisd(base, JB_X64_RSI, 2, 3));
             /* store the low bytes back at [base + 40] in the matching width */
-            jb_x64_store(&e, 8u << (w / 2), jb_x64_mem_bd(base, 40), JB_X64_RAX);
+            jb_x64_store(&e, (jb_type)(w / 2), jb_x64_mem_bd(base, 40), JB_X64_RAX);
             jb_x64_pop(&e, base);
             jb_x64_ret(&e);
             fn2 f = (fn2)install(&e);
@@ -201,14 +201,14 @@ static void frames_and_calls(void)
     jb_emit e;
     jb_emit_init(&e, code, sizeof code);
     jb_x64_frame_enter(&e, 40);
-    jb_x64_store_i(&e, 8, jb_x64_mem_bd(JB_X64_RBP, -1), -3);
-    jb_x64_store_i(&e, 16, jb_x64_mem_bd(JB_X64_RBP, -4), 30000);
-    jb_x64_store_i(&e, 32, jb_x64_mem_bd(JB_X64_RBP, -8), -100000);
-    jb_x64_store_i(&e, 64, jb_x64_mem_bd(JB_X64_RSP, 0), 7);
+    jb_x64_store_i(&e, JB_I8, jb_x64_mem_bd(JB_X64_RBP, -1), -3);
+    jb_x64_store_i(&e, JB_I16, jb_x64_mem_bd(JB_X64_RBP, -4), 30000);
+    jb_x64_store_i(&e, JB_I32, jb_x64_mem_bd(JB_X64_RBP, -8), -100000);
+    jb_x64_store_i(&e, JB_I64, jb_x64_mem_bd(JB_X64_RSP, 0), 7);
     jb_x64_load(&e, JB_X64_S8, JB_X64_RDI, jb_x64_mem_bd(JB_X64_RBP, -1));
     jb_x64_load(&e, JB_X64_U16, JB_X64_RSI, jb_x64_mem_bd(JB_X64_RBP, -4));
     jb_x64_load(&e, JB_X64_S32, JB_X64_RDX, jb_x64_mem_bd(JB_X64_RBP, -8));
-    jb_x64_alu_rm(&e, JB_X64_ADD, JB_X64_RDX, jb_x64_mem_bd(JB_X64_RSP, 0));
+    jb_x64_alu_rm(&e, JB_I64, JB_X64_ADD, JB_X64_RDX, jb_x64_mem_bd(JB_X64_RSP, 0));
     jb_x64_mov_ri(&e, JB_X64_RAX, (int64_t)(uintptr_t)callee);
     jb_x64_call_r(&e, JB_X64_RAX);
     jb_x64_frame_leave(&e);
