@@ -81,6 +81,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 .PHONY: all lib demo deps check test runner test-asan test-tsan check-clang \
         check-symbols check-arm64 test-exec examples install uninstall clean \
         test-darwin-model darwin-model-run check-macos check-mac bench bench-count \
+        check-readme-emitters \
         bench-arm64
 
 all: lib
@@ -176,6 +177,10 @@ $(EXEC_BIN): $(EXEC_SRC) tests/exec/exec.h tests/runner/harness.h $(HDR) $(STATI
 test-exec: $(EXEC_BIN)
 	$(TEST_ENV) $(RUNNER_EXEC) ./$(EXEC_BIN)
 
+# Every emitter the README's Emitters table names exists in the headers.
+check-readme-emitters:
+	python3 tests/emit/readme_names.py .
+
 # src/os/darwin/ on Linux against the MODEL of Apple's JIT API
 # (tests/darwin/model.c): Apple's rules, not Apple's system.
 MODEL_CFLAGS := -D_GNU_SOURCE -DJB_DARWIN_MODEL=1 -Itests/darwin
@@ -220,7 +225,7 @@ check-arm64:
 	$(QEMU_ARM64) ./$(BUILD)/arm64/examples/a64_dot
 
 check: lib check-symbols test runner test-exec test-asan test-tsan check-clang check-arm64 \
-       bench-arm64 test-darwin-model check-macos examples
+       bench-arm64 test-darwin-model check-macos examples check-readme-emitters
 	./$(BUILD)/examples/demo > /dev/null
 	./$(BUILD)/examples/x64_dot
 	./$(BUILD)/examples/a64_dot
