@@ -284,13 +284,14 @@ JB__INLINE int jb_x64__bad_mem(jb_emit *e, jb_x64_mem m)
 #define JB_X64__BYTE_REX(sz, r) (JB__SIZE(sz) == 0 && (r) >= 4 && (r) < 8 ? JB_X64__REX : 0u)
 
 /* Register-register form of an integer instruction of size sz: opc for
- * 16/32/64 bits, opc8 for 8 bits (0: the ISA has none), then ilen bytes
- * of imm. */
+ * 16/32/64 bits, opc8 for 8 bits (JB_X64__NO8: the ISA has none), then
+ * ilen bytes of imm. */
+#define JB_X64__NO8 0xffffffffu
 JB__INLINE void jb_x64__rr(jb_emit *e, jb_type sz, uint32_t opc, uint32_t opc8, unsigned reg,
                            unsigned rm, uint32_t imm, unsigned ilen)
 {
     unsigned s = JB__SIZE(sz);
-    if (jb_x64__bad(e, (reg | rm) > 15 || (unsigned)sz > 7 || (s == 0 && !opc8),
+    if (jb_x64__bad(e, (reg | rm) > 15 || (unsigned)sz > 7 || (s == 0 && opc8 == JB_X64__NO8),
                     "x86_64: register number above 15, a size that is not a jb_type, or "
                     "8 bits for a form that has none"))
         return;
@@ -304,7 +305,7 @@ JB__INLINE void jb_x64__rm(jb_emit *e, unsigned pfx, jb_type sz, uint32_t opc, u
                            unsigned reg, jb_x64_mem m, uint32_t imm, unsigned ilen)
 {
     unsigned s = JB__SIZE(sz);
-    if (jb_x64__bad(e, reg > 15 || (unsigned)sz > 7 || (s == 0 && !opc8),
+    if (jb_x64__bad(e, reg > 15 || (unsigned)sz > 7 || (s == 0 && opc8 == JB_X64__NO8),
                     "x86_64: register number above 15, a size that is not a jb_type, or "
                     "8 bits for a form that has none") ||
         jb_x64__bad_mem(e, m))
@@ -376,7 +377,7 @@ static inline void jb_x64_alu_rr(jb_emit *e, jb_type sz, jb_x64_alu op, jb_x64_r
     if (jb_x64__bad_alu(e, op, JB_X64_IMUL))
         return;
     if (op == JB_X64_IMUL)
-        jb_x64__rr(e, sz, 0x0faf, 0, dst, src, 0, 0);
+        jb_x64__rr(e, sz, 0x0faf, JB_X64__NO8, dst, src, 0, 0);
     else
         jb_x64__rr(e, sz, jb_x64__alu_to_rm(op), jb_x64__alu_to_rm(op) - 1u, src, dst, 0, 0);
 }
@@ -387,7 +388,7 @@ static inline void jb_x64_alu_rm(jb_emit *e, jb_type sz, jb_x64_alu op, jb_x64_r
 {
     if (!jb_x64__bad_alu(e, op, JB_X64_IMUL))
         jb_x64__rm(e, 0, sz, jb_x64__alu_to_reg(op),
-                   op == JB_X64_IMUL ? 0u : jb_x64__alu_to_reg(op) - 1u, dst, m, 0, 0);
+                   op == JB_X64_IMUL ? JB_X64__NO8 : jb_x64__alu_to_reg(op) - 1u, dst, m, 0, 0);
 }
 
 /* op [m], src (not imul). */
@@ -431,7 +432,7 @@ JB__INLINE uint32_t jb_x64__alu_imm_op(jb_type sz, jb_x64_alu op, int s8, unsign
         *opc8 = op == JB_X64_TEST ? 0xf6 : 0xc6;
         return op == JB_X64_TEST ? 0xf7 : 0xc7;
     }
-    *opc8 = 0;
+    *opc8 = JB_X64__NO8;
     if (op == JB_X64_IMUL && s8)
         *n = 1;
     return op == JB_X64_IMUL ? (s8 ? 0x6b : 0x69) : 0;
@@ -551,7 +552,7 @@ static inline void jb_x64_imul3_rri(jb_emit *e, jb_type sz, jb_x64_reg dst, jb_x
     unsigned s = JB__SIZE(sz);
     if (!jb_x64__bad(e, !jb_x64__imm(sz, imm, &v, &s8), "x86_64: the imul immediate does "
                                                          "not fit the operand size"))
-        jb_x64__rr(e, sz, s8 ? 0x6b : 0x69, 0, dst, src, v, s8 ? 1 : s == 1 ? 2 : 4);
+        jb_x64__rr(e, sz, s8 ? 0x6b : 0x69, JB_X64__NO8, dst, src, v, s8 ? 1 : s == 1 ? 2 : 4);
 }
 static inline void jb_x64_imul3_rmi(jb_emit *e, jb_type sz, jb_x64_reg dst, jb_x64_mem m,
                                     int64_t imm)
@@ -561,7 +562,7 @@ static inline void jb_x64_imul3_rmi(jb_emit *e, jb_type sz, jb_x64_reg dst, jb_x
     unsigned s = JB__SIZE(sz);
     if (!jb_x64__bad(e, !jb_x64__imm(sz, imm, &v, &s8), "x86_64: the imul immediate does "
                                                          "not fit the operand size"))
-        jb_x64__rm(e, 0, sz, s8 ? 0x6b : 0x69, 0, dst, m, v, s8 ? 1 : s == 1 ? 2 : 4);
+        jb_x64__rm(e, 0, sz, s8 ? 0x6b : 0x69, JB_X64__NO8, dst, m, v, s8 ? 1 : s == 1 ? 2 : 4);
 }
 static inline void jb_x64_imul_rri(jb_emit *e, jb_x64_reg d, jb_x64_reg s, int64_t imm) { jb_x64_imul3_rri(e, JB_I64, d, s, imm); }
 
