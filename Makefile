@@ -174,8 +174,16 @@ $(EXEC_BIN): $(EXEC_SRC) tests/exec/exec.h tests/runner/harness.h $(HDR) $(STATI
 	@mkdir -p $(dir $@)
 	$(CC) -std=gnu11 $(WARN) -Wno-missing-prototypes -ffp-contract=off -Iinclude -Itests/runner \
 	  $(CFLAGS) $(EXTRA_CFLAGS) $< -o $@ $(STATIC) $(LDLIBS) -lm
-test-exec: $(EXEC_BIN)
+# The WebAssembly MVP op table (tests/exec/wasm.h), each op against C.
+WASM_SRC := tests/exec/wasm_$(if $(filter arm64,$(ARCH)),a64,x64).c
+WASM_BIN := $(BUILD)/tests/exec-wasm
+$(WASM_BIN): $(WASM_SRC) tests/exec/wasm.h tests/exec/exec.h tests/runner/harness.h $(HDR) $(STATIC)
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 $(WARN) -Wno-missing-prototypes -ffp-contract=off -Iinclude -Itests/runner \
+	  $(CFLAGS) $(EXTRA_CFLAGS) $< -o $@ $(STATIC) $(LDLIBS) -lm
+test-exec: $(EXEC_BIN) $(WASM_BIN)
 	$(TEST_ENV) $(RUNNER_EXEC) ./$(EXEC_BIN)
+	$(TEST_ENV) $(RUNNER_EXEC) ./$(WASM_BIN)
 
 # Every emitter the README's Emitters table names exists in the headers.
 check-readme-emitters:

@@ -14,7 +14,7 @@ static jb_region *exec_region;
 
 /* Commit what e emitted into a new block (dualmap: never writable and
  * executable at one address); NULL and a failed check on any error. */
-static void *install(jb_emit *e)
+static inline void *install(jb_emit *e)
 {
     size_t n;
     void *fn = NULL;
@@ -40,7 +40,7 @@ static void *install(jb_emit *e)
 }
 
 /* Operands: the edges of every width, then pseudo-random values. */
-static int64_t operand(unsigned k)
+static inline int64_t operand(unsigned k)
 {
     static const int64_t edge[] = {0, 1, -1, 2, 7, -8, 127, -128, 255, 0x7fff, -0x8000, 0xffff,
                                    INT32_MAX, INT32_MIN, 0xffffffffll, INT64_MAX, INT64_MIN,
@@ -62,7 +62,7 @@ typedef int64_t (*fn2)(int64_t, int64_t);
 /* Run every operation 0..nops-1 as long f(long a, long b), built by emit,
  * against ref over the operand pairs; ref sets *skip where the
  * architecture traps (x86 division). */
-static void check_ops(int nops, void (*emit)(jb_emit *, int),
+static inline void check_ops(int nops, void (*emit)(jb_emit *, int),
                       int64_t (*ref)(int, int64_t, int64_t, int *))
 {
     static uint8_t buf[256];
@@ -89,7 +89,7 @@ static void check_ops(int nops, void (*emit)(jb_emit *, int),
 
 /* The value at src read as width w (both arches number them U8, S8, U16,
  * S16, U32, S32, X64), widened to 64 bits as C does. */
-static int64_t widen(unsigned w, const uint8_t *src)
+static inline int64_t widen(unsigned w, const uint8_t *src)
 {
     int16_t s16; uint16_t u16; int32_t s32; uint32_t u32; int64_t v;
     switch (w) {
