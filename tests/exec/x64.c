@@ -3,6 +3,7 @@
  * over edge and random operands. Self-contained (harness.h) so that it runs
  * where Criterion cannot; `make test-exec` runs it natively. */
 #include <math.h>
+#include <pthread.h>
 
 #include "exec.h"
 #include "jitbuf/x86_64.h"
@@ -329,10 +330,305 @@ static void doubles(void)
               cv[i], (long long)g(cv[i]));
 }
 
+/* ---- every size, memory destinations, atomics, frames ------------------ */
+
+static uint64_t trunc_to(unsigned s, uint64_t v) { return s == 3 ? v : v & ((1ull << (8 << s)) - 1); }
+static int64_t sext(unsigned s, uint64_t v)
+{
+    return s == 3 ? (int64_t)v : (int64_t)(v << (64 - (8 << s))) >> (64 - (8 << s));
+}
+/* op on size s as the CPU does it (a = destination, b = source). */
+static uint64_t alu_ref(unsigned s, jb_x64_alu op, uint64_t a, uint64_t b)
+{
+    uint64_t r;
+    switch (op) {
+    case JB_X64_ADD: r = a + b; break;
+    case JB_X64_OR: r = a | b; break;
+    case JB_X64_AND: r = a & b; break;
+    case JB_X64_SUB: r = a - b; break;
+    case JB_X64_XOR: r = a ^ b; break;
+    case JB_X64_MOV: case JB_X64_XCHG: r = b; break;
+    case JB_X64_IMUL: r = (uint64_t)(sext(s, a) * sext(s, b)); break;
+    default: r = a; break; /* cmp, test: no result */
+    }
+    return trunc_to(s, r);
+}
+
+/* [rdi + 8] op= rsi in every size and op, then [rdi + 8] op= imm, then a
+ * register form in 8/16 bits (which keeps the upper bits) and 32 (which
+ * clears them): each against alu_ref on a copy of the memory. */
+static void alu_every_size_memory(void)
+{
+    static const jb_x64_alu ops[] = {JB_X64_ADD, JB_X64_OR, JB_X64_AND, JB_X64_SUB, JB_X64_XOR,
+                                     JB_X64_MOV, JB_X64_XCHG, JB_X64_IMUL};
+    uint8_t mem[32];
+    for (unsigned s = 0; s < 4; s++)
+        for (unsigned o = 0; o < sizeof ops / sizeof ops[0]; o++)
+            for (int form = 0; form < 3; form++) {
+                jb_x64_alu op = ops[o];
+                int64_t imm = s == 0 ? -100 : s == 1 ? 30000 : -1234567;
+                if ((op == JB_X64_IMUL && (s == 0 || form == 0)) || (op == JB_X64_XCHG && form == 1))
+                    continue;
+                jb_emit e;
+                jb_emit_init(&e, code, sizeof code);
+                jb_x64_mov_rr(&e, JB_X64_RAX, JB_X64_RSI);
+                jb_x64_mem m = jb_x64_mem_bd(JB_X64_RDI, 8);
+                if (form == 0)
+                    jb_x64_alu_mr(&e, (jb_type)s, op, m, JB_X64_RSI);
+                else if (form == 1 && op != JB_X64_IMUL)
+                    jb_x64_alu_mi(&e, (jb_type)s, op, m, imm);
+                else if (form == 1)
+                    jb_x64_imul3_rmi(&e, (jb_type)s, JB_X64_RAX, m, imm);
+                else
+                    jb_x64_alu_rm(&e, (jb_type)s, op, JB_X64_RAX, m);
+                jb_x64_ret(&e);
+                fn2 f = (fn2)install(&e);
+                jb_emit_free(&e);
+                CHECK(f, "size %u op %d form %d", s, op, form);
+                for (unsigned i = 0; i < 24; i++) {
+                    uint64_t a = (uint64_t)operand(i * 3), b = (uint64_t)operand(i * 5 + 1), old;
+                    memcpy(mem + 8, &a, 8);
+                    old = a;
+                    int64_t got = f((int64_t)(uintptr_t)mem, (int64_t)b);
+                    uint64_t want_mem = old, want_rax = b, after;
+                    uint64_t mask = s == 3 ? ~0ull : (1ull << (8 << s)) - 1;
+                    if (form == 0) {
+                        want_mem = (old & ~mask) | alu_ref(s, op, old, b);
+                        /* (xchg swaps memory with rsi; rax is rsi's copy) */
+                    } else if (form == 1 && op == JB_X64_IMUL) {
+                        uint64_t r = alu_ref(s, op, old, (uint64_t)imm);
+                        want_rax = s == 2 ? r : (b & ~mask) | r;
+                    } else if (form == 1) {
+                        want_mem = (old & ~mask) | alu_ref(s, op, old, (uint64_t)imm);
+                    } else {
+                        uint64_t r = alu_ref(s, op, b, old);
+                        want_rax = s == 2 ? r : (b & ~mask) | r; /* 32 bits clear the top */
+                        if (op == JB_X64_XCHG)
+                            want_mem = (old & ~mask) | trunc_to(s, b);
+                    }
+                    memcpy(&after, mem + 8, 8);
+                    CHECK(after == want_mem && (uint64_t)got == want_rax,
+                          "size %u op %d form %d (%#llx, %#llx): mem %#llx rax %#llx, want %#llx %#llx",
+                          s, op, form, (unsigned long long)old, (unsigned long long)b,
+                          (unsigned long long)after, (unsigned long long)got,
+                          (unsigned long long)want_mem, (unsigned long long)want_rax);
+                }
+            }
+}
+
+/* not/neg/inc/dec and shifts of [rdi + 8] by 5 and by cl (= rsi), every
+ * size, and test [m], imm; bswap; push imm. */
+static void unary_and_shift_memory(void)
+{
+    uint8_t mem[32];
+    for (unsigned s = 0; s < 4; s++)
+        for (int k = 0; k < 10; k++) {
+            jb_emit e;
+            jb_emit_init(&e, code, sizeof code);
+            jb_x64_mem m = jb_x64_mem_bd(JB_X64_RDI, 8);
+            static const jb_x64_unop un[4] = {JB_X64_NOT, JB_X64_NEG, JB_X64_INC, JB_X64_DEC};
+            static const jb_x64_shift sh[5] = {JB_X64_SHL, JB_X64_SHR, JB_X64_SAR, JB_X64_ROL, JB_X64_ROR};
+            jb_x64_mov_rr(&e, JB_X64_RCX, JB_X64_RSI);
+            if (k < 4)
+                jb_x64_unary_m(&e, (jb_type)s, un[k], m);
+            else if (k < 9)
+                (k % 2 ? jb_x64_shift_mcl(&e, (jb_type)s, sh[k - 4], m)
+                       : jb_x64_shift_mi(&e, (jb_type)s, sh[k - 4], m, 5));
+            jb_x64_alu_rr(&e, JB_I32, JB_X64_XOR, JB_X64_RAX, JB_X64_RAX);
+            if (k == 9) { /* test [m], 0x40: rax = ZF clear */
+                jb_x64_alu_mi(&e, (jb_type)s, JB_X64_TEST, m, 0x40);
+                jb_x64_setcc(&e, JB_X64_NE, JB_X64_RAX);
+            }
+            jb_x64_ret(&e);
+            fn2 f = (fn2)install(&e);
+            jb_emit_free(&e);
+            CHECK(f, "install");
+            for (unsigned i = 0; i < 20; i++) {
+                uint64_t a = (uint64_t)operand(i * 7 + 2), after;
+                unsigned n = k % 2 ? (unsigned)i : 5, bits = 8u << s;
+                unsigned c = n & (s == 3 ? 63 : 31);
+                memcpy(mem + 8, &a, 8);
+                int64_t got = f((int64_t)(uintptr_t)mem, n);
+                uint64_t mask = s == 3 ? ~0ull : (1ull << bits) - 1, v = a & mask, r = v;
+                /* k: not neg inc dec, shl 5, shr cl, sar 5, rol cl, ror 5 */
+                if (k == 0) r = ~v;
+                if (k == 1) r = 0 - v;
+                if (k == 2) r = v + 1;
+                if (k == 3) r = v - 1;
+                if (k == 4) r = c >= bits ? 0 : v << c;
+                if (k == 5) r = c >= bits ? 0 : v >> c;
+                if (k == 6) r = (uint64_t)(sext(s, v) >> (c >= bits ? bits - 1 : c));
+                if (k == 7) r = c % bits ? (v << c % bits | v >> (bits - c % bits)) : v;
+                if (k == 8) r = c % bits ? (v >> c % bits | v << (bits - c % bits)) : v;
+                memcpy(&after, mem + 8, 8);
+                uint64_t want = (a & ~mask) | (r & mask);
+                if (k == 9)
+                    CHECK(got == ((v & 0x40) != 0) && after == a, "test size %u %#llx", s,
+                          (unsigned long long)a);
+                else
+                    CHECK(after == want, "size %u k %d n %u (%#llx): %#llx, want %#llx", s, k, n,
+                          (unsigned long long)a, (unsigned long long)after, (unsigned long long)want);
+            }
+        }
+    /* bswap 32/64, push imm8/imm32 then pop */
+    jb_emit e;
+    jb_emit_init(&e, code, sizeof code);
+    jb_x64_mov_rr(&e, JB_X64_RAX, JB_X64_RDI);
+    jb_x64_bswap(&e, JB_I64, JB_X64_RAX);
+    jb_x64_mov_rr(&e, JB_X64_RCX, JB_X64_RDI);
+    jb_x64_bswap(&e, JB_I32, JB_X64_RCX);
+    jb_x64_alu_rr(&e, JB_I64, JB_X64_XOR, JB_X64_RAX, JB_X64_RCX);
+    jb_x64_push_i(&e, -7);
+    jb_x64_push_i(&e, 0x12345678);
+    jb_x64_pop(&e, JB_X64_RCX);
+    jb_x64_pop(&e, JB_X64_RDX);
+    jb_x64_alu_rr(&e, JB_I64, JB_X64_ADD, JB_X64_RCX, JB_X64_RDX);
+    jb_x64_alu_rr(&e, JB_I64, JB_X64_XOR, JB_X64_RAX, JB_X64_RCX);
+    jb_x64_ret(&e);
+    fn2 f = (fn2)install(&e);
+    jb_emit_free(&e);
+    CHECK(f, "install");
+    for (unsigned i = 0; i < 20; i++) {
+        uint64_t a = (uint64_t)operand(i);
+        uint64_t want = __builtin_bswap64(a) ^ __builtin_bswap32((uint32_t)a) ^ (uint64_t)(0x12345678 - 7);
+        CHECK((uint64_t)f((int64_t)a, 0) == want, "bswap/push %#llx", (unsigned long long)a);
+    }
+}
+
+/* Atomics: two threads add to one counter with lock xadd, lock add and a
+ * lock cmpxchg loop; xchg swaps; the total must be exact. */
+static void *atomic_fn[3];
+static int64_t counter;
+static void *hammer(void *arg)
+{
+    long k = (long)(intptr_t)arg;
+    for (int i = 0; i < 20000; i++)
+        ((fn2)atomic_fn[k % 3])((int64_t)(uintptr_t)&counter, 1);
+    return NULL;
+}
+static void atomics(void)
+{
+    for (int k = 0; k < 3; k++) {
+        jb_emit e;
+        jb_emit_init(&e, code, sizeof code);
+        jb_x64_mem m = jb_x64_mem_bd(JB_X64_RDI, 0);
+        if (k == 0) { /* returns the old value */
+            jb_x64_mov_rr(&e, JB_X64_RAX, JB_X64_RSI);
+            jb_x64_lock_xadd(&e, JB_I64, m, JB_X64_RAX);
+        } else if (k == 1) {
+            jb_x64_lock_alu_mr(&e, JB_I64, JB_X64_ADD, m, JB_X64_RSI);
+            jb_x64_lock_alu_mi(&e, JB_I64, JB_X64_SUB, m, 1);
+            jb_x64_lock_alu_mi(&e, JB_I64, JB_X64_ADD, m, 1);
+            jb_x64_mfence(&e);
+        } else { /* do { old = *p } while (!cas(p, old, old + b)) */
+            jb_label again = jb_label_new(&e);
+            jb_x64_mov_rm(&e, JB_X64_RAX, m);
+            jb_label_bind(&e, again);
+            jb_x64_pause(&e);
+            jb_x64_lea(&e, JB_X64_RCX, jb_x64_mem_bisd(JB_X64_RAX, JB_X64_RSI, 1, 0));
+            jb_x64_lock_cmpxchg(&e, JB_I64, m, JB_X64_RCX);
+            jb_x64_jcc(&e, JB_X64_NE, again, 0);
+        }
+        jb_x64_ret(&e);
+        atomic_fn[k] = install(&e);
+        jb_emit_free(&e);
+        CHECK(atomic_fn[k], "install");
+    }
+    pthread_t t[3];
+    counter = 0;
+    for (long k = 0; k < 3; k++) pthread_create(&t[k], NULL, hammer, (void *)(intptr_t)k);
+    for (int k = 0; k < 3; k++) pthread_join(t[k], NULL);
+    CHECK(counter == 60000, "counter %lld, want 60000", (long long)counter);
+    CHECK(((fn2)atomic_fn[0])((int64_t)(uintptr_t)&counter, 5) == 60000 && counter == 60005, "xadd");
+    jb_emit e;
+    jb_emit_init(&e, code, sizeof code);
+    for (unsigned s = 0; s < 4; s++) /* xchg of each size at [rdi + 8 * s] */
+        jb_x64_xchg_mr(&e, (jb_type)s, jb_x64_mem_bd(JB_X64_RDI, 8 * (int32_t)s), JB_X64_RSI);
+    jb_x64_mov_rr(&e, JB_X64_RAX, JB_X64_RSI);
+    jb_x64_ret(&e);
+    fn2 f = (fn2)install(&e);
+    jb_emit_free(&e);
+    CHECK(f, "install");
+    uint64_t m4[4] = {0x1111111111111111ull, 0x2222222222222222ull, 0x3333333333333333ull,
+                      0x4444444444444444ull};
+    int64_t got = f((int64_t)(uintptr_t)m4, (int64_t)0xa1b2c3d4e5f60718ull);
+    /* each xchg leaves the old memory's low bytes in rsi for the next (the
+     * 32-bit one clears rsi's upper half) */
+    CHECK(m4[0] == 0x1111111111111118ull && m4[1] == 0x2222222222220711ull &&
+              m4[2] == 0x33333333e5f62222ull && m4[3] == 0x0000000033333333ull &&
+              (uint64_t)got == 0x4444444444444444ull,
+          "xchg chain: %llx %llx %llx %llx -> %llx", (unsigned long long)m4[0],
+          (unsigned long long)m4[1], (unsigned long long)m4[2], (unsigned long long)m4[3],
+          (unsigned long long)got);
+}
+
+/* prologue/epilogue: an outer function sets the SysV callee-saved
+ * registers, calls the inner one (which saves them, clobbers them, calls a
+ * probe of the stack alignment and returns through epilogue), and reports
+ * which registers changed; the probe, rsp + 8 mod 16 at its entry, must be
+ * 0 as the ABI requires at a call. */
+static void frames_save_registers(void)
+{
+    static const jb_x64_reg saved[5] = {JB_X64_RBX, JB_X64_R12, JB_X64_R13, JB_X64_R14, JB_X64_R15};
+    static uint8_t probe_code[64], inner_code[256];
+    jb_emit e;
+    jb_emit_init(&e, probe_code, sizeof probe_code);
+    jb_x64_lea(&e, JB_X64_RAX, jb_x64_mem_bd(JB_X64_RSP, 8));
+    jb_x64_alu_ri(&e, JB_I32, JB_X64_AND, JB_X64_RAX, 15);
+    jb_x64_ret(&e);
+    void *probe = install(&e);
+    jb_emit_free(&e);
+    CHECK(probe, "install");
+    for (uint32_t locals = 0; locals <= 40; locals += 8) {
+        uint32_t mask = JB_X64_SYSV_SAVED;
+        if (locals == 8) mask = 1u << JB_X64_RBX; /* an odd count */
+        if (locals == 16) mask = 1u << JB_X64_R12 | 1u << JB_X64_R15;
+        jb_emit_init(&e, inner_code, sizeof inner_code);
+        jb_x64_prologue(&e, mask, locals);
+        for (int k = 0; k < 5; k++) /* clobber what it saves */
+            if (mask >> saved[k] & 1)
+                jb_x64_mov_ri(&e, saved[k], -1 - k);
+        if (locals)
+            jb_x64_store_i(&e, JB_I64, jb_x64_mem_bd(JB_X64_RSP, (int32_t)locals - 8), 99);
+        jb_x64_call_abs(&e, JB_X64_RAX, probe);
+        jb_x64_epilogue(&e, JB_X64_SYSV_SAVED & mask);
+        void *inner = install(&e);
+        jb_emit_free(&e);
+        CHECK(inner, "install");
+        jb_emit_init(&e, code, sizeof code);
+        jb_x64_prologue(&e, JB_X64_SYSV_SAVED, 0);
+        for (int k = 0; k < 5; k++) jb_x64_mov_ri(&e, saved[k], 0x1000 + k);
+        jb_label slot = jb_label_new(&e);
+        jb_x64_call_m(&e, jb_x64_mem_l(slot)); /* call [rip + slot]: the inner function */
+        jb_x64_alu_rr(&e, JB_I32, JB_X64_XOR, JB_X64_RCX, JB_X64_RCX);
+        for (int k = 0; k < 5; k++) { /* rcx |= (reg != 0x1000 + k) << k */
+            jb_x64_alu_ri(&e, JB_I64, JB_X64_CMP, saved[k], 0x1000 + k);
+            jb_x64_setcc(&e, JB_X64_NE, JB_X64_RDX);
+            jb_x64_extend(&e, JB_U8, JB_X64_RDX, JB_X64_RDX);
+            jb_x64_shift_ri(&e, JB_I64, JB_X64_SHL, JB_X64_RDX, (unsigned)k + 8);
+            jb_x64_alu_rr(&e, JB_I64, JB_X64_OR, JB_X64_RCX, JB_X64_RDX);
+        }
+        jb_x64_alu_rr(&e, JB_I64, JB_X64_OR, JB_X64_RAX, JB_X64_RCX);
+        jb_x64_epilogue(&e, JB_X64_SYSV_SAVED);
+        jb_x64_align(&e, 8);
+        jb_label_bind(&e, slot);
+        jb_emit_data(&e, &inner, 8);
+        fn2 outer = (fn2)install(&e);
+        jb_emit_free(&e);
+        CHECK(outer, "install");
+        int64_t got = outer(0, 0);
+        CHECK((got & 0xff) == 0, "locals %u mask %#x: misaligned call (rsp+8 mod 16 = %lld)", locals,
+              mask, (long long)(got & 0xff));
+        CHECK((got >> 8) == 0, "locals %u: callee-saved registers changed: mask %#llx", locals,
+              (unsigned long long)(got >> 8));
+    }
+}
+
 static const test_case tests[] = {
 #define T(f) {#f, f}
     T(integer_operations), T(constants), T(memory_widths_and_bases), T(frames_and_calls),
-    T(jump_table), T(doubles),
+    T(jump_table), T(doubles), T(alu_every_size_memory), T(unary_and_shift_memory), T(atomics),
+    T(frames_save_registers),
 #undef T
 };
 
