@@ -3,6 +3,9 @@
  * and compared with the same computation in C over edge and random
  * operands. Self-contained (harness.h): Criterion hangs under qemu-user. */
 #include <math.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <signal.h>
 
 #include "exec.h"
 #include "jitbuf/arm64.h"
@@ -347,10 +350,375 @@ static void doubles(void)
     }
 }
 
+/* ---- the sized families: w and x forms against C ---------------------------- */
+
+enum {
+    F_ADD_SH, F_SUB_SH_W, F_EON_ROR, F_ADD_EXT_SXTW, F_SUB_EXT_UXTB_W, F_ADDS_IMM_NEG,
+    F_AND_IMM_W, F_BIC_IMM, F_CCMP, F_CCMN_IMM, F_LSL_W, F_ASR_W, F_ROR_W, F_LSR_R_W,
+    F_UBFX, F_SBFX_W, F_BFI, F_BFXIL_W, F_UBFIZ, F_SBFIZ_W, F_RBIT_W, F_REV16, F_REV32,
+    F_REV_W, F_CLZ_W, F_CLS, F_UDIV_W, F_SDIV_W, F_MUL_W, F_MSUB_W, F_SMADDL, F_UMSUBL,
+    F_CSNEG_W, F_CSINV_W, F_MOVK_W, N_FORMS
+};
+
+static void emit_form(jb_emit *e, int op)
+{
+    const jb_type W = JB_I32, X = JB_I64;
+    switch (op) {
+    case F_ADD_SH: jb_a64_alu_sh(e, X, JB_A64_ADD, 0, 0, 1, JB_A64_LSL, 3); break;
+    case F_SUB_SH_W: jb_a64_alu_sh(e, W, JB_A64_SUB, 0, 0, 1, JB_A64_ASR, 7); break;
+    case F_EON_ROR: jb_a64_alu_sh(e, X, JB_A64_EON, 0, 0, 1, JB_A64_ROR, 13); break;
+    case F_ADD_EXT_SXTW: jb_a64_alu_ext(e, X, JB_A64_ADD, 0, 0, 1, JB_A64_SXTW_EXT, 2); break;
+    case F_SUB_EXT_UXTB_W: jb_a64_alu_ext(e, W, JB_A64_SUB, 0, 0, 1, JB_A64_UXTB, 1); break;
+    case F_ADDS_IMM_NEG: /* x0 = a - 0x123000, carry into x1's place via cset */
+        jb_a64_alu_imm(e, X, JB_A64_ADDS, 0, 0, -0x123000);
+        jb_a64_cset_sz(e, X, 1, JB_A64_HS);
+        jb_a64_alu_sh(e, X, JB_A64_EOR, 0, 0, 1, JB_A64_LSL, 63);
+        break;
+    case F_AND_IMM_W: jb_a64_alu_imm(e, W, JB_A64_AND, 0, 0, 0xff00ff00); break;
+    case F_BIC_IMM: jb_a64_alu_imm(e, X, JB_A64_BIC, 0, 0, 0x0000ffff0000ffffll); break;
+    case F_CCMP: /* (a == 5 && b > a) ? 1 : 0, unsigned */
+        jb_a64_alu_imm(e, X, JB_A64_SUBS, 31, 0, 5);
+        jb_a64_ccmp_r(e, X, JB_A64_CCMP, 1, 0, 0, JB_A64_EQ);
+        jb_a64_cset(e, 0, JB_A64_HI);
+        break;
+    case F_CCMN_IMM: /* (w0 != 0 && w1 + 7 == 0): if ne, flags = cmn(w1, 7), else Z clear */
+        jb_a64_alu_imm(e, W, JB_A64_SUBS, 31, 0, 0);
+        jb_a64_ccmp_i(e, W, JB_A64_CCMN, 1, 7, 0, JB_A64_NE);
+        jb_a64_cset_sz(e, W, 0, JB_A64_EQ);
+        break;
+    case F_LSL_W: jb_a64_shift(e, W, JB_A64_LSL, 0, 0, 7); break;
+    case F_ASR_W: jb_a64_shift(e, W, JB_A64_ASR, 0, 0, 31); break;
+    case F_ROR_W: jb_a64_shift(e, W, JB_A64_ROR, 0, 0, 9); break;
+    case F_LSR_R_W: jb_a64_shift_r(e, W, JB_A64_LSR, 0, 0, 1); break;
+    case F_UBFX: jb_a64_bitfield(e, X, JB_A64_UBFX, 0, 0, 13, 20); break;
+    case F_SBFX_W: jb_a64_bitfield(e, W, JB_A64_SBFX, 0, 0, 3, 9); break;
+    case F_BFI: jb_a64_bitfield(e, X, JB_A64_BFI, 0, 1, 40, 17); break;
+    case F_BFXIL_W: jb_a64_bitfield(e, W, JB_A64_BFXIL, 0, 1, 5, 11); break;
+    case F_UBFIZ: jb_a64_bitfield(e, X, JB_A64_UBFIZ, 0, 0, 50, 7); break;
+    case F_SBFIZ_W: jb_a64_bitfield(e, W, JB_A64_SBFIZ, 0, 0, 4, 12); break;
+    case F_RBIT_W: jb_a64_dp1(e, W, JB_A64_RBIT, 0, 0); break;
+    case F_REV16: jb_a64_dp1(e, X, JB_A64_REV16, 0, 0); break;
+    case F_REV32: jb_a64_dp1(e, X, JB_A64_REV32, 0, 0); break;
+    case F_REV_W: jb_a64_dp1(e, W, JB_A64_REV, 0, 0); break;
+    case F_CLZ_W: jb_a64_dp1(e, W, JB_A64_CLZ, 0, 0); break;
+    case F_CLS: jb_a64_dp1(e, X, JB_A64_CLS, 0, 0); break;
+    case F_UDIV_W: jb_a64_dp2(e, W, JB_A64_UDIV, 0, 0, 1); break;
+    case F_SDIV_W: jb_a64_dp2(e, W, JB_A64_SDIV, 0, 0, 1); break;
+    case F_MUL_W: jb_a64_dp2(e, W, JB_A64_MUL, 0, 0, 1); break;
+    case F_MSUB_W: jb_a64_dp3(e, W, JB_A64_MSUB, 0, 0, 1, 1); break;
+    case F_SMADDL: jb_a64_dp3(e, X, JB_A64_SMADDL, 0, 0, 1, 1); break;
+    case F_UMSUBL: jb_a64_dp3(e, X, JB_A64_UMSUBL, 0, 0, 1, 1); break;
+    case F_CSNEG_W: jb_a64_alu(e, W, JB_A64_SUBS, 31, 0, 1); jb_a64_cond_sel(e, W, JB_A64_CSNEG_OP, 0, 0, 1, JB_A64_LT); break;
+    case F_CSINV_W: jb_a64_alu(e, W, JB_A64_SUBS, 31, 0, 1); jb_a64_cond_sel(e, W, JB_A64_CSINV_OP, 0, 0, 1, JB_A64_HI); break;
+    case F_MOVK_W: jb_a64_movw(e, W, JB_A64_OP_MOVK, 0, 0xbeef, 16); break;
+    }
+    jb_a64_ret(e);
+}
+
+static uint64_t rbit32(uint32_t v) { uint32_t r = 0; for (int k = 0; k < 32; k++) r |= (v >> k & 1) << (31 - k); return r; }
+static int64_t ref_form(int op, int64_t a, int64_t b, int *skip)
+{
+    uint64_t ua = (uint64_t)a, ub = (uint64_t)b;
+    uint32_t wa = (uint32_t)a, wb = (uint32_t)b;
+    int32_t sa = (int32_t)wa, sb = (int32_t)wb;
+    *skip = 0;
+    switch (op) {
+    case F_ADD_SH: return (int64_t)(ua + (ub << 3));
+    case F_SUB_SH_W: return (uint32_t)(wa - (uint32_t)(sb >> 7));
+    case F_EON_ROR: return (int64_t)(ua ^ ~(ub >> 13 | ub << 51));
+    case F_ADD_EXT_SXTW: return (int64_t)(ua + ((uint64_t)(int64_t)sb << 2));
+    case F_SUB_EXT_UXTB_W: return (uint32_t)(wa - ((wb & 0xff) << 1));
+    case F_ADDS_IMM_NEG: return (int64_t)((ua - 0x123000) ^ ((uint64_t)(ua >= 0x123000) << 63));
+    case F_AND_IMM_W: return wa & 0xff00ff00u;
+    case F_BIC_IMM: return (int64_t)(ua & ~0x0000ffff0000ffffull);
+    case F_CCMP: return a == 5 && ub > ua;
+    case F_CCMN_IMM: return wa != 0 && (uint32_t)(wb + 7) == 0;
+    case F_LSL_W: return (uint32_t)(wa << 7);
+    case F_ASR_W: return (uint32_t)(sa >> 31);
+    case F_ROR_W: return (uint32_t)(wa >> 9 | wa << 23);
+    case F_LSR_R_W: return wa >> (wb & 31);
+    case F_UBFX: return (int64_t)(ua >> 13 & 0xfffff);
+    case F_SBFX_W: return (uint32_t)((int32_t)(wa << (32 - 12)) >> (32 - 9));
+    case F_BFI: return (int64_t)((ua & ~(0x1ffffull << 40)) | (ub & 0x1ffff) << 40);
+    case F_BFXIL_W: return (uint32_t)((wa & ~0x7ffu) | (wb >> 5 & 0x7ff));
+    case F_UBFIZ: return (int64_t)((ua & 0x7f) << 50);
+    case F_SBFIZ_W: return (uint32_t)((uint32_t)((int32_t)(wa << 20) >> 20) << 4);
+    case F_RBIT_W: return (int64_t)rbit32(wa);
+    case F_REV16: { uint64_t r = 0; for (int k = 0; k < 64; k += 16) r |= (uint64_t)__builtin_bswap16((uint16_t)(ua >> k)) << k; return (int64_t)r; }
+    case F_REV32: return (int64_t)((uint64_t)__builtin_bswap32((uint32_t)ua) | (uint64_t)__builtin_bswap32((uint32_t)(ua >> 32)) << 32);
+    case F_REV_W: return __builtin_bswap32(wa);
+    case F_CLZ_W: return wa ? __builtin_clz(wa) : 32;
+    case F_CLS: { uint64_t x = ua ^ (uint64_t)(a >> 63); return x << 1 ? __builtin_clzll(x << 1 | 1) : 63; }
+    case F_UDIV_W: return wb ? wa / wb : 0;
+    case F_SDIV_W: return !wb ? 0 : (sa == INT32_MIN && sb == -1) ? (uint32_t)INT32_MIN : (uint32_t)(sa / sb);
+    case F_MUL_W: return (uint32_t)(wa * wb);
+    case F_MSUB_W: return (uint32_t)(wb - wa * wb);
+    case F_SMADDL: return (int64_t)(ub + (uint64_t)((int64_t)sa * sb));
+    case F_UMSUBL: return (int64_t)(ub - (uint64_t)wa * wb);
+    case F_CSNEG_W: return sa < sb ? wa : (uint32_t)(0 - wb);
+    case F_CSINV_W: return wa > wb ? wa : (uint32_t)~wb;
+    default: return (int64_t)((ua & ~0xffff0000ull & 0xffffffffu) | 0xbeef0000u);
+    }
+}
+static void sized_forms(void) { check_ops(N_FORMS, emit_form, ref_form); }
+
+/* 32-bit, single and double loads and stores in every mode, pairs of
+ * each type, and typed literals. */
+static void typed_memory(void)
+{
+    static const jb_type types[5] = {JB_U32, JB_S32, JB_F32, JB_F64, JB_U64};
+    uint8_t mem[64];
+    for (unsigned k = 0; k < 5; k++)
+        for (unsigned mode = 0; mode < 3; mode++) {
+            jb_type t = types[k];
+            unsigned size = JB__SIZE(t);
+            int32_t off = mode == JB_A64_OFFSET ? 8 : mode == JB_A64_PRE ? 8 : 0;
+            jb_emit e;
+            jb_emit_init(&e, code, sizeof code);
+            jb_a64_mov_rr(&e, 9, 0);
+            if (t == JB_F32 || t == JB_F64) { /* through s/d 3 */
+                jb_a64_load(&e, t, 3, 0, off, (jb_a64_mode)mode);
+                jb_a64_store(&e, t, 3, 9, 40, JB_A64_OFFSET);
+                jb_a64_fmov_from_fp(&e, t, 2, 3);
+            } else {
+                jb_a64_load(&e, t, 2, 0, off, (jb_a64_mode)mode);
+                jb_a64_store(&e, t, 2, 9, 40, JB_A64_OFFSET);
+            }
+            jb_a64_alu(&e, JB_I64, JB_A64_SUB, 3, 0, 9); /* the base's move */
+            jb_a64_alu_sh(&e, JB_I64, JB_A64_EOR, 0, 2, 3, JB_A64_LSL, 56);
+            jb_a64_ret(&e);
+            fn2 f = (fn2)install(&e);
+            jb_emit_free(&e);
+            CHECK(f, "install");
+            for (unsigned k2 = 0; k2 < sizeof mem; k2++) mem[k2] = (uint8_t)(0x93 + 29 * k2);
+            int64_t v = widen(t == JB_S32 ? 5 : size == 2 ? 4 : 6, mem + (mode == JB_A64_POST ? 0 : off));
+            int64_t moved = mode == JB_A64_OFFSET ? 0 : mode == JB_A64_PRE ? off : 0;
+            int64_t got = f((int64_t)(uintptr_t)mem, 0);
+            CHECK(got == (v ^ (int64_t)((uint64_t)moved << 56)), "type %u mode %u: %llx want %llx", k,
+                  mode, (unsigned long long)got, (unsigned long long)v);
+            CHECK(!memcmp(mem + 40, mem + (mode == JB_A64_POST ? 0 : off), 1u << size), "store");
+        }
+    /* pairs: stp then ldp of each type, ldpsw */
+    static const jb_type pt[5] = {JB_I32, JB_I64, JB_F32, JB_F64, JB_S32};
+    for (unsigned k = 0; k < 5; k++) {
+        jb_type t = pt[k];
+        int fp = t == JB_F32 || t == JB_F64;
+        jb_emit e;
+        jb_emit_init(&e, code, sizeof code);
+        if (fp) {
+            jb_a64_fmov_to_fp(&e, t, 4, 1);
+            jb_a64_fmov_to_fp(&e, t, 5, 2);
+            jb_a64_store_pair(&e, t, 4, 5, 0, -16, JB_A64_PRE);
+            jb_a64_load_pair(&e, t, 6, 7, 0, 16, JB_A64_POST);
+            jb_a64_fmov_from_fp(&e, t, 3, 6);
+            jb_a64_fmov_from_fp(&e, t, 4, 7);
+        } else {
+            jb_a64_store_pair(&e, t == JB_S32 ? JB_I32 : t, 1, 2, 0, -16, JB_A64_PRE);
+            jb_a64_load_pair(&e, t, 3, 4, 0, 16, JB_A64_POST);
+        }
+        jb_a64_alu_sh(&e, JB_I64, JB_A64_EOR, 0, 3, 4, JB_A64_ROR, 32);
+        jb_a64_ret(&e);
+        int64_t (*f)(uint8_t *, int64_t, int64_t) = (int64_t (*)(uint8_t *, int64_t, int64_t))install(&e);
+        jb_emit_free(&e);
+        CHECK(f, "install");
+        int64_t p = (int64_t)0x8badf00dcafe1234ll, q = (int64_t)0x0123456789abcdefll;
+        int64_t got = f(mem + 32, p, q);
+        uint64_t x = (uint64_t)p, y = (uint64_t)q;
+        if (JB__SIZE(t) == 2) { /* 32-bit: zero- (or sign-) extended */
+            x = t == JB_S32 ? (uint64_t)(int64_t)(int32_t)x : (uint32_t)x;
+            y = t == JB_S32 ? (uint64_t)(int64_t)(int32_t)y : (uint32_t)y;
+        }
+        uint64_t want = x ^ (y >> 32 | y << 32);
+        CHECK((uint64_t)got == want, "pair type %u: %llx want %llx", k, (unsigned long long)got,
+              (unsigned long long)want);
+    }
+    /* literals: ldr w, ldrsw, ldr s, ldr d at labels */
+    jb_emit e;
+    jb_emit_init(&e, code, sizeof code);
+    jb_label lw = jb_label_new(&e), ld = jb_label_new(&e);
+    jb_a64_load_l(&e, JB_I32, 0, lw);
+    jb_a64_load_l(&e, JB_S32, 1, lw);
+    jb_a64_load_l(&e, JB_F32, 2, lw);
+    jb_a64_load_l(&e, JB_F64, 3, ld);
+    jb_a64_fmov_from_fp(&e, JB_F32, 2, 2);
+    jb_a64_fmov_from_fp(&e, JB_F64, 3, 3);
+    jb_a64_alu(&e, JB_I64, JB_A64_ADD, 0, 0, 1);
+    jb_a64_alu(&e, JB_I64, JB_A64_ADD, 0, 0, 2);
+    jb_a64_alu(&e, JB_I64, JB_A64_EOR, 0, 0, 3);
+    jb_a64_ret(&e);
+    jb_a64_align(&e, 8);
+    jb_label_bind(&e, ld);
+    static const uint64_t dv = 0x400921fb54442d18ull;
+    jb_emit_data(&e, &dv, 8);
+    jb_label_bind(&e, lw);
+    static const uint32_t wv = 0x80000001u;
+    jb_emit_data(&e, &wv, 4);
+    fn2 f = (fn2)install(&e);
+    jb_emit_free(&e);
+    CHECK(f, "install");
+    uint64_t want = ((uint64_t)wv + (uint64_t)(int64_t)(int32_t)wv + wv) ^ dv;
+    CHECK((uint64_t)f(0, 0) == want, "literals %llx want %llx", (unsigned long long)f(0, 0),
+          (unsigned long long)want);
+}
+
+/* Atomics: three threads add to one counter with an ldaxr/stlxr loop, LSE
+ * ldadd and an LSE cas loop; ldar/stlr/dmb, swp and ldclr/ldset/ldeor
+ * single-threaded. qemu-user's default cpu has LSE. */
+static void *atomic_fn[3];
+static int64_t counter;
+static void *hammer(void *arg)
+{
+    long k = (long)(intptr_t)arg;
+    for (int i = 0; i < 20000; i++)
+        ((fn2)atomic_fn[k])((int64_t)(uintptr_t)&counter, 1);
+    return NULL;
+}
+static void atomics(void)
+{
+    for (int k = 0; k < 3; k++) {
+        jb_emit e;
+        jb_emit_init(&e, code, sizeof code);
+        jb_label again = jb_label_new(&e);
+        if (k == 0) {
+            jb_label_bind(&e, again);
+            jb_a64_ldxr(&e, JB_I64, JB_A64_ACQUIRE, 2, 0);
+            jb_a64_alu(&e, JB_I64, JB_A64_ADD, 2, 2, 1);
+            jb_a64_stxr(&e, JB_I64, JB_A64_RELEASE, 3, 2, 0);
+            jb_a64_cbz_sz(&e, JB_I32, 1, 3, again);
+        } else if (k == 1) {
+            jb_a64_atomic(&e, JB_I64, JB_A64_LDADD, JB_A64_ACQ_REL, 1, 2, 0);
+        } else {
+            jb_a64_ldar(&e, JB_I64, 2, 0);
+            jb_label_bind(&e, again);
+            jb_a64_mov_rr(&e, 4, 2);
+            jb_a64_alu(&e, JB_I64, JB_A64_ADD, 5, 2, 1);
+            jb_a64_cas(&e, JB_I64, JB_A64_ACQ_REL, 2, 5, 0); /* x2 = old */
+            jb_a64_alu(&e, JB_I64, JB_A64_SUBS, 31, 2, 4);
+            jb_a64_bcond(&e, JB_A64_NE, again);
+            jb_a64_dmb(&e, JB_A64_ISH);
+        }
+        jb_a64_ret(&e);
+        atomic_fn[k] = install(&e);
+        jb_emit_free(&e);
+        CHECK(atomic_fn[k], "install");
+    }
+    pthread_t t[3];
+    counter = 0;
+    for (long k = 0; k < 3; k++) pthread_create(&t[k], NULL, hammer, (void *)(intptr_t)k);
+    for (int k = 0; k < 3; k++) pthread_join(t[k], NULL);
+    CHECK(counter == 60000, "counter %lld, want 60000", (long long)counter);
+    /* one of each LSE op and size on a word: the old value back */
+    static const jb_a64_atomic_op ops[5] = {JB_A64_SWP, JB_A64_LDCLR, JB_A64_LDSET, JB_A64_LDEOR, JB_A64_LDUMAX};
+    for (unsigned s = 0; s < 4; s++)
+        for (unsigned o = 0; o < 5; o++) {
+            jb_emit e;
+            jb_emit_init(&e, code, sizeof code);
+            jb_a64_atomic(&e, (jb_type)s, ops[o], (jb_a64_order)(o % 4), 1, 3, 0);
+            jb_a64_stlr(&e, (jb_type)s, 3, 2); /* the old value, store-release to b's slot */
+            jb_a64_mov_rr(&e, 0, 3);
+            jb_a64_ret(&e);
+            int64_t (*f)(uint64_t *, int64_t, uint64_t *) = (int64_t (*)(uint64_t *, int64_t, uint64_t *))install(&e);
+            jb_emit_free(&e);
+            CHECK(f, "install");
+            uint64_t m = 0xf0f0f0f0f0f0f0f0ull, b = 0x123456789abcdef0ull, slot = 0;
+            uint64_t mask = s == 3 ? ~0ull : (1ull << (8 << s)) - 1, old = m & mask, bv = b & mask;
+            int64_t got = f(&m, (int64_t)b, &slot);
+            uint64_t nv = o == 0 ? bv : o == 1 ? old & ~bv : o == 2 ? (old | bv) : o == 3 ? old ^ bv
+                        : (old > bv ? old : bv);
+            CHECK((uint64_t)got == old && slot == old && (m & mask) == nv && (m & ~mask) == (0xf0f0f0f0f0f0f0f0ull & ~mask),
+                  "size %u op %u: got %llx mem %llx", s, o, (unsigned long long)got,
+                  (unsigned long long)m);
+        }
+}
+
+/* prologue/epilogue: the callee-saved x19..x28 and d8..d15 survive, and sp
+ * is 16-byte aligned inside (a misaligned sp faults on arm64 memory access
+ * through sp). */
+static void frames_save_registers(void)
+{
+    static uint8_t inner_code[512];
+    jb_emit e;
+    jb_emit_init(&e, inner_code, sizeof inner_code);
+    uint32_t xm = JB_A64_AAPCS_X & ~(1u << 22), dm = JB_A64_AAPCS_D & ~(1u << 11); /* odd counts */
+    jb_a64_prologue(&e, xm, dm, 40);
+    for (unsigned r = 19; r <= 28; r++)
+        if (xm >> r & 1) jb_a64_movz(&e, r, 0xdead, 0);
+    for (unsigned r = 8; r <= 15; r++)
+        if (dm >> r & 1) jb_a64_fmov_to_fp(&e, JB_F64, r, 31);
+    jb_a64_str(&e, 30, JB_A64_SP, 32); /* a local: sp-relative access */
+    jb_a64_mov_sp(&e, 0, JB_A64_SP);
+    jb_a64_alu_imm(&e, JB_I64, JB_A64_AND, 0, 0, 15);
+    jb_a64_epilogue(&e, xm, dm);
+    void *inner = install(&e);
+    jb_emit_free(&e);
+    CHECK(inner, "install");
+    jb_emit_init(&e, code, sizeof code);
+    jb_a64_prologue(&e, JB_A64_AAPCS_X, JB_A64_AAPCS_D, 0);
+    for (unsigned r = 19; r <= 28; r++) jb_a64_movz(&e, r, r, 0);
+    for (unsigned r = 8; r <= 15; r++) { jb_a64_movz(&e, 9, r, 0); jb_a64_fmov_to_fp(&e, JB_F64, r, 9); }
+    jb_a64_call_abs(&e, 16, inner);
+    for (unsigned r = 19; r <= 28; r++) { /* x0 |= (xr != r) << r */
+        jb_a64_alu_imm(&e, JB_I64, JB_A64_SUBS, 31, r, r);
+        jb_a64_cset(&e, 9, JB_A64_NE);
+        jb_a64_alu_sh(&e, JB_I64, JB_A64_ORR, 0, 0, 9, JB_A64_LSL, r);
+    }
+    for (unsigned r = 8; r <= 15; r++) {
+        jb_a64_fmov_from_fp(&e, JB_F64, 10, r);
+        jb_a64_alu_imm(&e, JB_I64, JB_A64_SUBS, 31, 10, r);
+        jb_a64_cset(&e, 9, JB_A64_NE);
+        jb_a64_alu_sh(&e, JB_I64, JB_A64_ORR, 0, 0, 9, JB_A64_LSL, r + 32);
+    }
+    jb_a64_epilogue(&e, JB_A64_AAPCS_X, JB_A64_AAPCS_D);
+    fn2 outer = (fn2)install(&e);
+    jb_emit_free(&e);
+    CHECK(outer, "install");
+    int64_t got = outer(0, 0);
+    CHECK(got == 0, "sp mod 16 = %lld, changed registers %#llx", (long long)(got & 15),
+          (unsigned long long)(got & ~15ll));
+}
+
+/* An instruction that refers to a label never bound is a udf until the
+ * label binds: run without jb_emit_finish, it traps (SIGILL) instead of
+ * branching to offset 0 of itself (issue 12, item 3). */
+static sigjmp_buf trap_env;
+static void on_ill(int sig) { (void)sig; siglongjmp(trap_env, 1); }
+static void unbound_reference_traps(void)
+{
+    jb_emit e;
+    jb_emit_init(&e, code, sizeof code);
+    jb_label never = jb_label_new(&e);
+    jb_a64_movz(&e, 1, 1, 0);
+    jb_a64_cbnz(&e, 0, never);
+    jb_a64_mov_rr(&e, 0, 1);
+    jb_a64_ret(&e);
+    size_t n = jb_emit_size(&e);
+    void *fn;
+    CHECK(exec_open() && jb_alloc(exec_region, n, 16, &fn) == 0, "alloc");
+    CHECK(jb_write(exec_region, fn, code, n) == 0, "write");
+    struct sigaction sa, old;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_ill;
+    sigaction(SIGILL, &sa, &old);
+    volatile int trapped = 0;
+    for (int64_t a = 0; a < 2; a++) {
+        if (sigsetjmp(trap_env, 1)) {
+            trapped++;
+            continue;
+        }
+        ((fn2)fn)(a, 0);
+    }
+    sigaction(SIGILL, &old, NULL);
+    jb_free(exec_region, fn);
+    CHECK(trapped == 2, "the unbound cbnz ran as a branch (%d of 2 calls trapped)", trapped);
+    CHECK(jb_emit_install(&e, exec_region, 16, &fn) == JB_ELABEL && !fn, "install accepted it");
+    jb_emit_free(&e);
+}
+
 static const test_case tests[] = {
 #define T(f) {#f, f}
     T(integer_operations), T(constants), T(memory_widths_and_modes), T(pairs_and_indexes),
-    T(frames_calls_and_labels), T(doubles),
+    T(frames_calls_and_labels), T(doubles), T(sized_forms), T(typed_memory), T(atomics),
+    T(frames_save_registers), T(unbound_reference_traps),
 #undef T
 };
 

@@ -12,17 +12,10 @@
 
 static jb_region *exec_region;
 
-/* Commit what e emitted into a new block (dualmap: never writable and
- * executable at one address); NULL and a failed check on any error. */
-static inline void *install(jb_emit *e)
+/* The suites' region (dualmap: never writable and executable at one
+ * address), opened on first use; NULL and a failed check on error. */
+static inline jb_region *exec_open(void)
 {
-    size_t n;
-    void *fn = NULL;
-    if (jb_emit_finish(e, &n) != 0) {
-        fprintf(stderr, "  emit: %s\n", jb_last_error());
-        failed_checks++;
-        return NULL;
-    }
     if (!exec_region) {
         jb_options o = {0, JB_WX_DUALMAP, JB_OPEN_PRIVATE | JB_OPEN_NO_ENV};
         if (jb_region_open(&exec_region, &o) != 0) {
@@ -31,7 +24,16 @@ static inline void *install(jb_emit *e)
             return NULL;
         }
     }
-    if (jb_alloc(exec_region, n, 16, &fn) != 0 || jb_write(exec_region, fn, e->start, n) != 0) {
+    return exec_region;
+}
+
+/* Install what e emitted through the checked path (jb_emit_install); NULL
+ * and a failed check on any error. */
+static inline void *install(jb_emit *e)
+{
+    void *fn = NULL;
+    jb_region *r = exec_open();
+    if (r && jb_emit_install(e, r, 16, &fn) != 0) {
         fprintf(stderr, "  install: %s\n", jb_last_error());
         failed_checks++;
         return NULL;
