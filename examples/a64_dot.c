@@ -3,8 +3,9 @@
  *     int64_t dot(const int32_t *a, const int32_t *b, int64_t n)
  *
  * sums a[i] * b[i] with post-indexed sign-extending loads (ldrsw), madd, a
- * cbz guard and a counted loop over labels; the bytes are committed with
- * jb_alloc + jb_write (which also makes the instruction cache coherent) and
+ * cbz guard and a counted loop over labels; the bytes are installed with
+ * jb_emit_install (finish, jb_alloc, jb_write, which also makes the
+ * instruction cache coherent) and
  * checked against the same loop in C. On another host it emits the code
  * and says why it did not run it; `make check-arm64` runs it under
  * qemu-aarch64.
@@ -48,7 +49,6 @@ int main(void)
         return 1;
     }
     size_t n = jb_emit_size(&e);
-    jb_emit_free(&e);
     printf("a64_dot: emitted %zu bytes:", n);
     for (size_t k = 0; k < n; k += 4) {
         uint32_t w;
@@ -59,9 +59,10 @@ int main(void)
 #if defined(__aarch64__)
     jb_region *r;
     void *fn;
-    if (jb_region_open(&r, NULL) != 0 || jb_alloc(r, n, 16, &fn) != 0 ||
-        jb_write(r, fn, buf, n) != 0) {
+    /* the checked path: finish (every label bound), jb_alloc, jb_write */
+    if (jb_region_open(&r, NULL) != 0 || jb_emit_install(&e, r, 16, &fn) != 0) {
         fprintf(stderr, "a64_dot: %s\n", jb_last_error());
+        jb_emit_free(&e);
         return 1;
     }
     int32_t a[100], b[100];
@@ -71,11 +72,13 @@ int main(void)
         b[i] = (i * 104729) % 30001 - 15000;
         want += (int64_t)a[i] * b[i];
     }
+    jb_emit_free(&e);
     int64_t got = ((dot_fn)fn)(a, b, 100);
     printf("a64_dot: dot = %" PRId64 " (C: %" PRId64 ")\n", got, want);
     jb_region_close(r);
     return got == want ? 0 : 1;
 #else
+    jb_emit_free(&e);
     printf("a64_dot: not run: this host is not arm64 (make check-arm64 runs it under qemu)\n");
     return 0;
 #endif

@@ -3,8 +3,9 @@
  *     int64_t dot(const int32_t *a, const int32_t *b, int64_t n)
  *
  * sums a[i] * b[i] with sign-extending 32-bit loads, a counted loop over
- * labels, and a 16-byte-aligned loop head; the bytes are committed with
- * jb_alloc + jb_write (never writable and executable at one address) and
+ * labels, and a 16-byte-aligned loop head; the bytes are installed with
+ * jb_emit_install (finish, jb_alloc, jb_write: never writable and
+ * executable at one address) and
  * checked against the same loop in C. On another host it emits the code
  * and says why it did not run it.
  *
@@ -49,16 +50,16 @@ int main(void)
         return 1;
     }
     size_t n = jb_emit_size(&e);
-    jb_emit_free(&e);
     printf("x64_dot: emitted %zu bytes:", n);
     for (size_t k = 0; k < n; k++) printf(" %02x", buf[k]);
     printf("\n");
 #if defined(__x86_64__)
     jb_region *r;
     void *fn;
-    if (jb_region_open(&r, NULL) != 0 || jb_alloc(r, n, 16, &fn) != 0 ||
-        jb_write(r, fn, buf, n) != 0) {
+    /* the checked path: finish (every label bound), jb_alloc, jb_write */
+    if (jb_region_open(&r, NULL) != 0 || jb_emit_install(&e, r, 16, &fn) != 0) {
         fprintf(stderr, "x64_dot: %s\n", jb_last_error());
+        jb_emit_free(&e);
         return 1;
     }
     int32_t a[100], b[100];
@@ -68,11 +69,13 @@ int main(void)
         b[i] = (i * 104729) % 30001 - 15000;
         want += (int64_t)a[i] * b[i];
     }
+    jb_emit_free(&e);
     int64_t got = ((dot_fn)fn)(a, b, 100);
     printf("x64_dot: dot = %" PRId64 " (C: %" PRId64 ")\n", got, want);
     jb_region_close(r);
     return got == want ? 0 : 1;
 #else
+    jb_emit_free(&e);
     printf("x64_dot: not run: this host is not x86_64\n");
     return 0;
 #endif
