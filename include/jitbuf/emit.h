@@ -58,9 +58,11 @@ typedef uint32_t jb_label;
 #if defined(__GNUC__) || defined(__clang__)
 #define JB__INLINE static inline __attribute__((always_inline))
 #define JB__LIKELY(x) __builtin_expect(!!(x), 1)
+#define JB__COLD __attribute__((cold))
 #else
 #define JB__INLINE static inline
 #define JB__LIKELY(x) (x)
+#define JB__COLD
 #endif
 
 /* ---- widths ---------------------------------------------------------------- */
@@ -125,11 +127,12 @@ enum {
  * out of range. With a constant fmt this folds to a few instructions. */
 JB__INLINE uint32_t jb_fix_encode(jb_fixfmt f, int64_t d, int *ok)
 {
-    int64_t v = d >> f.scale; /* arithmetic */
-    int64_t half = (int64_t)1 << (f.bits - 1);
-    int fits = (f.flags & JB_FIX_SIGNED) ? (v >= -half && v < half) : (v >= 0 && v < 2 * half);
-    *ok = fits && !(d & (((int64_t)1 << f.scale) - 1));
-    uint32_t u = (uint32_t)(uint64_t)v;
+    /* In range and aligned at once: biased by half the range (signed), the
+     * displacement may have no bit above bits + scale and none below scale. */
+    uint64_t bias = (f.flags & JB_FIX_SIGNED) ? (uint64_t)1 << (f.bits - 1 + f.scale) : 0;
+    uint64_t bad = ~(uint64_t)0 << (f.bits + f.scale) | (((uint64_t)1 << f.scale) - 1);
+    *ok = !(((uint64_t)d + bias) & bad);
+    uint32_t u = (uint32_t)((uint64_t)d >> f.scale);
     uint32_t hi = (uint32_t)((((uint64_t)1 << (f.bits - f.lo_bits)) - 1) & (u >> f.lo_bits));
     uint32_t lo = u & ((1u << f.lo_bits) - 1);
     return hi << f.pos | lo << f.lo_pos;
@@ -200,17 +203,17 @@ JB_API int jb_emit_install(jb_emit *e, jb_region *r, size_t align, void **exec);
 /* Record err on the cursor (sticky; the first error wins) with a sentence
  * naming the offset. Emitters call it on their cold paths; callers may too.
  * Returns the cursor's error. */
-JB_API int jb_emit_fail(jb_emit *e, int err, const char *what);
+JB_API JB__COLD int jb_emit_fail(jb_emit *e, int err, const char *what);
 
 /* The library half of the emitters, called from their rare paths (not
  * needed by callers): the last bytes of a buffer (src holds n bytes of one
  * instruction, placed at cur if they fit), label growth and the general
  * bind, recording a reference, and the range error of a bound label. */
-JB_API void jb_emit_tail(jb_emit *e, const void *src, size_t n);
-JB_API jb_label jb_label_new_slow(jb_emit *e);
-JB_API void jb_label_bind_slow(jb_emit *e, jb_label l);
-JB_API void jb_label_ref_slow(jb_emit *e, jb_label l, uint32_t at, jb_fixfmt fmt, uint32_t orig);
-JB_API void jb_fix_range_fail(jb_emit *e, jb_fixfmt fmt, uint32_t at, int64_t target);
+JB_API JB__COLD void jb_emit_tail(jb_emit *e, const void *src, size_t n);
+JB_API JB__COLD jb_label jb_label_new_slow(jb_emit *e);
+JB_API JB__COLD void jb_label_bind_slow(jb_emit *e, jb_label l);
+JB_API JB__COLD void jb_label_ref_slow(jb_emit *e, jb_label l, uint32_t at, jb_fixfmt fmt, uint32_t orig);
+JB_API JB__COLD void jb_fix_range_fail(jb_emit *e, jb_fixfmt fmt, uint32_t at, int64_t target);
 
 static inline void jb__put32(uint8_t *p, uint32_t v) { memcpy(p, &v, 4); }
 static inline void jb__put64(uint8_t *p, uint64_t v) { memcpy(p, &v, 8); }
@@ -318,22 +321,20 @@ JB__INLINE int jb__fix_apply(uint8_t *start, const jb__fixup *r, int32_t target)
 JB__INLINE void jb_label_bind(jb_emit *e, jb_label l)
 {
     if (JB__LIKELY(l < e->jb__nlabels)) {
-        jb__label_slot *s = &e->jb__labels[l];
-        int32_t pos = (int32_t)(e->cur - e->start);
-        int32_t h = s->head;
-        if (s->pos < 0) {
-            if (h < 0) {
-                s->pos = pos;
+        jb__label_slot *s = &e->jb__labels[l], v = *s;
+        jb__label_slot bound = {(int32_t)(e->cur - e->start), -1};
+        if (v.pos < 0) {
+            if (v.head < 0) {
+                *s = bound;
                 return;
             }
-            const jb__fixup *r = &e->jb__fix[h];
-            if (r->next < 0 && jb__fix_apply(e->start, r, pos)) {
-                s->pos = pos;
-                s->head = -1;
-                if ((uint32_t)h + 1 == e->jb__nfix) /* records are a stack */
-                    e->jb__nfix = (uint32_t)h;
+            const jb__fixup *r = &e->jb__fix[v.head];
+            if (r->next < 0 && jb__fix_apply(e->start, r, bound.pos)) {
+                *s = bound;
+                if ((uint32_t)v.head + 1 == e->jb__nfix) /* records are a stack */
+                    e->jb__nfix = (uint32_t)v.head;
                 else
-                    e->jb__fix[h].at = JB__FIX_DEAD;
+                    e->jb__fix[v.head].at = JB__FIX_DEAD;
                 return;
             }
         }

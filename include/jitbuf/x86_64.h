@@ -161,57 +161,55 @@ JB__INLINE uint32_t jb_x64__opbytes(uint32_t opc, unsigned *n)
  * B come from the operands), opcode, ModRM for reg and the register rm
  * (is_mem 0) or memory operand m, then ilen (0, 1, 2, 4) bytes of imm.
  * Returns the end, or p (nothing written) when a label operand failed the
- * cursor. Every
- * byte is built in a register and stored 8 at a time (JB_EMIT_SLACK). */
+ * cursor. Stores at most 16 bytes past p (JB_EMIT_SLACK). */
 JB__INLINE uint8_t *jb_x64__enc(jb_emit *e, uint8_t *p, unsigned pfx, unsigned rex, uint32_t opc,
                                 unsigned reg, jb_x64_mem m, int is_mem, uint32_t imm, unsigned ilen)
 {
-    uint64_t h = 0, t;
-    unsigned hn = 0, tn, on;
-    if (pfx & JB_X64__LOCK) h = 0xf0, hn = 1;
-    if (pfx & JB_X64__P66) h |= (uint64_t)0x66 << 8 * hn, hn++;
-    if (pfx & JB_X64__PF2) h |= (uint64_t)0xf2 << 8 * hn, hn++;
-    if (pfx & JB_X64__PF3) h |= (uint64_t)0xf3 << 8 * hn, hn++;
+    uint8_t *p0 = p;
+    if (pfx & JB_X64__LOCK) *p++ = 0xf0;
+    if (pfx & JB_X64__P66) *p++ = 0x66;
+    if (pfx & JB_X64__PF2) *p++ = 0xf2;
+    if (pfx & JB_X64__PF3) *p++ = 0xf3;
     unsigned base = m.base, idx = m.index == JB_X64_NOREG ? 0 : m.index;
-    rex |= (reg >> 3 & 1) << 2;
+    /* R, X, B from the operands; a REX byte when they or rex (W, or a
+     * forced REX: usually a constant) ask for one */
+    unsigned rxb = (reg & 8) >> 1;
     if (is_mem && base < 16)
-        rex |= (idx >> 3 & 1) << 1 | (base >> 3 & 1);
+        rxb |= (idx & 8) >> 2 | (base & 8) >> 3;
     else if (!is_mem)
-        rex |= base >> 3 & 1;
-    if (rex)
-        h |= (uint64_t)(JB_X64__REX | rex) << 8 * hn, hn++;
-    h |= (uint64_t)jb_x64__opbytes(opc, &on) << 8 * hn;
-    hn += on;
-    unsigned r3 = (reg & 7) << 3;
+        rxb |= (base & 8) >> 3;
+    if (rex || rxb)
+        *p++ = (uint8_t)(JB_X64__REX | rex | rxb);
+    if (opc > 0xffff)
+        *p++ = (uint8_t)(opc >> 16);
+    if (opc > 0xff)
+        *p++ = (uint8_t)(opc >> 8);
+    *p++ = (uint8_t)opc;
+    unsigned r3 = (reg & 7) << 3, hn = (unsigned)(p - p0);
     if (!is_mem) {
-        t = 0xc0 | r3 | (base & 7);
-        tn = 1;
+        *p++ = (uint8_t)(0xc0 | r3 | (base & 7));
     } else if (JB__LIKELY(base < 16)) {
         int32_t d = m.disp;
         unsigned mod = (d == 0 && (base & 7) != 5) ? 0 : jb_x64__fits8(d) ? 1 : 2;
         if (m.index == JB_X64_NOREG && (base & 7) != 4) {
-            t = mod << 6 | r3 | (base & 7);
-            tn = 1;
+            *p++ = (uint8_t)(mod << 6 | r3 | (base & 7));
         } else {
             static const uint8_t ss[16] = {0, 0, 1, 0, 2, 0, 0, 0, 3};
-            unsigned sib = (unsigned)ss[m.scale & 15] << 6 |
-                           (m.index == JB_X64_NOREG ? 4u : (idx & 7)) << 3 | (base & 7);
-            t = mod << 6 | r3 | 4 | sib << 8;
-            tn = 2;
+            *p++ = (uint8_t)(mod << 6 | r3 | 4);
+            *p++ = (uint8_t)(ss[m.scale & 15] << 6 |
+                             (m.index == JB_X64_NOREG ? 4u : (idx & 7)) << 3 | (base & 7));
         }
-        if (mod == 1)
-            t |= (uint64_t)(uint8_t)d << 8 * tn, tn += 1;
-        else if (mod == 2)
-            t |= (uint64_t)(uint32_t)d << 8 * tn, tn += 4;
+        if (mod == 1) {
+            *p++ = (uint8_t)(int8_t)d;
+        } else if (mod == 2) {
+            jb__put32(p, (uint32_t)d);
+            p += 4;
+        }
     } else { /* [rip + disp]; a label's field is written below */
-        t = 5 | r3 | (uint64_t)(base == JB_X64_RIP ? (uint32_t)m.disp : 0) << 8;
-        tn = 5;
+        *p++ = (uint8_t)(5 | r3);
+        jb__put32(p, base == JB_X64_RIP ? (uint32_t)m.disp : 0);
+        p += 4;
     }
-    uint8_t *p0 = p;
-    jb__put64(p, h);
-    p += hn;
-    jb__put64(p, t);
-    p += tn;
     if (ilen) {
         jb__put32(p, imm);
         p += ilen;
@@ -443,7 +441,7 @@ JB__INLINE uint32_t jb_x64__alu_imm_op(jb_type sz, jb_x64_alu op, int s8, unsign
  * movabs r64, imm64. */
 JB__INLINE void jb_x64__mov64_ri(jb_emit *e, jb_x64_reg dst, int64_t imm)
 {
-    uint64_t u = (uint64_t)imm, b = dst >> 3, r = dst & 7;
+    uint64_t u = (uint64_t)imm, lo = (uint32_t)imm, b = dst >> 3, r = dst & 7;
     if (jb_x64__bad_reg(e, dst))
         return;
     if (u <= 0xffffffffu) {
@@ -452,7 +450,7 @@ JB__INLINE void jb_x64__mov64_ri(jb_emit *e, jb_x64_reg dst, int64_t imm)
         else
             jb_x64__bytes(e, (0xb8 + r) | u << 8, 5);
     } else if (imm >= INT32_MIN && imm <= INT32_MAX) {
-        jb_x64__bytes(e, (0x48 | b) | 0xc7u << 8 | (0xc0 | r) << 16 | (u & 0xffffffffu) << 24, 7);
+        jb_x64__bytes(e, (0x48 | b) | 0xc7u << 8 | (0xc0 | r) << 16 | lo << 24, 7);
     } else {
         uint8_t tmp[16] = {(uint8_t)(0x48 | b), (uint8_t)(0xb8 + r)};
         memcpy(tmp + 2, &u, 8);
