@@ -16,7 +16,7 @@ static void set_buffer(jb_emit *e, void *buf, size_t cap)
     e->end = e->jb__limit = (uint8_t *)buf + cap;
     e->jb__lim = cap >= JB_EMIT_SLACK ? (uintptr_t)buf + cap - JB_EMIT_SLACK + 1 : 0;
     e->err = 0;
-    e->jb__nlabels = e->jb__nfix = 0;
+    e->jb__nlabels = e->jb__nfix = e->jb__nref = 0;
     if (cap > INT32_MAX)
         jb_emit_fail(e, JB_EINVAL, "the buffer is larger than 2 GiB, the most label "
                                    "offsets can address; give the cursor a smaller buffer");
@@ -45,15 +45,21 @@ void jb_emit_free(jb_emit *e)
     e->jb__labels = NULL;
     e->jb__fix = NULL;
     e->jb__cap_labels = e->jb__cap_fix = 0;
-    e->jb__nlabels = e->jb__nfix = 0;
+    e->jb__nlabels = e->jb__nfix = e->jb__nref = 0;
 }
 
 /* Forget the references recorded by an instruction that was not written
- * (they sit at the top of the record stack, at or past the current end), so
- * that no later bind patches bytes beyond what was emitted. */
+ * (kept in its label's slot, or at the top of the record stack: at or past
+ * the current end), so that no later bind patches bytes beyond what was
+ * emitted. */
 static void drop_unwritten_refs(jb_emit *e)
 {
     uint32_t size = (uint32_t)(e->cur - e->start);
+    for (uint32_t l = 0; e->jb__nref && l < e->jb__nlabels; l++)
+        if (e->jb__labels[l].head == JB__ONE_REF && e->jb__labels[l].ref.at >= size) {
+            e->jb__labels[l].head = -1;
+            e->jb__nref--;
+        }
     while (e->jb__nfix && e->jb__fix[e->jb__nfix - 1].at >= size) {
         int32_t i = (int32_t)--e->jb__nfix;
         for (uint32_t l = 0; l < e->jb__nlabels; l++)
@@ -109,6 +115,15 @@ int jb_emit_finish(jb_emit *e, size_t *size)
         *size = 0;
     if (e->err)
         return e->err;
+    for (uint32_t l = 0; e->jb__nref && l < e->jb__nlabels; l++)
+        if (e->jb__labels[l].head == JB__ONE_REF) {
+            jb__fail(JB_ELABEL, "emitter: label %u is referenced by the instruction at "
+                                "offset %u but never bound; bind every label you branch "
+                                "to (until then that instruction is a trap)",
+                     l, e->jb__labels[l].ref.at);
+            collapse(e, JB_ELABEL);
+            return JB_ELABEL;
+        }
     /* every live record is below jb__nfix (records are a stack) */
     for (uint32_t i = 0; i < e->jb__nfix; i++)
         if (e->jb__fix[i].at != JB__FIX_DEAD) {
@@ -184,16 +199,38 @@ static int bad_label(jb_emit *e, jb_label l)
     return 1;
 }
 
+/* Push a record for label l's chain. 0 (and the cursor failed) without
+ * memory. */
+static int push_record(jb_emit *e, jb_label l, const jb__fixup *f)
+{
+    if (e->jb__nfix == e->jb__cap_fix &&
+        !grow((void **)&e->jb__fix, &e->jb__cap_fix, sizeof *e->jb__fix)) {
+        jb_emit_fail(e, JB_ENOMEM, "out of memory for label references");
+        return 0;
+    }
+    jb__fixup *r = &e->jb__fix[e->jb__nfix];
+    *r = *f;
+    r->next = e->jb__labels[l].head;
+    e->jb__labels[l].head = (int32_t)e->jb__nfix++;
+    return 1;
+}
+
+/* A second (or later) reference to an unbound label: its references move
+ * to records. */
 void jb_label_ref_slow(jb_emit *e, jb_label l, uint32_t at, jb_fixfmt fmt, uint32_t orig)
 {
     if (e->err || bad_label(e, l))
         return;
-    if (e->jb__nfix == e->jb__cap_fix &&
-        !grow((void **)&e->jb__fix, &e->jb__cap_fix, sizeof *e->jb__fix)) {
-        jb_emit_fail(e, JB_ENOMEM, "out of memory for label references");
-        return;
+    jb__label_slot *s = &e->jb__labels[l];
+    if (s->head == JB__ONE_REF) {
+        jb__fixup first = s->ref;
+        s->head = -1;
+        e->jb__nref--;
+        if (!push_record(e, l, &first))
+            return;
     }
-    jb__label_ref(e, l, at, fmt, orig);
+    jb__fixup f = {at, -1, fmt, orig};
+    push_record(e, l, &f);
 }
 
 /* What each range advice (JB_FIX_HINT of a format) says: the form, its
@@ -251,6 +288,16 @@ void jb_label_bind_slow(jb_emit *e, jb_label l)
         return;
     }
     int32_t pos = (int32_t)(e->cur - e->start);
+    if (s->head == JB__ONE_REF) {
+        if (!jb__fix_apply(e->start, &s->ref, pos)) {
+            jb_fix_range_fail(e, s->ref.fmt, s->ref.at, pos);
+            return;
+        }
+        s->pos = pos;
+        s->head = -1;
+        e->jb__nref--;
+        return;
+    }
     for (int32_t i = s->head; i >= 0; i = e->jb__fix[i].next)
         if (!jb__fix_apply(e->start, &e->jb__fix[i], pos)) {
             jb_fix_range_fail(e, e->jb__fix[i].fmt, e->jb__fix[i].at, pos);

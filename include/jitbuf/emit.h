@@ -140,7 +140,6 @@ JB__INLINE uint32_t jb_fix_encode(jb_fixfmt f, int64_t d, int *ok)
 
 /* ---- the cursor ----------------------------------------------------------------- */
 
-typedef struct { int32_t pos, head; } jb__label_slot; /* pos -1: unbound; head: last record or -1 */
 #define JB__FIX_DEAD UINT32_MAX /* a record already applied */
 typedef struct {
     uint32_t at;    /* offset of the referring instruction */
@@ -148,6 +147,14 @@ typedef struct {
     jb_fixfmt fmt;
     uint32_t orig;  /* arm64: the instruction word; x86: its first two bytes */
 } jb__fixup;
+/* A label: pos (-1: unbound) and its references: head -1 none, -2 one,
+ * kept in ref (the usual forward branch), else the last of a chain of
+ * records in jb__fix. */
+#define JB__ONE_REF (-2)
+typedef struct {
+    int32_t pos, head;
+    jb__fixup ref;
+} jb__label_slot;
 
 typedef struct jb_emit {
     uint8_t *cur;   /* next byte to write */
@@ -161,6 +168,7 @@ typedef struct jb_emit {
     uint32_t jb__nlabels, jb__cap_labels;
     jb__fixup *jb__fix;
     uint32_t jb__nfix, jb__cap_fix;
+    uint32_t jb__nref; /* labels with one reference kept in their slot */
 } jb_emit;
 
 /* The most bytes one emitter stores past cur on its fast path: the last
@@ -251,8 +259,8 @@ JB__INLINE jb_label jb_label_new(jb_emit *e)
 {
     if (JB__LIKELY(e->jb__nlabels < e->jb__cap_labels)) {
         jb_label l = e->jb__nlabels++;
-        static const jb__label_slot unbound = {-1, -1};
-        e->jb__labels[l] = unbound;
+        e->jb__labels[l].pos = -1;
+        e->jb__labels[l].head = -1;
         return l;
     }
     return jb_label_new_slow(e);
@@ -321,20 +329,17 @@ JB__INLINE int jb__fix_apply(uint8_t *start, const jb__fixup *r, int32_t target)
 JB__INLINE void jb_label_bind(jb_emit *e, jb_label l)
 {
     if (JB__LIKELY(l < e->jb__nlabels)) {
-        jb__label_slot *s = &e->jb__labels[l], v = *s;
-        jb__label_slot bound = {(int32_t)(e->cur - e->start), -1};
-        if (v.pos < 0) {
-            if (v.head < 0) {
-                *s = bound;
+        jb__label_slot *s = &e->jb__labels[l];
+        int32_t pos = (int32_t)(e->cur - e->start);
+        if (s->pos < 0) {
+            if (s->head == -1) {
+                s->pos = pos;
                 return;
             }
-            const jb__fixup *r = &e->jb__fix[v.head];
-            if (r->next < 0 && jb__fix_apply(e->start, r, bound.pos)) {
-                *s = bound;
-                if ((uint32_t)v.head + 1 == e->jb__nfix) /* records are a stack */
-                    e->jb__nfix = (uint32_t)v.head;
-                else
-                    e->jb__fix[v.head].at = JB__FIX_DEAD;
+            if (s->head == JB__ONE_REF && jb__fix_apply(e->start, &s->ref, pos)) {
+                s->pos = pos;
+                s->head = -1;
+                e->jb__nref--;
                 return;
             }
         }
@@ -347,14 +352,13 @@ JB__INLINE void jb_label_bind(jb_emit *e, jb_label l)
  * label, no memory): the caller then writes nothing. */
 JB__INLINE int jb__label_ref(jb_emit *e, jb_label l, uint32_t at, jb_fixfmt fmt, uint32_t orig)
 {
-    if (JB__LIKELY(l < e->jb__nlabels && e->jb__nfix < e->jb__cap_fix)) {
-        uint32_t i = e->jb__nfix++;
-        jb__fixup *r = &e->jb__fix[i];
-        r->at = at;
-        r->next = e->jb__labels[l].head;
-        r->fmt = fmt;
-        r->orig = orig;
-        e->jb__labels[l].head = (int32_t)i;
+    if (JB__LIKELY(l < e->jb__nlabels && e->jb__labels[l].head == -1)) {
+        jb__label_slot *s = &e->jb__labels[l];
+        s->ref.at = at;
+        s->ref.fmt = fmt;
+        s->ref.orig = orig;
+        s->head = JB__ONE_REF;
+        e->jb__nref++;
         return 1;
     }
     jb_label_ref_slow(e, l, at, fmt, orig);
