@@ -154,6 +154,7 @@ typedef struct {
 typedef struct {
     int32_t pos, head;
     jb__fixup ref;
+    uint32_t pad; /* 32 bytes: the index is a shift */
 } jb__label_slot;
 
 typedef struct jb_emit {
