@@ -185,7 +185,8 @@ JB__INLINE uint8_t *jb_x64__enc(jb_emit *e, uint8_t *p, unsigned pfx, unsigned r
     if (opc > 0xff)
         *p++ = (uint8_t)(opc >> 8);
     *p++ = (uint8_t)opc;
-    unsigned r3 = (reg & 7) << 3, hn = (unsigned)(p - p0);
+    unsigned r3 = (reg & 7) << 3;
+    uint8_t *pm = p; /* where ModRM goes */
     if (!is_mem) {
         *p++ = (uint8_t)(0xc0 | r3 | (base & 7));
     } else if (JB__LIKELY(base < 16)) {
@@ -216,6 +217,7 @@ JB__INLINE uint8_t *jb_x64__enc(jb_emit *e, uint8_t *p, unsigned pfx, unsigned r
     }
     if (is_mem && base == JB_X64__LABEL) {
         uint32_t at = (uint32_t)(e->cur - e->start), n = (uint32_t)(p - p0);
+        unsigned hn = (unsigned)(pm - p0);
         jb_fixfmt f = jb_fixfmt_make(hn + 1, n, 0, 32, 0, 0, 0,
                                      JB_FIX_FLAGS(JB_FIX_SIGNED, JB_FIXH_X64_REL32));
         int state;
