@@ -543,26 +543,31 @@ static inline void jb_x64_mov_rm(jb_emit *e, jb_x64_reg d, jb_x64_mem m) { jb_x6
 static inline void jb_x64_mov_mr(jb_emit *e, jb_x64_mem m, jb_x64_reg s) { jb_x64_alu_mr(e, JB_I64, JB_X64_MOV, m, s); }
 
 /* imul dst, src, imm and imul dst, [m], imm (16/32/64 bits; imm8 when it
- * fits, else imm16/imm32). */
+ * fits, else imm16/imm32). The opcode and immediate bytes, or 0. */
+static inline uint32_t jb_x64__imul3(jb_emit *e, jb_type sz, int64_t imm, uint32_t *v, unsigned *n)
+{
+    int s8;
+    if (jb_x64__bad(e, !jb_x64__imm(sz, imm, v, &s8), "x86_64: the imul immediate does not "
+                                                       "fit the operand size"))
+        return 0;
+    *n = s8 ? 1 : JB__SIZE(sz) == 1 ? 2 : 4;
+    return s8 ? 0x6b : 0x69;
+}
 static inline void jb_x64_imul3_rri(jb_emit *e, jb_type sz, jb_x64_reg dst, jb_x64_reg src,
                                     int64_t imm)
 {
-    uint32_t v;
-    int s8;
-    unsigned s = JB__SIZE(sz);
-    if (!jb_x64__bad(e, !jb_x64__imm(sz, imm, &v, &s8), "x86_64: the imul immediate does "
-                                                         "not fit the operand size"))
-        jb_x64__rr(e, sz, s8 ? 0x6b : 0x69, JB_X64__NO8, dst, src, v, s8 ? 1 : s == 1 ? 2 : 4);
+    uint32_t v, opc;
+    unsigned n;
+    if ((opc = jb_x64__imul3(e, sz, imm, &v, &n)) != 0)
+        jb_x64__rr(e, sz, opc, JB_X64__NO8, dst, src, v, n);
 }
 static inline void jb_x64_imul3_rmi(jb_emit *e, jb_type sz, jb_x64_reg dst, jb_x64_mem m,
                                     int64_t imm)
 {
-    uint32_t v;
-    int s8;
-    unsigned s = JB__SIZE(sz);
-    if (!jb_x64__bad(e, !jb_x64__imm(sz, imm, &v, &s8), "x86_64: the imul immediate does "
-                                                         "not fit the operand size"))
-        jb_x64__rm(e, 0, sz, s8 ? 0x6b : 0x69, JB_X64__NO8, dst, m, v, s8 ? 1 : s == 1 ? 2 : 4);
+    uint32_t v, opc;
+    unsigned n;
+    if ((opc = jb_x64__imul3(e, sz, imm, &v, &n)) != 0)
+        jb_x64__rm(e, 0, sz, opc, JB_X64__NO8, dst, m, v, n);
 }
 static inline void jb_x64_imul_rri(jb_emit *e, jb_x64_reg d, jb_x64_reg s, int64_t imm) { jb_x64_imul3_rri(e, JB_I64, d, s, imm); }
 

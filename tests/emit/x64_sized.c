@@ -4,90 +4,10 @@
  * precision: each emitted instruction decoded by Capstone, whose mnemonic,
  * operand sizes, registers, immediates and memory operands must be the ones
  * asked for, over every register and randomised operands. */
-#include <capstone/capstone.h>
-#include <stdlib.h>
-
-#include "util.h"
-#include "jitbuf/x86_64.h"
+#include "x64_decode.h"
 
 TestSuite(x64_sized);
 
-static csh cs;
-static uint8_t buf[256];
-static jb_emit e;
-
-static void setup(void)
-{
-    cr_assert_eq(cs_open(CS_ARCH_X86, CS_MODE_64, &cs), CS_ERR_OK);
-    cs_option(cs, CS_OPT_DETAIL, CS_OPT_ON);
-    srand(12);
-}
-static void teardown(void)
-{
-    cs_close(&cs);
-    jb_emit_free(&e);
-}
-static void start(void) { jb_emit_init(&e, buf, sizeof buf); }
-
-static const char *const RN[4][16] = {
-    {"al", "cl", "dl", "bl", "spl", "bpl", "sil", "dil", "r8b", "r9b", "r10b", "r11b", "r12b", "r13b", "r14b", "r15b"},
-    {"ax", "cx", "dx", "bx", "sp", "bp", "si", "di", "r8w", "r9w", "r10w", "r11w", "r12w", "r13w", "r14w", "r15w"},
-    {"eax", "ecx", "edx", "ebx", "esp", "ebp", "esi", "edi", "r8d", "r9d", "r10d", "r11d", "r12d", "r13d", "r14d", "r15d"},
-    {"rax", "rcx", "rdx", "rbx", "rsp", "rbp", "rsi", "rdi", "r8", "r9", "r10", "r11", "r12", "r13", "r14", "r15"}};
-static const char *const XN[16] = {"xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7",
-                                   "xmm8", "xmm9", "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15"};
-
-/* Decode exactly one instruction covering everything emitted. */
-static cs_insn *dec(const char *mnemonic, int nops)
-{
-    size_t n = jb_emit_size(&e);
-    cr_assert_eq(e.err, 0, "emitter error: %s", jb_last_error());
-    cs_insn *i;
-    cr_assert_eq(cs_disasm(cs, buf, n, 0x1000, 1, &i), 1, "Capstone could not decode");
-    cr_assert_eq(i->size, n, "Capstone decoded %u of %zu bytes (%s %s)", i->size, n, i->mnemonic,
-                 i->op_str);
-    cr_assert_str_eq(i->mnemonic, mnemonic, "%s %s", i->mnemonic, i->op_str);
-    cr_assert_eq(i->detail->x86.op_count, nops, "%s %s", i->mnemonic, i->op_str);
-    return i;
-}
-static void reg_is(cs_insn *i, int k, const char *name)
-{
-    cs_x86_op *op = &i->detail->x86.operands[k];
-    cr_assert_eq(op->type, X86_OP_REG, "%s %s: operand %d", i->mnemonic, i->op_str, k);
-    cr_assert_str_eq(cs_reg_name(cs, op->reg), name, "%s %s", i->mnemonic, i->op_str);
-}
-/* The immediate's low `bytes` bytes (Capstone widens it as the form does). */
-static void imm_is(cs_insn *i, int k, int64_t v, unsigned bytes)
-{
-    cs_x86_op *op = &i->detail->x86.operands[k];
-    uint64_t m = bytes == 8 ? ~0ull : (1ull << (8 * bytes)) - 1;
-    cr_assert_eq(op->type, X86_OP_IMM, "%s %s: operand %d", i->mnemonic, i->op_str, k);
-    cr_assert_eq((uint64_t)op->imm & m, (uint64_t)v & m, "%s %s: want %llx", i->mnemonic,
-                 i->op_str, (unsigned long long)v);
-}
-static void mem_is(cs_insn *i, int k, jb_x64_mem m, unsigned bytes)
-{
-    cs_x86_op *op = &i->detail->x86.operands[k];
-    cr_assert_eq(op->type, X86_OP_MEM, "%s %s: operand %d", i->mnemonic, i->op_str, k);
-    cr_assert_eq(op->size, bytes, "%s %s: size", i->mnemonic, i->op_str);
-    cr_assert_str_eq(cs_reg_name(cs, op->mem.base), RN[3][m.base], "%s %s", i->mnemonic, i->op_str);
-    if (m.index == JB_X64_NOREG) {
-        cr_assert_eq(op->mem.index, X86_REG_INVALID, "%s %s", i->mnemonic, i->op_str);
-    } else {
-        cr_assert_str_eq(cs_reg_name(cs, op->mem.index), RN[3][m.index]);
-        cr_assert_eq(op->mem.scale, (int)m.scale, "%s %s", i->mnemonic, i->op_str);
-    }
-    cr_assert_eq(op->mem.disp, m.disp, "%s %s", i->mnemonic, i->op_str);
-}
-static jb_x64_mem rand_mem(void)
-{
-    static const int32_t disps[] = {0, 1, -1, 127, -128, 128, -129, INT32_MAX, INT32_MIN};
-    unsigned base = (unsigned)rand() % 16, index = (unsigned)rand() % 17;
-    int32_t disp = rand() % 2 ? disps[rand() % 9] : (int32_t)((unsigned)rand() * 2654435761u);
-    if (index == 16 || index == JB_X64_RSP)
-        return jb_x64_mem_bd(base, disp);
-    return jb_x64_mem_bisd(base, index, 1u << (rand() % 4), disp);
-}
 /* A random immediate that fits size s (either reading), edges first. */
 static int64_t rand_imm(unsigned s, int k)
 {
@@ -148,15 +68,15 @@ Test(x64_sized, alu_every_size_and_shape, .init = setup, .fini = teardown)
                 i = dec("imul", 3);
                 reg_is(i, 0, RN[s][d]);
                 reg_is(i, 1, RN[s][d]);
-                imm_is(i, 2, v, bytes > 4 ? 4 : bytes);
+                imm_low_is(i, 2, v, bytes > 4 ? 4 : bytes);
             } else if (op == JB_X64_MOV && s == 3) {
                 i = dec((uint64_t)v <= 0xffffffffu ? "mov" : "mov", 2);
                 reg_is(i, 0, RN[(uint64_t)v <= 0xffffffffu ? 2 : 3][d]);
-                imm_is(i, 1, v, (uint64_t)v <= 0xffffffffu ? 4 : 8);
+                imm_low_is(i, 1, v, (uint64_t)v <= 0xffffffffu ? 4 : 8);
             } else {
                 i = dec(ALU[op], 2);
                 reg_is(i, 0, RN[s][d]);
-                imm_is(i, 1, v, bytes > 4 ? 4 : bytes);
+                imm_low_is(i, 1, v, bytes > 4 ? 4 : bytes);
             }
             cs_free(i, 1);
         }
@@ -165,7 +85,7 @@ Test(x64_sized, alu_every_size_and_shape, .init = setup, .fini = teardown)
             jb_x64_alu_mi(&e, t, (jb_x64_alu)op, m, v);
             i = dec(ALU[op], 2);
             mem_is(i, 0, m, bytes);
-            imm_is(i, 1, v, bytes > 4 ? 4 : bytes);
+            imm_low_is(i, 1, v, bytes > 4 ? 4 : bytes);
             cs_free(i, 1);
         }
         if (op < JB_X64_CMP) { /* lock op [m], r and lock op [m], imm */
@@ -181,7 +101,7 @@ Test(x64_sized, alu_every_size_and_shape, .init = setup, .fini = teardown)
             jb_x64_lock_alu_mi(&e, t, (jb_x64_alu)op, m, v);
             i = dec(mn, 2);
             mem_is(i, 0, m, bytes);
-            imm_is(i, 1, v, bytes > 4 ? 4 : bytes);
+            imm_low_is(i, 1, v, bytes > 4 ? 4 : bytes);
             cs_free(i, 1);
         }
     }
@@ -217,13 +137,13 @@ Test(x64_sized, unary_shift_and_count_every_size, .init = setup, .fini = teardow
         jb_x64_shift_ri(&e, t, (jb_x64_shift)so, r, n);
         i = dec(sh[so], 2);
         reg_is(i, 0, RN[s][r]);
-        imm_is(i, 1, n, 1);
+        imm_low_is(i, 1, n, 1);
         cs_free(i, 1);
         start();
         jb_x64_shift_mi(&e, t, (jb_x64_shift)so, m, n);
         i = dec(sh[so], 2);
         mem_is(i, 0, m, bytes);
-        imm_is(i, 1, n, 1);
+        imm_low_is(i, 1, n, 1);
         cs_free(i, 1);
         start();
         jb_x64_shift_rcl(&e, t, (jb_x64_shift)so, r);
@@ -252,14 +172,14 @@ Test(x64_sized, unary_shift_and_count_every_size, .init = setup, .fini = teardow
         i = dec("imul", 3);
         reg_is(i, 0, RN[s][d]);
         reg_is(i, 1, RN[s][r]);
-        imm_is(i, 2, v, bytes > 4 ? 4 : bytes);
+        imm_low_is(i, 2, v, bytes > 4 ? 4 : bytes);
         cs_free(i, 1);
         start();
         jb_x64_imul3_rmi(&e, t, d, m, v);
         i = dec("imul", 3);
         reg_is(i, 0, RN[s][d]);
         mem_is(i, 1, m, bytes);
-        imm_is(i, 2, v, bytes > 4 ? 4 : bytes);
+        imm_low_is(i, 2, v, bytes > 4 ? 4 : bytes);
         cs_free(i, 1);
         if (s >= 2) {
             start();
@@ -305,7 +225,7 @@ Test(x64_sized, atomics_pushes_fences, .init = setup, .fini = teardown)
         start();
         jb_x64_push_i(&e, v);
         i = dec("push", 1);
-        imm_is(i, 0, v, 8);
+        imm_low_is(i, 0, v, 8);
         cr_assert_eq(i->size, jb_x64__fits8(v) ? 2 : 5);
         cs_free(i, 1);
     }
@@ -417,7 +337,7 @@ Test(x64_sized, scalar_float_single_and_double, .init = setup, .fini = teardown)
         i = dec(mn, 3);
         reg_is(i, 0, XN[d]);
         reg_is(i, 1, XN[s]);
-        imm_is(i, 2, 8 | k % 4, 1);
+        imm_low_is(i, 2, 8 | k % 4, 1);
         cs_free(i, 1);
         unsigned is = 2 + (unsigned)k / 2 % 2; /* 32 or 64-bit integer side */
         snprintf(mn, sizeof mn, "cvtsi2%s", sfx);

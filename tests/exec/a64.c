@@ -3,7 +3,6 @@
  * and compared with the same computation in C over edge and random
  * operands. Self-contained (harness.h): Criterion hangs under qemu-user. */
 #include <math.h>
-#include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
 
@@ -564,15 +563,6 @@ static void typed_memory(void)
 /* Atomics: three threads add to one counter with an ldaxr/stlxr loop, LSE
  * ldadd and an LSE cas loop; ldar/stlr/dmb, swp and ldclr/ldset/ldeor
  * single-threaded. qemu-user's default cpu has LSE. */
-static void *atomic_fn[3];
-static int64_t counter;
-static void *hammer(void *arg)
-{
-    long k = (long)(intptr_t)arg;
-    for (int i = 0; i < 20000; i++)
-        ((fn2)atomic_fn[k])((int64_t)(uintptr_t)&counter, 1);
-    return NULL;
-}
 static void atomics(void)
 {
     for (int k = 0; k < 3; k++) {
@@ -598,15 +588,12 @@ static void atomics(void)
             jb_a64_dmb(&e, JB_A64_ISH);
         }
         jb_a64_ret(&e);
-        atomic_fn[k] = install(&e);
+        shared_fn[k] = install(&e);
         jb_emit_free(&e);
-        CHECK(atomic_fn[k], "install");
+        CHECK(shared_fn[k], "install");
     }
-    pthread_t t[3];
-    counter = 0;
-    for (long k = 0; k < 3; k++) pthread_create(&t[k], NULL, hammer, (void *)(intptr_t)k);
-    for (int k = 0; k < 3; k++) pthread_join(t[k], NULL);
-    CHECK(counter == 60000, "counter %lld, want 60000", (long long)counter);
+    int64_t total = hammer_counter();
+    CHECK(total == 60000, "counter %lld, want 60000", (long long)total);
     /* one of each LSE op and size on a word: the old value back */
     static const jb_a64_atomic_op ops[5] = {JB_A64_SWP, JB_A64_LDCLR, JB_A64_LDSET, JB_A64_LDEOR, JB_A64_LDUMAX};
     for (unsigned s = 0; s < 4; s++)
@@ -722,10 +709,4 @@ static const test_case tests[] = {
 #undef T
 };
 
-int main(int argc, char **argv)
-{
-    int rc = run_tests(tests, sizeof tests / sizeof tests[0], argc, argv);
-    if (exec_region)
-        jb_region_close(exec_region);
-    return rc;
-}
+EXEC_MAIN(tests)

@@ -4,6 +4,7 @@
 #ifndef JB_TEST_EXEC_H
 #define JB_TEST_EXEC_H
 
+#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 
@@ -104,5 +105,35 @@ static inline int64_t widen(unsigned w, const uint8_t *src)
     default: memcpy(&v, src, 8); return v;
     }
 }
+
+/* Three threads call fns[k](&counter, 1) 20,000 times each: an atomic
+ * increment must leave 60,000. */
+static int64_t shared_counter;
+static void *shared_fn[3];
+static void *hammer(void *arg)
+{
+    fn2 f = (fn2)shared_fn[(intptr_t)arg];
+    for (int i = 0; i < 20000; i++)
+        f((int64_t)(uintptr_t)&shared_counter, 1);
+    return NULL;
+}
+static inline int64_t hammer_counter(void)
+{
+    pthread_t t[3];
+    shared_counter = 0;
+    for (intptr_t k = 0; k < 3; k++) pthread_create(&t[k], NULL, hammer, (void *)k);
+    for (int k = 0; k < 3; k++) pthread_join(t[k], NULL);
+    return shared_counter;
+}
+
+/* main() of a suite: run the table, close the region. */
+#define EXEC_MAIN(tests)                                                        \
+    int main(int argc, char **argv)                                             \
+    {                                                                           \
+        int rc = run_tests(tests, sizeof tests / sizeof tests[0], argc, argv);  \
+        if (exec_region)                                                        \
+            jb_region_close(exec_region);                                       \
+        return rc;                                                              \
+    }
 
 #endif

@@ -384,10 +384,4 @@ static const test_case tests[] = {
 #undef T
 };
 
-int main(int argc, char **argv)
-{
-    int rc = run_tests(tests, sizeof tests / sizeof tests[0], argc, argv);
-    if (exec_region)
-        jb_region_close(exec_region);
-    return rc;
-}
+EXEC_MAIN(tests)

@@ -3,7 +3,6 @@
  * over edge and random operands. Self-contained (harness.h) so that it runs
  * where Criterion cannot; `make test-exec` runs it natively. */
 #include <math.h>
-#include <pthread.h>
 
 #include "exec.h"
 #include "jitbuf/x86_64.h"
@@ -495,17 +494,8 @@ static void unary_and_shift_memory(void)
     }
 }
 
-/* Atomics: two threads add to one counter with lock xadd, lock add and a
+/* Atomics: three threads add to one counter with lock xadd, lock add and a
  * lock cmpxchg loop; xchg swaps; the total must be exact. */
-static void *atomic_fn[3];
-static int64_t counter;
-static void *hammer(void *arg)
-{
-    long k = (long)(intptr_t)arg;
-    for (int i = 0; i < 20000; i++)
-        ((fn2)atomic_fn[k % 3])((int64_t)(uintptr_t)&counter, 1);
-    return NULL;
-}
 static void atomics(void)
 {
     for (int k = 0; k < 3; k++) {
@@ -530,16 +520,13 @@ static void atomics(void)
             jb_x64_jcc(&e, JB_X64_NE, again, 0);
         }
         jb_x64_ret(&e);
-        atomic_fn[k] = install(&e);
+        shared_fn[k] = install(&e);
         jb_emit_free(&e);
-        CHECK(atomic_fn[k], "install");
+        CHECK(shared_fn[k], "install");
     }
-    pthread_t t[3];
-    counter = 0;
-    for (long k = 0; k < 3; k++) pthread_create(&t[k], NULL, hammer, (void *)(intptr_t)k);
-    for (int k = 0; k < 3; k++) pthread_join(t[k], NULL);
-    CHECK(counter == 60000, "counter %lld, want 60000", (long long)counter);
-    CHECK(((fn2)atomic_fn[0])((int64_t)(uintptr_t)&counter, 5) == 60000 && counter == 60005, "xadd");
+    int64_t total = hammer_counter();
+    CHECK(total == 60000, "counter %lld, want 60000", (long long)total);
+    CHECK(((fn2)shared_fn[0])((int64_t)(uintptr_t)&shared_counter, 5) == 60000 && shared_counter == 60005, "xadd");
     jb_emit e;
     jb_emit_init(&e, code, sizeof code);
     for (unsigned s = 0; s < 4; s++) /* xchg of each size at [rdi + 8 * s] */
@@ -632,10 +619,4 @@ static const test_case tests[] = {
 #undef T
 };
 
-int main(int argc, char **argv)
-{
-    int rc = run_tests(tests, sizeof tests / sizeof tests[0], argc, argv);
-    if (exec_region)
-        jb_region_close(exec_region);
-    return rc;
-}
+EXEC_MAIN(tests)
