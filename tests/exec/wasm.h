@@ -124,6 +124,30 @@ static const struct { const char *text; int a, b, r; } wasm_op[N_WASM] = {
 #undef X
 };
 
+/* The integer type an integer load / store op reads or writes: 1 and *t. */
+static inline int wasm_load_type(int op, jb_type *t)
+{
+    static const struct { int op; jb_type t; } ld[] = {
+        {I32_LOAD, JB_U32}, {I64_LOAD, JB_U64}, {I32_LOAD8_S, JB_S8}, {I32_LOAD8_U, JB_U8},
+        {I32_LOAD16_S, JB_S16}, {I32_LOAD16_U, JB_U16}, {I64_LOAD8_S, JB_S8},
+        {I64_LOAD8_U, JB_U8}, {I64_LOAD16_S, JB_S16}, {I64_LOAD16_U, JB_U16},
+        {I64_LOAD32_S, JB_S32}, {I64_LOAD32_U, JB_U32}};
+    for (unsigned k = 0; k < sizeof ld / sizeof ld[0]; k++)
+        if (ld[k].op == op)
+            return *t = ld[k].t, 1;
+    return 0;
+}
+static inline int wasm_store_type(int op, jb_type *t)
+{
+    static const struct { int op; jb_type t; } st[] = {
+        {I32_STORE, JB_I32}, {I64_STORE, JB_I64}, {I32_STORE8, JB_I8}, {I32_STORE16, JB_I16},
+        {I64_STORE8, JB_I8}, {I64_STORE16, JB_I16}, {I64_STORE32, JB_I32}};
+    for (unsigned k = 0; k < sizeof st / sizeof st[0]; k++)
+        if (st[k].op == op)
+            return *t = st[k].t, 1;
+    return 0;
+}
+
 /* Emits op as the function described at the top; defined per arch. */
 static void wasm_emit(jb_emit *e, int op);
 

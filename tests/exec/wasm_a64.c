@@ -204,20 +204,11 @@ static void wasm_emit(jb_emit *e, int op)
     case I32_REINTERPRET_F32: case F32_REINTERPRET_I32: in_f(e, 0, 0); t = JB_F32; break;
     case I64_REINTERPRET_F64: case F64_REINTERPRET_I64: in_f(e, 1, 0); t = JB_F64; break;
     default: { /* memory: [x2 + x1] */
-        static const struct { int op; jb_type t; } ld[] = {
-            {I32_LOAD, JB_U32}, {I64_LOAD, JB_U64}, {I32_LOAD8_S, JB_S8}, {I32_LOAD8_U, JB_U8},
-            {I32_LOAD16_S, JB_S16}, {I32_LOAD16_U, JB_U16}, {I64_LOAD8_S, JB_S8},
-            {I64_LOAD8_U, JB_U8}, {I64_LOAD16_S, JB_S16}, {I64_LOAD16_U, JB_U16},
-            {I64_LOAD32_S, JB_S32}, {I64_LOAD32_U, JB_U32}};
-        static const struct { int op; jb_type t; } st[] = {
-            {I32_STORE, JB_I32}, {I64_STORE, JB_I64}, {I32_STORE8, JB_I8}, {I32_STORE16, JB_I16},
-            {I64_STORE8, JB_I8}, {I64_STORE16, JB_I16}, {I64_STORE32, JB_I32}};
-        for (unsigned k = 0; k < sizeof ld / sizeof ld[0]; k++)
-            if (ld[k].op == op)
-                jb_a64_load_r(e, ld[k].t, 0, 2, 1, 0);
-        for (unsigned k = 0; k < sizeof st / sizeof st[0]; k++)
-            if (st[k].op == op)
-                jb_a64_store_r(e, st[k].t, 0, 2, 1, 0);
+        jb_type t2;
+        if (wasm_load_type(op, &t2))
+            jb_a64_load_r(e, t2, 0, 2, 1, 0);
+        if (wasm_store_type(op, &t2))
+            jb_a64_store_r(e, t2, 0, 2, 1, 0);
         if (op == F32_LOAD || op == F64_LOAD) {
             jb_a64_load_r(e, op == F32_LOAD ? JB_F32 : JB_F64, 3, 2, 1, 0);
             jb_a64_fmov_from_fp(e, op == F32_LOAD ? JB_F32 : JB_F64, 0, 3);

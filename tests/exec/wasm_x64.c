@@ -299,20 +299,11 @@ static void wasm_emit(jb_emit *e, int op)
     /* ---- memory: [rdx + rsi] ---- */
     default: {
         jb_x64_mem m = jb_x64_mem_bisd(JB_X64_RDX, B, 1, 0);
-        static const struct { int op; jb_type t; } ld[] = {
-            {I32_LOAD, JB_U32}, {I64_LOAD, JB_U64}, {I32_LOAD8_S, JB_S8}, {I32_LOAD8_U, JB_U8},
-            {I32_LOAD16_S, JB_S16}, {I32_LOAD16_U, JB_U16}, {I64_LOAD8_S, JB_S8},
-            {I64_LOAD8_U, JB_U8}, {I64_LOAD16_S, JB_S16}, {I64_LOAD16_U, JB_U16},
-            {I64_LOAD32_S, JB_S32}, {I64_LOAD32_U, JB_U32}};
-        static const struct { int op; jb_type t; } st[] = {
-            {I32_STORE, JB_I32}, {I64_STORE, JB_I64}, {I32_STORE8, JB_I8}, {I32_STORE16, JB_I16},
-            {I64_STORE8, JB_I8}, {I64_STORE16, JB_I16}, {I64_STORE32, JB_I32}};
-        for (unsigned k = 0; k < sizeof ld / sizeof ld[0]; k++)
-            if (ld[k].op == op)
-                jb_x64_load(e, ld[k].t, R, m);
-        for (unsigned k = 0; k < sizeof st / sizeof st[0]; k++)
-            if (st[k].op == op)
-                jb_x64_store(e, st[k].t, m, A);
+        jb_type t2;
+        if (wasm_load_type(op, &t2))
+            jb_x64_load(e, t2, R, m);
+        if (wasm_store_type(op, &t2))
+            jb_x64_store(e, t2, m, A);
         if (op == F32_LOAD || op == F64_LOAD) {
             jb_x64_load(e, op == F32_LOAD ? JB_F32 : JB_F64, 3, m);
             jb_x64_movd_rx(e, op == F32_LOAD ? JB_I32 : JB_I64, R, 3);
