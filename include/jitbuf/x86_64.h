@@ -424,8 +424,8 @@ JB__INLINE uint32_t jb_x64__alu_imm_op(jb_type sz, jb_x64_alu op, int s8, unsign
     *digit = op <= JB_X64_CMP ? (unsigned)op : 0;
     if (op <= JB_X64_CMP) {
         *opc8 = 0x80;
-        if (s8)
-            *n = s ? 1 : 1;
+        if (s8) /* the caller passes s8 only for 16/32/64 bits */
+            *n = 1;
         return s8 ? 0x83 : 0x81;
     }
     if (op == JB_X64_TEST || op == JB_X64_MOV) {

@@ -261,3 +261,48 @@ Test(regressions, unbound_label_error_names_the_instruction)
     has("instruction at offset 3 ");
     jb_emit_free(&e);
 }
+
+/* ---- the cursor's ergonomics ------------------------------------------------------ */
+
+/* jb_emit_reset_buffer moves a cursor to another buffer keeping its label
+ * storage (no allocation); offsets count from the new buffer. */
+Test(regressions, reset_buffer_keeps_label_storage)
+{
+    uint8_t a[64], b[64];
+    jb_emit_init(&e, a, sizeof a);
+    for (int k = 0; k < 300; k++) jb_label_new(&e); /* grows the label storage */
+    void *labels = e.jb__labels;
+    uint32_t cap = e.jb__cap_labels;
+    jb_emit_reset_buffer(&e, b, 7);
+    cr_assert_eq(e.jb__labels, labels);
+    cr_assert_eq(e.jb__cap_labels, cap);
+    jb_label l = jb_label_new(&e);
+    cr_assert_eq(l, 0, "labels restart at 0");
+    jb_label_bind(&e, l);
+    jb_x64_jmp(&e, l, 0); /* eb fe */
+    jb_x64_mov_ri(&e, JB_X64_RAX, 1); /* 5 bytes: exactly fills 7 */
+    cr_assert_eq(jb_emit_finish(&e, NULL), 0, "%s", jb_last_error());
+    cr_assert(b[0] == 0xeb && b[1] == 0xfe && b[2] == 0xb8, "%02x %02x %02x", b[0], b[1], b[2]);
+    jb_emit_free(&e);
+}
+
+/* jb_emit_install leaves no block behind when its jb_write fails: here the
+ * source is a block's writable view (inside the region), which jb_write
+ * refuses with JB_ESOURCE. */
+Test(regressions, install_failure_frees_its_block)
+{
+    jb_region *r = open_wx(JB_WX_DUALMAP, 0);
+    void *blk, *fn;
+    cr_assert_eq(jb_alloc(r, 256, 16, &blk), 0);
+    uint8_t *w = jb_writable(r, blk);
+    cr_assert(w, "dualmap has a writable view");
+    jb_emit_init(&e, w, 256);
+    jb_x64_ret(&e);
+    size_t before = info_of(r).blocks;
+    cr_assert_eq(jb_emit_install(&e, r, 16, &fn), JB_ESOURCE, "%s", jb_last_error());
+    cr_assert_null(fn);
+    cr_assert_eq(info_of(r).blocks, before, "the failed install left a block");
+    jb_emit_free(&e);
+    jb_free(r, blk);
+    jb_region_close(r);
+}

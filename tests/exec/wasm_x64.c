@@ -329,8 +329,6 @@ tail:
         jb_label_bind(e, pool[k].l);
         jb_emit_data(e, &pool[k].v, pool[k].n);
     }
-    (void)has_lzcnt;
-    (void)has_bmi1;
 }
 
 /* lzcnt and tzcnt (BMI1/ABM) against C when the CPU has them; the table's
