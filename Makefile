@@ -114,11 +114,18 @@ $(BUILD)/libjitbuf.so: $(SHARED)
 
 # ---- examples -----------------------------------------------------------
 
-EXAMPLES := $(patsubst examples/%.c,$(BUILD)/examples/%,$(wildcard examples/*.c))
+EXAMPLES := $(patsubst examples/%.c,$(BUILD)/examples/%,$(wildcard examples/*.c)) \
+            $(BUILD)/examples/demo
 
 $(BUILD)/examples/%: examples/%.c $(STATIC) $(HDR)
 	@mkdir -p $(dir $@)
 	$(CC) -std=c11 $(WARN) -Iinclude $(CFLAGS) $(EXTRA_CFLAGS) $< -o $@ $(STATIC) $(LDLIBS)
+
+# The demo: a small language's JIT (examples/demo/lang.h), several files.
+DEMO_SRC := $(wildcard examples/demo/*.c)
+$(BUILD)/examples/demo: $(DEMO_SRC) $(wildcard examples/demo/*.h) $(STATIC) $(HDR)
+	@mkdir -p $(dir $@)
+	$(CC) -std=c11 $(WARN) -Iinclude $(CFLAGS) $(EXTRA_CFLAGS) $(DEMO_SRC) -o $@ $(STATIC) $(LDLIBS) -lm
 
 examples: $(EXAMPLES)
 
@@ -231,10 +238,13 @@ check-arm64:
 	$(MAKE) --no-print-directory ARCH=arm64 CC=$(ARM64_CC) BUILD=$(BUILD)/arm64 \
 	  RUNNER_EXEC="$(QEMU_ARM64)" TEST_ENV=JB_TEST_EMULATOR=qemu-user runner test-exec examples
 	$(QEMU_ARM64) ./$(BUILD)/arm64/examples/a64_dot
+	$(QEMU_ARM64) ./$(BUILD)/arm64/examples/demo > /dev/null
+	for p in examples/demo/programs/*.jb; do $(QEMU_ARM64) ./$(BUILD)/arm64/examples/demo $$p > /dev/null || exit 1; done
 
 check: lib check-symbols test runner test-exec test-asan test-tsan check-clang check-arm64 \
        bench-arm64 test-darwin-model check-macos examples check-readme-emitters
 	./$(BUILD)/examples/demo > /dev/null
+	for p in examples/demo/programs/*.jb; do ./$(BUILD)/examples/demo $$p > /dev/null || exit 1; done
 	./$(BUILD)/examples/x64_dot
 	./$(BUILD)/examples/a64_dot
 	@echo "make check: all passed"
