@@ -3,7 +3,8 @@
  * Parses a program (the Mandelbrot renderer below, or a file given on the
  * command line), compiles every function to native code with jitbuf's
  * emitters (x86_64 or arm64, whichever this machine is; the other arch's
- * code is emitted too and its size shown), installs it in one block, runs it
+ * code is emitted too and its size shown), installs it in one block with
+ * jb_emit_install (finish, jb_alloc, jb_write), runs it
  * and the interpreter on the same input, checks that both print the same
  * picture and return the same values, and says how much faster the JIT was.
  * Then it prints the region's strategy, why it was chosen, and how many
@@ -113,29 +114,37 @@ static char *read_file(const char *path)
     return s;
 }
 
-/* Compile p for t into a buffer big enough; *code is malloc'd. */
-static int compile(const jl_prog *p, const jl_target *t, uint8_t **code,
-                   size_t *size, jb_label entry[JL_MAX_FUNCS], int32_t off[JL_MAX_FUNCS])
+/* Compile p for t, growing the buffer until it fits. With a region, install
+ * the code there (jb_emit_install: finish, jb_alloc, jb_write, the checked
+ * path) and set *block; without, only report the size. off[f] receives
+ * function f's offset in the code. */
+static int compile(const jl_prog *p, const jl_target *t, jb_region *r, void **block,
+                   size_t *size, int32_t off[JL_MAX_FUNCS])
 {
+    jb_emit e;
+    jb_label entry[JL_MAX_FUNCS];
+    uint8_t *buf = NULL;
+    int rc;
+    jb_emit_init(&e, NULL, 0);
     for (size_t cap = 4096;; cap *= 2) {
-        uint8_t *buf = malloc(cap);
-        jb_emit e;
-        if (!buf)
-            return JB_ENOMEM;
-        jb_emit_init(&e, buf, cap);
-        jl_compile(p, t, &e, entry);
-        int rc = jb_emit_finish(&e, size);
-        for (int f = 0; rc == 0 && f < p->nfuncs; f++)
-            off[f] = jb_label_offset(&e, entry[f]);
-        jb_emit_free(&e);
-        if (rc == 0) {
-            *code = buf;
-            return 0;
+        uint8_t *bigger = realloc(buf, cap);
+        if (!bigger) {
+            rc = JB_ENOMEM;
+            break;
         }
-        free(buf);
+        buf = bigger;
+        jb_emit_reset_buffer(&e, buf, cap); /* keeps the label storage */
+        jl_compile(p, t, &e, entry);
+        rc = r ? jb_emit_install(&e, r, 16, block) : jb_emit_finish(&e, NULL);
         if (rc != JB_EFULL)
-            return rc;
+            break;
     }
+    *size = jb_emit_size(&e);
+    for (int f = 0; rc == 0 && f < p->nfuncs; f++)
+        off[f] = jb_label_offset(&e, entry[f]);
+    jb_emit_free(&e);
+    free(buf);
+    return rc;
 }
 
 typedef double (*fn0)(void);
@@ -199,20 +208,13 @@ int main(int argc, char **argv)
 #else
 #error "demo: x86_64 or arm64"
 #endif
-    uint8_t *code, *other_code;
     size_t size, other_size;
-    jb_label entry[JL_MAX_FUNCS];
     int32_t off[JL_MAX_FUNCS], other_off[JL_MAX_FUNCS];
-    check(compile(&p, host, &code, &size, entry, off), "compiling");
-    check(compile(&p, other, &other_code, &other_size, entry, other_off), "compiling");
-    free(other_code);
-
     jb_region *r;
     void *block, *fns[JL_MAX_FUNCS];
     check(jb_region_open(&r, NULL), "jb_region_open");
-    check(jb_alloc(r, size, 16, &block), "jb_alloc");
-    check(jb_write(r, block, code, size), "jb_write");
-    free(code);
+    check(compile(&p, host, r, &block, &size, off), "compiling and installing");
+    check(compile(&p, other, NULL, NULL, &other_size, other_off), "compiling");
     for (int f = 0; f < p.nfuncs; f++)
         fns[f] = (uint8_t *)block + off[f];
 
