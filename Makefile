@@ -177,17 +177,32 @@ test-exec: $(EXEC_BIN)
 	$(TEST_ENV) $(RUNNER_EXEC) ./$(EXEC_BIN)
 
 # src/os/darwin/ on Linux against the MODEL of Apple's JIT API
-# (tests/darwin/model.c): Apple's rules, not Apple's system.
+# (tests/darwin/model.c, model_dyld.c): Apple's rules, not Apple's system.
+# The model's main executable carries the code signature of a real Mach-O
+# file that Zig signed with each plist (SIGNED below).
 MODEL_CFLAGS := -D_GNU_SOURCE -DJB_DARWIN_MODEL=1 -Itests/darwin
 MODEL_TESTS  := $(BUILD)/tests/darwin-model-tests
 test-darwin-model:
 	$(MAKE) --no-print-directory OS=darwin BUILD=$(BUILD)/darwin-model \
 	  EXTRA_CFLAGS="$(MODEL_CFLAGS) $(EXTRA_CFLAGS)" darwin-model-run
-MODEL_SRC    := tests/darwin/darwin.c tests/darwin/model.c
+MODEL_SRC    := tests/darwin/darwin.c tests/darwin/model.c tests/darwin/model_dyld.c
+SIGNED_DIR   := $(BUILD)/signed
+SIGNED_PLISTS := entitlements/jit.plist entitlements/jit-allowlist.plist \
+                 entitlements/jit-allowlist-freeze-late.plist tests/darwin/single-jit.plist
+SIGNED := $(SIGNED_DIR)/plain.macho \
+          $(patsubst %.plist,$(SIGNED_DIR)/%.macho,$(notdir $(SIGNED_PLISTS)))
+$(SIGNED_DIR)/plain.macho: tests/darwin/signed_main.c
+	@mkdir -p $(dir $@)
+	"$(ZIG)" build-exe -target aarch64-macos.13.0 -lc $< -femit-bin=$@ > $@.log 2>&1 || { cat $@.log; exit 1; }
+$(SIGNED_DIR)/%.macho: tests/darwin/signed_main.c $(SIGNED_PLISTS)
+	@mkdir -p $(dir $@)
+	"$(ZIG)" build-exe -target aarch64-macos.13.0 --entitlements \
+	  $(filter %/$*.plist,$(SIGNED_PLISTS)) -lc $< -femit-bin=$@ > $@.log 2>&1 || { cat $@.log; exit 1; }
 $(MODEL_TESTS): $(MODEL_SRC) $(wildcard tests/*.h) $(HDR) $(STATIC)
 	@mkdir -p $(dir $@)
-	$(CC) $(TEST_CFLAGS) $(MODEL_SRC) -o $@ $(STATIC) -lcriterion $(LDLIBS)
-darwin-model-run: $(MODEL_TESTS)
+	$(CC) $(TEST_CFLAGS) -DJBM_SIGNED_DIR='"$(SIGNED_DIR)"' $(MODEL_SRC) -o $@ \
+	  -Wl,--wrap=jb__map_live $(STATIC) -lcriterion $(LDLIBS)
+darwin-model-run: $(MODEL_TESTS) $(SIGNED)
 	$(TEST_ENV) ./$(MODEL_TESTS) --jobs 2 $(TEST_ARGS)
 
 # macOS, checked here without a Mac: cross-build with Zig for three targets

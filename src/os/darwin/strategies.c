@@ -43,12 +43,26 @@ const jb__strategy *jb__os_strategy(jb_wx wx)
     return NULL;
 }
 
+/* A second MAP_JIT region: xnu refuses it (EINVAL) only under
+ * com.apple.security.cs.single-jit or for an iOS app on a Mac
+ * (xnu-11417.101.15 osfmk/vm/vm_map.c:2297-2301), which the signature
+ * tells; Apple's article documents one region for every hardened app, so
+ * without JB_OPEN_PRIVATE regions are shared anyway. */
 int jb__os_private_ok(void)
 {
-    jb__fail(JB_EUNSUPPORTED, "jb_region_open: JB_OPEN_PRIVATE is not "
-                              "possible on macOS, which allows one MAP_JIT "
-                              "region per process; open without it to share "
-                              "the region as a pool");
+    jb__dw_rules r;
+    if (jb__dw_rules_for(0, &r, "jb_region_open") == 0 && !r.single_jit)
+        return 1;
+    jb__fail(JB_EUNSUPPORTED,
+             "jb_region_open: JB_OPEN_PRIVATE needs a second MAP_JIT region, "
+             "which xnu refuses (EINVAL) %s; open without it to share the "
+             "region as a pool",
+             r.signed_ ? "under this executable's "
+                         "com.apple.security.cs.single-jit entitlement (or "
+                         "for an iOS app on a Mac)"
+                       : "under com.apple.security.cs.single-jit or for an "
+                         "iOS app on a Mac, and this executable's code "
+                         "signature could not be read to rule that out");
     return 0;
 }
 
