@@ -80,7 +80,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: all lib demo deps check test runner test-asan test-tsan check-clang \
         check-symbols check-arm64 test-exec examples install uninstall clean \
-        test-darwin-model darwin-model-run check-macos check-mac bench bench-count \
+        test-darwin-model darwin-model-run darwin-signature-run check-macos check-mac bench bench-count \
         bench-arm64
 
 all: lib
@@ -184,7 +184,7 @@ MODEL_CFLAGS := -D_GNU_SOURCE -DJB_DARWIN_MODEL=1 -Itests/darwin
 MODEL_TESTS  := $(BUILD)/tests/darwin-model-tests
 test-darwin-model:
 	$(MAKE) --no-print-directory OS=darwin BUILD=$(BUILD)/darwin-model \
-	  EXTRA_CFLAGS="$(MODEL_CFLAGS) $(EXTRA_CFLAGS)" darwin-model-run
+	  EXTRA_CFLAGS="$(MODEL_CFLAGS) $(EXTRA_CFLAGS)" darwin-model-run darwin-signature-run
 MODEL_SRC    := tests/darwin/darwin.c tests/darwin/model.c tests/darwin/model_dyld.c
 SIGNED_DIR   := $(BUILD)/signed
 SIGNED_PLISTS := entitlements/jit.plist entitlements/jit-allowlist.plist \
@@ -204,6 +204,16 @@ $(MODEL_TESTS): $(MODEL_SRC) $(wildcard tests/*.h) $(HDR) $(STATIC)
 	  -Wl,--wrap=jb__map_live $(STATIC) -lcriterion $(LDLIBS)
 darwin-model-run: $(MODEL_TESTS) $(SIGNED)
 	$(TEST_ENV) ./$(MODEL_TESTS) --jobs 2 $(TEST_ARGS)
+# The signature reader on the signed files and on damaged copies, under
+# ASan and UBSan (a read out of bounds fails).
+SIG_TESTS := $(BUILD)/tests/signature-tests
+$(SIG_TESTS): tests/darwin/signature.c src/os/darwin/macho.c src/os/darwin/macho.h
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 $(WARN) -Wno-missing-prototypes -O1 -g -fsanitize=address,undefined \
+	  -fno-sanitize-recover=all -DJBM_SIGNED_DIR='"$(SIGNED_DIR)"' \
+	  tests/darwin/signature.c src/os/darwin/macho.c -o $@ -lcriterion
+darwin-signature-run: $(SIG_TESTS) $(SIGNED)
+	ASAN_OPTIONS=detect_leaks=1 ./$(SIG_TESTS) --jobs 2
 
 # macOS, checked here without a Mac: cross-build with Zig for three targets
 # and inspect the Mach-O files (scripts/check-macos.sh says what is checked).
