@@ -80,7 +80,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: all lib demo deps check test runner test-asan test-tsan check-clang \
         check-symbols check-arm64 test-exec examples install uninstall clean \
-        test-darwin-model darwin-model-run darwin-signature-run check-macos check-mac bench bench-count \
+        test-darwin-model darwin-model-run darwin-signature-run fuzz-darwin-check fuzz-darwin darwin-fuzz-run check-macos check-mac bench bench-count \
         bench-arm64
 
 all: lib
@@ -215,6 +215,42 @@ $(SIG_TESTS): tests/darwin/signature.c src/os/darwin/macho.c src/os/darwin/macho
 darwin-signature-run: $(SIG_TESTS) $(SIGNED)
 	ASAN_OPTIONS=detect_leaks=1 ./$(SIG_TESTS) --jobs 2
 
+# Fuzzers of the Darwin backend (libFuzzer, clang, ASan + UBSan): forged
+# requests to the write callbacks through the model (tests/fuzz/darwin_fuzz.c)
+# and the signature reader on arbitrary bytes (tests/fuzz/signature_fuzz.c).
+# fuzz-darwin-check (in make check) replays the committed corpora and fuzzes
+# each for FUZZ_CHECK_SECONDS; fuzz-darwin runs each for FUZZ_SECONDS.
+FUZZ_SECONDS ?= 600
+FUZZ_CHECK_SECONDS ?= 20
+FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all
+DARWIN_FUZZERS := darwin signature
+fuzz-darwin-check:
+	$(MAKE) --no-print-directory OS=darwin CC=clang BUILD=$(BUILD)/fuzz-darwin \
+	  EXTRA_CFLAGS="$(MODEL_CFLAGS) -fsanitize=fuzzer-no-link $(FUZZ_SAN)" \
+	  FUZZ_TIME=$(FUZZ_CHECK_SECONDS) darwin-fuzz-run
+fuzz-darwin:
+	$(MAKE) --no-print-directory OS=darwin CC=clang BUILD=$(BUILD)/fuzz-darwin \
+	  EXTRA_CFLAGS="$(MODEL_CFLAGS) -fsanitize=fuzzer-no-link $(FUZZ_SAN)" \
+	  FUZZ_TIME=$(FUZZ_SECONDS) darwin-fuzz-run
+$(BUILD)/darwin_fuzz: tests/fuzz/darwin_fuzz.c tests/darwin/model.c tests/darwin/model_dyld.c $(HDR) $(STATIC)
+	clang -std=gnu11 -g -O1 -fsanitize=fuzzer $(FUZZ_SAN) $(MODEL_CFLAGS) -Iinclude \
+	  -DJBM_SIGNED_DIR='"$(SIGNED_DIR)"' $(filter %.c,$^) -o $@ \
+	  -Wl,--wrap=jb__map_live,--wrap=jb__map_block_len $(STATIC) -lpthread
+$(BUILD)/signature_fuzz: tests/fuzz/signature_fuzz.c src/os/darwin/macho.c src/os/darwin/macho.h
+	clang -std=gnu11 -g -O1 -fsanitize=fuzzer $(FUZZ_SAN) $(filter %.c,$^) -o $@
+# Each fuzzer: replay its corpus, then fuzz into a scratch copy (the
+# committed corpus is never rewritten), with SIGILL left to darwin_fuzz.
+darwin-fuzz-run: $(foreach f,$(DARWIN_FUZZERS),$(BUILD)/$(f)_fuzz) $(SIGNED_DIR)/jit.macho
+	@for f in $(DARWIN_FUZZERS); do \
+	  rm -rf $(BUILD)/$$f-work && mkdir -p $(BUILD)/$$f-work && \
+	  ./$(BUILD)/$${f}_fuzz -handle_ill=0 -handle_trap=0 -runs=0 tests/fuzz/$${f}_corpus > $(BUILD)/$$f-replay.log 2>&1 || \
+	    { tail -30 $(BUILD)/$$f-replay.log; echo "fuzz $$f: corpus replay FAILED"; exit 1; }; \
+	  ./$(BUILD)/$${f}_fuzz -handle_ill=0 -handle_trap=0 -max_total_time=$(FUZZ_TIME) -print_final_stats=1 \
+	    $(BUILD)/$$f-work tests/fuzz/$${f}_corpus > $(BUILD)/$$f-fuzz.log 2>&1 || \
+	    { tail -30 $(BUILD)/$$f-fuzz.log; echo "fuzz $$f: FAILED"; exit 1; }; \
+	  echo "fuzz $$f: corpus of $$(ls tests/fuzz/$${f}_corpus | wc -l) replayed; $$(awk '/stat::number_of_executed_units/ {print $$2}' $(BUILD)/$$f-fuzz.log) executions in $(FUZZ_TIME) s, 0 crashes"; \
+	done
+
 # macOS, checked here without a Mac: cross-build with Zig for three targets
 # and inspect the Mach-O files (scripts/check-macos.sh says what is checked).
 check-macos:
@@ -245,7 +281,7 @@ check-arm64:
 	$(QEMU_ARM64) ./$(BUILD)/arm64/examples/a64_dot
 
 check: lib check-symbols test runner test-exec test-asan test-tsan check-clang check-arm64 \
-       bench-arm64 test-darwin-model check-macos examples
+       bench-arm64 test-darwin-model fuzz-darwin-check check-macos examples
 	./$(BUILD)/examples/demo > /dev/null
 	./$(BUILD)/examples/x64_dot
 	./$(BUILD)/examples/a64_dot
