@@ -67,7 +67,7 @@ TEST_BIN := $(BUILD)/tests/jitbuf-tests
 DEB_PACKAGES := build-essential clang llvm lld pkg-config libcriterion-dev \
                 libcapstone-dev valgrind strace qemu-user gcc-aarch64-linux-gnu \
                 g++-aarch64-linux-gnu \
-                libc6-dev-arm64-cross g++ python3 libbenchmark-dev \
+                libc6-dev-arm64-cross g++ python3 python3-yaml libbenchmark-dev \
                 libasmjit-dev libxbyak-dev \
                 $(shell command -v npm >/dev/null 2>&1 || echo nodejs npm)
 # Debian's npm only where none is installed: it conflicts with a Node.js that
@@ -257,17 +257,23 @@ check-macos:
 	@test -x "$(ZIG)" || { echo "check-macos: zig not found at $(ZIG): run make deps"; exit 1; }
 	ZIG="$(ZIG)" sh scripts/check-macos.sh
 
-# On a Mac (never run by this project's CI): build natively, sign with
-# entitlements/jit.plist (ad hoc), run the Darwin suite and the demo.
+# On a Mac (run by .github/workflows/macos.yml, never by this project's CI
+# here): build natively, then sign the on-Mac suite once per plist and run
+# each, so that every kill rule meets the real OS; the demo too.
+MAC_PLISTS := jit jit-allowlist jit-allowlist-freeze-late
 check-mac:
 	$(MAKE) --no-print-directory OS=darwin BUILD=$(BUILD)/mac lib
 	$(CC) -std=c11 $(WARN) -Iinclude -Itests/runner $(CFLAGS) tests/darwin/on_mac.c \
 	  -o $(BUILD)/mac/on_mac $(BUILD)/mac/libjitbuf.a
 	$(CC) -std=c11 $(WARN) -Iinclude $(CFLAGS) examples/demo.c -o $(BUILD)/mac/demo \
 	  $(BUILD)/mac/libjitbuf.a
-	sh scripts/sign-macos.sh $(BUILD)/mac/on_mac entitlements/jit.plist
+	@for p in $(MAC_PLISTS); do \
+	  cp $(BUILD)/mac/on_mac $(BUILD)/mac/on_mac-$$p && \
+	  sh scripts/sign-macos.sh $(BUILD)/mac/on_mac-$$p entitlements/$$p.plist && \
+	  echo "== on_mac signed with $$p.plist" && \
+	  JB_PLIST=$$p ./$(BUILD)/mac/on_mac-$$p || exit 1; \
+	done
 	sh scripts/sign-macos.sh $(BUILD)/mac/demo entitlements/jit-allowlist.plist
-	./$(BUILD)/mac/on_mac
 	./$(BUILD)/mac/demo
 
 ARM64_CC ?= aarch64-linux-gnu-gcc

@@ -189,5 +189,29 @@ while IFS='|' read -r name target arch extra sdk; do
 done <<EOF
 $MATRIX
 EOF
+# The workflow that runs check-mac on GitHub's macOS runners cannot run
+# here: check that it parses, and that what it calls exists and is what
+# this script cross-builds (tests/darwin/on_mac.c, the demo, every plist).
+W=.github/workflows/macos.yml
+python3 - "$W" <<'PY' || bad "$W: see above"
+import re, subprocess, sys, yaml
+w = yaml.safe_load(open(sys.argv[1]))
+steps = [s for j in w["jobs"].values() for s in j["steps"]]
+runs = "\n".join(s.get("run", "") for s in steps)
+targets = set(re.findall(r"^([A-Za-z0-9_.-]+):", open("Makefile").read(), re.M))
+bad = [t for t in re.findall(r"\bmake ([a-z][a-z0-9-]*)", runs) if t not in targets]
+mk = subprocess.run(["make", "-n", "check-mac"], capture_output=True, text=True).stdout
+plists = re.findall(r"entitlements/\$\$p\.plist|entitlements/([a-z-]+)\.plist", open("Makefile").read())
+for p in re.findall(r"for p in ([a-z -]+); do", runs)[0].split():
+    if "entitlements/%s.plist" % p not in mk and not __import__("os").path.exists("entitlements/%s.plist" % p):
+        bad.append(p)
+for src in ("tests/darwin/on_mac.c", "examples/demo.c", "scripts/sign-macos.sh"):
+    if src not in mk:
+        bad.append(src)
+if bad:
+    print("check-macos: the workflow calls what does not exist:", bad); sys.exit(1)
+print("check-macos: ok: %s parses; make targets, plists and sources it uses exist" % sys.argv[1])
+PY
+
 [ $fail -eq 0 ] && echo "check-macos: all passed (cross-build and inspection; nothing ran on macOS)"
 exit $fail
