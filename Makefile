@@ -243,9 +243,9 @@ $(BUILD)/signature_fuzz: tests/fuzz/signature_fuzz.c src/os/darwin/macho.c src/o
 darwin-fuzz-run: $(foreach f,$(DARWIN_FUZZERS),$(BUILD)/$(f)_fuzz) $(SIGNED_DIR)/jit.macho
 	@for f in $(DARWIN_FUZZERS); do \
 	  rm -rf $(BUILD)/$$f-work && mkdir -p $(BUILD)/$$f-work && \
-	  ./$(BUILD)/$${f}_fuzz -handle_ill=0 -handle_trap=0 -runs=0 tests/fuzz/$${f}_corpus > $(BUILD)/$$f-replay.log 2>&1 || \
+	  ./$(BUILD)/$${f}_fuzz -handle_ill=0 -handle_trap=0 -artifact_prefix=$(BUILD)/$$f- -runs=0 tests/fuzz/$${f}_corpus > $(BUILD)/$$f-replay.log 2>&1 || \
 	    { tail -30 $(BUILD)/$$f-replay.log; echo "fuzz $$f: corpus replay FAILED"; exit 1; }; \
-	  ./$(BUILD)/$${f}_fuzz -handle_ill=0 -handle_trap=0 -max_total_time=$(FUZZ_TIME) -print_final_stats=1 \
+	  ./$(BUILD)/$${f}_fuzz -handle_ill=0 -handle_trap=0 -artifact_prefix=$(BUILD)/$$f- -max_total_time=$(FUZZ_TIME) -print_final_stats=1 \
 	    $(BUILD)/$$f-work tests/fuzz/$${f}_corpus > $(BUILD)/$$f-fuzz.log 2>&1 || \
 	    { tail -30 $(BUILD)/$$f-fuzz.log; echo "fuzz $$f: FAILED"; exit 1; }; \
 	  echo "fuzz $$f: corpus of $$(ls tests/fuzz/$${f}_corpus | wc -l) replayed; $$(awk '/stat::number_of_executed_units/ {print $$2}' $(BUILD)/$$f-fuzz.log) executions in $(FUZZ_TIME) s, 0 crashes"; \
