@@ -250,15 +250,12 @@ static int cb_run(jb__map *m, size_t off, size_t len, int (*fn)(void *),
 
 static int cb_map(jb__map *m)
 {
-    if (JB__DW_OS_11_4) {
-    } else {
-        return jb__fail(JB_EUNSUPPORTED,
-                        "apple-callback: pthread_jit_write_with_callback_np "
-                        "needs macOS 11.4 or later; use apple-toggle (auto "
-                        "does) on older systems");
-    }
+    jb__dw_os os = jb__dw_os_now();
+    int rc = jb__dw_strategy_ok(JB_WX_APPLE_CALLBACK, NULL, &os);
+    if (rc < 0)
+        return rc;
     jb__dw_rules r;
-    int rc = jb__dw_rules_for(m->flags, &r, "apple-callback");
+    rc = jb__dw_rules_for(m->flags, &r, "apple-callback");
     /* Under the allowlist entitlement the OS kills the process at the
      * first write through an unlisted callback: check the lists now. */
     if (rc == 0 && r.allowlist)

@@ -6,32 +6,17 @@
 #include <stdint.h>
 
 #include "../os.h"
+#include "decide.h"
 
 extern const jb__strategy jb__dw_callback; /* only with JB__DW_HAVE_CALLBACK_API */
 extern const jb__strategy jb__dw_toggle;
 
-/* ---- rules.c: what the code signature says ------------------------- */
-typedef struct {
-    int read;          /* the main executable's signature was read */
-    const char *why;   /* if not: why (a phrase) */
-    unsigned ents;     /* 1u << JB__ENT_* (macho.h) */
-    uint32_t cd_flags; /* CodeDirectory flags */
-    int alien;         /* an iOS or Mac Catalyst executable */
-} jb__dw_sig;
+/* ---- rules.c: what the code signature says (decide.h) -------------- */
 /* The process's signature, read once (any thread). */
 const jb__dw_sig *jb__dw_signature(void);
+/* The macOS the process runs on, and what this libjitbuf was built with. */
+jb__dw_os jb__dw_os_now(void);
 
-/* The rules that bind a region: from the signature, or from the
- * JB_OPEN_APPLE_* flags where it cannot be read. */
-typedef struct {
-    int signed_;     /* decided by the signature */
-    int allowlist;   /* the OS checks callbacks; protect_np kills */
-    int late_signed; /* freeze-late was asked for or signed */
-    int freeze_late; /* ... and this OS has it (12.1+): no write before the
-                        freeze */
-    int single_jit;  /* xnu allows one MAP_JIT region per process lifetime */
-    char note[200];  /* for jb_info.why */
-} jb__dw_rules;
 /* Decide the rules for an open with flags (fn names the call); JB_EINVAL
  * with a sentence if a flag contradicts the signature. */
 int jb__dw_rules_for(unsigned flags, jb__dw_rules *out, const char *fn);

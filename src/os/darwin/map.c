@@ -44,14 +44,11 @@ static int refused(const char *strategy, size_t n, int e,
                                    "jb_options.reserve",
                         strategy, n, jb__errno_name(e));
     const jb__dw_sig *s = jb__dw_signature();
-    int no_jit = s->read && !((s->ents >> JB__ENT_ALLOW_JIT) & 1);
-    if (no_jit)
-        return jb__fail(JB_EPERM,
-                        "mmap(MAP_JIT) was refused (%s): the executable's "
-                        "code signature lacks com.apple.security.cs.allow-jit, "
-                        "which the hardened runtime requires; sign it with "
-                        "entitlements/jit.plist (scripts/sign-macos.sh)",
-                        jb__errno_name(e));
+    if (s->read && !jb__dw_has(s, JB__ENT_ALLOW_JIT)) {
+        char how[120];
+        snprintf(how, sizeof how, "was refused (%s)", jb__errno_name(e));
+        return jb__dw_no_allow_jit(how);
+    }
     return jb__fail(JB_EPERM,
                     "mmap(MAP_JIT) was refused (%s): either the executable "
                     "lacks com.apple.security.cs.allow-jit, which the "

@@ -95,21 +95,12 @@ static int tg_run(jb__map *m, size_t off, size_t len, int (*fn)(void *),
 static int tg_map(jb__map *m)
 {
     jb__dw_rules r;
+    jb__dw_os os = jb__dw_os_now();
     int rc = jb__dw_rules_for(m->flags, &r, "apple-toggle");
+    if (rc == 0)
+        rc = jb__dw_strategy_ok(JB_WX_APPLE_TOGGLE, &r, &os);
     if (rc < 0)
         return rc;
-    if (r.allowlist)
-        return jb__fail(JB_EPERM,
-                        "apple-toggle: %s, and under "
-                        "com.apple.security.cs.jit-write-allowlist the OS "
-                        "kills a process that calls "
-                        "pthread_jit_write_protect_np; use apple-callback "
-                        "(JB_WX_AUTO picks it on macOS 11.4 and later)",
-                        r.signed_ ? "the executable is signed with that "
-                                    "entitlement"
-                                  : "the region was opened with "
-                                    "JB_OPEN_APPLE_ALLOWLIST (or "
-                                    "_FREEZE_LATE, which implies it)");
     jb__dw_late_signed = r.late_signed;
     return jb__dw_map(m, "apple-toggle", &r);
 }
