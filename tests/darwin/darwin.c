@@ -1005,15 +1005,36 @@ Test(darwin_model, toggle_inside_a_window_is_refused)
     jb_region_close(r);
 }
 
-Test(darwin_model, allowlist_needs_11_4)
+/* The allowlist arrived with the callback API in macOS 11.4 (libpthread-
+ * 454.100.8, macOS 11.3, has no allowlist_enabled): an app signed with it
+ * that runs on 11.0-11.3 gets apple-toggle, which the OS allows there. */
+Test(darwin_model, allowlist_is_not_enforced_before_11_4)
 {
     jbm_config c = allowlisted;
     c.os_major = 11;
     c.os_minor = 3;
     with(&c);
-    cr_assert_lt(open_rc(JB_WX_AUTO, JB_OPEN_APPLE_ALLOWLIST), 0);
-    cr_assert(strstr(jb_last_error(), "11.4"), "%s", jb_last_error());
-    assert_nothing_written();
+    jb_region *r = open_flags(JB_WX_AUTO, JB_OPEN_APPLE_ALLOWLIST);
+    jb_info info;
+    jb_region_info(r, &info);
+    cr_assert_eq(info.wx, JB_WX_APPLE_TOGGLE, "%s", info.why);
+    install(r, 7);
+    cr_assert_gt(jbm_stats_now().toggles, 0);
+    cr_assert_eq(jb_apple_write_protect(1), 0, "%s", jb_last_error());
+    jb_region_close(r);
+}
+
+/* libpthread-454.100.8 (11.3) pthread_jit_write_protect_np has no
+ * allowlist check; the one of P:1384-1391 came with 454.120.2 (11.4). */
+Test(darwin_model, rule_allowlist_arrived_in_11_4)
+{
+    jbm_config c = allowlisted;
+    c.os_major = 11;
+    c.os_minor = 3;
+    with(&c);
+    pthread_jit_write_protect_np(0);
+    pthread_jit_write_protect_np(1);
+    cr_assert_eq(jbm_stats_now().toggles, 2);
 }
 
 /* ---- Intel Macs ------------------------------------------------------- */

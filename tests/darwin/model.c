@@ -299,7 +299,7 @@ void pthread_jit_write_protect_np(int enabled)
     st.toggles++;
     pthread_mutex_unlock(&mu);
     set_writable(!enabled);
-    if (cfg.allowlist) { /* P:1384-1391: validated after toggling */
+    if (jbm__allowlist_enabled()) { /* P:1384-1391: after toggling */
         set_writable(0);
         jbm__trap("pthread_jit_write_protect_np() disallowed by allowlist");
     }
@@ -315,7 +315,7 @@ int pthread_jit_write_with_callback_np(pthread_jit_write_callback_t cb,
     if (!rwx_supported()) /* P:1408-1410: Intel calls cb and nothing else */
         return cb(ctx);
     set_writable(1); /* P:1415, before the checks */
-    if (cfg.allowlist) { /* P:1418 */
+    if (jbm__allowlist_enabled()) { /* P:1418 */
         if (!jbm__frozen()) /* P:1419-1423 */
             jbm__trap("pthread_jit_write_with_callback_np() called before "
                       "pthread_jit_write_freeze_callbacks_np()");

@@ -142,6 +142,7 @@ int jbm_madvise(void *addr, size_t len, int advice);
 /* Internal to the model's two files. */
 void jbm__images_reset(const jbm_config *c);
 int jbm__frozen(void);
+int jbm__allowlist_enabled(void); /* P:1231-1271 config->allowlist_enabled */
 void jbm__freeze(void);
 void jbm__trap(const char *message);
 void jbm__set_allowlist_count(size_t n);

@@ -226,7 +226,9 @@ void jbm__images_reset(const jbm_config *c)
     for (size_t i = 0; i < c->nlaunch; i++)
         add_image(build(&c->launch[i], 0, NULL, 0), c->launch[i].id);
     /* libSystem's initialisation: P:1230-1272, then P:1344-1362 */
-    snap.enabled = c->apple_silicon && c->allowlist;
+    /* the allowlist arrived in macOS 11.4: libpthread-454.100.8 (11.3) has
+     * no allowlist_enabled, 454.120.2 (11.4) does */
+    snap.enabled = c->apple_silicon && c->allowlist && jbm_os_at_least(11, 4);
     snap.freeze_late = snap.enabled && c->freeze_late && jbm_os_at_least(12, 1);
     if (snap.enabled)
         for (uint32_t i = 0; i < nimages; i++)
@@ -241,6 +243,11 @@ void jbm_dlopen(const jbm_image *im)
     add_image(h, im->id);
     if (snap.enabled)
         bulk_load(h);
+}
+
+int jbm__allowlist_enabled(void)
+{
+    return snap.enabled;
 }
 
 int jbm__frozen(void)

@@ -20,7 +20,8 @@ jb__dw_os jb__dw_os_now(void);
 /* Decide the rules for an open with flags (fn names the call); JB_EINVAL
  * with a sentence if a flag contradicts the signature. */
 int jb__dw_rules_for(unsigned flags, jb__dw_rules *out, const char *fn);
-/* 1 if the OS kills pthread_jit_write_protect_np in this process. */
+/* 1 if the OS kills pthread_jit_write_protect_np in this process (the
+ * allowlist, on macOS 11.4 and later). */
 int jb__dw_process_allowlisted(void);
 
 /* ---- listing.c: jitbuf's callbacks in the lists the OS reads ---------- */

@@ -97,9 +97,14 @@ int jb__dw_rules_decide(const jb__dw_sig *s, unsigned flags,
                      "allowlist%s",
                      out->freeze_late ? " and -freeze-late" : "");
     }
-    /* Before 12.1 the OS has no freeze-late: libpthread-485.40.4 (macOS
+    /* The allowlist arrived with the callback API in macOS 11.4: libpthread-
+     * 454.100.8 (11.3) has none, so before 11.4 nothing is enforced and
+     * pthread_jit_write_protect_np is safe whatever the signature says.
+     * Before 12.1 the OS has no freeze-late: libpthread-485.40.4 (macOS
      * 12.0) freezes the list at launch whatever the signature says. */
-    if (!os->os_12_1)
+    if (!os->os_11_4)
+        out->allowlist = 0;
+    if (!os->os_12_1 || !out->allowlist)
         out->freeze_late = 0;
     return 0;
 }
@@ -310,4 +315,43 @@ int jb__dw_listed(const jb__dw_images *im, const jb__dw_rules *r,
                     "write PTHREAD_JIT_WRITE_ALLOW_CALLBACKS_NP(JB_APPLE_WRITE_"
                     "CALLBACKS, ...), or link libjitbuf.dylib, which lists "
                     "them itself");
+}
+
+/* ---- the verdict -------------------------------------------------------- */
+
+int jb__dw_open_verdict(const jb__dw_sig *sig, const jb__dw_os *os,
+                        const jb__dw_images *im, jb_wx *wx, char *story,
+                        size_t n)
+{
+    jb__dw_rules r;
+    size_t used = 0;
+    story[0] = 0;
+    for (size_t k = 0; k < sizeof jb__dw_auto_order / sizeof *wx; k++) {
+        *wx = jb__dw_auto_order[k];
+        /* cb_map: the OS, then the rules and the lists; tg_map: the rules,
+         * then the strategy's own refusal */
+        int rc = *wx == JB_WX_APPLE_CALLBACK
+                     ? jb__dw_strategy_ok(*wx, NULL, os)
+                     : 0;
+        if (rc == 0)
+            rc = jb__dw_rules_decide(sig, 0, os, &r, jb_wx_name(*wx));
+        if (rc == 0)
+            rc = jb__dw_strategy_ok(*wx, &r, os);
+        if (rc == 0 && *wx == JB_WX_APPLE_CALLBACK && r.allowlist)
+            rc = jb__dw_listed(im, &r, NULL);
+        if (rc == 0 && !jb__dw_map_jit_allowed(sig))
+            rc = jb__dw_no_allow_jit("will be refused (EINVAL, "
+                                     "xnu-11417.101.15 bsd/kern/kern_mman.c:"
+                                     "474-478)");
+        if (rc == 0) {
+            snprintf(story + used, n - used, "%s%s%s", used ? "; then " : "",
+                     jb_wx_name(*wx), r.note);
+            return 0;
+        }
+        int w = snprintf(story + used, n - used, "%s%s failed (%s: %s)",
+                         used ? "; " : "", jb_wx_name(*wx), jb_err_name(rc),
+                         jb_last_error());
+        used += w > 0 && (size_t)w < n - used ? (size_t)w : n - used - 1;
+    }
+    return -1;
 }

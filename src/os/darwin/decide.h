@@ -117,4 +117,16 @@ typedef struct {
 int jb__dw_listed(const jb__dw_images *im, const jb__dw_rules *r,
                   size_t *total);
 
+
+/* ---- the verdict --------------------------------------------------------- */
+/* What jb_region_open(&r, NULL) (JB_WX_AUTO, flags 0) does in a process
+ * signed sig, on os, with images im: the checks of each strategy's map in
+ * JB_WX_AUTO's order (the rules, the OS version, the allowlists), then
+ * the MAP_JIT mapping (jb__dw_map_jit_allowed). 0 and *wx, or -1; story
+ * (n bytes) says what was tried and each refusal's sentence. The doctor's
+ * verdict; a model test checks it against the real open. */
+int jb__dw_open_verdict(const jb__dw_sig *sig, const jb__dw_os *os,
+                        const jb__dw_images *im, jb_wx *wx, char *story,
+                        size_t n);
+
 #endif

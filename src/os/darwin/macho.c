@@ -502,7 +502,10 @@ uint32_t jb__macho_minos(const jb__macho *m, uint32_t *platform)
     return c ? le32(c + 8) : 0;
 }
 
-const char *jb__macho_symbol_at(const jb__macho *m, uint64_t addr)
+/* The defined (N_SECT, not N_STAB) symbol at vmaddr addr, or named name
+ * (when name is not NULL): its name, and *at its address. */
+static const char *find_symbol(const jb__macho *m, uint64_t addr,
+                               const char *name, uint64_t *at)
 {
     const uint8_t *c = find_cmd(m, LC_SYMTAB, 24);
     if (!c || !m->size)
@@ -517,12 +520,27 @@ const char *jb__macho_symbol_at(const jb__macho *m, uint64_t addr)
         const uint8_t *s = sym + 16 * k;
         uint32_t strx = le32(s);
         /* N_SECT (0x0e) in the type bits, not a debugging (N_STAB) entry */
-        if ((s[4] & 0xe0) || (s[4] & 0x0e) != 0x0e || le64(s + 8) != addr ||
-            strx >= strsize || !memchr(str + strx, 0, strsize - strx))
+        if ((s[4] & 0xe0) || (s[4] & 0x0e) != 0x0e ||
+            (!name && le64(s + 8) != addr) || strx >= strsize ||
+            !memchr(str + strx, 0, strsize - strx) ||
+            (name && strcmp((const char *)str + strx, name)))
             continue;
+        *at = le64(s + 8);
         return (const char *)str + strx;
     }
     return NULL;
+}
+
+const char *jb__macho_symbol_at(const jb__macho *m, uint64_t addr)
+{
+    uint64_t at;
+    return find_symbol(m, addr, NULL, &at);
+}
+
+int jb__macho_symbol_addr(const jb__macho *m, const char *name,
+                          uint64_t *addr)
+{
+    return find_symbol(m, 0, name, addr) ? 0 : -1;
 }
 
 int jb__macho_slices(const uint8_t *p, size_t n,

@@ -85,6 +85,10 @@ uint32_t jb__macho_minos(const jb__macho *m, uint32_t *platform);
 /* The name of the defined symbol at vmaddr addr (file images with a
  * symbol table), or NULL. */
 const char *jb__macho_symbol_at(const jb__macho *m, uint64_t addr);
+/* The vmaddr of the defined symbol name ("_jb_region_open"): 0 and *addr,
+ * or -1 (no symbol table, stripped, or not defined here). */
+int jb__macho_symbol_addr(const jb__macho *m, const char *name,
+                          uint64_t *addr);
 
 /* ---- The allowlist of one image, as libpthread-539 reads it: the
  * __DATA_CONST,__pth_jit_func section's pointers up to the first NULL

@@ -54,9 +54,12 @@ int jb__dw_rules_for(unsigned flags, jb__dw_rules *out, const char *fn)
     return jb__dw_rules_decide(jb__dw_signature(), flags, &os, out, fn);
 }
 
+/* The rules of the process-wide region's flags (or of none): flags that
+ * the signature contradicts never opened a region, so this cannot fail. */
 int jb__dw_process_allowlisted(void)
 {
-    const jb__dw_sig *s = jb__dw_signature();
-    return s->read ? jb__dw_has(s, JB__ENT_ALLOWLIST)
-                   : (jb__dw_open_flags & JB_OPEN_APPLE_ALLOWLIST) != 0;
+    jb__dw_rules r;
+    jb__dw_rules_for(jb__dw_open_flags & JB_OPEN_APPLE_ALLOWLIST, &r,
+                     "jb_apple_write_protect");
+    return r.allowlist;
 }
