@@ -1196,3 +1196,90 @@ Test(darwin_model, writable_only_inside_window_and_no_recursion)
     cr_assert_eq(jb_sync_threads(r), JB_EUNSUPPORTED);
     jb_region_close(r);
 }
+
+/* ---- the doctor's verdict is what jb_region_open does ------------------ */
+/* tools/jitbuf-doctor predicts jb_region_open(&r, NULL) with
+ * jb__dw_open_verdict (decide.c) from a file; here the same function is
+ * fed the model's process and must agree with the real open, for every
+ * signature, macOS version, hardened runtime, CPU and allowlist layout. */
+#include <criterion/parameterized.h>
+
+#include "../../src/os/darwin/darwin.h"
+
+typedef struct {
+    int sig;   /* 0 plain, 1 jit, 2 allowlist, 3 freeze-late, 4 single-jit */
+    int os;    /* index into the versions below */
+    int hardened, intel;
+    int list;  /* 0 the test binary's own (jitbuf listed), 1 none, 2 two */
+} verdict_case;
+
+static const int versions[][2] = {{11, 0}, {11, 4}, {12, 0}, {13, 0}};
+static const pthread_jit_write_callback_t no_jitbuf[] = {listed_cb, NULL};
+
+ParameterizedTestParameters(darwin_model, verdict_agrees_with_open)
+{
+    static verdict_case cases[5 * 4 * 2 * 2 * 3];
+    size_t n = 0;
+    for (int sig = 0; sig < 5; sig++)
+        for (int os = 0; os < 4; os++)
+            for (int h = 0; h < 2; h++)
+                for (int intel = 0; intel < 2; intel++)
+                    for (int list = 0; list < 3; list++)
+                        cases[n++] = (verdict_case){sig, os, h, intel, list};
+    return cr_make_param_array(verdict_case, cases, n);
+}
+
+ParameterizedTest(verdict_case *v, darwin_model, verdict_agrees_with_open)
+{
+    jbm_config c = {.os_major = versions[v->os][0],
+                    .os_minor = versions[v->os][1],
+                    .apple_silicon = !v->intel,
+                    .hardened = v->hardened,
+                    .allow_jit = v->sig >= 1,
+                    .allowlist = v->sig == 2 || v->sig == 3,
+                    .freeze_late = v->sig == 3,
+                    .single_jit = v->sig == 4};
+    if (v->list == 1)
+        c.main_list = no_jitbuf, c.main_n = 2;
+    else if (v->list == 2)
+        c.main_list = two_lists, c.main_n = 4;
+    with(&c);
+    /* The model's process is hardened by its configuration; Zig's files
+     * carry no runtime flag, so the verdict's copy of the signature gets
+     * it from there. */
+    jb__dw_sig s = *jb__dw_signature();
+    cr_assert(s.read, "%s", s.why);
+    if (v->hardened)
+        s.cd_flags |= JB__CS_RUNTIME;
+    jb__dw_images im;
+    jb__dw_process_images(&im);
+    jb__dw_os os = jb__dw_os_now();
+    jb_wx wx;
+    char story[2048];
+    int want = jb__dw_open_verdict(&s, &os, &im, &wx, story, sizeof story);
+    jb_region *r = NULL;
+    int rc = jb_region_open(&r, &(jb_options){0, JB_WX_AUTO, JB_OPEN_NO_ENV});
+    cr_assert_eq(rc == 0, want == 0,
+                 "sig %d macOS %d.%d hardened %d intel %d list %d: open %s, "
+                 "verdict %s",
+                 v->sig, c.os_major, c.os_minor, v->hardened, v->intel,
+                 v->list, rc == 0 ? "works" : jb_last_error(), story);
+    if (rc == 0) {
+        jb_info info;
+        jb_region_info(r, &info);
+        cr_assert_eq(info.wx, wx, "open picked %s, the verdict %s (%s)",
+                     jb_wx_name(info.wx), jb_wx_name(wx), story);
+        jb_region_close(r);
+    }
+}
+
+/* strategies.c's jb__os_auto is the order the verdict walks. */
+Test(darwin_model, auto_order_is_the_verdicts)
+{
+    size_t k = 0;
+    for (; jb__os_auto[k]; k++) {
+        cr_assert_lt(k, 2);
+        cr_assert_eq(jb__os_auto[k]->wx, jb__dw_auto_order[k]);
+    }
+    cr_assert_eq(k, 2);
+}

@@ -28,6 +28,9 @@ int jb__dw_process_allowlisted(void);
 /* 0 if copy, patch and fill are each in an allowlist that libpthread
  * reads, given the rules; else JB_EPERM and a sentence with the fix. */
 int jb__dw_check_listed(const jb__dw_rules *r);
+/* The loaded images as dyld lists them, for jb__dw_listed (decide.h);
+ * jitbuf's callbacks are told by address. Under the registry lock. */
+void jb__dw_process_images(jb__dw_images *im);
 
 /* ---- map.c: the MAP_JIT regions ------------------------------------- */
 /* Reserve a MAP_JIT region (or take the adopted one), decide the rules

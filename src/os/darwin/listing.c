@@ -59,12 +59,18 @@ static int before_freeze(void *arg, uint32_t i)
     return !jb__dw_frozen() || i < jb__dw_frozen_images;
 }
 
-int jb__dw_check_listed(const jb__dw_rules *r)
+void jb__dw_process_images(jb__dw_images *im)
 {
     static unsigned char at_launch[MAX_SCAN]; /* under the registry lock */
     uint32_t n = _dyld_image_count();
-    jb__dw_images im = {n > MAX_SCAN ? MAX_SCAN : n, at_launch, NULL, image,
-                        name, section, which, before_freeze, NULL};
+    *im = (jb__dw_images){n > MAX_SCAN ? MAX_SCAN : n, at_launch, NULL, image,
+                          name, section, which, before_freeze, NULL};
+}
+
+int jb__dw_check_listed(const jb__dw_rules *r)
+{
+    jb__dw_images im;
+    jb__dw_process_images(&im);
     return jb__dw_listed(&im, r, NULL);
 }
 
