@@ -401,3 +401,40 @@ uninstall:
 
 clean:
 	rm -rf $(BUILD)
+
+# ---- tools/jitbuf-doctor (docs/macos.md, Troubleshooting) ----------------
+# Built on the Darwin backend's own Mach-O reader and rules (src/os/darwin/
+# macho.c, decide.c): compiled in here on Linux, taken from libjitbuf.a on
+# macOS. test-doctor runs it, under ASan and UBSan, on the Mach-O files
+# tests/darwin/doctor.sh builds with Zig, and on this machine.
+BINDIR ?= $(PREFIX)/bin
+DOCTOR := $(BUILD)/jitbuf-doctor
+DOCTOR_SRC := $(wildcard tools/jitbuf-doctor/*.c) \
+              $(if $(filter darwin,$(OS)),,src/os/darwin/macho.c src/os/darwin/decide.c)
+$(DOCTOR): $(DOCTOR_SRC) tools/jitbuf-doctor/doctor.h $(wildcard src/os/darwin/*.h) $(HDR) $(STATIC)
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 $(WARN) -Iinclude -Isrc $(CFLAGS) $(EXTRA_CFLAGS) $(DOCTOR_SRC) -o $@ $(STATIC) $(LDLIBS)
+.PHONY: doctor install-doctor uninstall-doctor test-doctor
+doctor: $(DOCTOR)
+all: doctor
+install: install-doctor
+uninstall: uninstall-doctor
+install-doctor: $(DOCTOR)
+	install -d $(DESTDIR)$(BINDIR)
+	install -m 755 $(DOCTOR) $(DESTDIR)$(BINDIR)/jitbuf-doctor
+uninstall-doctor:
+	rm -f $(DESTDIR)$(BINDIR)/jitbuf-doctor
+# The Mach-O fixtures need Zig, ld64.lld and llvm-lipo (make deps: llvm, lld).
+doctor_tool = $(firstword $(foreach t,$(1),$(shell command -v $(t) 2>/dev/null)) $(1))
+DOCTOR_LLD ?= $(call doctor_tool,ld64.lld ld64.lld-14)
+DOCTOR_LIPO ?= $(call doctor_tool,llvm-lipo llvm-lipo-14)
+test-doctor:
+	@test -x "$(ZIG)" || { echo "test-doctor: zig not found at $(ZIG): run make deps"; exit 1; }
+	$(MAKE) --no-print-directory BUILD=$(BUILD)/asan \
+	  EXTRA_CFLAGS="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer" doctor examples
+	ZIG="$(ZIG)" DOCTOR=$(BUILD)/asan/jitbuf-doctor DEMO=$(BUILD)/asan/examples/demo \
+	  OUT=$(BUILD)/doctor LLD=$(DOCTOR_LLD) LIPO=$(DOCTOR_LIPO) python3 tests/darwin/doctor.py
+	rm -rf $(BUILD)/doctor/install
+	$(MAKE) --no-print-directory install-doctor DESTDIR=$(abspath $(BUILD))/doctor/install PREFIX=/usr > /dev/null
+	$(BUILD)/doctor/install/usr/bin/jitbuf-doctor --help | grep -q "EXIT STATUS"
+	@echo "test-doctor: make install-doctor put it in DESTDIR/PREFIX/bin"

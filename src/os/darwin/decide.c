@@ -344,8 +344,13 @@ int jb__dw_open_verdict(const jb__dw_sig *sig, const jb__dw_os *os,
                                      "xnu-11417.101.15 bsd/kern/kern_mman.c:"
                                      "474-478)");
         if (rc == 0) {
-            snprintf(story + used, n - used, "%s%s%s", used ? "; then " : "",
-                     jb_wx_name(*wx), r.note);
+            snprintf(story + used, n - used, "%s%s%s%s", used ? "; then " : "",
+                     jb_wx_name(*wx), r.note,
+                     r.freeze_late ? "; nothing is written before jb_freeze()"
+                     : r.late_signed
+                         ? "; this macOS has no freeze-late: writes go ahead "
+                           "and jb_freeze() calls nothing"
+                         : "");
             return 0;
         }
         int w = snprintf(story + used, n - used, "%s%s failed (%s: %s)",
