@@ -424,16 +424,18 @@ install-doctor: $(DOCTOR)
 	install -m 755 $(DOCTOR) $(DESTDIR)$(BINDIR)/jitbuf-doctor
 uninstall-doctor:
 	rm -f $(DESTDIR)$(BINDIR)/jitbuf-doctor
-# The Mach-O fixtures need Zig, ld64.lld and llvm-lipo (make deps: llvm, lld).
+# The Mach-O fixtures need Zig, ld64.lld, llvm-lipo and llvm-strip (make
+# deps: llvm, lld).
 doctor_tool = $(firstword $(foreach t,$(1),$(shell command -v $(t) 2>/dev/null)) $(1))
 DOCTOR_LLD ?= $(call doctor_tool,ld64.lld ld64.lld-14)
 DOCTOR_LIPO ?= $(call doctor_tool,llvm-lipo llvm-lipo-14)
+DOCTOR_STRIP ?= $(call doctor_tool,llvm-strip llvm-strip-14)
 test-doctor:
 	@test -x "$(ZIG)" || { echo "test-doctor: zig not found at $(ZIG): run make deps"; exit 1; }
 	$(MAKE) --no-print-directory BUILD=$(BUILD)/asan \
 	  EXTRA_CFLAGS="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer" doctor examples
 	ZIG="$(ZIG)" DOCTOR=$(BUILD)/asan/jitbuf-doctor DEMO=$(BUILD)/asan/examples/demo \
-	  OUT=$(BUILD)/doctor LLD=$(DOCTOR_LLD) LIPO=$(DOCTOR_LIPO) python3 tests/darwin/doctor.py
+	  OUT=$(BUILD)/doctor LLD=$(DOCTOR_LLD) LIPO=$(DOCTOR_LIPO) STRIP=$(DOCTOR_STRIP) python3 tests/darwin/doctor.py
 	rm -rf $(BUILD)/doctor/install
 	$(MAKE) --no-print-directory install-doctor DESTDIR=$(abspath $(BUILD))/doctor/install PREFIX=/usr > /dev/null
 	$(BUILD)/doctor/install/usr/bin/jitbuf-doctor --help | grep -q "EXIT STATUS"

@@ -19,7 +19,7 @@ namespace of its own.
 
 Environment: ZIG, DOCTOR (the binary under test, built with ASan and
 UBSan), DEMO, OUT (a scratch directory), MACOS (check-macos's build
-directory), LLD, LIPO.
+directory), LLD, LIPO, STRIP.
 """
 import json
 import os
@@ -35,6 +35,7 @@ OUT = os.environ.get("OUT", "build/doctor")
 MACOS = os.environ.get("MACOS", "build/macos")
 LLD = os.environ.get("LLD", "ld64.lld")
 LIPO = os.environ.get("LIPO", "llvm-lipo")
+STRIP = os.environ.get("STRIP", "llvm-strip")
 SDK_TBD = os.path.join(os.path.dirname(ZIG), "lib/libc/darwin/libSystem.13.tbd")
 
 failures = []
@@ -73,7 +74,8 @@ WARN = ["-std=c11", "-Wall", "-Wextra", "-Werror"]
 
 
 def exe(name, arch="arm64", plist=None, list_=1, srcs=(), after=(),
-        dylib=False, rpath=None, main="tests/darwin/doctor_app.c"):
+        dylib=False, rpath=None, main="tests/darwin/doctor_app.c",
+        headerpad=False):
     """zig build-exe: doctor_app.c (srcs before it, after behind it: the
     linker lays their sections out in that order), libjitbuf linked
     statically (or the dylib), signed with plist by Zig's linker."""
@@ -87,6 +89,8 @@ def exe(name, arch="arm64", plist=None, list_=1, srcs=(), after=(),
     cmd.append(os.path.join(d, "libjitbuf.0.dylib" if dylib else "libjitbuf.a"))
     if rpath:
         cmd += ["-rpath", rpath]
+    if headerpad:
+        cmd += ["-headerpad", "0x1000"]
     cmd.append("-femit-bin=" + out)
     run(cmd)
     return out
@@ -139,6 +143,74 @@ def set_minos(version):
                 struct.pack_into("<I", b, off + 12, major << 16 | minor << 8)
                 return
         raise SystemExit("doctor: FAIL: no LC_BUILD_VERSION to edit")
+    return fn
+
+
+def segments(b):
+    """(index, name, vmaddr, vmsize, fileoff) of each LC_SEGMENT_64."""
+    out = []
+    for cmd, off in load_commands(b):
+        if cmd == 0x19:
+            name = b[off + 8:off + 24].rstrip(b"\0").decode()
+            vm, vs, fo = struct.unpack_from("<QQQ", b, off + 24)
+            out.append((len(out), name, vm, vs, fo))
+    return out
+
+
+def section(b, seg, sect):
+    """(vmaddr, size, fileoff) of a section."""
+    for cmd, off in load_commands(b):
+        if cmd == 0x19 and b[off + 8:off + 24].rstrip(b"\0").decode() == seg:
+            nsects = struct.unpack_from("<I", b, off + 64)[0]
+            for k in range(nsects):
+                s = off + 72 + 80 * k
+                if b[s:s + 16].rstrip(b"\0").decode() == sect:
+                    addr, size = struct.unpack_from("<QQ", b, s + 32)
+                    return addr, size, struct.unpack_from("<I", b, s + 48)[0]
+    raise SystemExit("doctor: FAIL: no %s,%s" % (seg, sect))
+
+
+def chained(fmt):
+    """Rewrite the allowlist as ld64 writes it for macOS 12 and later:
+    LC_DYLD_CHAINED_FIXUPS, the entries as DYLD_CHAINED_PTR_64(_OFFSET)
+    rebases (copy, patch) and a bind to the import _jb_apple_write_fill,
+    in the layouts of dyld-1378 include/mach-o/fixup-chains.h (the file
+    must have room for one more load command: zig -headerpad)."""
+    def fn(b):
+        ncmds, sizeofcmds = struct.unpack_from("<II", b, 16)
+        segs = segments(b)
+        text = [s for s in segs if s[1] == "__TEXT"][0]
+        addr, size, fileoff = section(b, "__DATA_CONST", "__pth_jit_func")
+        seg = [s for s in segs if s[2] <= addr < s[2] + s[3]][0]
+        vals = struct.unpack_from("<4Q", b, fileoff)
+        assert vals[3] == 0 and all(vals[:3]), vals
+        # the payload: header, starts_in_image, one starts_in_segment,
+        # imports, symbols
+        starts = 32
+        seg_info = 4 + 4 * len(segs)
+        starts_seg = struct.pack("<IHHQIHH", 24, 0x4000, fmt, seg[2] - text[2],
+                                 0, 1, (addr - seg[2]) % 0x4000)
+        body = struct.pack("<I", len(segs)) + b"".join(
+            struct.pack("<I", seg_info if i == seg[0] else 0) for i in range(len(segs)))
+        body += starts_seg
+        imports = starts + len(body)
+        body += struct.pack("<I", 1 | 0 << 9)  # lib ordinal 1, name at 0
+        symbols = imports + 4
+        payload = struct.pack("<7I", 0, starts, imports, symbols, 1, 1, 0)
+        payload += b"\0" * (starts - len(payload)) + body + b"_jb_apple_write_fill\0"
+        while len(b) % 8:
+            b.append(0)
+        dataoff = len(b)
+        b += payload
+        cmd_at = 32 + sizeofcmds
+        assert b[cmd_at:cmd_at + 16] == b"\0" * 16, "no header room"
+        struct.pack_into("<IIII", b, cmd_at, 0x80000034, 16, dataoff, len(payload))
+        struct.pack_into("<II", b, 16, ncmds + 1, sizeofcmds + 16)
+        def rebase(v, nxt):
+            t = v - text[2] if fmt == 6 else v
+            return t | nxt << 51
+        struct.pack_into("<3Q", b, fileoff, rebase(vals[0], 2), rebase(vals[1], 2),
+                         1 << 63 | 0)  # bind to import 0, the chain's end
     return fn
 
 
@@ -400,6 +472,22 @@ report("odd-section", f, 1,
               "the section is ignored"),
        problem("arm64", "not a multiple of 8"),
        verdict("arm64", (LATEST, None)))
+
+# ---- chained fixups (what ld64 writes for macOS 12 and later) ------------
+
+f = exe("padded-list-jit-allowlist", plist=plist("jit-allowlist"), headerpad=True)
+for fmt, name in ((6, "DYLD_CHAINED_PTR_64_OFFSET"), (2, "DYLD_CHAINED_PTR_64")):
+    c = edit(f, "chained-%d" % fmt, chained(fmt))
+    report("chained fixups, " + name, c, 0, verdict("arm64", (LATEST, CB)),
+           images("arm64", lambda ims: jitbuf_entries(ims[0]) == ALL_READ,
+                  "jitbuf's callbacks through rebases and a bind"))
+c = edit(f, "chained-arm64e", chained(1))
+report("chained fixups, arm64e (not decoded)", c, 1,
+       finding("arm64", "warning", "cannot tell whether jitbuf's callbacks"),
+       verdict("arm64", (LATEST, None)))
+s = os.path.join(OUT, "stripped")
+run([STRIP, os.path.join(OUT, "list-jit"), "-o", s])  # it re-signs, ad hoc
+report("stripped", s, 0, finding("arm64", "warning", "name no symbol"))
 
 # ---- unsigned ------------------------------------------------------------------
 

@@ -1,7 +1,8 @@
 /* libFuzzer target: the plain-C Mach-O and code-signature reader
  * (src/os/darwin/macho.c) on arbitrary bytes, under ASan and UBSan. The
  * input is read twice: as a SuperBlob, and as a (thin or universal) Mach-O
- * file whose every part the doctor would look at. Any read outside the
+ * file whose every part the doctor looks at (signature, allowlist entries
+ * through chained fixups, symbols, dylibs, rpaths, minimum OS). Any read outside the
  * input is an ASan report, which fails the run. */
 #include <stdint.h>
 #include <stdlib.h>
@@ -28,10 +29,12 @@ static void slice(void *arg, uint32_t cputype, const uint8_t *p, size_t n)
         jb__allowlist a;
         jb__allowlist_scan(d, dn, &a, NULL, NULL);
         for (size_t k = 0; k + 8 <= dn && k < 64; k += 8) {
-            uint64_t v;
+            uint64_t v, target;
             memcpy(&v, d + k, 8);
-            const char *name = jb__macho_symbol_at(&m, v);
+            const char *bound = NULL, *name = jb__macho_symbol_at(&m, v);
             *sum += name ? strlen(name) : 0;
+            if (jb__macho_pointer(&m, addr + k, v, &target, &bound, &why) == 0)
+                *sum += bound ? strlen(bound) : (size_t)target;
         }
     }
     const char *dep;
@@ -41,6 +44,8 @@ static void slice(void *arg, uint32_t cputype, const uint8_t *p, size_t n)
         *sum += strlen(dep);
     uint32_t platform;
     *sum += jb__macho_minos(&m, &platform);
+    uint64_t at;
+    *sum += (size_t)jb__macho_symbol_addr(&m, "_jb_region_open", &at);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -146,17 +146,31 @@ static const uint8_t *acc_section(void *arg, uint32_t i, const jb__macho *m,
         return NULL;
     return d;
 }
-/* The symbol an entry names: in a file the entry is the function's
- * unslid address (the rebase dyld applies at load adds the slide). */
-static const char *entry_name(const jb__macho *m, uint64_t value)
+/* The symbol entry k of image m's list names: the function at the
+ * address it holds once dyld has loaded the image (a rebase: chained
+ * fixups are decoded), or the symbol it is bound to. NULL if neither is
+ * known (a stripped image); *why then says why, if the pointer itself
+ * could not be read. */
+static const char *entry_name(const jb__macho *m, size_t k, uint64_t value,
+                              const char **why)
 {
-    return jb__macho_symbol_at(m, value);
+    const uint8_t *d;
+    size_t n;
+    uint64_t addr = 0, target;
+    const char *bound;
+    *why = NULL;
+    jb__macho_section(m, "__DATA_CONST", "__pth_jit_func", &d, &n, &addr,
+                      NULL);
+    if (jb__macho_pointer(m, addr + 8 * k, value, &target, &bound, why) < 0)
+        return NULL;
+    return bound ? bound : jb__macho_symbol_at(m, target);
 }
+
 static int acc_which(void *arg, uint32_t i, const jb__macho *m, size_t k,
                      uint64_t value)
 {
-    (void)arg, (void)i, (void)k;
-    const char *name = entry_name(m, value);
+    (void)arg, (void)i;
+    const char *why, *name = entry_name(m, k, value, &why);
     for (int c = 0; name && c < 3; c++)
         if (!strcmp(name, cb_names[c]))
             return c;
@@ -173,21 +187,27 @@ static int acc_before_freeze(void *arg, uint32_t i)
 typedef struct {
     jbd_node *entries;
     const jb__macho *m;
+    size_t unnamed;   /* entries whose target has no symbol */
+    const char *why;  /* an entry that could not be decoded: why */
 } entries_ctx;
 
 static void list_entry(void *arg, size_t k, uint64_t value, int read)
 {
     entries_ctx *c = arg;
+    const char *why, *name = entry_name(c->m, k, value, &why);
+    if (!name && read)
+        c->unnamed++;
+    if (why)
+        c->why = why;
     if (k >= MAX_ENTRIES)
         return;
     jbd_node *e = jbd_object(c->entries, NULL);
     jbd_int(e, "index", (long long)k);
-    const char *name = entry_name(c->m, value);
     if (name)
         jbd_str(e, "symbol", name);
     else
-        jbd_strf(e, "symbol", "0x%llx (no symbol: stripped?)",
-                 (unsigned long long)value);
+        jbd_strf(e, "symbol", "0x%llx (%s)", (unsigned long long)value,
+                 why ? why : "no symbol there: stripped?");
     const char *cb = NULL;
     for (int w = 0; name && w < 3; w++)
         if (!strcmp(name, cb_names[w]))
@@ -218,7 +238,7 @@ static void acc_report(void *arg, uint32_t i, const jb__dw_image_list *l)
     jbd_node *entries = jbd_array(o, "entries");
     size_t size;
     const uint8_t *p = acc_section(s, i, &im->m, &size);
-    entries_ctx c = {entries, &im->m};
+    entries_ctx c = {entries, &im->m, 0, NULL};
     jb__allowlist tmp;
     jb__allowlist_scan(p, size, &tmp, list_entry, &c);
 
@@ -255,6 +275,19 @@ static void acc_report(void *arg, uint32_t i, const jb__dw_image_list *l)
                     "invoke the macro once per image, listing every "
                     "callback: PTHREAD_JIT_WRITE_ALLOW_CALLBACKS_NP("
                     "JB_APPLE_WRITE_CALLBACKS, your_callback, ...)");
+    }
+    if (c.unnamed && !l->read) {
+        snprintf(text, sizeof text,
+                 "%s: %zu allowlist entries read by the OS name no symbol "
+                 "this tool can see (%s), so it cannot tell whether jitbuf's "
+                 "callbacks are among them%s",
+                 im->name, c.unnamed,
+                 c.why ? c.why : "the image is stripped",
+                 s->allowlist ? ": the verdict below assumes they are not"
+                              : "");
+        jbd_finding(s->findings, JBD_WARN, text,
+                    "run jitbuf-doctor on the build before strip (or "
+                    "symbols kept: strip -x keeps jb_apple_write_*)");
     }
     if (!l->counts && l->list.read) {
         snprintf(text, sizeof text,

@@ -311,6 +311,7 @@ enum {
     LC_LOAD_WEAK_DYLIB = 0x80000018,
     LC_RPATH = 0x8000001c,
     LC_REEXPORT_DYLIB = 0x8000001f,
+    LC_DYLD_CHAINED_FIXUPS = 0x80000034,
 };
 
 static int check_cmds(const jb__macho *m, const char **why)
@@ -541,6 +542,99 @@ int jb__macho_symbol_addr(const jb__macho *m, const char *name,
                           uint64_t *addr)
 {
     return find_symbol(m, 0, name, addr) ? 0 : -1;
+}
+
+/* ---- chained fixups (dyld-1378 include/mach-o/fixup-chains.h) -------- */
+
+enum {
+    DYLD_CHAINED_PTR_64 = 2,        /* fixup-chains.h:98, target is vmaddr */
+    DYLD_CHAINED_PTR_64_OFFSET = 6, /* :102, target is vm offset */
+    DYLD_CHAINED_IMPORT = 1,        /* :301 */
+    DYLD_CHAINED_IMPORT_ADDEND = 2,
+    DYLD_CHAINED_IMPORT_ADDEND64 = 3,
+};
+
+/* The i-th LC_SEGMENT_64 (the index chained fixups use), or NULL. */
+static const uint8_t *segment_at(const jb__macho *m, uint32_t index)
+{
+    uint32_t i;
+    for (const uint8_t *c = next_cmd(m, NULL, &i); c; c = next_cmd(m, c, &i))
+        if (le32(c) == LC_SEGMENT_64 && le32(c + 4) >= 72 && index-- == 0)
+            return c;
+    return NULL;
+}
+
+/* The name of chained import ordinal in the fixups payload f of n bytes. */
+static const char *import_name(const uint8_t *f, uint32_t n, uint64_t ordinal)
+{
+    uint32_t imports = le32(f + 8), symbols = le32(f + 12);
+    uint32_t count = le32(f + 16), format = le32(f + 20);
+    size_t each = format == DYLD_CHAINED_IMPORT          ? 4
+                  : format == DYLD_CHAINED_IMPORT_ADDEND ? 8
+                  : format == DYLD_CHAINED_IMPORT_ADDEND64 ? 16
+                                                           : 0;
+    if (!each || le32(f + 24) != 0 /* zlib symbols */ || ordinal >= count ||
+        imports > n || (n - imports) / each <= ordinal || symbols >= n)
+        return NULL;
+    const uint8_t *im = f + imports + each * ordinal;
+    uint64_t name = each == 16 ? le64(im) >> 32 : le32(im) >> 9;
+    if (name >= n - symbols || !memchr(f + symbols + name, 0,
+                                       n - symbols - name))
+        return NULL;
+    return (const char *)f + symbols + name;
+}
+
+int jb__macho_pointer(const jb__macho *m, uint64_t slot, uint64_t raw,
+                      uint64_t *target, const char **bound, const char **why)
+{
+    *target = raw;
+    *bound = NULL;
+    const uint8_t *c = find_cmd(m, LC_DYLD_CHAINED_FIXUPS, 16);
+    if (!m->size || !c || !raw)
+        return 0; /* applied by dyld already, or a plain address */
+    uint32_t off = le32(c + 8), n = le32(c + 12);
+    const uint8_t *f = at_fileoff(m, off, n);
+    if (!f || n < 28)
+        return fail(why, "LC_DYLD_CHAINED_FIXUPS points outside the file");
+    uint32_t starts = le32(f + 4);
+    if (starts > n || n - starts < 4)
+        return fail(why, "the chained fixups' starts lie outside them");
+    const uint8_t *si = f + starts;
+    uint32_t segs = le32(si);
+    if (segs > (n - starts - 4) / 4)
+        return fail(why, "the chained fixups list more segments than fit");
+    /* the segment that holds the slot, by LC_SEGMENT_64 index */
+    uint64_t base = 0;
+    int fmt = -1;
+    for (uint32_t k = 0; k < segs; k++) {
+        const uint8_t *sg = segment_at(m, k);
+        if (!sg)
+            break;
+        if (!strncmp((const char *)sg + 8, "__TEXT", 16))
+            base = le64(sg + 24);
+        uint64_t vm = le64(sg + 24), vs = le64(sg + 32);
+        uint32_t seg_off = le32(si + 4 + 4 * k);
+        if (slot < vm || slot - vm >= vs || !seg_off)
+            continue;
+        if (seg_off > n - starts || n - starts - seg_off < 8)
+            return fail(why, "a segment's chain starts lie outside the "
+                             "chained fixups");
+        fmt = (int)(si[seg_off + 6] | si[seg_off + 7] << 8);
+    }
+    if (fmt < 0)
+        return 0; /* no fixups in that segment: the bytes are the value */
+    if (fmt != DYLD_CHAINED_PTR_64 && fmt != DYLD_CHAINED_PTR_64_OFFSET)
+        return fail(why, "a chained pointer format other than "
+                         "DYLD_CHAINED_PTR_64 or _64_OFFSET (arm64e?)");
+    if (raw >> 63) { /* dyld_chained_ptr_64_bind, fixup-chains.h:219-226 */
+        *target = 0;
+        *bound = import_name(f, n, raw & 0xffffff);
+        return *bound ? 0 : fail(why, "a chained bind names no import");
+    }
+    /* dyld_chained_ptr_64_rebase, fixup-chains.h:162-169 */
+    uint64_t t = raw & 0xfffffffffull, high8 = (raw >> 36) & 0xff;
+    *target = (fmt == DYLD_CHAINED_PTR_64_OFFSET ? base + t : t) | high8 << 56;
+    return 0;
 }
 
 int jb__macho_slices(const uint8_t *p, size_t n,

@@ -90,6 +90,17 @@ const char *jb__macho_symbol_at(const jb__macho *m, uint64_t addr);
 int jb__macho_symbol_addr(const jb__macho *m, const char *name,
                           uint64_t *addr);
 
+/* What the 8-byte pointer stored at vmaddr slot (raw, as in the file)
+ * means once dyld has loaded the image: the unslid address it points to
+ * (*target), or for a bind the imported symbol's name (*bound, *target 0).
+ * Chained fixups (LC_DYLD_CHAINED_FIXUPS, what ld64 writes for macOS 12 and
+ * later: DYLD_CHAINED_PTR_64 and _64_OFFSET, dyld-1378 include/mach-o/
+ * fixup-chains.h) are decoded; older files (LC_DYLD_INFO) and mapped
+ * images hold the address itself. 0, or -1 and *why (another pointer
+ * format, or damaged fixups). */
+int jb__macho_pointer(const jb__macho *m, uint64_t slot, uint64_t raw,
+                      uint64_t *target, const char **bound, const char **why);
+
 /* ---- The allowlist of one image, as libpthread-539 reads it: the
  * __DATA_CONST,__pth_jit_func section's pointers up to the first NULL
  * (src/pthread.c:1309-1319); a section whose size is not a multiple of 8
