@@ -253,16 +253,18 @@ darwin-fuzz-run: $(foreach f,$(DARWIN_FUZZERS),$(BUILD)/$(f)_fuzz) $(SIGNED_DIR)
 
 # macOS, checked here without a Mac: cross-build with Zig for three targets
 # and inspect the Mach-O files (scripts/check-macos.sh says what is checked).
-check-macos:
+check-macos: $(DOCTOR)
 	@test -x "$(ZIG)" || { echo "check-macos: zig not found at $(ZIG): run make deps"; exit 1; }
-	ZIG="$(ZIG)" sh scripts/check-macos.sh
+	ZIG="$(ZIG)" DOCTOR=$(DOCTOR) sh scripts/check-macos.sh
 
 # On a Mac (run by .github/workflows/macos.yml, never by this project's CI
 # here): build natively, then sign the on-Mac suite once per plist and run
-# each, so that every kill rule meets the real OS; the demo too.
+# each, so that every kill rule meets the real OS; the demo too; and
+# jitbuf-doctor on each signed binary (codesign's real signature: hardened
+# runtime, DER entitlements) and on the machine.
 MAC_PLISTS := jit jit-allowlist jit-allowlist-freeze-late
 check-mac:
-	$(MAKE) --no-print-directory OS=darwin BUILD=$(BUILD)/mac lib
+	$(MAKE) --no-print-directory OS=darwin BUILD=$(BUILD)/mac lib doctor
 	$(CC) -std=c11 $(WARN) -Iinclude -Itests/runner $(CFLAGS) tests/darwin/on_mac.c \
 	  -o $(BUILD)/mac/on_mac $(BUILD)/mac/libjitbuf.a
 	$(CC) -std=c11 $(WARN) -Iinclude $(CFLAGS) examples/demo.c -o $(BUILD)/mac/demo \
@@ -272,9 +274,12 @@ check-mac:
 	  sh scripts/sign-macos.sh $(BUILD)/mac/on_mac-$$p entitlements/$$p.plist && \
 	  echo "== on_mac signed with $$p.plist" && \
 	  JB_PLIST=$$p ./$(BUILD)/mac/on_mac-$$p || exit 1; \
+	  ./$(BUILD)/mac/jitbuf-doctor $(BUILD)/mac/on_mac-$$p || exit 1; \
 	done
 	sh scripts/sign-macos.sh $(BUILD)/mac/demo entitlements/jit-allowlist.plist
 	./$(BUILD)/mac/demo
+	./$(BUILD)/mac/jitbuf-doctor $(BUILD)/mac/demo
+	./$(BUILD)/mac/jitbuf-doctor
 
 ARM64_CC ?= aarch64-linux-gnu-gcc
 ARM64_CXX ?= aarch64-linux-gnu-g++
@@ -287,7 +292,7 @@ check-arm64:
 	$(QEMU_ARM64) ./$(BUILD)/arm64/examples/a64_dot
 
 check: lib check-symbols test runner test-exec test-asan test-tsan check-clang check-arm64 \
-       bench-arm64 test-darwin-model fuzz-darwin-check check-macos examples
+       bench-arm64 test-darwin-model fuzz-darwin-check check-macos test-doctor examples
 	./$(BUILD)/examples/demo > /dev/null
 	./$(BUILD)/examples/x64_dot
 	./$(BUILD)/examples/a64_dot

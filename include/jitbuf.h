@@ -369,9 +369,10 @@ JB_API int jb_sync_threads(jb_region *r);
  * pthread_jit_write_protect_np directly finds its thread executable after
  * any jitbuf write under apple-callback. enabled = 1: executable, 0:
  * writable.
- * @return 0; JB_EUNSUPPORTED (not macOS); JB_EPERM (the executable is
- *   signed with com.apple.security.cs.jit-write-allowlist, or a region was
- *   opened with JB_OPEN_APPLE_ALLOWLIST: the OS would kill the process);
+ * @return 0; JB_EUNSUPPORTED (not macOS); JB_EPERM (macOS 11.4 and later:
+ *   the executable is signed with com.apple.security.cs.jit-write-allowlist,
+ *   or a region was opened with JB_OPEN_APPLE_ALLOWLIST: the OS would kill
+ *   the process; before 11.4 the OS has no allowlist);
  *   JB_ESTATE (inside a jitbuf write window). Affects the calling thread. */
 JB_API int jb_apple_write_protect(int enabled);
 

@@ -32,10 +32,13 @@
 #   - each plist's keys are in the binary's code signature;
 #   - no arm64 binary reads CTR_EL0 (it traps on macOS);
 #   - the objects make only jb_ names external.
-# It also leaves the Mach-O files that tests/darwin/doctor.sh checks: a
-# universal demo and an image with two allowlists.
+# It also cross-builds tools/jitbuf-doctor for each target, runs this
+# machine's jitbuf-doctor on each signed demo, and checks the workflow
+# (.github/workflows/macos.yml). tests/darwin/doctor.py (make test-doctor)
+# reuses the 13.0 libraries for its Mach-O files.
 set -eu
 ZIG=${ZIG:?set ZIG to the zig binary}
+DOCTOR=${DOCTOR:?set DOCTOR to a jitbuf-doctor built for this machine}
 OBJDUMP=${OBJDUMP:-llvm-objdump}
 NM=${NM:-llvm-nm}
 WARN="-std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wvla"
@@ -102,6 +105,10 @@ while IFS='|' read -r name target arch extra sdk; do
         AR="$ZIG ar" BUILD="$B" CFLAGS="-O2 -g" lib > "$B/build.log" 2>&1 ||
         { cat "$B/build.log"; bad "$name: library build"; continue; }
     ok "$name: libjitbuf.a and libjitbuf.0.dylib built warning-free"
+    make --no-print-directory OS=darwin ARCH="$arch" CC="$ZIG cc -target $target $extra" \
+        AR="$ZIG ar" BUILD="$B" CFLAGS="-O2 -g" doctor > "$B/doctor.log" 2>&1 ||
+        { cat "$B/doctor.log"; bad "$name: jitbuf-doctor build"; }
+    ok "$name: jitbuf-doctor (its macOS code: this process's signature) built warning-free"
 
     exe() { # name source plist
         "$ZIG" build-exe -target "$target" --entitlements "entitlements/$3.plist" \
@@ -125,6 +132,18 @@ while IFS='|' read -r name target arch extra sdk; do
         done
     done
     ok "$name: each plist's entitlements (and no others) are in the demo's signature"
+    # jitbuf-doctor (the Linux build) on each signed demo: every demo lists
+    # jitbuf's callbacks, so each verdict is ok, except where the library
+    # has no apple-callback (the macOS 11 SDK) and the allowlist forbids
+    # apple-toggle: jb_region_open fails there on 11.4 and later
+    for plist in jit jit-allowlist jit-allowlist-freeze-late; do
+        want=0
+        case "$sdk:$plist" in 11:jit-allowlist*) want=1 ;; esac
+        st=0
+        "$DOCTOR" "$B/demo-$plist" > "$B/doctor-demo-$plist.txt" 2>&1 || st=$?
+        [ "$st" = "$want" ] || { cat "$B/doctor-demo-$plist.txt"; bad "$name: jitbuf-doctor demo-$plist: exit $st, want $want"; }
+    done
+    ok "$name: jitbuf-doctor's verdict on each signed demo"
     exe on_mac tests/darwin/on_mac.c jit || true
     for ex in x64_dot a64_dot; do exe "$ex" "examples/$ex.c" jit || true; done
     ok "$name: the on-Mac suite and the other examples link warning-free"
@@ -208,6 +227,10 @@ for p in re.findall(r"for p in ([a-z -]+); do", runs)[0].split():
 for src in ("tests/darwin/on_mac.c", "examples/demo.c", "scripts/sign-macos.sh"):
     if src not in mk:
         bad.append(src)
+# every build/mac/ binary the workflow runs is one that check-mac makes
+for out in set(re.findall(r"\./(build/mac/[A-Za-z0-9_.-]+)", runs)):
+    if "-o " + out not in mk:
+        bad.append(out)
 if bad:
     print("check-macos: the workflow calls what does not exist:", bad); sys.exit(1)
 print("check-macos: ok: %s parses; make targets, plists and sources it uses exist" % sys.argv[1])
