@@ -135,15 +135,23 @@ def set_runtime(b):
     raise SystemExit("doctor: FAIL: no CodeDirectory to edit")
 
 
-def set_minos(version):
-    major, minor = version
+def build_version(at, value):
+    """Field at (8 platform, 12 minos) of LC_BUILD_VERSION."""
     def fn(b):
         for cmd, off in load_commands(b):
-            if cmd == 0x32:  # LC_BUILD_VERSION: platform, minos, sdk
-                struct.pack_into("<I", b, off + 12, major << 16 | minor << 8)
+            if cmd == 0x32:
+                struct.pack_into("<I", b, off + at, value)
                 return
         raise SystemExit("doctor: FAIL: no LC_BUILD_VERSION to edit")
     return fn
+
+
+def set_minos(version):
+    return build_version(12, version[0] << 16 | version[1] << 8)
+
+
+def set_platform(p):
+    return build_version(8, p)
 
 
 def segments(b):
@@ -430,6 +438,17 @@ f = edit(os.path.join(OUT, "list-jit"), "hardened-list-jit", set_runtime)
 report("hardened-list-jit", f, 0, verdict("arm64", (LATEST, CB)),
        field("arm64", "hardened_runtime", True),
        no_finding("arm64", "hardened runtime is off"))
+
+# ---- platforms: xnu makes an iOS binary's map "alien" (one MAP_JIT),
+# a Mac Catalyst one not (bsd/kern/mach_loader.c:1439-1443) ----------------
+
+f = edit(os.path.join(OUT, "list-jit"), "platform-ios", set_platform(2))
+report("iOS platform", f, 0, finding("arm64", "note", "an iOS binary"),
+       finding("arm64", "note", "JB_OPEN_PRIVATE"))
+f = edit(os.path.join(OUT, "list-jit"), "platform-catalyst", set_platform(6))
+report("Mac Catalyst platform", f, 0, no_finding("arm64", "an iOS binary"),
+       no_finding("arm64", "JB_OPEN_PRIVATE"),
+       field("arm64", "platform", "Mac Catalyst"))
 
 # ---- older deployment targets: the verdict per macOS range ---------------
 

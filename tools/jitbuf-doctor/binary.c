@@ -576,8 +576,9 @@ static void signature_findings(slice *s, jbd_node *o, const jb__dw_sig *sig,
                     "which has both, or drop it");
     if (sig->alien)
         jbd_finding(s->findings, JBD_NOTE,
-                    "an iOS or Mac Catalyst binary: on a Mac xnu allows it "
-                    "one MAP_JIT region per lifetime (vm_map_internal.h:"
+                    "an iOS binary: on a Mac xnu allows it one MAP_JIT "
+                    "region per lifetime (xnu-11417.101.15 bsd/kern/"
+                    "mach_loader.c:1439-1443, osfmk/vm/vm_map_internal.h:"
                     "774-782)",
                     NULL);
 }

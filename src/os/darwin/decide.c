@@ -16,9 +16,11 @@ void jb__dw_sig_read(const jb__macho *m, jb__dw_sig *g)
     memset(g, 0, sizeof *g);
     uint32_t platform = 0;
     jb__macho_minos(m, &platform);
-    /* iOS and Mac Catalyst apps on a Mac run "alien": one MAP_JIT
-     * (xnu-11417.101.15 osfmk/vm/vm_map_internal.h:774-782) */
-    g->alien = platform == 2 || platform == 6;
+    /* iOS apps on a Mac run "alien": one MAP_JIT (xnu-11417.101.15
+     * osfmk/vm/vm_map_internal.h:774-782). xnu marks the map alien for
+     * PLATFORM_IOS only (bsd/kern/mach_loader.c:1412-1417, 1439-1443): not
+     * for Mac Catalyst (6), which is a macOS process. */
+    g->alien = platform == 2;
     const uint8_t *blob;
     size_t n;
     int rc = jb__macho_signature(m, &blob, &n, &g->why);

@@ -22,7 +22,7 @@ typedef struct {
     const char *why;   /* if not: why (a phrase) */
     unsigned ents;     /* 1u << JB__ENT_* (macho.h) */
     uint32_t cd_flags; /* CodeDirectory flags */
-    int alien;         /* an iOS or Mac Catalyst executable */
+    int alien;         /* an iOS executable (on a Mac: one MAP_JIT) */
 } jb__dw_sig;
 /* Read it from an image (a file, or the one dyld mapped). */
 void jb__dw_sig_read(const jb__macho *m, jb__dw_sig *out);
