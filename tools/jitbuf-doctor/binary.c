@@ -420,19 +420,23 @@ static const char *platform_name(uint32_t p)
 }
 
 /* Exception entitlements jitbuf never needs, and why each should go
- * (Apple's Hardened Runtime entitlement reference describes each). */
+ * (Apple's Hardened Runtime entitlement reference; Apple's forum advice
+ * calls allow-jit -> allow-unsigned-executable-memory ->
+ * disable-executable-page-protection a cascade, each a superset of the one
+ * before). */
 static const struct {
     int ent;
     const char *why;
 } exceptions[] = {
     {JB__ENT_UNSIGNED_EXEC,
      "it lets the process create writable and executable memory without "
-     "MAP_JIT, so any memory may become code: the hardened runtime's W^X is "
-     "off for the whole process, not just for jitbuf's region"},
+     "the restrictions of MAP_JIT, so any memory may become code and the "
+     "hardened runtime's W^X is off for the whole process, not just for "
+     "jitbuf's region (a superset of allow-jit)"},
     {JB__ENT_NO_PAGE_PROTECTION,
-     "it disables the code-signing protection of executable pages, so "
-     "signed code may be changed in place: the most sweeping of these "
-     "exceptions (it includes allow-unsigned-executable-memory)"},
+     "it disables the code-signing protection of executable memory "
+     "altogether (a superset of allow-unsigned-executable-memory; on Apple "
+     "silicon the same), the most sweeping of these exceptions"},
     {JB__ENT_NO_LIBRARY_CHECK,
      "it lets the process load libraries and plug-ins that are not signed "
      "by Apple or its own team, so whoever can place a dylib where the app "

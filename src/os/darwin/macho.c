@@ -294,7 +294,7 @@ int jb__sig_parse(const uint8_t *blob, size_t n, jb__sig *out,
     return 0;
 }
 
-/* ---- Mach-O (dyld-1378 include/mach-o/loader.h, fat.h) --------------- */
+/* ---- Mach-O (xnu-11417.101.15 EXTERNAL_HEADERS/mach-o/loader.h, fat.h) */
 
 enum {
     MH_MAGIC_64 = 0xfeedfacf,

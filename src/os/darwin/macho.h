@@ -45,7 +45,7 @@ typedef struct {
     uint32_t cputype, filetype, flags, ncmds, sizeofcmds;
 } jb__macho;
 
-#define JB__MH_DYLIB_IN_CACHE 0x80000000u /* dyld-1378 mach-o/loader.h */
+#define JB__MH_DYLIB_IN_CACHE 0x80000000u /* xnu EXTERNAL_HEADERS/mach-o/loader.h:225 */
 #define JB__CPU_X86_64 0x01000007u
 #define JB__CPU_ARM64 0x0100000cu
 
