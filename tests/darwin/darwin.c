@@ -63,6 +63,15 @@ static void with(const jbm_config *c)
     jbm_configure(c);
 }
 
+/* base, on another macOS version */
+static void with_os(const jbm_config *base, int major, int minor)
+{
+    jbm_config c = *base;
+    c.os_major = major;
+    c.os_minor = minor;
+    jbm_configure(&c);
+}
+
 /* Allocate, write "return v", run it, and check the icache call. */
 static void *install(jb_region *r, uint32_t v)
 {
@@ -593,10 +602,7 @@ Test(darwin_model, host_freeze_is_never_repeated)
 /* On 11.4-12.0 there is no freeze-late: the OS froze at launch. */
 Test(darwin_model, freeze_late_before_12_1_writes_at_once)
 {
-    jbm_config c = freeze_late;
-    c.os_major = 12;
-    c.os_minor = 0;
-    with(&c);
+    with_os(&freeze_late, 12, 0);
     jb_region *r = open_flags(JB_WX_AUTO, JB_OPEN_APPLE_FREEZE_LATE);
     install(r, 11);
     cr_assert_eq(jb_freeze(r), 0, "%s", jb_last_error());
@@ -1010,10 +1016,7 @@ Test(darwin_model, toggle_inside_a_window_is_refused)
  * that runs on 11.0-11.3 gets apple-toggle, which the OS allows there. */
 Test(darwin_model, allowlist_is_not_enforced_before_11_4)
 {
-    jbm_config c = allowlisted;
-    c.os_major = 11;
-    c.os_minor = 3;
-    with(&c);
+    with_os(&allowlisted, 11, 3);
     jb_region *r = open_flags(JB_WX_AUTO, JB_OPEN_APPLE_ALLOWLIST);
     jb_info info;
     jb_region_info(r, &info);
@@ -1028,10 +1031,7 @@ Test(darwin_model, allowlist_is_not_enforced_before_11_4)
  * allowlist check; the one of P:1384-1391 came with 454.120.2 (11.4). */
 Test(darwin_model, rule_allowlist_arrived_in_11_4)
 {
-    jbm_config c = allowlisted;
-    c.os_major = 11;
-    c.os_minor = 3;
-    with(&c);
+    with_os(&allowlisted, 11, 3);
     pthread_jit_write_protect_np(0);
     pthread_jit_write_protect_np(1);
     cr_assert_eq(jbm_stats_now().toggles, 2);
