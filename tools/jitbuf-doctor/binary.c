@@ -8,100 +8,13 @@
  * Every decision that the backend also makes is made by the backend's own
  * code (src/os/darwin/decide.c, macho.c), fed this file instead of the
  * running process: the same rules, the same sentences. */
-#include <dirent.h>
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "doctor.h"
 #include "jitbuf.h"
 #include "os/darwin/decide.h"
-
-/* ---- files ------------------------------------------------------------ */
-
-typedef struct {
-    char *path; /* as opened */
-    char *name; /* for the report: relative to the bundle */
-    uint8_t *p;
-    size_t n;
-} file;
-
-static int read_file(const char *path, file *f, const char **why)
-{
-    memset(f, 0, sizeof *f);
-    FILE *fp = fopen(path, "rb");
-    if (!fp) {
-        *why = strerror(errno);
-        return -1;
-    }
-    size_t cap = 1 << 16, got;
-    uint8_t *p = malloc(cap);
-    *why = "out of memory";
-    while (p && (got = fread(p + f->n, 1, cap - f->n, fp)) > 0) {
-        f->n += got;
-        if (f->n == cap) {
-            uint8_t *q = realloc(p, cap *= 2);
-            if (!q)
-                free(p);
-            p = q;
-        }
-    }
-    if (p && ferror(fp)) {
-        *why = "a read error";
-        free(p);
-        p = NULL;
-    }
-    fclose(fp);
-    if (!p)
-        return -1;
-    f->p = p;
-    f->path = strdup(path);
-    return 0;
-}
-
-static char *join(const char *a, const char *b)
-{
-    size_t n = strlen(a) + strlen(b) + 2;
-    char *s = malloc(n);
-    if (s)
-        snprintf(s, n, "%s/%s", a, b);
-    return s;
-}
-
-static int is_dir(const char *path)
-{
-    struct stat st;
-    return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
-}
-
-/* CFBundleExecutable from an XML Info.plist (a binary one yields NULL). */
-static char *bundle_executable(const char *contents)
-{
-    char *plist = join(contents, "Info.plist");
-    file f;
-    const char *why;
-    char *exe = NULL;
-    if (plist && read_file(plist, &f, &why) == 0) {
-        char *text = realloc(f.p, f.n + 1);
-        if (text) {
-            text[f.n] = 0;
-            char *k = strstr(text, "<key>CFBundleExecutable</key>");
-            char *s = k ? strstr(k, "<string>") : NULL;
-            char *e = s ? strstr(s, "</string>") : NULL;
-            if (e) {
-                s += strlen("<string>");
-                exe = strndup(s, (size_t)(e - s));
-            }
-            f.p = (uint8_t *)text;
-        }
-        free(f.p);
-        free(f.path);
-    }
-    free(plist);
-    return exe;
-}
 
 /* ---- one architecture: the images of the file (and bundle) ------------ */
 
@@ -463,7 +376,7 @@ static void collect(void *arg, uint32_t cputype, const uint8_t *p, size_t n)
 }
 
 /* The slice of file f for cputype, parsed, or -1. */
-static int slice_of(const file *f, uint32_t cputype, jb__macho *m)
+static int slice_of(const jbd_file *f, uint32_t cputype, jb__macho *m)
 {
     raw_slices r = {.n = 0};
     if (jb__macho_slices(f->p, f->n, collect, &r, NULL) < 0)
@@ -587,8 +500,9 @@ static void signature_findings(slice *s, jbd_node *o, const jb__dw_sig *sig,
                     NULL);
 }
 
-static void analyse(jbd_node *slices, const file *files, size_t nfiles,
-                    const raw_slice *raw, int fat)
+/* One slice into the report; 1 if it has no problem. */
+static int analyse(jbd_node *slices, const jbd_file *files, size_t nfiles,
+                   const raw_slice *raw, int fat)
 {
     static slice s; /* large; one at a time */
     memset(&s, 0, sizeof s);
@@ -611,9 +525,10 @@ static void analyse(jbd_node *slices, const file *files, size_t nfiles,
             jbd_finding(s.findings, JBD_FAIL, text,
                         "check the build: the file is damaged or not "
                         "Mach-O");
-        jbd_bool(o, "ok", !(raw->cputype == JB__CPU_ARM64 ||
-                            raw->cputype == JB__CPU_X86_64 || !fat));
-        return;
+        int ok = !(raw->cputype == JB__CPU_ARM64 ||
+                   raw->cputype == JB__CPU_X86_64 || !fat);
+        jbd_bool(o, "ok", ok);
+        return ok;
     }
     s.img[0].name = files[0].name;
     s.n = 1;
@@ -682,7 +597,7 @@ static void analyse(jbd_node *slices, const file *files, size_t nfiles,
     }
     if (!exe) {
         jbd_bool(o, "ok", 1);
-        return;
+        return 1;
     }
     jbd_node *vs = jbd_array(o, "verdict");
     int failed = verdicts(&s, vs, &sig, minos, callback_api);
@@ -714,100 +629,21 @@ static void analyse(jbd_node *slices, const file *files, size_t nfiles,
         if (!strcmp(jbd_get_str(x, "severity"), JBD_FAIL))
             ok = 0;
     jbd_bool(o, "ok", ok);
-}
-
-/* ---- the file or bundle ------------------------------------------------- */
-
-enum { MAX_FILES = 64 };
-
-/* A bundle's main executable and its Frameworks (dylibs and frameworks),
- * which may be loaded at launch. */
-static size_t bundle_files(const char *path, file *files, jbd_node *findings)
-{
-    char *contents = join(path, "Contents");
-    char *exe = contents ? bundle_executable(contents) : NULL;
-    char *macos = contents ? join(contents, "MacOS") : NULL;
-    size_t n = 0;
-    const char *why;
-    if (!exe && macos) { /* a binary Info.plist: the one file in MacOS/ */
-        DIR *d = opendir(macos);
-        struct dirent *e;
-        while (d && (e = readdir(d)))
-            if (e->d_name[0] != '.' && !exe)
-                exe = strdup(e->d_name);
-        if (d)
-            closedir(d);
-    }
-    char *main_path = exe && macos ? join(macos, exe) : NULL;
-    if (!main_path || read_file(main_path, &files[0], &why) < 0) {
-        char text[600];
-        snprintf(text, sizeof text,
-                 "%s: no main executable found (Contents/Info.plist's "
-                 "CFBundleExecutable, or the file in Contents/MacOS)%s%s",
-                 path, main_path ? ": " : "", main_path ? why : "");
-        jbd_finding(findings, JBD_FAIL, text,
-                    "pass the executable itself, or a complete .app");
-        goto out;
-    }
-    files[0].name = join("Contents/MacOS", exe);
-    n = 1;
-    char *fw = join(contents, "Frameworks");
-    DIR *d = fw ? opendir(fw) : NULL;
-    struct dirent *e;
-    while (d && (e = readdir(d)) && n < MAX_FILES) {
-        const char *dn = e->d_name;
-        size_t len = strlen(dn);
-        char *rel = NULL, *full = NULL;
-        if (len > 6 && !strcmp(dn + len - 6, ".dylib")) {
-            rel = join("Contents/Frameworks", dn);
-        } else if (len > 10 && !strcmp(dn + len - 10, ".framework")) {
-            char base[256];
-            snprintf(base, sizeof base, "%.*s", (int)(len - 10), dn);
-            char *dir = join("Contents/Frameworks", dn);
-            rel = dir ? join(dir, base) : NULL;
-            free(dir);
-        }
-        full = rel ? join(path, rel) : NULL;
-        if (full && read_file(full, &files[n], &why) == 0) {
-            files[n++].name = rel;
-            rel = NULL;
-        }
-        free(rel);
-        free(full);
-    }
-    if (d)
-        closedir(d);
-    free(fw);
-out:
-    free(main_path);
-    free(exe);
-    free(macos);
-    free(contents);
-    return n;
+    return ok;
 }
 
 int jbd_binary(jbd_node *root, const char *path)
 {
-    file files[MAX_FILES];
-    size_t n = 0;
+    jbd_file files[JBD_MAX_FILES];
     const char *why = "";
+    int bundle;
     jbd_str(root, "path", path);
     jbd_node *findings = jbd_array(root, "findings");
-    int bundle = is_dir(path);
-    if (bundle) {
-        n = bundle_files(path, files, findings);
-    } else if (read_file(path, &files[0], &why) == 0) {
-        files[0].name = strdup(path);
-        n = 1;
-    } else {
-        char text[600];
-        snprintf(text, sizeof text, "%s: cannot be read: %s", path, why);
-        jbd_finding(findings, JBD_FAIL, text, NULL);
-    }
+    size_t n = jbd_load(path, files, findings, &bundle);
     int ok = n > 0;
     if (n) {
         raw_slices r = {.n = 0};
-        int fat = n && files[0].n >= 4 && files[0].p[0] == 0xca &&
+        int fat = files[0].n >= 4 && files[0].p[0] == 0xca &&
                   files[0].p[1] == 0xfe && files[0].p[2] == 0xba;
         jbd_str(root, "kind", bundle ? "app bundle"
                               : fat  ? "universal Mach-O"
@@ -828,134 +664,11 @@ int jbd_binary(jbd_node *root, const char *path)
                         ".app bundle; a truncated copy cannot be checked");
             ok = 0;
         }
-        for (int i = 0; i < r.n; i++) {
-            analyse(slices, files, n, &r.s[i], fat);
-            const jbd_node *last = NULL;
-            for (const jbd_node *x = jbd_next(slices, NULL); x;
-                 x = jbd_next(slices, x))
-                last = x;
-            if (!jbd_get_bool(last, "ok"))
+        for (int i = 0; i < r.n; i++)
+            if (!analyse(slices, files, n, &r.s[i], fat))
                 ok = 0;
-        }
     }
-    for (size_t f = 0; f < n; f++) {
-        free(files[f].p);
-        free(files[f].path);
-        free(files[f].name);
-    }
+    jbd_unload(files, n);
     jbd_bool(root, "ok", ok);
     return ok ? 0 : 1;
-}
-
-/* ---- the text report ---------------------------------------------------- */
-
-static void names_line(FILE *f, const char *label, const jbd_node *arr)
-{
-    fprintf(f, "  %-18s", label);
-    int k = 0;
-    for (const jbd_node *x = jbd_next(arr, NULL); x; x = jbd_next(arr, x))
-        fprintf(f, "%s%s", k++ ? ", " : "", jbd_value(x));
-    fputs(k ? "\n" : "none\n", f);
-}
-
-static void slice_text(FILE *f, const jbd_node *o)
-{
-    const char *minos = jbd_get_str(o, "minimum_os");
-    const char *type = jbd_get_str(o, "filetype");
-    fprintf(f, "\n%s%s%s", jbd_get_str(o, "arch"), type ? " " : "",
-            type ? type : "");
-    if (type)
-        fprintf(f, ", %s %s%s", jbd_get_str(o, "platform"),
-                minos ? minos : "(no minimum version)",
-                minos ? " and later" : "");
-    fputc('\n', f);
-    const jbd_node *sg = jbd_get(o, "signature");
-    if (sg) {
-        fprintf(f, "  %-18s", "code signature");
-        if (!jbd_get_bool(sg, "present"))
-            fputs("none\n", f);
-        else if (!jbd_get_bool(sg, "readable"))
-            fprintf(f, "unreadable: %s\n", jbd_get_str(sg, "why"));
-        else
-            fprintf(f, "%s%s (CodeDirectory flags %s)\n",
-                    jbd_get_bool(sg, "ad_hoc") ? "ad hoc" : "signed",
-                    jbd_get_bool(sg, "linker_signed") ? ", by the linker" : "",
-                    jbd_get_str(sg, "codedirectory_flags"));
-        fprintf(f, "  %-18s%s\n", "hardened runtime",
-                jbd_get_bool(o, "hardened_runtime") ? "yes" : "no");
-        names_line(f, "JIT entitlements", jbd_get(o, "jit_entitlements"));
-        names_line(f, "exceptions", jbd_get(o, "exception_entitlements"));
-    }
-    const char *jb = jbd_get_str(o, "jitbuf");
-    if (jb)
-        fprintf(f, "  %-18s%s%s\n", "jitbuf", jb,
-                jbd_get_bool(o, "apple_callback_built")
-                    ? ""
-                    : " (built without apple-callback)");
-    const jbd_node *ims = jbd_get(o, "images");
-    if (ims)
-        fprintf(f, "  images (allowlists as libpthread reads them):\n");
-    for (const jbd_node *x = jbd_next(ims, NULL); x; x = jbd_next(ims, x)) {
-        fprintf(f, "    %s: %s, %s, %s\n", jbd_get_str(x, "name"),
-                jbd_get_str(x, "kind"),
-                jbd_get_bool(x, "linked_at_launch") ? "linked at launch"
-                                                    : "not linked at launch",
-                jbd_get_bool(x, "os_reads_its_list")
-                    ? "the OS reads its list"
-                    : "the OS does not read its list");
-        const char *al = jbd_get_str(x, "allowlist");
-        if (strcmp(al, "present")) {
-            fprintf(f, "      __pth_jit_func: %s\n", al);
-            continue;
-        }
-        fprintf(f,
-                "      __pth_jit_func: %lld list(s), %lld entries read, %lld "
-                "after the first NULL (never read)\n",
-                jbd_get_int(x, "lists"), jbd_get_int(x, "entries_read"),
-                jbd_get_int(x, "entries_unread"));
-        const jbd_node *es = jbd_get(x, "entries");
-        for (const jbd_node *e = jbd_next(es, NULL); e; e = jbd_next(es, e)) {
-            const char *cb = jbd_get_str(e, "jitbuf");
-            fprintf(f, "        [%lld] %-28s %s%s%s\n", jbd_get_int(e, "index"),
-                    jbd_get_str(e, "symbol"), cb ? "jitbuf's " : "",
-                    cb ? cb : "", jbd_get_bool(e, "read_by_os")
-                                      ? (cb ? ", read" : "read")
-                                      : (cb ? ", NOT read" : "NOT read"));
-        }
-    }
-    const jbd_node *vs = jbd_get(o, "verdict");
-    if (vs)
-        fprintf(f, "  verdict (jb_region_open with defaults):\n");
-    for (const jbd_node *x = jbd_next(vs, NULL); x; x = jbd_next(vs, x)) {
-        const char *st = jbd_get_str(x, "strategy");
-        if (st)
-            fprintf(f, "    macOS %s: %s\n      %s\n", jbd_get_str(x, "macos"),
-                    st, jbd_get_str(x, "detail"));
-        else
-            fprintf(f, "    macOS %s: FAILS (the problem below says why)\n",
-                    jbd_get_str(x, "macos"));
-    }
-    jbd_findings_text(f, o, "  ");
-    fprintf(f, "  => %s: %s\n", jbd_get_str(o, "arch"),
-            jbd_get_bool(o, "ok") ? "ok" : "PROBLEMS (see above)");
-}
-
-void jbd_binary_text(FILE *f, const jbd_node *root)
-{
-    const char *kind = jbd_get_str(root, "kind");
-    fprintf(f, "jitbuf-doctor: %s%s%s%s\n", jbd_get_str(root, "path"),
-            kind ? " (" : "", kind ? kind : "", kind ? ")" : "");
-    const char *exe = jbd_get_str(root, "executable");
-    if (exe)
-        fprintf(f, "  executable: %s\n", exe);
-    const jbd_node *bi = jbd_get(root, "bundle_images");
-    for (const jbd_node *x = jbd_next(bi, NULL); x; x = jbd_next(bi, x))
-        fprintf(f, "  library:    %s\n", jbd_value(x));
-    jbd_findings_text(f, root, "");
-    const jbd_node *ss = jbd_get(root, "slices");
-    for (const jbd_node *x = jbd_next(ss, NULL); x; x = jbd_next(ss, x))
-        slice_text(f, x);
-    fprintf(f, "\n%s\n", jbd_get_bool(root, "ok")
-                             ? "result: ok (exit status 0)"
-                             : "result: problems found (exit status 1)");
 }

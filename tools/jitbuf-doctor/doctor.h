@@ -6,6 +6,7 @@
 #define JBD_DOCTOR_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 /* ---- out.c: a report is a tree of objects, arrays and scalars, printed
@@ -30,6 +31,21 @@ void jbd_free(jbd_node *root);
 #define JBD_FAIL "problem"    /* the OS kills, or jitbuf refuses: exit 1 */
 void jbd_finding(jbd_node *findings, const char *severity, const char *text,
                  const char *fix);
+
+/* ---- files.c: what APP_OR_BINARY names, read whole. */
+typedef struct {
+    char *path;   /* as opened */
+    char *name;   /* for the report (relative to the bundle) */
+    uint8_t *p;
+    size_t n;
+} jbd_file;
+enum { JBD_MAX_FILES = 64 };
+/* A file, or an .app bundle's main executable (files[0]) and its
+ * Contents/Frameworks libraries; *bundle says which. The number of files
+ * read (0: a problem in findings). */
+size_t jbd_load(const char *path, jbd_file *files, jbd_node *findings,
+                int *bundle);
+void jbd_unload(jbd_file *files, size_t n);
 
 /* ---- the two modes: each fills root and returns the exit status. */
 int jbd_binary(jbd_node *root, const char *path);
