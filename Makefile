@@ -148,7 +148,7 @@ test-tsan:
 
 # The library must build warning-free with the other compiler too.
 check-clang:
-	$(MAKE) --no-print-directory CC=clang BUILD=$(BUILD)/clang lib examples
+	$(MAKE) --no-print-directory CC=clang BUILD=$(BUILD)/clang lib examples doctor
 
 # Only jb_ names may leave the shared library.
 check-symbols: $(BUILD)/libjitbuf.so
