@@ -67,7 +67,7 @@ TEST_BIN := $(BUILD)/tests/jitbuf-tests
 DEB_PACKAGES := build-essential clang llvm lld pkg-config libcriterion-dev \
                 libcapstone-dev valgrind strace qemu-user gcc-aarch64-linux-gnu \
                 g++-aarch64-linux-gnu \
-                libc6-dev-arm64-cross g++ python3 libbenchmark-dev \
+                libc6-dev-arm64-cross g++ python3 python3-yaml libbenchmark-dev \
                 libasmjit-dev libxbyak-dev \
                 $(shell command -v npm >/dev/null 2>&1 || echo nodejs npm)
 # Debian's npm only where none is installed: it conflicts with a Node.js that
@@ -80,7 +80,8 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: all lib demo deps check test runner test-asan test-tsan check-clang \
         check-symbols check-arm64 test-exec examples install uninstall clean \
-        test-darwin-model darwin-model-run check-macos check-mac bench bench-count \
+        test-darwin-model darwin-model-run darwin-signature-run fuzz-darwin-check \
+        fuzz-darwin darwin-fuzz-run check-macos check-mac bench bench-count \
         check-readme-emitters \
         bench-arm64
 
@@ -156,7 +157,7 @@ test-tsan:
 
 # The library must build warning-free with the other compiler too.
 check-clang:
-	$(MAKE) --no-print-directory CC=clang BUILD=$(BUILD)/clang lib examples
+	$(MAKE) --no-print-directory CC=clang BUILD=$(BUILD)/clang lib examples doctor
 
 # Only jb_ names may leave the shared library.
 check-symbols: $(BUILD)/libjitbuf.so
@@ -197,37 +198,109 @@ check-readme-emitters:
 	python3 tests/emit/readme_names.py .
 
 # src/os/darwin/ on Linux against the MODEL of Apple's JIT API
-# (tests/darwin/model.c): Apple's rules, not Apple's system.
+# (tests/darwin/model.c, model_dyld.c): Apple's rules, not Apple's system.
+# The model's main executable carries the code signature of a real Mach-O
+# file that Zig signed with each plist (SIGNED below).
 MODEL_CFLAGS := -D_GNU_SOURCE -DJB_DARWIN_MODEL=1 -Itests/darwin
 MODEL_TESTS  := $(BUILD)/tests/darwin-model-tests
 test-darwin-model:
 	$(MAKE) --no-print-directory OS=darwin BUILD=$(BUILD)/darwin-model \
-	  EXTRA_CFLAGS="$(MODEL_CFLAGS) $(EXTRA_CFLAGS)" darwin-model-run
-MODEL_SRC    := tests/darwin/darwin.c tests/darwin/model.c
+	  EXTRA_CFLAGS="$(MODEL_CFLAGS) $(EXTRA_CFLAGS)" darwin-model-run darwin-signature-run
+MODEL_SRC    := tests/darwin/darwin.c tests/darwin/model.c tests/darwin/model_dyld.c
+SIGNED_DIR   := $(BUILD)/signed
+SIGNED_PLISTS := entitlements/jit.plist entitlements/jit-allowlist.plist \
+                 entitlements/jit-allowlist-freeze-late.plist tests/darwin/single-jit.plist
+SIGNED := $(SIGNED_DIR)/plain.macho \
+          $(patsubst %.plist,$(SIGNED_DIR)/%.macho,$(notdir $(SIGNED_PLISTS)))
+$(SIGNED_DIR)/plain.macho: tests/darwin/signed_main.c
+	@mkdir -p $(dir $@)
+	"$(ZIG)" build-exe -target aarch64-macos.13.0 -lc $< -femit-bin=$@ > $@.log 2>&1 || { cat $@.log; exit 1; }
+$(SIGNED_DIR)/%.macho: tests/darwin/signed_main.c $(SIGNED_PLISTS)
+	@mkdir -p $(dir $@)
+	"$(ZIG)" build-exe -target aarch64-macos.13.0 --entitlements \
+	  $(filter %/$*.plist,$(SIGNED_PLISTS)) -lc $< -femit-bin=$@ > $@.log 2>&1 || { cat $@.log; exit 1; }
 $(MODEL_TESTS): $(MODEL_SRC) $(wildcard tests/*.h) $(HDR) $(STATIC)
 	@mkdir -p $(dir $@)
-	$(CC) $(TEST_CFLAGS) $(MODEL_SRC) -o $@ $(STATIC) -lcriterion $(LDLIBS)
-darwin-model-run: $(MODEL_TESTS)
+	$(CC) $(TEST_CFLAGS) -DJBM_SIGNED_DIR='"$(SIGNED_DIR)"' $(MODEL_SRC) -o $@ \
+	  -Wl,--wrap=jb__map_live $(STATIC) -lcriterion $(LDLIBS)
+darwin-model-run: $(MODEL_TESTS) $(SIGNED)
 	$(TEST_ENV) ./$(MODEL_TESTS) --jobs 2 $(TEST_ARGS)
+# The signature reader on the signed files and on damaged copies, under
+# ASan and UBSan (a read out of bounds fails).
+SIG_TESTS := $(BUILD)/tests/signature-tests
+$(SIG_TESTS): tests/darwin/signature.c src/os/darwin/macho.c src/os/darwin/macho.h
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 $(WARN) -Wno-missing-prototypes -O1 -g -fsanitize=address,undefined \
+	  -fno-sanitize-recover=all -DJBM_SIGNED_DIR='"$(SIGNED_DIR)"' \
+	  tests/darwin/signature.c src/os/darwin/macho.c -o $@ -lcriterion
+darwin-signature-run: $(SIG_TESTS) $(SIGNED)
+	ASAN_OPTIONS=detect_leaks=1 ./$(SIG_TESTS) --jobs 2
+
+# Fuzzers of the Darwin backend (libFuzzer, clang, ASan + UBSan): forged
+# requests to the write callbacks through the model (tests/fuzz/darwin_fuzz.c)
+# and the signature reader on arbitrary bytes (tests/fuzz/signature_fuzz.c).
+# fuzz-darwin-check (in make check) replays the committed corpora and fuzzes
+# each for FUZZ_CHECK_SECONDS; fuzz-darwin runs each for FUZZ_SECONDS.
+FUZZ_SECONDS ?= 600
+FUZZ_CHECK_SECONDS ?= 20
+FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all
+DARWIN_FUZZERS := darwin signature
+fuzz-darwin-check:
+	$(MAKE) --no-print-directory OS=darwin CC=clang BUILD=$(BUILD)/fuzz-darwin \
+	  EXTRA_CFLAGS="$(MODEL_CFLAGS) -fsanitize=fuzzer-no-link $(FUZZ_SAN)" \
+	  FUZZ_TIME=$(FUZZ_CHECK_SECONDS) darwin-fuzz-run
+fuzz-darwin:
+	$(MAKE) --no-print-directory OS=darwin CC=clang BUILD=$(BUILD)/fuzz-darwin \
+	  EXTRA_CFLAGS="$(MODEL_CFLAGS) -fsanitize=fuzzer-no-link $(FUZZ_SAN)" \
+	  FUZZ_TIME=$(FUZZ_SECONDS) darwin-fuzz-run
+$(BUILD)/darwin_fuzz: tests/fuzz/darwin_fuzz.c tests/darwin/model.c tests/darwin/model_dyld.c $(HDR) $(STATIC)
+	clang -std=gnu11 -g -O1 -fsanitize=fuzzer $(FUZZ_SAN) $(MODEL_CFLAGS) -Iinclude \
+	  -DJBM_SIGNED_DIR='"$(SIGNED_DIR)"' $(filter %.c,$^) -o $@ \
+	  -Wl,--wrap=jb__map_live,--wrap=jb__map_block_len $(STATIC) -lpthread
+$(BUILD)/signature_fuzz: tests/fuzz/signature_fuzz.c src/os/darwin/macho.c src/os/darwin/macho.h
+	clang -std=gnu11 -g -O1 -fsanitize=fuzzer $(FUZZ_SAN) $(filter %.c,$^) -o $@
+# Each fuzzer: replay its corpus, then fuzz into a scratch copy (the
+# committed corpus is never rewritten), with SIGILL left to darwin_fuzz.
+darwin-fuzz-run: $(foreach f,$(DARWIN_FUZZERS),$(BUILD)/$(f)_fuzz) $(SIGNED_DIR)/jit.macho
+	@for f in $(DARWIN_FUZZERS); do \
+	  rm -rf $(BUILD)/$$f-work && mkdir -p $(BUILD)/$$f-work && \
+	  ./$(BUILD)/$${f}_fuzz -handle_ill=0 -handle_trap=0 -artifact_prefix=$(BUILD)/$$f- -runs=0 tests/fuzz/$${f}_corpus > $(BUILD)/$$f-replay.log 2>&1 || \
+	    { tail -30 $(BUILD)/$$f-replay.log; echo "fuzz $$f: corpus replay FAILED"; exit 1; }; \
+	  ./$(BUILD)/$${f}_fuzz -handle_ill=0 -handle_trap=0 -artifact_prefix=$(BUILD)/$$f- -max_total_time=$(FUZZ_TIME) -print_final_stats=1 \
+	    $(BUILD)/$$f-work tests/fuzz/$${f}_corpus > $(BUILD)/$$f-fuzz.log 2>&1 || \
+	    { tail -30 $(BUILD)/$$f-fuzz.log; echo "fuzz $$f: FAILED"; exit 1; }; \
+	  echo "fuzz $$f: corpus of $$(ls tests/fuzz/$${f}_corpus | wc -l) replayed; $$(awk '/stat::number_of_executed_units/ {print $$2}' $(BUILD)/$$f-fuzz.log) executions in $(FUZZ_TIME) s, 0 crashes"; \
+	done
 
 # macOS, checked here without a Mac: cross-build with Zig for three targets
 # and inspect the Mach-O files (scripts/check-macos.sh says what is checked).
-check-macos:
+check-macos: $(DOCTOR)
 	@test -x "$(ZIG)" || { echo "check-macos: zig not found at $(ZIG): run make deps"; exit 1; }
-	ZIG="$(ZIG)" sh scripts/check-macos.sh
+	ZIG="$(ZIG)" DOCTOR=$(DOCTOR) sh scripts/check-macos.sh
 
-# On a Mac (never run by this project's CI): build natively, sign with
-# entitlements/jit.plist (ad hoc), run the Darwin suite and the demo.
+# On a Mac (run by .github/workflows/macos.yml, never by this project's CI
+# here): build natively, then sign the on-Mac suite once per plist and run
+# each, so that every kill rule meets the real OS; the demo too; and
+# jitbuf-doctor on each signed binary (codesign's real signature: hardened
+# runtime, DER entitlements) and on the machine.
+MAC_PLISTS := jit jit-allowlist jit-allowlist-freeze-late
 check-mac:
-	$(MAKE) --no-print-directory OS=darwin BUILD=$(BUILD)/mac lib
+	$(MAKE) --no-print-directory OS=darwin BUILD=$(BUILD)/mac lib doctor
 	$(CC) -std=c11 $(WARN) -Iinclude -Itests/runner $(CFLAGS) tests/darwin/on_mac.c \
 	  -o $(BUILD)/mac/on_mac $(BUILD)/mac/libjitbuf.a
-	$(CC) -std=c11 $(WARN) -Iinclude $(CFLAGS) examples/demo.c -o $(BUILD)/mac/demo \
+	$(CC) -std=c11 $(WARN) -Iinclude $(CFLAGS) $(DEMO_SRC) -o $(BUILD)/mac/demo \
 	  $(BUILD)/mac/libjitbuf.a
-	sh scripts/sign-macos.sh $(BUILD)/mac/on_mac entitlements/jit.plist
+	@for p in $(MAC_PLISTS); do \
+	  cp $(BUILD)/mac/on_mac $(BUILD)/mac/on_mac-$$p && \
+	  sh scripts/sign-macos.sh $(BUILD)/mac/on_mac-$$p entitlements/$$p.plist && \
+	  echo "== on_mac signed with $$p.plist" && \
+	  JB_PLIST=$$p ./$(BUILD)/mac/on_mac-$$p || exit 1; \
+	  ./$(BUILD)/mac/jitbuf-doctor $(BUILD)/mac/on_mac-$$p || exit 1; \
+	done
 	sh scripts/sign-macos.sh $(BUILD)/mac/demo entitlements/jit-allowlist.plist
-	./$(BUILD)/mac/on_mac
 	./$(BUILD)/mac/demo
+	./$(BUILD)/mac/jitbuf-doctor $(BUILD)/mac/demo
+	./$(BUILD)/mac/jitbuf-doctor
 
 ARM64_CC ?= aarch64-linux-gnu-gcc
 ARM64_CXX ?= aarch64-linux-gnu-g++
@@ -242,7 +315,8 @@ check-arm64:
 	for p in examples/demo/programs/*.jb; do $(QEMU_ARM64) ./$(BUILD)/arm64/examples/demo $$p > /dev/null || exit 1; done
 
 check: lib check-symbols test runner test-exec test-asan test-tsan check-clang check-arm64 \
-       bench-arm64 test-darwin-model check-macos examples check-readme-emitters
+       bench-arm64 test-darwin-model fuzz-darwin-check check-macos test-doctor examples \
+       check-readme-emitters
 	./$(BUILD)/examples/demo > /dev/null
 	for p in examples/demo/programs/*.jb; do ./$(BUILD)/examples/demo $$p > /dev/null || exit 1; done
 	./$(BUILD)/examples/x64_dot
@@ -357,3 +431,42 @@ uninstall:
 
 clean:
 	rm -rf $(BUILD)
+
+# ---- tools/jitbuf-doctor (docs/macos.md, Troubleshooting) ----------------
+# Built on the Darwin backend's own Mach-O reader and rules (src/os/darwin/
+# macho.c, decide.c): compiled in here on Linux, taken from libjitbuf.a on
+# macOS. test-doctor runs it, under ASan and UBSan, on the Mach-O files
+# tests/darwin/doctor.sh builds with Zig, and on this machine.
+BINDIR ?= $(PREFIX)/bin
+DOCTOR := $(BUILD)/jitbuf-doctor
+DOCTOR_SRC := $(wildcard tools/jitbuf-doctor/*.c) \
+              $(if $(filter darwin,$(OS)),,src/os/darwin/macho.c src/os/darwin/decide.c)
+$(DOCTOR): $(DOCTOR_SRC) tools/jitbuf-doctor/doctor.h $(wildcard src/os/darwin/*.h) $(HDR) $(STATIC)
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 $(WARN) -Iinclude -Isrc $(CFLAGS) $(EXTRA_CFLAGS) $(DOCTOR_SRC) -o $@ $(STATIC) $(LDLIBS)
+.PHONY: doctor install-doctor uninstall-doctor test-doctor
+doctor: $(DOCTOR)
+all: doctor
+install: install-doctor
+uninstall: uninstall-doctor
+install-doctor: $(DOCTOR)
+	install -d $(DESTDIR)$(BINDIR)
+	install -m 755 $(DOCTOR) $(DESTDIR)$(BINDIR)/jitbuf-doctor
+uninstall-doctor:
+	rm -f $(DESTDIR)$(BINDIR)/jitbuf-doctor
+# The Mach-O fixtures need Zig, ld64.lld, llvm-lipo and llvm-strip (make
+# deps: llvm, lld).
+doctor_tool = $(firstword $(foreach t,$(1),$(shell command -v $(t) 2>/dev/null)) $(1))
+DOCTOR_LLD ?= $(call doctor_tool,ld64.lld ld64.lld-14)
+DOCTOR_LIPO ?= $(call doctor_tool,llvm-lipo llvm-lipo-14)
+DOCTOR_STRIP ?= $(call doctor_tool,llvm-strip llvm-strip-14)
+test-doctor:
+	@test -x "$(ZIG)" || { echo "test-doctor: zig not found at $(ZIG): run make deps"; exit 1; }
+	$(MAKE) --no-print-directory BUILD=$(BUILD)/asan \
+	  EXTRA_CFLAGS="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer" doctor examples
+	ZIG="$(ZIG)" DOCTOR=$(BUILD)/asan/jitbuf-doctor DEMO=$(BUILD)/asan/examples/demo \
+	  OUT=$(BUILD)/doctor LLD=$(DOCTOR_LLD) LIPO=$(DOCTOR_LIPO) STRIP=$(DOCTOR_STRIP) python3 tests/darwin/doctor.py
+	rm -rf $(BUILD)/doctor/install
+	$(MAKE) --no-print-directory install-doctor DESTDIR=$(abspath $(BUILD))/doctor/install PREFIX=/usr > /dev/null
+	$(BUILD)/doctor/install/usr/bin/jitbuf-doctor --help | grep -q "EXIT STATUS"
+	@echo "test-doctor: make install-doctor put it in DESTDIR/PREFIX/bin"

@@ -123,17 +123,25 @@ JB_API const char *jb_wx_name(jb_wx wx);
 #define JB_OPEN_PRIVATE 0x1u /* own mapping, not the process-wide region
                                 (Linux only; macOS allows one MAP_JIT region) */
 #define JB_OPEN_NO_ENV 0x2u  /* ignore the JITBUF_WX environment variable */
-/* macOS: the executable is signed with com.apple.security.cs.jit-write-
- * allowlist (entitlements/jit-allowlist.plist). jitbuf then never uses
- * apple-toggle, whose pthread_jit_write_protect_np the OS punishes by
- * killing the process, and the open fails (JB_EPERM) unless a loaded
- * image's allowlist holds jitbuf's callbacks (JB_APPLE_WRITE_CALLBACKS
- * below), where the first write would be killed. Ignored on Linux. */
+/* macOS: assert that the executable is signed with
+ * com.apple.security.cs.jit-write-allowlist (entitlements/jit-allowlist.plist).
+ * The signature decides, not this flag: jitbuf reads the entitlements from
+ * the main executable's code signature at the first open, and under that
+ * entitlement never uses apple-toggle (pthread_jit_write_protect_np kills
+ * the process then) and fails the open (JB_EPERM) unless jitbuf's callbacks
+ * (JB_APPLE_WRITE_CALLBACKS below) are in an allowlist the OS reads: an
+ * image's first list (up to its NULL), of an image present at launch (or,
+ * under freeze-late, loaded before the freeze). The flag when the signature
+ * lacks the entitlement is JB_EINVAL; where the signature cannot be read,
+ * the flags decide (jb_info.why says so). Ignored on Linux. */
 #define JB_OPEN_APPLE_ALLOWLIST 0x4u
-/* macOS: ... and with com.apple.security.cs.jit-write-allowlist-freeze-late
- * (entitlements/jit-allowlist-freeze-late.plist; implies the flag above).
- * Nothing is written until jb_freeze() has been called once. Ignored on
- * Linux. */
+/* macOS: ... and com.apple.security.cs.jit-write-allowlist-freeze-late
+ * (entitlements/jit-allowlist-freeze-late.plist; implies the flag above),
+ * again an assertion checked against the signature. Under freeze-late
+ * nothing is written until the callbacks are frozen (jb_freeze, or the
+ * host's own freeze reported by jb_apple_host_froze); before macOS 12.1 the
+ * OS has no freeze-late and froze the list at launch, so writes go ahead.
+ * Ignored on Linux. */
 #define JB_OPEN_APPLE_FREEZE_LATE 0x8u
 
 /* Options for jb_region_open; all-zero (or a NULL pointer) means defaults. */
@@ -323,15 +331,19 @@ JB_API int jb_write_with(jb_region *r, void *exec, size_t len,
 JB_API void *jb_writable(jb_region *r, void *exec);
 
 /* Freeze the set of allowed write callbacks (macOS freeze-late): calls
- * pthread_jit_write_freeze_callbacks_np once. Call it after every image
- * with JIT write callbacks is loaded and before the first write; until
- * then a region opened with JB_OPEN_APPLE_FREEZE_LATE refuses writes and
+ * pthread_jit_write_freeze_callbacks_np, at most once per process. Call it
+ * after every image with JIT write callbacks is loaded and before the first
+ * write; until then a region under freeze-late refuses writes and
  * allocations that need new pages (JB_ESTATE) instead of letting the OS
- * kill the process. A no-op returning 0 on Linux.
- * @return 0; JB_EINVAL (NULL); macOS: JB_ESTATE (the region was not opened
- *   with JB_OPEN_APPLE_FREEZE_LATE, or jb_freeze was already called),
- *   JB_EUNSUPPORTED (before macOS 12.1, or a macOS 11 SDK build).
- * Thread-safe; the first successful call wins. */
+ * kill the process. Once frozen (by jb_freeze, or by the host as
+ * jb_apple_host_froze reported), and on macOS 11.4-12.0 (which froze the
+ * list at launch), it returns 0 and calls nothing: a second freeze would
+ * kill. A no-op returning 0 on Linux.
+ * @return 0; JB_EINVAL (NULL); macOS: JB_ESTATE (the executable is not
+ *   signed with freeze-late, and the region was not opened with
+ *   JB_OPEN_APPLE_FREEZE_LATE: a freeze would kill), JB_EUNSUPPORTED (a
+ *   build with an SDK older than 12.1).
+ * Thread-safe; the first call freezes, the others wait for it. */
 JB_API int jb_freeze(jb_region *r);
 
 /* Make every thread of the process drop instructions it may have fetched
@@ -348,13 +360,28 @@ JB_API int jb_sync_threads(jb_region *r);
 /* ---- macOS ------------------------------------------------------------ */
 
 /* For hosts that call pthread_jit_write_protect_np themselves on a thread
- * that also writes through an apple-toggle region: call this instead, so
- * that jitbuf knows the thread's state (the OS has no getter) and its
- * windows restore what they found. enabled = 1: executable, 0: writable.
- * @return 0; JB_EUNSUPPORTED (not macOS); JB_EPERM (a region was opened
- *   with JB_OPEN_APPLE_ALLOWLIST: the OS would kill the process);
+ * that also writes through jitbuf: call this instead, so that jitbuf knows
+ * the thread's state (the OS has no getter). apple-toggle windows restore
+ * the state they found; apple-callback writes go through
+ * pthread_jit_write_with_callback_np, which always leaves the thread
+ * executable, so jitbuf makes a thread that this call made writable
+ * writable again after each write. A host that toggles with
+ * pthread_jit_write_protect_np directly finds its thread executable after
+ * any jitbuf write under apple-callback. enabled = 1: executable, 0:
+ * writable.
+ * @return 0; JB_EUNSUPPORTED (not macOS); JB_EPERM (macOS 11.4 and later:
+ *   the executable is signed with com.apple.security.cs.jit-write-allowlist,
+ *   or a region was opened with JB_OPEN_APPLE_ALLOWLIST: the OS would kill
+ *   the process; before 11.4 the OS has no allowlist);
  *   JB_ESTATE (inside a jitbuf write window). Affects the calling thread. */
 JB_API int jb_apple_write_protect(int enabled);
+
+/* The host (or another library) called pthread_jit_write_freeze_callbacks_np
+ * itself: tell jitbuf, which then never calls it (a second freeze kills the
+ * process) and lets a region under freeze-late write. Call it right after
+ * that freeze.
+ * @return 0; JB_EUNSUPPORTED (not macOS). Thread-safe; no syscall. */
+JB_API int jb_apple_host_froze(void);
 
 #if defined(__APPLE__) || defined(JB_DARWIN_MODEL)
 /* jitbuf's three write callbacks (copy, patch, fill) for the macOS

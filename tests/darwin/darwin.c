@@ -1,9 +1,17 @@
 /* src/os/darwin/ run on Linux against the MODEL of Apple's JIT API
- * (tests/darwin/model.c). These tests show that jitbuf keeps Apple's
- * documented rules as the model enforces them; they do not show behaviour
- * on macOS or Apple hardware, which nothing here runs. */
+ * (tests/darwin/model.c, model_dyld.c). These tests show that jitbuf keeps
+ * the rules of Apple's open source as the model enforces them; they do not
+ * show behaviour on macOS or Apple hardware, which nothing here runs.
+ *
+ * Signals: SIGTRAP is the OS (libpthread's OS_BUG_CLIENT) killing the
+ * process; SIGILL is jitbuf's own callback trapping a forged request.
+ * Sources cited: P = libpthread-539 src/pthread.c, H = libpthread-539
+ * include/pthread/pthread.h, V = xnu-11417.101.15 osfmk/vm/vm_map.c,
+ * M = xnu-11417.101.15 bsd/kern/kern_mman.c. */
+#include <errno.h>
 #include <pthread.h>
 #include <signal.h>
+#include <unistd.h>
 
 #include "model.h"
 #include "util.h"
@@ -26,7 +34,10 @@ static int unlisted_cb(void *ctx)
 }
 PTHREAD_JIT_WRITE_ALLOW_CALLBACKS_NP(JB_APPLE_WRITE_CALLBACKS, listed_cb);
 
-static const jbm_config mac13 = {13, 0, 1, 1, 1, 0, 0};
+#define MAC13 .os_major = 13, .apple_silicon = 1, .hardened = 1, .allow_jit = 1
+static const jbm_config mac13 = {MAC13};
+static const jbm_config allowlisted = {MAC13, .allowlist = 1};
+static const jbm_config freeze_late = {MAC13, .allowlist = 1, .freeze_late = 1};
 
 static jb_region *open_flags(jb_wx wx, unsigned flags)
 {
@@ -37,9 +48,28 @@ static jb_region *open_flags(jb_wx wx, unsigned flags)
     return r;
 }
 
+static int open_rc(jb_wx wx, unsigned flags)
+{
+    jb_options o = {0, wx, JB_OPEN_NO_ENV | flags};
+    jb_region *r = (jb_region *)1;
+    int rc = jb_region_open(&r, &o);
+    if (rc < 0)
+        cr_assert_null(r);
+    return rc;
+}
+
 static void with(const jbm_config *c)
 {
     jbm_configure(c);
+}
+
+/* base, on another macOS version */
+static void with_os(const jbm_config *base, int major, int minor)
+{
+    jbm_config c = *base;
+    c.os_major = major;
+    c.os_minor = minor;
+    jbm_configure(&c);
 }
 
 /* Allocate, write "return v", run it, and check the icache call. */
@@ -59,6 +89,14 @@ static void *install(jb_region *r, uint32_t v)
     return f;
 }
 
+static void assert_nothing_written(void)
+{
+    jbm_stats s = jbm_stats_now();
+    cr_assert_eq(s.callbacks + s.toggles + s.freezes, 0,
+                 "callbacks %lu toggles %lu freezes %lu", s.callbacks,
+                 s.toggles, s.freezes);
+}
+
 Test(darwin_model, callback_is_default_and_writes_patches_fills)
 {
     with(&mac13);
@@ -68,8 +106,7 @@ Test(darwin_model, callback_is_default_and_writes_patches_fills)
     cr_assert_eq(i.wx_exclusive, 1);
     uint8_t *f = install(r, 42);
     cr_assert_eq(jbm_thread_writable(), 0, "the thread is executable again");
-    /* Live patch of the immediate's aligned 4 bytes is not possible at
-     * f + 1; patch a whole aligned unit instead: mov eax, 9; ret; int3 int3 */
+    /* mov eax, 9; ret; int3 int3 as one aligned 8-byte unit */
     uint64_t v = 0xccccc300000009b8ull;
     cr_assert_eq(jb_patch(r, f, v, 8), 0, "%s", jb_last_error());
     cr_assert_eq(((int_fn)(void *)f)(), 9);
@@ -124,9 +161,218 @@ Test(darwin_model, write_outside_window_faults, .signal = SIGSEGV)
     *(volatile uint8_t *)f = 0x90;
 }
 
-/* ---- the allowlist entitlement --------------------------------------- */
+/* ---- what the model does, rule by rule ------------------------------ */
 
-static const jbm_config allowlisted = {13, 0, 1, 1, 1, 1, 0};
+/* P:1432-1438 with libplatform's OS_BUG_CLIENT: a kill is a trap. */
+Test(darwin_model, rule_unlisted_callback_is_a_trap, .signal = SIGTRAP)
+{
+    with(&allowlisted);
+    pthread_jit_write_with_callback_np(unlisted_cb, NULL);
+}
+
+/* P:1384-1391 */
+Test(darwin_model, rule_toggle_under_allowlist_is_a_trap, .signal = SIGTRAP)
+{
+    with(&allowlisted);
+    pthread_jit_write_protect_np(0);
+}
+
+/* P:1309-1311: the copy stops at an image's first NULL. */
+static const pthread_jit_write_callback_t two_lists[] = {
+    listed_cb, NULL, JB_APPLE_WRITE_CALLBACKS, NULL};
+
+Test(darwin_model, rule_list_is_read_up_to_the_first_null)
+{
+    jbm_config c = allowlisted;
+    c.main_list = two_lists;
+    c.main_n = 6;
+    with(&c);
+    cr_assert(jbm_allowed(listed_cb));
+    cr_assert(!jbm_allowed(jb_apple_write_copy), "after the NULL: not read");
+    cr_assert_eq(jbm_stats_now().allowlist_count, 1);
+}
+
+/* P:1300-1303 and 1292-1295 */
+static const pthread_jit_write_callback_t jb_only[] = {JB_APPLE_WRITE_CALLBACKS,
+                                                        NULL};
+static const pthread_jit_write_callback_t host_only[] = {listed_cb, NULL};
+
+Test(darwin_model, rule_odd_sized_and_shared_cache_sections_are_skipped)
+{
+    jbm_image odd = {"libodd.dylib", NULL, jb_only, 4, 4, 0, 0};
+    jbm_image cached = {"libcached.dylib", NULL, jb_only, 4, 0, 0, 1};
+    jbm_image both[] = {odd, cached};
+    jbm_config c = allowlisted;
+    c.main_list = host_only;
+    c.main_n = 2;
+    c.launch = both;
+    c.nlaunch = 2;
+    with(&c);
+    cr_assert(!jbm_allowed(jb_apple_write_copy));
+    cr_assert_eq(jbm_stats_now().allowlist_count, 1);
+}
+
+/* P:1224-1226 and 1312-1314: 2047 entries fit, one more is a trap. */
+static pthread_jit_write_callback_t many[2049];
+static void with_entries(size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        many[i] = listed_cb;
+    many[n] = NULL;
+    jbm_image big = {"libbig.dylib", NULL, many, n + 1, 0, 0, 0};
+    jbm_config c = allowlisted;
+    c.main_list = host_only;
+    c.main_n = 1; /* no NULL: the whole section is one entry */
+    c.launch = &big;
+    c.nlaunch = 1;
+    with(&c);
+}
+Test(darwin_model, rule_2047_callbacks_fit)
+{
+    with_entries(2046);
+    cr_assert_eq(jbm_stats_now().allowlist_count, 2047);
+}
+Test(darwin_model, rule_2048_callbacks_are_a_trap, .signal = SIGTRAP)
+{
+    with_entries(2047);
+}
+
+/* P:1355-1360: without freeze-late, images dlopen'd later are ignored;
+ * P:1284-1287: with it, they count until the freeze. */
+static int dl_cb(void *ctx)
+{
+    (void)ctx;
+    return 0;
+}
+static int late_cb(void *ctx)
+{
+    (void)ctx;
+    return 0;
+}
+static const pthread_jit_write_callback_t dl_only[] = {dl_cb, NULL};
+static const pthread_jit_write_callback_t late_only[] = {late_cb, NULL};
+Test(darwin_model, rule_dlopen_counts_only_before_a_freeze_late_freeze)
+{
+    jbm_image lib = {"libjit.dylib", NULL, dl_only, 2, 0, 0, 0};
+    jbm_image later = {"liblate.dylib", NULL, late_only, 2, 0, 0, 0};
+    with(&allowlisted);
+    jbm_dlopen(&lib);
+    cr_assert(!jbm_allowed(dl_cb), "without freeze-late: ignored");
+    with(&freeze_late);
+    jbm_dlopen(&lib);
+    cr_assert(jbm_allowed(dl_cb), "dlopen'd before the freeze");
+    pthread_jit_write_freeze_callbacks_np();
+    jbm_dlopen(&later);
+    cr_assert(!jbm_allowed(late_cb), "after it: ignored");
+}
+
+/* P:1419-1423 */
+Test(darwin_model, rule_write_before_freeze_late_freeze_is_a_trap, .signal = SIGTRAP)
+{
+    with(&freeze_late);
+    pthread_jit_write_with_callback_np(listed_cb, NULL);
+}
+
+/* P:1461-1464 (freeze-late comes with the allowlist, P:1268) and 1467-1470 */
+Test(darwin_model, rule_freeze_without_freeze_late_is_a_trap, .signal = SIGTRAP)
+{
+    jbm_config c = mac13;
+    c.freeze_late = 1; /* without the allowlist it means nothing */
+    with(&c);
+    pthread_jit_write_freeze_callbacks_np();
+}
+Test(darwin_model, rule_second_freeze_is_a_trap, .signal = SIGTRAP)
+{
+    with(&freeze_late);
+    pthread_jit_write_freeze_callbacks_np();
+    pthread_jit_write_freeze_callbacks_np();
+}
+
+/* P:1371-1373, 1408-1410, 1455-1457 (K:113-117, arm64 only): on Intel the
+ * toggle and the freeze do nothing and any callback just runs. */
+Test(darwin_model, rule_intel_enforces_nothing)
+{
+    jbm_config c = allowlisted;
+    c.apple_silicon = 0;
+    with(&c);
+    pthread_jit_write_protect_np(0);
+    pthread_jit_write_freeze_callbacks_np();
+    pthread_jit_write_freeze_callbacks_np();
+    cr_assert_eq(pthread_jit_write_with_callback_np(unlisted_cb, NULL), 0);
+    cr_assert_eq(pthread_jit_write_protect_supported_np(), 0);
+}
+
+/* H:648-650: recursion is not detected; P:1443: the inner call leaves the
+ * thread executable inside the outer callback. */
+static int inner_state = -1;
+static int nested(void *ctx)
+{
+    pthread_jit_write_with_callback_np(listed_cb, ctx);
+    inner_state = jbm_thread_writable();
+    return 0;
+}
+Test(darwin_model, rule_recursion_is_not_detected_and_leaves_rx)
+{
+    with(&mac13);
+    uint8_t scratch[8];
+    cr_assert_eq(pthread_jit_write_with_callback_np(nested, scratch), 0);
+    cr_assert_eq(inner_state, 0, "executable after the inner call");
+    cr_assert_eq(scratch[5], 0xc3, "the inner callback ran");
+}
+
+/* P:1443: the OS leaves the thread executable after every callback. */
+Test(darwin_model, rule_callback_always_leaves_the_thread_executable)
+{
+    with(&mac13);
+    pthread_jit_write_protect_np(0);
+    cr_assert_eq(jbm_thread_writable(), 1);
+    uint8_t scratch[8];
+    pthread_jit_write_with_callback_np(listed_cb, scratch);
+    cr_assert_eq(jbm_thread_writable(), 0);
+}
+
+/* V:2297-2301 with V:17457-17462 and M:952-967: under single-jit a second
+ * MAP_JIT is EINVAL, for the rest of the process's life; without it,
+ * xnu maps as many as asked. V:5809-5813: no mprotect (EACCES). */
+static void *map_jit(void)
+{
+    return mmap(NULL, 1 << 20, PROT_READ | PROT_WRITE | PROT_EXEC,
+                MAP_PRIVATE | MAP_ANON | MAP_JIT, -1, 0);
+}
+Test(darwin_model, rule_single_jit_means_one_region_per_lifetime)
+{
+    jbm_config c = mac13;
+    c.single_jit = 1;
+    with(&c);
+    void *a = map_jit();
+    cr_assert_neq(a, MAP_FAILED);
+    cr_assert_eq(map_jit(), MAP_FAILED);
+    cr_assert_eq(errno, EINVAL);
+    munmap(a, 1 << 20);
+    cr_assert_eq(map_jit(), MAP_FAILED, "not even after unmapping the first");
+    cr_assert_eq(errno, EINVAL);
+}
+Test(darwin_model, rule_without_single_jit_regions_are_not_limited)
+{
+    with(&mac13);
+    void *a = map_jit(), *b = map_jit();
+    cr_assert_neq(a, MAP_FAILED);
+    cr_assert_neq(b, MAP_FAILED);
+    cr_assert_eq(mprotect(a, 4096, PROT_READ), -1);
+    cr_assert_eq(errno, EACCES);
+}
+
+/* H:694: before 11.4 the callback API does not exist (a NULL weak import). */
+Test(darwin_model, rule_missing_api_on_old_macos, .signal = SIGSEGV)
+{
+    jbm_config c = mac13;
+    c.os_major = 11;
+    c.os_minor = 3;
+    with(&c);
+    pthread_jit_write_with_callback_np(listed_cb, NULL);
+}
+
+/* ---- item 1: jitbuf reads the lists as libpthread does --------------- */
 
 Test(darwin_model, allowlisted_app_works_through_listed_callbacks)
 {
@@ -143,79 +389,383 @@ Test(darwin_model, allowlisted_app_works_through_listed_callbacks)
     jb_region_close(r);
 }
 
-Test(darwin_model, model_kills_unlisted_callback, .signal = SIGKILL)
-{
-    with(&allowlisted);
-    pthread_jit_write_with_callback_np(unlisted_cb, NULL);
-}
-
-Test(darwin_model, unlisted_user_callback_is_left_to_the_os, .signal = SIGKILL)
+Test(darwin_model, unlisted_user_callback_is_left_to_the_os, .signal = SIGTRAP)
 {
     /* jitbuf passes the user's fn to the OS unwrapped, so the OS's check
      * applies: an unlisted fn is killed, never laundered through jitbuf. */
     with(&allowlisted);
-    jb_region *r = open_flags(JB_WX_AUTO, JB_OPEN_APPLE_ALLOWLIST);
+    jb_region *r = open_flags(JB_WX_AUTO, 0);
     void *f;
     cr_assert_eq(jb_alloc(r, 64, 16, &f), 0);
     jb_write_with(r, f, 6, unlisted_cb, NULL);
 }
 
-Test(darwin_model, model_kills_toggle_under_allowlist, .signal = SIGKILL)
+/* Fails on the first-round backend: it scanned every entry, opened, and
+ * the open-time trap fill was killed. */
+Test(darwin_model, two_lists_in_one_image_refused_at_open)
+{
+    jbm_config c = allowlisted;
+    c.main_list = two_lists;
+    c.main_n = 6;
+    with(&c);
+    cr_assert_eq(open_rc(JB_WX_AUTO, 0), JB_EPERM, "%s", jb_last_error());
+    const char *e = jb_last_error();
+    cr_assert(strstr(e, "first NULL"), "%s", e);
+    cr_assert(strstr(e, "twice"), "%s", e);
+    cr_assert(strstr(e, "the main executable"), "names the image: %s", e);
+    assert_nothing_written();
+    cr_assert_null(jbm_stats_now().jit_base, "nothing was mapped");
+}
+
+Test(darwin_model, lists_the_os_skips_are_refused)
+{
+    jbm_image odd = {"libodd.dylib", NULL, jb_only, 4, 4, 0, 0};
+    jbm_config c = allowlisted;
+    c.main_list = host_only;
+    c.main_n = 2;
+    c.launch = &odd;
+    c.nlaunch = 1;
+    with(&c);
+    cr_assert_eq(open_rc(JB_WX_AUTO, 0), JB_EPERM);
+    cr_assert(strstr(jb_last_error(), "JB_APPLE_WRITE_CALLBACKS"), "%s", jb_last_error());
+    assert_nothing_written();
+}
+
+Test(darwin_model, unlisted_jitbuf_callbacks_refused_at_open)
+{
+    jbm_config c = allowlisted;
+    c.main_list = host_only;
+    c.main_n = 2;
+    with(&c);
+    cr_assert_eq(open_rc(JB_WX_AUTO, JB_OPEN_APPLE_ALLOWLIST), JB_EPERM);
+    const char *e = jb_last_error();
+    cr_assert(strstr(e, "PTHREAD_JIT_WRITE_ALLOW_CALLBACKS_NP(JB_APPLE_WRITE_CALLBACKS"), "%s", e);
+    cr_assert(strstr(e, "libjitbuf.dylib"), "%s", e);
+    assert_nothing_written();
+    cr_assert_null(jbm_stats_now().jit_base, "nothing was mapped");
+}
+
+Test(darwin_model, model_kills_what_jitbuf_refused, .signal = SIGTRAP)
+{
+    /* The refusal above is needed: that write would be killed. */
+    jbm_config c = allowlisted;
+    c.main_list = host_only;
+    c.main_n = 2;
+    with(&c);
+    uint64_t junk[8] = {0};
+    pthread_jit_write_with_callback_np(jb_apple_write_copy, junk);
+}
+
+/* A libjitbuf.dylib the executable links counts; one dlopen'd does not. */
+static const char *const links_jitbuf[] = {"@rpath/libjitbuf.0.dylib", NULL};
+Test(darwin_model, dylib_linked_at_launch_is_honoured)
+{
+    jbm_image lib = {"@rpath/libjitbuf.0.dylib", NULL, jb_only, 4, 0, 0, 0};
+    jbm_config c = allowlisted;
+    c.main_list = host_only;
+    c.main_n = 2;
+    c.main_deps = links_jitbuf;
+    c.launch = &lib;
+    c.nlaunch = 1;
+    with(&c);
+    jb_region *r = open_flags(JB_WX_AUTO, 0);
+    install(r, 21);
+    jb_region_close(r);
+}
+
+Test(darwin_model, dlopened_dylib_is_refused_without_freeze_late)
+{
+    jbm_image lib = {"@rpath/libjitbuf.0.dylib", NULL, jb_only, 4, 0, 0, 0};
+    jbm_config c = allowlisted;
+    c.main_list = host_only;
+    c.main_n = 2;
+    with(&c);
+    jbm_dlopen(&lib);
+    cr_assert(!jbm_allowed(jb_apple_write_copy), "the OS ignores it");
+    cr_assert_eq(open_rc(JB_WX_AUTO, 0), JB_EPERM);
+    const char *e = jb_last_error();
+    cr_assert(strstr(e, "@rpath/libjitbuf.0.dylib"), "%s", e);
+    cr_assert(strstr(e, "after launch"), "%s", e);
+    cr_assert(strstr(e, "jit-allowlist-freeze-late.plist"), "%s", e);
+    assert_nothing_written();
+}
+
+Test(darwin_model, dlopened_dylib_counts_under_freeze_late)
+{
+    jbm_image lib = {"@rpath/libjitbuf.0.dylib", NULL, jb_only, 4, 0, 0, 0};
+    jbm_config c = freeze_late;
+    c.main_list = host_only;
+    c.main_n = 2;
+    with(&c);
+    jbm_dlopen(&lib);
+    jb_region *r = open_flags(JB_WX_AUTO, 0);
+    cr_assert_eq(jb_freeze(r), 0, "%s", jb_last_error());
+    install(r, 22);
+    jb_region_close(r);
+}
+
+/* ---- item 2: the signature decides, flags are assertions ------------ */
+
+/* Fails on the first-round backend: without the flag it trap-filled the
+ * region at open, before any freeze, and the OS killed it. */
+Test(darwin_model, signed_freeze_late_without_the_flag_waits_for_the_freeze)
+{
+    with(&freeze_late);
+    jb_region *r = open_flags(JB_WX_AUTO, 0);
+    assert_nothing_written();
+    cr_assert(strstr(info_of(r).why, "freeze-late"), "%s", info_of(r).why);
+    void *f = (void *)1;
+    cr_assert_eq(jb_alloc(r, 64, 16, &f), JB_ESTATE);
+    cr_assert_null(f);
+    cr_assert(strstr(jb_last_error(), "jb_freeze"), "%s", jb_last_error());
+    cr_assert_eq(jb_freeze(r), 0, "%s", jb_last_error());
+    install(r, 8);
+    cr_assert_eq(jbm_stats_now().freezes, 1);
+    jb_region_close(r);
+}
+
+/* Fails on the first-round backend: it opened, and jb_freeze() was
+ * killed (a freeze without the entitlement). */
+Test(darwin_model, freeze_late_flag_without_the_entitlement_is_einval)
 {
     with(&allowlisted);
-    pthread_jit_write_protect_np(0);
+    cr_assert_eq(open_rc(JB_WX_AUTO, JB_OPEN_APPLE_FREEZE_LATE), JB_EINVAL);
+    const char *e = jb_last_error();
+    cr_assert(strstr(e, "jit-write-allowlist-freeze-late"), "%s", e);
+    cr_assert(strstr(e, "jit-allowlist-freeze-late.plist"), "%s", e);
+    assert_nothing_written();
+    cr_assert_null(jbm_stats_now().jit_base);
+}
+
+Test(darwin_model, allowlist_flag_without_the_entitlement_is_einval)
+{
+    with(&mac13);
+    cr_assert_eq(open_rc(JB_WX_AUTO, JB_OPEN_APPLE_ALLOWLIST), JB_EINVAL);
+    cr_assert(strstr(jb_last_error(), "lacks com.apple.security.cs.jit-write-allowlist"),
+              "%s", jb_last_error());
+}
+
+/* Fails on the first-round backend: without the flag it toggled, and the
+ * OS killed it. */
+Test(darwin_model, signed_allowlist_refuses_toggle_without_the_flag)
+{
+    with(&allowlisted);
+    cr_assert_eq(open_rc(JB_WX_APPLE_TOGGLE, 0), JB_EPERM);
+    cr_assert(strstr(jb_last_error(), "signed with"), "%s", jb_last_error());
+    assert_nothing_written();
+    cr_assert_eq(jb_apple_write_protect(0), JB_EPERM, "no region open either");
+    assert_nothing_written();
+}
+
+Test(darwin_model, unreadable_signature_leaves_it_to_the_flags)
+{
+    jbm_config c = freeze_late;
+    c.signature = "";
+    with(&c);
+    jb_region *r = open_flags(JB_WX_AUTO, JB_OPEN_APPLE_FREEZE_LATE);
+    cr_assert(strstr(info_of(r).why, "could not be read"), "%s", info_of(r).why);
+    cr_assert(strstr(info_of(r).why, "no code signature"), "%s", info_of(r).why);
+    assert_nothing_written();
+    cr_assert_eq(jb_freeze(r), 0, "%s", jb_last_error());
+    install(r, 9);
+    jb_region_close(r);
 }
 
 Test(darwin_model, toggle_refused_under_allowlist_without_a_kill)
 {
     with(&allowlisted);
-    jb_options o = {0, JB_WX_APPLE_TOGGLE, JB_OPEN_NO_ENV | JB_OPEN_APPLE_ALLOWLIST};
-    jb_region *r = (jb_region *)1;
-    cr_assert_eq(jb_region_open(&r, &o), JB_EPERM);
-    cr_assert_null(r);
+    cr_assert_eq(open_rc(JB_WX_APPLE_TOGGLE, JB_OPEN_APPLE_ALLOWLIST), JB_EPERM);
     cr_assert(strstr(jb_last_error(), "jit-write-allowlist"), "%s", jb_last_error());
-    cr_assert_eq(jbm_stats_now().toggles, 0);
+    assert_nothing_written();
     cr_assert_null(jbm_stats_now().jit_base, "nothing was mapped");
 }
 
-Test(darwin_model, write_protect_refused_while_allowlisted_region_is_open)
+/* ---- item 3: someone else may freeze --------------------------------- */
+
+/* Fails on the first-round backend: jb_freeze froze a second time and
+ * the OS killed it. */
+__attribute__((weak)) int jb_apple_host_froze(void);
+Test(darwin_model, host_freeze_is_never_repeated)
 {
-    with(&allowlisted);
-    jb_region *r = open_flags(JB_WX_AUTO, JB_OPEN_APPLE_ALLOWLIST);
-    cr_assert_eq(jb_apple_write_protect(0), JB_EPERM);
-    cr_assert_eq(jbm_stats_now().toggles, 0);
+    with(&freeze_late);
+    pthread_jit_write_freeze_callbacks_np(); /* the host's own freeze */
+    if (jb_apple_host_froze)
+        cr_assert_eq(jb_apple_host_froze(), 0);
+    jb_region *r = open_flags(JB_WX_AUTO, JB_OPEN_APPLE_FREEZE_LATE);
+    cr_assert_eq(jb_freeze(r), 0, "%s", jb_last_error());
+    cr_assert_eq(jb_freeze(r), 0, "and again");
+    cr_assert_eq(jbm_stats_now().freezes, 1, "the OS froze once");
+    install(r, 10);
     jb_region_close(r);
 }
 
-/* A host whose one allowlist forgot jitbuf's callbacks (static libjitbuf). */
-static const pthread_jit_write_callback_t host_only[] = {listed_cb, NULL};
-
-Test(darwin_model, unlisted_jitbuf_callbacks_refused_at_open)
+/* On 11.4-12.0 there is no freeze-late: the OS froze at launch. */
+Test(darwin_model, freeze_late_before_12_1_writes_at_once)
 {
-    with(&allowlisted);
-    jbm_set_allowlist(host_only);
-    jb_options o = {0, JB_WX_AUTO, JB_OPEN_NO_ENV | JB_OPEN_APPLE_ALLOWLIST};
-    jb_region *r = (jb_region *)1;
-    cr_assert_eq(jb_region_open(&r, &o), JB_EPERM, "%s", jb_last_error());
-    cr_assert_null(r);
+    with_os(&freeze_late, 12, 0);
+    jb_region *r = open_flags(JB_WX_AUTO, JB_OPEN_APPLE_FREEZE_LATE);
+    install(r, 11);
+    cr_assert_eq(jb_freeze(r), 0, "%s", jb_last_error());
+    cr_assert_eq(jbm_stats_now().freezes, 0, "nothing to freeze");
+    jb_region_close(r);
+}
+
+Test(darwin_model, freeze_without_the_entitlement_is_an_error_not_a_kill)
+{
+    with(&mac13);
+    jb_region *r = open_flags(JB_WX_AUTO, 0);
+    cr_assert_eq(jb_freeze(r), JB_ESTATE);
+    cr_assert(strstr(jb_last_error(), "jit-allowlist-freeze-late.plist"), "%s",
+              jb_last_error());
+    cr_assert_eq(jbm_stats_now().freezes, 0);
+    install(r, 2);
+    jb_region_close(r);
+}
+
+Test(darwin_model, freeze_late_order_is_checked_by_jitbuf)
+{
+    with(&freeze_late);
+    jb_region *r = open_flags(JB_WX_AUTO, JB_OPEN_APPLE_FREEZE_LATE);
+    void *f = (void *)1;
+    cr_assert_eq(jb_alloc(r, 64, 16, &f), JB_ESTATE);
+    cr_assert_null(f);
+    cr_assert_eq(jbm_stats_now().callbacks, 0);
+    cr_assert_eq(jb_freeze(r), 0, "%s", jb_last_error());
+    cr_assert_eq(jb_freeze(r), 0, "a second jb_freeze calls nothing");
+    cr_assert_eq(jbm_stats_now().freezes, 1);
+    install(r, 8);
+    jb_region_close(r);
+}
+
+/* ---- item 4: one region, and what xnu enforces ----------------------- */
+
+Test(darwin_model, missing_allow_jit_names_the_entitlement)
+{
+    jbm_config c = mac13;
+    c.allow_jit = 0;
+    with(&c);
+    cr_assert_eq(open_rc(JB_WX_AUTO, 0), JB_EPERM, "%s", jb_last_error());
     const char *e = jb_last_error();
-    cr_assert(strstr(e, "PTHREAD_JIT_WRITE_ALLOW_CALLBACKS_NP(JB_APPLE_WRITE_CALLBACKS"), "%s", e);
-    cr_assert(strstr(e, "libjitbuf.dylib"), "%s", e);
-    jbm_stats s = jbm_stats_now();
-    cr_assert_eq(s.callbacks + s.toggles, 0);
-    cr_assert_null(s.jit_base, "nothing was mapped");
+    cr_assert(strstr(e, "EINVAL"), "xnu's errno: %s", e);
+    cr_assert(strstr(e, "lacks com.apple.security.cs.allow-jit"), "%s", e);
+    cr_assert(strstr(e, "entitlements/jit.plist"), "%s", e);
+    cr_assert_null(jbm_stats_now().jit_base);
 }
 
-Test(darwin_model, model_kills_what_jitbuf_refused, .signal = SIGKILL)
+Test(darwin_model, second_map_jit_is_reported_and_adoption_works)
 {
-    /* The refusal above is needed: that write would be killed. */
-    with(&allowlisted);
-    jbm_set_allowlist(host_only);
-    uint64_t junk[8] = {0};
-    pthread_jit_write_with_callback_np(jb_apple_write_copy, junk);
+    jbm_config c = mac13;
+    c.single_jit = 1;
+    with(&c);
+    /* Another JIT in the process took the one MAP_JIT region. */
+    size_t size = (size_t)1 << 20;
+    void *host = map_jit();
+    cr_assert_neq(host, MAP_FAILED);
+    jb_options o = {0, JB_WX_AUTO, JB_OPEN_NO_ENV};
+    jb_region *r = NULL;
+    cr_assert_eq(jb_region_open(&r, &o), JB_EPERM);
+    cr_assert(strstr(jb_last_error(), "single-jit"), "%s", jb_last_error());
+    cr_assert(strstr(jb_last_error(), "jb_region_adopt"), "%s", jb_last_error());
+    cr_assert_eq(jb_region_adopt(&r, host, size, &o), 0, "%s", jb_last_error());
+    cr_assert_eq(info_of(r).exec_base, host);
+    uint8_t *f = install(r, 11);
+    cr_assert_geq(f, (uint8_t *)host);
+    cr_assert_lt(f, (uint8_t *)host + size);
+    jb_region *pool = open_flags(JB_WX_AUTO, 0);
+    cr_assert_eq(info_of(pool).exec_base, host, "later opens share it");
+    jb_region_close(pool);
+    cr_assert_eq(jb_region_close(r), 0);
+    cr_assert_eq(jbm_stats_now().jit_base, host, "jitbuf left the host's region mapped");
 }
 
-/* ---- forged requests to jitbuf's callbacks trap ----------------------- */
+/* Fails on the first-round backend: the second open's mmap(MAP_JIT) was
+ * refused for the rest of the process's life. */
+Test(darwin_model, single_jit_region_outlives_its_last_handle)
+{
+    jbm_config c = mac13;
+    c.single_jit = 1;
+    with(&c);
+    jb_region *r = open_flags(JB_WX_AUTO, 0);
+    void *base = info_of(r).exec_base;
+    install(r, 12);
+    cr_assert_eq(jb_region_close(r), 0);
+    r = open_flags(JB_WX_AUTO, 0);
+    cr_assert_eq(info_of(r).exec_base, base, "the kept region");
+    uint8_t *f = install(r, 13);
+    assert_traps(f + 64, 64);
+    cr_assert_eq(jbm_stats_now().jit_maps, 1);
+    jb_region_close(r);
+}
+
+Test(darwin_model, private_region_refused_under_single_jit)
+{
+    jbm_config c = mac13;
+    c.single_jit = 1;
+    with(&c);
+    cr_assert_eq(open_rc(JB_WX_AUTO, JB_OPEN_PRIVATE), JB_EUNSUPPORTED);
+    cr_assert(strstr(jb_last_error(), "single-jit"), "%s", jb_last_error());
+    cr_assert(strstr(jb_last_error(), "EINVAL"), "%s", jb_last_error());
+    cr_assert_null(jbm_stats_now().jit_base);
+}
+
+Test(darwin_model, private_region_honoured_without_single_jit)
+{
+    with(&mac13);
+    jb_region *shared = open_flags(JB_WX_AUTO, 0);
+    jb_region *own = open_flags(JB_WX_AUTO, JB_OPEN_PRIVATE);
+    cr_assert_neq(info_of(own).exec_base, info_of(shared).exec_base);
+    install(shared, 14);
+    install(own, 15);
+    cr_assert_eq(jbm_stats_now().jit_maps, 2);
+    jb_region_close(own);
+    install(shared, 16);
+    jb_region_close(shared);
+}
+
+Test(darwin_model, linux_strategies_refused)
+{
+    with(&mac13);
+    jb_wx w[] = {JB_WX_DUALMAP, JB_WX_MPROTECT, JB_WX_RWX};
+    for (int k = 0; k < 3; k++) {
+        cr_assert_eq(open_rc(w[k], 0), JB_EUNSUPPORTED);
+        cr_assert(strstr(jb_last_error(), "MAP_JIT"), "%s", jb_last_error());
+    }
+}
+
+Test(darwin_model, adopt_errors_change_nothing)
+{
+    with(&mac13);
+    jb_region *r = (jb_region *)1;
+    cr_assert_eq(jb_region_adopt(&r, (void *)0x1001, 1 << 20, NULL), JB_EALIGN);
+    cr_assert_null(r);
+    cr_assert_eq(jb_region_adopt(&r, (void *)0x10000, 4096, NULL), JB_EINVAL);
+    jb_region *open = open_flags(JB_WX_AUTO, 0);
+    cr_assert_eq(jb_region_adopt(&r, (void *)0x10000, 1 << 20, NULL), JB_EBUSY);
+    cr_assert(strstr(jb_last_error(), "already open"), "%s", jb_last_error());
+    jb_region_close(open);
+}
+
+/* ---- item 5: a host that holds its thread writable ------------------- */
+
+/* Fails on the first-round backend: the callback left the host's thread
+ * executable. */
+Test(darwin_model, callback_write_restores_a_host_writable_thread)
+{
+    with(&mac13);
+    jb_region *r = open_flags(JB_WX_AUTO, 0);
+    void *f = install(r, 17);
+    cr_assert_eq(jb_apple_write_protect(0), 0, "%s", jb_last_error());
+    cr_assert_eq(jbm_thread_writable(), 1);
+    uint8_t b[8];
+    cr_assert_eq(jb_write(r, f, b, code_ret(b, 18)), 0, "%s", jb_last_error());
+    cr_assert_eq(jbm_thread_writable(), 1, "writable again, as the host left it");
+    cr_assert_eq(jb_apple_write_protect(1), 0);
+    cr_assert_eq(jbm_thread_writable(), 0);
+    cr_assert_eq(((int_fn)f)(), 18);
+    jb_region_close(r);
+}
+
+/* ---- item 6: forged requests trap and write nothing ------------------ */
 
 static void forge(int (*cb)(void *), void *ctx)
 {
@@ -258,132 +808,152 @@ Test(darwin_model, direct_call_of_a_callback_traps, .signal = SIGILL)
     jb_apple_write_copy(junk);
 }
 
-/* ---- MAP_JIT: entitlement, one region, adoption ----------------------- */
+/* In-flight forgeries: the model's hook runs inside the genuine OS call,
+ * with the genuine request at ctx. When jitbuf's callback traps, the
+ * SIGILL handler checks that the neighbouring live block still holds its
+ * code and exits 42 (or 1 if the forgery wrote anything). */
+static uint8_t *victim, *target;
+static uint8_t victim_was[64];
+/* The request's first 7 words: secret, region, kind, offset, length,
+ * source, value (callback.c); an attacker reads the layout the same way. */
+enum { REQ = 56 };
+static uint8_t stale[REQ];
 
-Test(darwin_model, missing_allow_jit_names_the_entitlement)
+static void on_forgery_trap(int sig)
 {
-    jbm_config c = mac13;
-    c.allow_jit = 0;
-    with(&c);
-    jb_options o = {0, JB_WX_AUTO, JB_OPEN_NO_ENV};
-    jb_region *r = (jb_region *)1;
-    int rc = jb_region_open(&r, &o);
-    cr_assert_eq(rc, JB_EPERM, "%s", jb_last_error());
-    cr_assert_null(r);
-    const char *e = jb_last_error();
-    cr_assert(strstr(e, "com.apple.security.cs.allow-jit"), "%s", e);
-    cr_assert(strstr(e, "entitlements/jit.plist"), "%s", e);
-    cr_assert_null(jbm_stats_now().jit_base);
+    (void)sig;
+    _exit(memcmp(victim, victim_was, 64) ? 1 : 42);
 }
 
-Test(darwin_model, second_map_jit_is_reported_and_adoption_works)
+static void arm_trap_check(void)
 {
-    with(&mac13);
-    /* Another JIT in the process took the one MAP_JIT region. */
-    size_t size = (size_t)1 << 20;
-    void *host = mmap(NULL, size, PROT_READ | PROT_WRITE | PROT_EXEC,
-                      MAP_PRIVATE | MAP_ANON | MAP_JIT, -1, 0);
-    cr_assert_neq(host, MAP_FAILED);
-    jb_options o = {0, JB_WX_AUTO, JB_OPEN_NO_ENV};
-    jb_region *r = NULL;
-    int rc = jb_region_open(&r, &o);
-    cr_assert_eq(rc, JB_EPERM);
-    cr_assert(strstr(jb_last_error(), "one MAP_JIT region"), "%s", jb_last_error());
-    cr_assert(strstr(jb_last_error(), "jb_region_adopt"), "%s", jb_last_error());
-    /* The host hands it over instead. */
-    cr_assert_eq(jb_region_adopt(&r, host, size, &o), 0, "%s", jb_last_error());
-    cr_assert_eq(info_of(r).exec_base, host);
-    uint8_t *f = install(r, 11);
-    cr_assert_geq(f, (uint8_t *)host);
-    cr_assert_lt(f, (uint8_t *)host + size);
-    jb_region *pool = open_flags(JB_WX_AUTO, 0);
-    cr_assert_eq(info_of(pool).exec_base, host, "later opens share it");
-    jb_region_close(pool);
-    cr_assert_eq(jb_region_close(r), 0);
-    cr_assert_eq(jbm_stats_now().jit_base, host, "jitbuf left the host's region mapped");
+    memcpy(victim_was, victim, 64);
+    signal(SIGILL, on_forgery_trap);
 }
 
-Test(darwin_model, adopt_errors_change_nothing)
+/* The request's length word (the writes below are 6 bytes long). */
+static size_t *len_of(void *ctx)
 {
-    with(&mac13);
-    jb_region *r = (jb_region *)1;
-    cr_assert_eq(jb_region_adopt(&r, (void *)0x1001, 1 << 20, NULL), JB_EALIGN);
-    cr_assert_null(r);
-    cr_assert_eq(jb_region_adopt(&r, (void *)0x10000, 4096, NULL), JB_EINVAL);
-    jb_region *open = open_flags(JB_WX_AUTO, 0);
-    cr_assert_eq(jb_region_adopt(&r, (void *)0x10000, 1 << 20, NULL), JB_EBUSY);
-    cr_assert(strstr(jb_last_error(), "already open"), "%s", jb_last_error());
-    jb_region_close(open);
+    size_t *w = ctx;
+    for (size_t i = 0; i < REQ / sizeof *w; i++)
+        if (w[i] == 6)
+            return &w[i];
+    return NULL;
 }
 
-Test(darwin_model, private_region_refused)
+static int hook_bump_offset(pthread_jit_write_callback_t cb, void *ctx)
 {
-    with(&mac13);
-    jb_options o = {0, JB_WX_AUTO, JB_OPEN_NO_ENV | JB_OPEN_PRIVATE};
-    jb_region *r = (jb_region *)1;
-    cr_assert_eq(jb_region_open(&r, &o), JB_EUNSUPPORTED);
-    cr_assert(strstr(jb_last_error(), "one MAP_JIT"), "%s", jb_last_error());
-    cr_assert_null(jbm_stats_now().jit_base);
-}
-
-Test(darwin_model, linux_strategies_refused)
-{
-    with(&mac13);
-    jb_wx w[] = {JB_WX_DUALMAP, JB_WX_MPROTECT, JB_WX_RWX};
-    for (int k = 0; k < 3; k++) {
-        jb_options o = {0, w[k], JB_OPEN_NO_ENV};
-        jb_region *r;
-        cr_assert_eq(jb_region_open(&r, &o), JB_EUNSUPPORTED);
-        cr_assert(strstr(jb_last_error(), "MAP_JIT"), "%s", jb_last_error());
+    /* a genuine request with one field changed: aimed at the victim */
+    size_t *len = len_of(ctx);
+    if (len && cb == jb_apple_write_copy) {
+        len[-1] += (size_t)(victim - target); /* the offset */
+        arm_trap_check();
     }
+    return cb(ctx);
 }
 
-/* ---- freeze-late ------------------------------------------------------ */
-
-static const jbm_config freeze_late = {13, 0, 1, 1, 1, 1, 1};
-
-Test(darwin_model, freeze_late_order_is_checked_by_jitbuf)
+static int hook_save(pthread_jit_write_callback_t cb, void *ctx)
 {
-    with(&freeze_late);
-    jb_region *r = open_flags(JB_WX_AUTO, JB_OPEN_APPLE_FREEZE_LATE);
-    void *f = (void *)1;
-    /* Nothing was written at open; the first allocation needs pages, whose
-     * trap fill would be a write before the freeze: refused, not killed. */
-    cr_assert_eq(jb_alloc(r, 64, 16, &f), JB_ESTATE);
-    cr_assert_null(f);
-    cr_assert(strstr(jb_last_error(), "jb_freeze"), "%s", jb_last_error());
-    cr_assert_eq(jbm_stats_now().callbacks, 0);
-    cr_assert_eq(jb_freeze(r), 0, "%s", jb_last_error());
-    cr_assert_eq(jbm_stats_now().freezes, 1);
-    cr_assert_eq(jb_freeze(r), JB_ESTATE, "a second freeze");
-    cr_assert(strstr(jb_last_error(), "exactly once"), "%s", jb_last_error());
-    cr_assert_eq(jbm_stats_now().freezes, 1);
-    install(r, 8);
-    jb_region_close(r);
+    if (cb == jb_apple_write_copy)
+        memcpy(stale, ctx, REQ);
+    return cb(ctx);
 }
 
-Test(darwin_model, freeze_without_the_option_is_an_error_not_a_kill)
+static int hook_replay_stale(pthread_jit_write_callback_t cb, void *ctx)
+{
+    if (cb == jb_apple_write_copy) {
+        memcpy(ctx, stale, REQ); /* an earlier request, replayed in place */
+        arm_trap_check();
+    }
+    return cb(ctx);
+}
+
+/* After the callback checked liveness, grow the length in place (a second
+ * thread with a write primitive). Linked with --wrap=jb__map_live. */
+static size_t *grow_len;
+int __real_jb__map_live(const void *m, size_t off, size_t len);
+int __wrap_jb__map_live(const void *m, size_t off, size_t len);
+int __wrap_jb__map_live(const void *m, size_t off, size_t len)
+{
+    int live = __real_jb__map_live(m, off, len);
+    if (grow_len) {
+        *grow_len = 4096 + 6;
+        grow_len = NULL;
+        arm_trap_check();
+    }
+    return live;
+}
+static int hook_grow_during(pthread_jit_write_callback_t cb, void *ctx)
+{
+    if (cb == jb_apple_write_copy)
+        grow_len = len_of(ctx);
+    return cb(ctx);
+}
+
+static void forge_in_flight(jbm_callback_hook h)
 {
     with(&mac13);
     jb_region *r = open_flags(JB_WX_AUTO, 0);
-    cr_assert_eq(jb_freeze(r), JB_ESTATE);
-    cr_assert(strstr(jb_last_error(), "jit-allowlist-freeze-late.plist"), "%s",
-              jb_last_error());
-    cr_assert_eq(jbm_stats_now().freezes, 0);
-    install(r, 2);
-    jb_region_close(r);
+    target = install(r, 30);
+    victim = install(r, 31);
+    cr_assert_gt(victim, target);
+    uint8_t b31[8], b32[8], b33[8];
+    code_ret(b31, 31);
+    code_ret(b32, 32);
+    code_ret(b33, 33);
+    if (h == hook_replay_stale) {
+        jbm_set_callback_hook(hook_save);
+        cr_assert_eq(jb_write(r, victim, b32, 6), 0, "the genuine request");
+        jbm_set_callback_hook(NULL);
+        cr_assert_eq(jb_write(r, victim, b31, 6), 0, "the victim as it was");
+    }
+    jbm_set_callback_hook(h);
+    jb_write(r, target, b33, 6);
+    jbm_set_callback_hook(NULL);
+    cr_assert_eq(((int_fn)(void *)victim)(), 31, "the victim kept its code");
+    cr_assert_fail("the forgery did not trap");
 }
 
-Test(darwin_model, freeze_before_12_1_is_unsupported)
+/* Fails on the first-round backend: the copy landed in the victim. */
+Test(darwin_model, request_with_one_field_changed_traps, .exit_code = 42)
 {
-    jbm_config c = freeze_late;
-    c.os_major = 12;
-    c.os_minor = 0;
-    with(&c);
-    jb_region *r = open_flags(JB_WX_AUTO, JB_OPEN_APPLE_FREEZE_LATE);
-    cr_assert_eq(jb_freeze(r), JB_EUNSUPPORTED);
-    cr_assert_eq(jbm_stats_now().freezes, 0);
-    jb_region_close(r);
+    forge_in_flight(hook_bump_offset);
+}
+
+/* Fails on the first-round backend: the stale request was carried out. */
+Test(darwin_model, stale_request_replayed_traps, .exit_code = 42)
+{
+    forge_in_flight(hook_replay_stale);
+}
+
+/* Fails on the first-round backend: memcpy ran 4,096 bytes past the block
+ * (over the victim). */
+Test(darwin_model, request_changed_during_the_call_traps_after_the_genuine_write,
+     .exit_code = 42)
+{
+    forge_in_flight(hook_grow_during);
+}
+
+static void *other_thread_call(void *p)
+{
+    void **a = p;
+    pthread_jit_write_with_callback_np((pthread_jit_write_callback_t)a[0], a[1]);
+    return NULL;
+}
+static int hook_other_thread(pthread_jit_write_callback_t cb, void *ctx)
+{
+    if (cb == jb_apple_write_copy) {
+        void *a[2] = {(void *)cb, ctx};
+        pthread_t t;
+        arm_trap_check();
+        pthread_create(&t, NULL, other_thread_call, a);
+        pthread_join(t, NULL);
+    }
+    return cb(ctx);
+}
+Test(darwin_model, request_from_another_thread_traps, .exit_code = 42)
+{
+    forge_in_flight(hook_other_thread);
 }
 
 /* ---- apple-toggle ----------------------------------------------------- */
@@ -410,7 +980,6 @@ Test(darwin_model, toggle_restores_the_state_found_on_entry)
     jb_region *r = open_flags(JB_WX_APPLE_TOGGLE, 0);
     install(r, 1);
     cr_assert_eq(jbm_thread_writable(), 0, "entered executable, left executable");
-    /* A host that made the thread writable itself keeps it writable. */
     cr_assert_eq(jb_apple_write_protect(0), 0);
     cr_assert_eq(jbm_thread_writable(), 1);
     unsigned long t = jbm_stats_now().toggles;
@@ -442,17 +1011,30 @@ Test(darwin_model, toggle_inside_a_window_is_refused)
     jb_region_close(r);
 }
 
-Test(darwin_model, allowlist_needs_11_4)
+/* The allowlist arrived with the callback API in macOS 11.4 (libpthread-
+ * 454.100.8, macOS 11.3, has no allowlist_enabled): an app signed with it
+ * that runs on 11.0-11.3 gets apple-toggle, which the OS allows there. */
+Test(darwin_model, allowlist_is_not_enforced_before_11_4)
 {
-    jbm_config c = mac13;
-    c.os_major = 11;
-    c.os_minor = 3;
-    with(&c);
-    jb_options o = {0, JB_WX_AUTO, JB_OPEN_NO_ENV | JB_OPEN_APPLE_ALLOWLIST};
-    jb_region *r;
-    cr_assert_lt(jb_region_open(&r, &o), 0);
-    cr_assert(strstr(jb_last_error(), "11.4"), "%s", jb_last_error());
-    cr_assert_eq(jbm_stats_now().toggles, 0);
+    with_os(&allowlisted, 11, 3);
+    jb_region *r = open_flags(JB_WX_AUTO, JB_OPEN_APPLE_ALLOWLIST);
+    jb_info info;
+    jb_region_info(r, &info);
+    cr_assert_eq(info.wx, JB_WX_APPLE_TOGGLE, "%s", info.why);
+    install(r, 7);
+    cr_assert_gt(jbm_stats_now().toggles, 0);
+    cr_assert_eq(jb_apple_write_protect(1), 0, "%s", jb_last_error());
+    jb_region_close(r);
+}
+
+/* libpthread-454.100.8 (11.3) pthread_jit_write_protect_np has no
+ * allowlist check; the one of P:1384-1391 came with 454.120.2 (11.4). */
+Test(darwin_model, rule_allowlist_arrived_in_11_4)
+{
+    with_os(&allowlisted, 11, 3);
+    pthread_jit_write_protect_np(0);
+    pthread_jit_write_protect_np(1);
+    cr_assert_eq(jbm_stats_now().toggles, 2);
 }
 
 /* ---- Intel Macs ------------------------------------------------------- */
@@ -558,8 +1140,6 @@ Test(darwin_model, trim_gives_pages_back_with_madvise)
     cr_assert_eq(info_of(r).committed, step);
     cr_assert_leq(rss_of(base, s.jit_size), step, "the model kept the pages");
     cr_assert_eq(((int_fn)(void *)lo)(), 1);
-    /* Growing again takes the pages back and trap-fills them (the model
-     * left zeros there). */
     cr_assert_eq(jb_alloc(r, big_len, 16, (void **)&big), 0, "%s", jb_last_error());
     s = jbm_stats_now();
     cr_assert_eq(s.reuse, 1);
@@ -569,7 +1149,6 @@ Test(darwin_model, trim_gives_pages_back_with_madvise)
     uint8_t b[8];
     cr_assert_eq(jb_write(r, big, b, code_ret(b, 13)), 0, "%s", jb_last_error());
     cr_assert_eq(((int_fn)(void *)big)(), 13);
-    /* Growing past what was given back asks for nothing. */
     void *more;
     cr_assert_eq(jb_alloc(r, big_len, 16, &more), 0, "%s", jb_last_error());
     cr_assert_eq(jbm_stats_now().reuse, 1);
@@ -604,6 +1183,7 @@ static int recurse(void *ctx)
     return jb_write(q->r, q->f, b, 4) == JB_ESTATE ? 0 : 1;
 }
 
+/* The OS would not stop a nested write (H:648-650): jitbuf does. */
 Test(darwin_model, writable_only_inside_window_and_no_recursion)
 {
     with(&mac13);
@@ -615,4 +1195,91 @@ Test(darwin_model, writable_only_inside_window_and_no_recursion)
     cr_assert_eq(q.alias, f, "inside the window the code is written in place");
     cr_assert_eq(jb_sync_threads(r), JB_EUNSUPPORTED);
     jb_region_close(r);
+}
+
+/* ---- the doctor's verdict is what jb_region_open does ------------------ */
+/* tools/jitbuf-doctor predicts jb_region_open(&r, NULL) with
+ * jb__dw_open_verdict (decide.c) from a file; here the same function is
+ * fed the model's process and must agree with the real open, for every
+ * signature, macOS version, hardened runtime, CPU and allowlist layout. */
+#include <criterion/parameterized.h>
+
+#include "../../src/os/darwin/darwin.h"
+
+typedef struct {
+    int sig;   /* 0 plain, 1 jit, 2 allowlist, 3 freeze-late, 4 single-jit */
+    int os;    /* index into the versions below */
+    int hardened, intel;
+    int list;  /* 0 the test binary's own (jitbuf listed), 1 none, 2 two */
+} verdict_case;
+
+static const int versions[][2] = {{11, 0}, {11, 4}, {12, 0}, {13, 0}};
+static const pthread_jit_write_callback_t no_jitbuf[] = {listed_cb, NULL};
+
+ParameterizedTestParameters(darwin_model, verdict_agrees_with_open)
+{
+    static verdict_case cases[5 * 4 * 2 * 2 * 3];
+    size_t n = 0;
+    for (int sig = 0; sig < 5; sig++)
+        for (int os = 0; os < 4; os++)
+            for (int h = 0; h < 2; h++)
+                for (int intel = 0; intel < 2; intel++)
+                    for (int list = 0; list < 3; list++)
+                        cases[n++] = (verdict_case){sig, os, h, intel, list};
+    return cr_make_param_array(verdict_case, cases, n);
+}
+
+ParameterizedTest(verdict_case *v, darwin_model, verdict_agrees_with_open)
+{
+    jbm_config c = {.os_major = versions[v->os][0],
+                    .os_minor = versions[v->os][1],
+                    .apple_silicon = !v->intel,
+                    .hardened = v->hardened,
+                    .allow_jit = v->sig >= 1,
+                    .allowlist = v->sig == 2 || v->sig == 3,
+                    .freeze_late = v->sig == 3,
+                    .single_jit = v->sig == 4};
+    if (v->list == 1)
+        c.main_list = no_jitbuf, c.main_n = 2;
+    else if (v->list == 2)
+        c.main_list = two_lists, c.main_n = 4;
+    with(&c);
+    /* The model's process is hardened by its configuration; Zig's files
+     * carry no runtime flag, so the verdict's copy of the signature gets
+     * it from there. */
+    jb__dw_sig s = *jb__dw_signature();
+    cr_assert(s.read, "%s", s.why);
+    if (v->hardened)
+        s.cd_flags |= JB__CS_RUNTIME;
+    jb__dw_images im;
+    jb__dw_process_images(&im);
+    jb__dw_os os = jb__dw_os_now();
+    jb_wx wx;
+    char story[2048];
+    int want = jb__dw_open_verdict(&s, &os, &im, &wx, story, sizeof story);
+    jb_region *r = NULL;
+    int rc = jb_region_open(&r, &(jb_options){0, JB_WX_AUTO, JB_OPEN_NO_ENV});
+    cr_assert_eq(rc == 0, want == 0,
+                 "sig %d macOS %d.%d hardened %d intel %d list %d: open %s, "
+                 "verdict %s",
+                 v->sig, c.os_major, c.os_minor, v->hardened, v->intel,
+                 v->list, rc == 0 ? "works" : jb_last_error(), story);
+    if (rc == 0) {
+        jb_info info;
+        jb_region_info(r, &info);
+        cr_assert_eq(info.wx, wx, "open picked %s, the verdict %s (%s)",
+                     jb_wx_name(info.wx), jb_wx_name(wx), story);
+        jb_region_close(r);
+    }
+}
+
+/* strategies.c's jb__os_auto is the order the verdict walks. */
+Test(darwin_model, auto_order_is_the_verdicts)
+{
+    size_t k = 0;
+    for (; jb__os_auto[k]; k++) {
+        cr_assert_lt(k, 2);
+        cr_assert_eq(jb__os_auto[k]->wx, jb__dw_auto_order[k]);
+    }
+    cr_assert_eq(k, 2);
 }

@@ -1,46 +1,24 @@
-/* A MODEL of Apple's JIT API on Linux (see model.h). Each rule cites the
- * line of DESIGN.md ("Apple facts the Darwin backend must honour") that it
- * models, which in turn cites Apple's documentation and pthread.h:
+/* A MODEL of Apple's JIT API on Linux (see model.h): libpthread's JIT
+ * calls and xnu's MAP_JIT rules. The images and the allowlist snapshot are
+ * in model_dyld.c. Each rule cites the Apple source it follows:
  *
- * [A1] Under the hardened runtime, mmap(MAP_JIT) needs
- *      com.apple.security.cs.allow-jit, else it fails.
- * [A2] A process may create only one MAP_JIT region.
- * [A3] MAP_JIT cannot be combined with MAP_FIXED, MAP_SHARED or a file
- *      mapping (EINVAL); since macOS 11.2 mprotect on MAP_JIT pages fails;
- *      commit/decommit of unused ranges uses madvise. After
- *      madvise(MADV_FREE_REUSABLE) the kernel may take the pages: the model
- *      takes them, so they read as zero (not trap instructions) until
- *      rewritten.
- * [A4] Apple silicon enforces W^X for every app; Intel Macs have no
- *      per-thread protection, and pthread_jit_write_protect_supported_np()
- *      says which.
- * [A5] pthread_jit_write_protect_np(0) makes the MAP_JIT region writable
- *      and not executable for the calling thread only; (1) reverses it;
- *      macOS 11.0+; forbidden (the process is killed) under the
- *      jit-write-allowlist entitlement.
- * [A6] pthread_jit_write_with_callback_np(cb, ctx) (macOS 11.4+) makes the
- *      thread writable, calls cb(ctx), makes it executable again and returns
- *      cb's result; it must not be called from inside a callback; with the
- *      jit-write-allowlist entitlement cb must be listed by
- *      PTHREAD_JIT_WRITE_ALLOW_CALLBACKS_NP or the process is killed; on
- *      Intel it only calls cb.
- * [A7] With jit-write-allowlist-freeze-late, pthread_jit_write_freeze_
- *      callbacks_np (macOS 12.1+) must be called exactly once, before the
- *      first pthread_jit_write_with_callback_np; calling it without the
- *      entitlement is an error.
- * [A8] sys_icache_invalidate(start, len) before running written code.
+ *   P = libpthread-539 src/pthread.c, H = libpthread-539
+ *   include/pthread/pthread.h, K = libpthread-539 kern/kern_internal.h,
+ *   M = xnu-11417.101.15 bsd/kern/kern_mman.c, V = xnu-11417.101.15
+ *   osfmk/vm/vm_map.c, E = xnu-11417.101.15 bsd/kern/kern_exec.c,
+ *   C = libplatform-375.100.10 private/os/crashlog_private.h.
  *
- * What it does not model: the hardware. Per-thread protection [A5] is
- * approximated: while any thread is writable the whole region is RW for
- * the process; a thread that is not writable and fetches an instruction
- * from the region then faults, and the model's SIGSEGV handler holds it
- * until the region is executable again (as if its own view had stayed
- * executable), while a writable thread that runs region code dies, as on
- * Apple silicon. A store by a non-writable thread while another writes is
- * not caught (the page is RW). Nor does it model dyld's per-image
- * allowlists (the test executable is the only image), the errno
- * values of refusals (not documented; the model picks EPERM for [A1] and
- * [A2], EPERM for mprotect), and anything Apple has not written down. */
+ * What it does not model: the hardware. Per-thread protection (P:1376,
+ * os_thread_self_restrict_rwx_to_rx/rw) is approximated: while any thread
+ * is writable the MAP_JIT regions are RW for the process; a thread that is
+ * not writable and fetches an instruction from them then faults, and the
+ * model's SIGSEGV handler holds it until they are executable again (as if
+ * its own view had stayed executable), while a writable thread that runs
+ * region code dies, as on Apple silicon. A store by a non-writable thread
+ * while another writes is not caught (the page is RW). Nor does it model
+ * AMFI, which is not open source: that a hardened process without
+ * allow-jit is refused MAP_JIT is Apple's documented rule, and the errno
+ * (EINVAL) is xnu's for any refusal by that policy (M:474-478). */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
@@ -57,31 +35,54 @@
 #include <ucontext.h>
 #include <unistd.h>
 
-static jbm_config cfg = {13, 0, 1, 1, 1, 0, 0};
+static jbm_config cfg = {.os_major = 13, .apple_silicon = 1, .hardened = 1,
+                         .allow_jit = 1};
 static jbm_stats st;
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
-static int writers; /* threads that are writable now */
-static atomic_int rw_now; /* 1 while the region may be RW for the process */
-static int frozen;
-static _Thread_local int writable, in_callback;
+enum { MAX_JIT = 8 };
+static struct {
+    void *base;
+    size_t size;
+} jit[MAX_JIT];                 /* the MAP_JIT regions */
+static int jit_entry_exists;    /* V:17457-17462: set once, never cleared */
+static int writers;             /* threads that are writable now */
+static atomic_int rw_now;       /* 1 while the regions may be RW */
+static _Thread_local int writable;
+static jbm_callback_hook hook;
 
-extern const pthread_jit_write_callback_t __start_jbm_pth_jit_func[]
-    __attribute__((weak));
-extern const pthread_jit_write_callback_t __stop_jbm_pth_jit_func[]
-    __attribute__((weak));
-
-static void killed(const char *rule)
+/* C:277-281 and 41-53: OS_BUG_CLIENT sets the crash message and traps
+ * (brk on arm64, so the process dies of SIGTRAP). */
+void jbm__trap(const char *message)
 {
-    fprintf(stderr, "darwin model: the process is killed: %s\n", rule);
+    fprintf(stderr, "darwin model: BUG IN CLIENT OF LIBPTHREAD: %s\n", message);
     fflush(stderr);
-    kill(getpid(), SIGKILL);
-    _exit(137);
+#if defined(__x86_64__)
+    __asm__ volatile("int3");
+#elif defined(__aarch64__)
+    __asm__ volatile("brk #0xb001");
+#endif
+    raise(SIGTRAP);
+    _exit(133);
+}
+
+/* A function the OS lacks (weak-imported, so NULL) was called: the jump to
+ * address 0 faults. */
+static void missing(const char *fn)
+{
+    fprintf(stderr, "darwin model: %s does not exist on macOS %d.%d: a call "
+                    "to it jumps to address 0\n",
+            fn, cfg.os_major, cfg.os_minor);
+    fflush(stderr);
+    signal(SIGSEGV, SIG_DFL);
+    raise(SIGSEGV);
+    _exit(139);
 }
 
 void jbm_configure(const jbm_config *c)
 {
     cfg = *c;
-    jbm_set_allowlist(NULL);
+    hook = NULL;
+    jbm__images_reset(&cfg);
 }
 
 const jbm_config *jbm_current(void)
@@ -93,6 +94,11 @@ int jbm_os_at_least(int major, int minor)
 {
     return cfg.os_major > major ||
            (cfg.os_major == major && cfg.os_minor >= minor);
+}
+
+void jbm_set_callback_hook(jbm_callback_hook h)
+{
+    hook = h;
 }
 
 jbm_stats jbm_stats_now(void)
@@ -108,38 +114,60 @@ int jbm_thread_writable(void)
     return writable;
 }
 
-/* [A5] per-thread state, modelled process-wide (see above). */
+/* K:113-117: the JIT write protection exists on arm64 only; on Intel every
+ * call below does nothing but what its P line says for that case. */
+static int rwx_supported(void)
+{
+    return cfg.apple_silicon;
+}
+
+static void protect_all(int prot)
+{
+    for (int i = 0; i < MAX_JIT; i++)
+        if (jit[i].base)
+            mprotect(jit[i].base, jit[i].size, prot);
+}
+
+/* P:1376/1378 per-thread state, modelled process-wide (see the top). */
 static void set_writable(int on)
 {
-    if (!cfg.apple_silicon || writable == on)
+    if (!rwx_supported() || writable == on)
         return;
     writable = on;
     pthread_mutex_lock(&mu);
     writers += on ? 1 : -1;
-    if (st.jit_base && writers == (on ? 1 : 0)) {
-        /* rw_now covers every moment the region can be RW. */
+    if (writers == (on ? 1 : 0)) {
+        /* rw_now covers every moment a region can be RW. */
         if (on)
             atomic_store(&rw_now, 1);
-        mprotect(st.jit_base, st.jit_size,
-                 on ? PROT_READ | PROT_WRITE : PROT_READ | PROT_EXEC);
+        protect_all(on ? PROT_READ | PROT_WRITE : PROT_READ | PROT_EXEC);
         if (!on)
             atomic_store(&rw_now, 0);
     }
     pthread_mutex_unlock(&mu);
 }
 
-/* [A5] for threads that run code while another writes (see the top). An
- * instruction fetch (x86 page-fault error code bit 4) from the region by a
- * thread that is not writable is held while the region is RW, then
- * retried: rw_now is 1 whenever the region is RW, so once it reads 0 the
- * fetch succeeds (the window may have closed before the handler ran). Any
- * other fault is real: the retry dies of it. */
+static int in_jit(const void *addr, size_t len)
+{
+    const char *a = addr;
+    for (int i = 0; i < MAX_JIT; i++) {
+        const char *b = jit[i].base;
+        if (b && a < b + jit[i].size && b < a + len)
+            return 1;
+    }
+    return 0;
+}
+
+/* For threads that run code while another writes (see the top). An
+ * instruction fetch (x86 page-fault error code bit 4) from a region by a
+ * thread that is not writable is held while the regions are RW, then
+ * retried: rw_now is 1 whenever they are RW, so once it reads 0 the
+ * fetch succeeds. Any other fault is real: the retry dies of it. */
 static void on_segv(int sig, siginfo_t *si, void *uc)
 {
     (void)sig;
-    const char *a = si->si_addr, *b = st.jit_base;
     int fetch = (((ucontext_t *)uc)->uc_mcontext.gregs[REG_ERR] & 0x10) != 0;
-    if (fetch && b && a >= b && a < b + st.jit_size && !writable) {
+    if (fetch && in_jit(si->si_addr, 1) && !writable) {
         while (atomic_load(&rw_now))
             sched_yield();
         return;
@@ -161,65 +189,85 @@ void *jbm_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
 {
     if (!(flags & MAP_JIT))
         return mmap(addr, len, prot, flags, fd, off);
-    if ((flags & (MAP_FIXED | MAP_SHARED)) || fd != -1) { /* [A3] */
+    /* M:399-408 and 536-538: MAP_JIT with MAP_FIXED, MAP_SHARED or a file */
+    if ((flags & (MAP_FIXED | MAP_SHARED)) || fd != -1) {
         errno = EINVAL;
         return MAP_FAILED;
     }
-    if (cfg.hardened && !cfg.allow_jit) { /* [A1] */
-        errno = EPERM;
+    /* Apple's documented rule (hardened runtime needs allow-jit), enforced
+     * by AMFI through mac_proc_check_map_anon: EINVAL (M:474-478). */
+    if (cfg.hardened && !cfg.allow_jit) {
+        errno = EINVAL;
         return MAP_FAILED;
     }
     pthread_mutex_lock(&mu);
-    if (st.jit_base) { /* [A2] */
+    /* V:2297-2301 with vm_map_internal.h:774-782: a second MAP_JIT entry
+     * only under single-jit (set at exec from the entitlement, E:5629-
+     * 5633); KERN_INVALID_ARGUMENT becomes EINVAL (M:952-967). The flag is
+     * never cleared (V:17457-17462): one region per process lifetime. */
+    int slot = -1;
+    for (int i = MAX_JIT - 1; i >= 0; i--)
+        if (!jit[i].base)
+            slot = i;
+    if ((jit_entry_exists && cfg.single_jit) || slot < 0) {
         pthread_mutex_unlock(&mu);
-        errno = EPERM;
+        errno = EINVAL;
         return MAP_FAILED;
     }
-    /* [A4] a thread starts executable; Intel: RWX for everyone. */
-    int p = cfg.apple_silicon ? (prot & ~PROT_WRITE) : prot;
+    /* A thread starts executable; Intel: RWX for everyone. */
+    int p = rwx_supported() ? (prot & ~PROT_WRITE) : prot;
     void *m = mmap(addr, len, p, flags & ~MAP_JIT, fd, off);
     if (m != MAP_FAILED) {
-        st.jit_base = m;
-        st.jit_size = len;
-        if (cfg.apple_silicon)
+        jit[slot].base = m;
+        jit[slot].size = len;
+        jit_entry_exists = 1;
+        st.jit_maps++;
+        if (!st.jit_base) {
+            st.jit_base = m;
+            st.jit_size = len;
+        }
+        if (rwx_supported())
             hold_fetches_during_writes();
     }
     pthread_mutex_unlock(&mu);
     return m;
 }
 
-static int in_jit(const void *addr, size_t len)
-{
-    const char *a = addr, *b = st.jit_base;
-    return b && a < b + st.jit_size && b < a + len;
-}
-
 int jbm_munmap(void *addr, size_t len)
 {
     pthread_mutex_lock(&mu);
-    if (in_jit(addr, len) && addr == st.jit_base && len == st.jit_size)
-        st.jit_base = NULL, st.jit_size = 0;
+    for (int i = 0; i < MAX_JIT; i++)
+        if (jit[i].base == addr && jit[i].size == len) {
+            jit[i].base = NULL;
+            if (st.jit_base == addr)
+                st.jit_base = NULL, st.jit_size = 0;
+        }
     pthread_mutex_unlock(&mu);
     return munmap(addr, len);
 }
 
+/* V:5809-5813: mprotect of a MAP_JIT entry fails (KERN_PROTECTION_FAILURE,
+ * EACCES by M:1303-1306). */
 int jbm_mprotect(void *addr, size_t len, int prot)
 {
-    if (in_jit(addr, len)) { /* [A3] */
+    if (in_jit(addr, len)) {
         pthread_mutex_lock(&mu);
         st.jit_mprotects++;
         pthread_mutex_unlock(&mu);
-        errno = EPERM;
+        errno = EACCES;
         return -1;
     }
     return mprotect(addr, len, prot);
 }
 
+/* madvise(MADV_FREE_REUSABLE) lets the kernel take the pages: the model
+ * takes them, so they read as zero (not trap instructions) until
+ * rewritten; MADV_FREE_REUSE only counts them in the footprint again. */
 int jbm_madvise(void *addr, size_t len, int advice)
 {
     if (advice != MADV_FREE_REUSABLE && advice != MADV_FREE_REUSE)
         return madvise(addr, len, advice);
-    pthread_mutex_lock(&mu); /* [A3] */
+    pthread_mutex_lock(&mu);
     size_t off = (size_t)((char *)addr - (char *)st.jit_base);
     if (in_jit(addr, len) && advice == MADV_FREE_REUSABLE) {
         st.reusable++;
@@ -231,99 +279,92 @@ int jbm_madvise(void *addr, size_t len, int advice)
         st.reuse_len = len;
     }
     pthread_mutex_unlock(&mu);
-    /* REUSE only counts the pages in the footprint again. */
     return advice == MADV_FREE_REUSABLE ? madvise(addr, len, MADV_DONTNEED) : 0;
 }
 
+/* P:1397-1401 */
 int pthread_jit_write_protect_supported_np(void)
 {
-    return cfg.apple_silicon; /* [A4] */
+    return rwx_supported();
 }
 
+/* P:1368-1393; H:586 (macOS 11.0). */
 void pthread_jit_write_protect_np(int enabled)
 {
     if (!jbm_os_at_least(11, 0))
-        killed("pthread_jit_write_protect_np needs macOS 11.0 [A5]");
-    if (cfg.allowlist)
-        killed("pthread_jit_write_protect_np under the jit-write-allowlist "
-               "entitlement [A5]");
+        missing("pthread_jit_write_protect_np");
+    if (!rwx_supported()) /* P:1371-1373 */
+        return;
     pthread_mutex_lock(&mu);
     st.toggles++;
     pthread_mutex_unlock(&mu);
     set_writable(!enabled);
-}
-
-static const pthread_jit_write_callback_t *allowlist; /* NULL: the section */
-
-void jbm_set_allowlist(const pthread_jit_write_callback_t *list)
-{
-    allowlist = list;
-}
-
-int jbm_listed(pthread_jit_write_callback_t cb)
-{
-    if (allowlist) {
-        for (const pthread_jit_write_callback_t *p = allowlist; *p; p++)
-            if (*p == cb)
-                return 1;
-        return 0;
+    if (jbm__allowlist_enabled()) { /* P:1384-1391: after toggling */
+        set_writable(0);
+        jbm__trap("pthread_jit_write_protect_np() disallowed by allowlist");
     }
-    if (!__start_jbm_pth_jit_func)
-        return 0;
-    for (const pthread_jit_write_callback_t *p = __start_jbm_pth_jit_func;
-         p < __stop_jbm_pth_jit_func; p++)
-        if (*p == cb)
-            return 1;
-    return 0;
 }
 
+/* P:1403-1449; H:694 (macOS 11.4). Recursion is not detected (H:648-650):
+ * a nested call leaves the outer callback's thread executable (P:1443). */
 int pthread_jit_write_with_callback_np(pthread_jit_write_callback_t cb,
                                        void *ctx)
 {
     if (!jbm_os_at_least(11, 4))
-        killed("pthread_jit_write_with_callback_np needs macOS 11.4 [A6]");
-    if (in_callback)
-        killed("pthread_jit_write_with_callback_np called from inside a "
-               "callback [A6]");
-    if (cfg.allowlist && cfg.freeze_late && !frozen)
-        killed("pthread_jit_write_with_callback_np before "
-               "pthread_jit_write_freeze_callbacks_np under freeze-late [A7]");
-    if (cfg.allowlist && !jbm_listed(cb))
-        killed("a callback that no PTHREAD_JIT_WRITE_ALLOW_CALLBACKS_NP lists, "
-               "under the jit-write-allowlist entitlement [A6]");
+        missing("pthread_jit_write_with_callback_np");
+    if (!rwx_supported()) /* P:1408-1410: Intel calls cb and nothing else */
+        return cb(ctx);
+    set_writable(1); /* P:1415, before the checks */
+    if (jbm__allowlist_enabled()) { /* P:1418 */
+        if (!jbm__frozen()) /* P:1419-1423 */
+            jbm__trap("pthread_jit_write_with_callback_np() called before "
+                      "pthread_jit_write_freeze_callbacks_np()");
+        if (!jbm_allowed(cb)) { /* P:1425-1438 */
+            set_writable(0);
+            jbm__trap("pthread_jit_write_with_callback_np() callback not in "
+                      "allowlist");
+        }
+    }
     pthread_mutex_lock(&mu);
     st.callbacks++;
     pthread_mutex_unlock(&mu);
-    set_writable(1);
-    in_callback = 1;
-    int rc = cb(ctx);
-    in_callback = 0;
-    set_writable(0); /* "toggles protection back to executable" */
+    int rc = hook ? hook(cb, ctx) : cb(ctx); /* P:1441 */
+    set_writable(0); /* P:1443: executable, whatever it was before */
     return rc;
 }
 
+/* P:1451-1476; H:725 (macOS 12.1). */
 void pthread_jit_write_freeze_callbacks_np(void)
 {
     if (!jbm_os_at_least(12, 1))
-        killed("pthread_jit_write_freeze_callbacks_np needs macOS 12.1 [A7]");
-    if (!cfg.freeze_late)
-        killed("pthread_jit_write_freeze_callbacks_np without the "
-               "freeze-late entitlement [A7]");
+        missing("pthread_jit_write_freeze_callbacks_np");
+    if (!rwx_supported()) /* P:1455-1457 */
+        return;
+    /* P:1461-1464; freeze-late exists only with the allowlist (P:1268) */
+    if (!(cfg.allowlist && cfg.freeze_late))
+        jbm__trap("pthread_jit_write_freeze_callbacks_np() called but "
+                  "freeze-late entitlement is missing");
+    if (jbm__frozen()) /* P:1467-1470 */
+        jbm__trap("pthread_jit_write_freeze_callbacks_np() already called");
+    jbm__freeze(); /* P:1471 */
     pthread_mutex_lock(&mu);
-    if (frozen) {
-        pthread_mutex_unlock(&mu);
-        killed("pthread_jit_write_freeze_callbacks_np called twice [A7]");
-    }
-    frozen = 1;
     st.freezes++;
     pthread_mutex_unlock(&mu);
 }
 
 void sys_icache_invalidate(void *start, size_t len)
 {
-    pthread_mutex_lock(&mu); /* [A8] */
+    pthread_mutex_lock(&mu); /* recorded: the backend must call it */
     st.icache_calls++;
     st.icache_last = start;
     st.icache_last_len = len;
+    pthread_mutex_unlock(&mu);
+}
+
+/* For model_dyld.c's snapshot count. */
+void jbm__set_allowlist_count(size_t n)
+{
+    pthread_mutex_lock(&mu);
+    st.allowlist_count = n;
     pthread_mutex_unlock(&mu);
 }

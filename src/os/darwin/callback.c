@@ -4,16 +4,25 @@
  * W^X: yes on Apple silicon (the region is writable only for the calling
  * thread, only while the callback runs). Works with and without the
  * com.apple.security.cs.jit-write-allowlist entitlement: with it, the OS
- * kills the process unless the callback is in an image's allowlist, which
- * for these three is allowlist.c (dylib) or the host's own invocation
- * (static builds, JB_APPLE_WRITE_CALLBACKS in jitbuf.h).
+ * kills the process unless the callback is in an allowlist that libpthread
+ * read (listing.c checks that at open), which for these three is
+ * allowlist.c (dylib) or the host's own invocation (static builds,
+ * JB_APPLE_WRITE_CALLBACKS in jitbuf.h).
+ *
+ * The OS call always leaves the thread executable (libpthread-539
+ * src/pthread.c:1443), whatever it was before: a thread the host made
+ * writable through jb_apple_write_protect(0) is made writable again after
+ * each write.
  *
  * Apple's header asks callbacks to treat their context as attacker
- * controlled. So each callback accepts only a request that jitbuf itself
- * made on this thread, carrying the per-process secret, and re-checks it
- * against state the request cannot name: the region bounds and the block
- * table, reached through a read-only page. Anything else is a forged
- * request and traps at once (__builtin_trap, as the header recommends). */
+ * controlled (include/pthread/pthread.h:683-692). So each callback accepts
+ * only the request that jitbuf itself submitted on this thread: it copies
+ * the request once, checks the copy against the copy this thread kept and
+ * the per-process secret, re-checks it against state the request cannot
+ * name (the region's bounds and block table, reached through a read-only
+ * page), writes from the copy only, and finally checks that the request
+ * was not changed while it ran. Anything else is a forged request and
+ * traps at once (__builtin_trap, as the header recommends). */
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -23,24 +32,51 @@
 #include "../../error.h"
 #include "darwin.h"
 
+/* freeze-late: set once pthread_jit_write_freeze_callbacks_np has run, by
+ * jb_freeze or (as the host says) by the host; claimed by the one jb_freeze
+ * that calls the OS. */
+static atomic_int frozen, freeze_claimed;
+int jb__dw_late_signed;
+uint32_t jb__dw_frozen_images;
+
+static void set_frozen(void)
+{
+    jb__dw_frozen_images = _dyld_image_count();
+    atomic_store(&frozen, 1);
+}
+
+int jb__dw_frozen(void)
+{
+    return atomic_load(&frozen);
+}
+
+int jb_apple_host_froze(void)
+{
+    atomic_store(&freeze_claimed, 1);
+    set_frozen();
+    return 0;
+}
+
 #if JB__DW_HAVE_CALLBACK_API
+
+enum { MAX_REGIONS = 8 };
 
 typedef struct {
     uint64_t secret;
+    uint64_t region; /* index into the guard's maps */
     jb__wop op;
 } jb__dw_request;
 
 /* Read-only except while a region is being mapped or unmapped. */
 typedef struct {
     uint64_t secret;
-    const jb__map *map; /* the process's one region, or NULL */
+    const jb__map *maps[MAX_REGIONS];
 } jb__dw_guard;
 
 static jb__dw_guard *guard;
+/* The request this thread submitted: where, and a copy of its bytes. */
 static _Thread_local const jb__dw_request *expected;
-/* freeze-late: claimed by the one jb_freeze that calls the OS; frozen once
- * that call returned. */
-static atomic_int freeze_claimed, frozen;
+static _Thread_local jb__dw_request submitted;
 
 #define REQUIRE(c)                                                             \
     do {                                                                       \
@@ -48,38 +84,53 @@ static atomic_int freeze_claimed, frozen;
             __builtin_trap();                                                  \
     } while (0)
 
-/* The checks common to the three callbacks; returns the trusted region. */
-static const jb__map *genuine(const jb__dw_request *q, jb__opkind kind)
+/* Copy the request at ctx once into *q and check what every callback
+ * needs; returns the trusted region. The compiler barrier keeps every
+ * later use on the copy (never a second read of ctx). */
+static const jb__map *genuine(const void *ctx, jb__dw_request *q,
+                              jb__opkind kind)
 {
     const jb__dw_guard *g = guard;
-    REQUIRE(g && g->map && q && q == expected);
-    REQUIRE(q->secret == g->secret && q->op.kind == kind);
-    const jb__map *m = g->map;
-    REQUIRE(q->op.len != 0 && q->op.len <= m->reserve &&
+    REQUIRE(g && ctx && ctx == expected);
+    memcpy(q, ctx, sizeof *q);
+    __asm__ volatile("" : : "r"(q) : "memory");
+    REQUIRE(!memcmp(q, &submitted, sizeof *q));
+    REQUIRE(q->secret == g->secret && q->op.kind == kind &&
+            q->region < MAX_REGIONS);
+    const jb__map *m = g->maps[q->region];
+    REQUIRE(m && q->op.len != 0 && q->op.len <= m->reserve &&
             q->op.off <= m->reserve - q->op.len);
     return m;
 }
 
+/* The request must be what it was when the callback copied it. */
+static void unchanged(const void *ctx, const jb__dw_request *q)
+{
+    REQUIRE(!memcmp(ctx, q, sizeof *q));
+}
+
 int jb_apple_write_copy(void *ctx)
 {
-    const jb__dw_request *q = ctx;
-    const jb__map *m = genuine(q, JB__OP_COPY);
-    uintptr_t s = (uintptr_t)q->op.src, base = (uintptr_t)m->exec;
-    REQUIRE(s + q->op.len > s &&
-            (s + q->op.len <= base || s >= base + m->reserve));
-    REQUIRE(jb__map_live(m, q->op.off, q->op.len));
-    memcpy(m->exec + q->op.off, q->op.src, q->op.len);
+    jb__dw_request q;
+    const jb__map *m = genuine(ctx, &q, JB__OP_COPY);
+    uintptr_t s = (uintptr_t)q.op.src, base = (uintptr_t)m->exec;
+    REQUIRE(s + q.op.len > s &&
+            (s + q.op.len <= base || s >= base + m->reserve));
+    REQUIRE(jb__map_live(m, q.op.off, q.op.len));
+    memcpy(m->exec + q.op.off, q.op.src, q.op.len);
+    unchanged(ctx, &q);
     return 0;
 }
 
 int jb_apple_write_patch(void *ctx)
 {
-    const jb__dw_request *q = ctx;
-    const jb__map *m = genuine(q, JB__OP_PATCH);
-    REQUIRE((q->op.len == 4 || q->op.len == 8) &&
-            (q->op.off & (q->op.len - 1)) == 0);
-    REQUIRE(jb__map_live(m, q->op.off, q->op.len));
-    jb__wop_apply(&q->op, m->exec + q->op.off);
+    jb__dw_request q;
+    const jb__map *m = genuine(ctx, &q, JB__OP_PATCH);
+    REQUIRE((q.op.len == 4 || q.op.len == 8) &&
+            (q.op.off & (q.op.len - 1)) == 0);
+    REQUIRE(jb__map_live(m, q.op.off, q.op.len));
+    jb__wop_apply(&q.op, m->exec + q.op.off);
+    unchanged(ctx, &q);
     return 0;
 }
 
@@ -87,16 +138,18 @@ int jb_apple_write_patch(void *ctx)
  * the part of the region that is being committed. */
 int jb_apple_write_fill(void *ctx)
 {
-    const jb__dw_request *q = ctx;
-    const jb__map *m = genuine(q, JB__OP_FILL);
-    REQUIRE(q->op.off >= __atomic_load_n(&m->committed, __ATOMIC_RELAXED) ||
-            jb__map_block_len(m, q->op.off) == q->op.len);
-    jb__wop_apply(&q->op, m->exec + q->op.off);
+    jb__dw_request q;
+    const jb__map *m = genuine(ctx, &q, JB__OP_FILL);
+    REQUIRE(q.op.off >= __atomic_load_n(&m->committed, __ATOMIC_RELAXED) ||
+            jb__map_block_len(m, q.op.off) == q.op.len);
+    jb__wop_apply(&q.op, m->exec + q.op.off);
+    unchanged(ctx, &q);
     return 0;
 }
 
-/* Set the guard page's contents (it is read-only otherwise). */
-static int set_guard(const jb__map *m)
+/* Set (m, add) or clear (m, !add) a region in the guard page, which is
+ * read-only otherwise. */
+static int set_guard(const jb__map *m, int add)
 {
     size_t page = jb__os_page_size();
     if (!guard) {
@@ -111,23 +164,41 @@ static int set_guard(const jb__map *m)
         return jb__fail(JB_EOS, "apple-callback: the write guard page could "
                                 "not be made writable");
     }
-    guard->map = m;
+    for (int i = 0; i < MAX_REGIONS; i++) {
+        if (add && !guard->maps[i]) {
+            guard->maps[i] = m;
+            break;
+        }
+        if (!add && guard->maps[i] == m)
+            guard->maps[i] = NULL;
+    }
     mprotect(guard, page, PROT_READ);
     return 0;
 }
 
-/* 0, or JB_ESTATE while freeze-late is declared and jb_freeze not yet
- * called: the OS kills a process that writes before the freeze. */
+static uint64_t region_of(const jb__map *m)
+{
+    for (uint64_t i = 0; i < MAX_REGIONS; i++)
+        if (guard->maps[i] == m)
+            return i;
+    return MAX_REGIONS; /* not reached: the map is registered */
+}
+
+/* 0, or JB_ESTATE while freeze-late holds and the callbacks are not yet
+ * frozen: the OS kills a process that writes before the freeze
+ * (libpthread-539 src/pthread.c:1419-1423). */
 static int check_frozen(const jb__map *m, const char *what)
 {
-    if ((m->flags & JB_OPEN_APPLE_FREEZE_LATE) && !atomic_load(&frozen))
+    if ((m->flags & JB_OPEN_APPLE_FREEZE_LATE) && !jb__dw_frozen())
         return jb__fail(JB_ESTATE,
-                        "%s before jb_freeze(): the region was opened with "
-                        "JB_OPEN_APPLE_FREEZE_LATE, and under the "
-                        "jit-write-allowlist-freeze-late entitlement the OS "
-                        "kills a process that writes before freezing; call "
+                        "%s before jb_freeze(): the executable is signed "
+                        "with com.apple.security.cs.jit-write-allowlist-"
+                        "freeze-late (or the region was opened with "
+                        "JB_OPEN_APPLE_FREEZE_LATE), and the OS kills a "
+                        "process that writes before freezing; call "
                         "jb_freeze() once after loading every image with JIT "
-                        "write callbacks",
+                        "write callbacks (or jb_apple_host_froze() if the "
+                        "host froze them)",
                         what);
     return 0;
 }
@@ -137,14 +208,24 @@ static int cb_write(jb__map *m, const jb__wop *op)
     int rc = check_frozen(m, "writing code");
     if (rc < 0)
         return rc;
-    jb__dw_request q = {guard->secret, *op};
+    jb__dw_request q;
+    memset(&q, 0, sizeof q);
+    q.secret = guard->secret;
+    q.region = region_of(m);
+    memcpy(&q.op, op, sizeof q.op);
+    memcpy(&submitted, &q, sizeof q);
     pthread_jit_write_callback_t cb =
         op->kind == JB__OP_COPY    ? jb_apple_write_copy
         : op->kind == JB__OP_PATCH ? jb_apple_write_patch
                                    : jb_apple_write_fill;
     expected = &q;
-    rc = pthread_jit_write_with_callback_np(cb, &q);
+    if (JB__DW_OS_11_4)
+        rc = pthread_jit_write_with_callback_np(cb, &q);
+    else
+        rc = jb__fail(JB_EUNSUPPORTED, "apple-callback: needs macOS 11.4");
     expected = NULL;
+    memset(&submitted, 0, sizeof submitted);
+    jb__dw_restore_host_state();
     return rc;
 }
 
@@ -159,70 +240,79 @@ static int cb_run(jb__map *m, size_t off, size_t len, int (*fn)(void *),
     int rc = check_frozen(m, "jb_write_with");
     if (rc < 0)
         return rc;
-    *fn_result = pthread_jit_write_with_callback_np(fn, ctx);
+    if (JB__DW_OS_11_4)
+        *fn_result = pthread_jit_write_with_callback_np(fn, ctx);
+    else
+        return jb__fail(JB_EUNSUPPORTED, "apple-callback: needs macOS 11.4");
+    jb__dw_restore_host_state();
     return 0;
 }
 
 static int cb_map(jb__map *m)
 {
-    if (!jb__dw_at_least_11_4())
-        return jb__fail(JB_EUNSUPPORTED,
-                        "apple-callback: pthread_jit_write_with_callback_np "
-                        "needs macOS 11.4 or later; use apple-toggle (auto "
-                        "does) on older systems");
-    /* Under the allowlist entitlement the OS kills the process at the
-     * first write through an unlisted callback: check the lists now. */
-    if ((m->flags & JB_OPEN_APPLE_ALLOWLIST) &&
-        !(jb__dw_listed(jb_apple_write_copy) &&
-          jb__dw_listed(jb_apple_write_patch) &&
-          jb__dw_listed(jb_apple_write_fill)))
-        return jb__fail(JB_EPERM,
-                        "apple-callback: opened with JB_OPEN_APPLE_ALLOWLIST, but "
-                        "no loaded image's allowlist holds jitbuf's write "
-                        "callbacks, and the OS kills a process that writes "
-                        "through an unlisted one; with a static libjitbuf, the "
-                        "image that links it must write PTHREAD_JIT_WRITE_"
-                        "ALLOW_CALLBACKS_NP(JB_APPLE_WRITE_CALLBACKS, ...), or "
-                        "link libjitbuf.dylib, which lists them itself");
-    int rc = set_guard(m);
+    jb__dw_os os = jb__dw_os_now();
+    int rc = jb__dw_strategy_ok(JB_WX_APPLE_CALLBACK, NULL, &os);
     if (rc < 0)
         return rc;
-    rc = jb__dw_map(m, "apple-callback");
+    jb__dw_rules r;
+    rc = jb__dw_rules_for(m->flags, &r, "apple-callback");
+    /* Under the allowlist entitlement the OS kills the process at the
+     * first write through an unlisted callback: check the lists now. */
+    if (rc == 0 && r.allowlist)
+        rc = jb__dw_check_listed(&r);
+    if (rc == 0)
+        rc = set_guard(m, 1);
     if (rc < 0)
-        set_guard(NULL);
+        return rc;
+    jb__dw_late_signed = r.late_signed;
+    rc = jb__dw_map(m, "apple-callback", &r);
+    if (rc < 0)
+        set_guard(m, 0);
     return rc;
 }
 
 static void cb_unmap(jb__map *m)
 {
     jb__dw_unmap(m);
-    set_guard(NULL);
+    set_guard(m, 0);
 }
 
+/* jb_freeze: call pthread_jit_write_freeze_callbacks_np at most once per
+ * process, and only where the OS wants it. */
 int jb__dw_freeze(jb__map *m)
 {
-    if (!(m->flags & JB_OPEN_APPLE_FREEZE_LATE))
+    if (!jb__dw_late_signed)
         return jb__fail(JB_ESTATE,
-                        "jb_freeze: the region was not opened with "
-                        "JB_OPEN_APPLE_FREEZE_LATE, and freezing without the "
-                        "com.apple.security.cs.jit-write-allowlist-freeze-late "
-                        "entitlement is an error the OS punishes; if the app "
-                        "is signed with entitlements/"
-                        "jit-allowlist-freeze-late.plist pass that flag, "
-                        "otherwise do not call jb_freeze");
-    if (atomic_exchange(&freeze_claimed, 1))
-        return jb__fail(JB_ESTATE, "jb_freeze: already called; "
-                                   "pthread_jit_write_freeze_callbacks_np must "
-                                   "run exactly once per process");
-    if (!jb__dw_at_least_12_1()) {
-        atomic_store(&freeze_claimed, 0);
-        return jb__fail(JB_EUNSUPPORTED,
-                        "jb_freeze: pthread_jit_write_freeze_callbacks_np needs "
-                        "macOS 12.1; the freeze-late entitlement cannot be "
-                        "used on older systems");
+                        "jb_freeze: the executable is not signed with "
+                        "com.apple.security.cs.jit-write-allowlist-freeze-"
+                        "late (nor was the region opened with "
+                        "JB_OPEN_APPLE_FREEZE_LATE), and a freeze without it "
+                        "kills the process (libpthread-539 src/pthread.c:"
+                        "1461-1464); sign it with entitlements/"
+                        "jit-allowlist-freeze-late.plist, or do not call "
+                        "jb_freeze");
+    /* Frozen already (by jb_freeze or the host), or this macOS (before
+     * 12.1) froze the list at launch: a second freeze would kill
+     * (1467-1470). */
+    if (jb__dw_frozen() || !(m->flags & JB_OPEN_APPLE_FREEZE_LATE))
+        return 0;
+    if (atomic_exchange(&freeze_claimed, 1)) {
+        while (!jb__dw_frozen())
+            jb__os_yield();
+        return 0;
     }
-    pthread_jit_write_freeze_callbacks_np();
-    atomic_store(&frozen, 1);
+#if JB__DW_HAVE_FREEZE_API
+    if (JB__DW_OS_12_1)
+        pthread_jit_write_freeze_callbacks_np();
+#else
+    atomic_store(&freeze_claimed, 0);
+    return jb__fail(JB_EUNSUPPORTED, "jb_freeze: this libjitbuf was built "
+                                     "with an SDK older than macOS 12.1, "
+                                     "which lacks "
+                                     "pthread_jit_write_freeze_callbacks_np; "
+                                     "rebuild with a newer SDK");
+#endif
+    set_frozen();
     return 0;
 }
 

@@ -3,17 +3,43 @@
 #define JB_OS_DARWIN_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "../os.h"
+#include "decide.h"
 
 extern const jb__strategy jb__dw_callback; /* only with JB__DW_HAVE_CALLBACK_API */
 extern const jb__strategy jb__dw_toggle;
 
-/* Reserve the process's one MAP_JIT region (or take the adopted one), and
+/* ---- rules.c: what the code signature says (decide.h) -------------- */
+/* The process's signature, read once (any thread). */
+const jb__dw_sig *jb__dw_signature(void);
+/* The macOS the process runs on, and what this libjitbuf was built with. */
+jb__dw_os jb__dw_os_now(void);
+
+/* Decide the rules for an open with flags (fn names the call); JB_EINVAL
+ * with a sentence if a flag contradicts the signature. */
+int jb__dw_rules_for(unsigned flags, jb__dw_rules *out, const char *fn);
+/* 1 if the OS kills pthread_jit_write_protect_np in this process (the
+ * allowlist, on macOS 11.4 and later). */
+int jb__dw_process_allowlisted(void);
+
+/* ---- listing.c: jitbuf's callbacks in the lists the OS reads ---------- */
+/* 0 if copy, patch and fill are each in an allowlist that libpthread
+ * reads, given the rules; else JB_EPERM and a sentence with the fix. */
+int jb__dw_check_listed(const jb__dw_rules *r);
+/* The loaded images as dyld lists them, for jb__dw_listed (decide.h);
+ * jitbuf's callbacks are told by address. Under the registry lock. */
+void jb__dw_process_images(jb__dw_images *im);
+
+/* ---- map.c: the MAP_JIT regions ------------------------------------- */
+/* Reserve a MAP_JIT region (or take the adopted one), decide the rules
+ * (m->flags then carries the effective JB_OPEN_APPLE_* bits), and
  * trap-fill the first committed step through the strategy's own write
- * path. A refusal names the entitlement, the plist and the one-region rule. */
-int jb__dw_map(jb__map *m, const char *strategy);
-/* JB_OPEN_* flags of the process's open region (0 when none is open). */
+ * path. A refusal names the entitlement, the plist and the one-region
+ * rule. */
+int jb__dw_map(jb__map *m, const char *strategy, const jb__dw_rules *r);
+/* JB_OPEN_* flags (effective) of the process-wide region (0 if none). */
 extern unsigned jb__dw_open_flags;
 void jb__dw_unmap(jb__map *m);
 /* grow for both strategies: a FILL of [m->committed, to), after taking
@@ -25,5 +51,18 @@ int jb__dw_trim(jb__map *m, size_t to);
 void *jb__dw_alias(jb__map *m, size_t off);
 /* jb_freeze for both strategies (freeze-late rules, checked here). */
 int jb__dw_freeze(jb__map *m);
+/* 1 once the callbacks are frozen (by jb_freeze or, as the host said, by
+ * the host): writes under freeze-late may go ahead. */
+int jb__dw_frozen(void);
+/* _dyld_image_count() at the freeze: the images the OS's list holds. */
+extern uint32_t jb__dw_frozen_images;
+/* Freeze-late was signed (or asked for) by the process's region. */
+extern int jb__dw_late_signed;
+
+/* ---- toggle.c: the calling thread's write state ---------------------- */
+/* pthread_jit_write_with_callback_np always leaves the thread executable
+ * (libpthread-539 src/pthread.c:1443): if the host made this thread
+ * writable with jb_apple_write_protect(0), make it writable again. */
+void jb__dw_restore_host_state(void);
 
 #endif

@@ -1,7 +1,7 @@
-/* Which strategies exist on macOS, and the order JB_WX_AUTO tries them:
- * apple-callback (macOS >= 11.4), then apple-toggle. dualmap, mprotect and
- * rwx are impossible here: MAP_JIT cannot be shared or file-backed, and its
- * pages cannot be mprotected. */
+/* Which strategies exist on macOS, and the order JB_WX_AUTO tries them
+ * (jb__dw_auto_order in decide.c): apple-callback (macOS >= 11.4), then
+ * apple-toggle. dualmap, mprotect and rwx are impossible here: MAP_JIT
+ * cannot be shared or file-backed, and its pages cannot be mprotected. */
 #include "apple.h"
 #include "../../error.h"
 #include "darwin.h"
@@ -19,12 +19,11 @@ const jb__strategy *jb__os_strategy(jb_wx wx)
 #if JB__DW_HAVE_CALLBACK_API
         return &jb__dw_callback;
 #else
-        jb__fail(JB_EUNSUPPORTED, "apple-callback: this libjitbuf was built "
-                                  "with a macOS 11 SDK, which lacks "
-                                  "pthread_jit_write_with_callback_np; "
-                                  "rebuild with a macOS 12 or later SDK, or "
-                                  "use apple-toggle");
+    {
+        jb__dw_os os = jb__dw_os_now();
+        jb__dw_strategy_ok(wx, NULL, &os); /* the sentence */
         return NULL;
+    }
 #endif
     case JB_WX_APPLE_TOGGLE: return &jb__dw_toggle;
     case JB_WX_DUALMAP:
@@ -43,13 +42,12 @@ const jb__strategy *jb__os_strategy(jb_wx wx)
     return NULL;
 }
 
+/* JB_OPEN_PRIVATE: a second MAP_JIT region (decide.c says when). */
 int jb__os_private_ok(void)
 {
-    jb__fail(JB_EUNSUPPORTED, "jb_region_open: JB_OPEN_PRIVATE is not "
-                              "possible on macOS, which allows one MAP_JIT "
-                              "region per process; open without it to share "
-                              "the region as a pool");
-    return 0;
+    jb__dw_rules r;
+    jb__dw_rules_for(0, &r, "jb_region_open"); /* flags 0: cannot fail */
+    return jb__dw_private_ok(&r);
 }
 
 int jb__os_adopt_ok(void)

@@ -2,15 +2,17 @@
  * (macOS 11.0 and later), for systems older than 11.4 or when asked for.
  *
  * W^X: yes on Apple silicon; the toggle is per thread, so other threads
- * keep running code while one writes. Never used under the
- * com.apple.security.cs.jit-write-allowlist entitlement: the OS kills a
- * process that calls pthread_jit_write_protect_np then, so a region opened
- * with JB_OPEN_APPLE_ALLOWLIST refuses this strategy.
+ * keep running code while one writes. Never used where the executable is
+ * signed with com.apple.security.cs.jit-write-allowlist: libpthread kills a
+ * process that calls pthread_jit_write_protect_np then (libpthread-539
+ * src/pthread.c:1384-1391), so such a region refuses this strategy. On an
+ * Intel Mac the call does nothing (1371-1373) and the region is RWX.
  *
  * The OS keeps no readable state and another JIT may share the thread, so
  * each thread has a shadow of its state and a nesting depth; a window
  * restores the state it found on entry. Hosts that toggle the thread
- * themselves call jb_apple_write_protect() so that the shadow stays true. */
+ * themselves call jb_apple_write_protect() so that the shadow stays true
+ * (apple-callback reads it too: see callback.c). */
 #include "apple.h"
 #include "../../error.h"
 #include "darwin.h"
@@ -21,12 +23,18 @@ static _Thread_local struct {
     unsigned char entry;    /* the state found by the outermost window */
 } tl;
 
+static void protect(int enabled)
+{
+    if (JB__DW_OS_11_0)
+        pthread_jit_write_protect_np(enabled);
+}
+
 static void enter(void)
 {
     if (tl.depth++ == 0) {
         tl.entry = tl.writable;
         if (!tl.writable) {
-            pthread_jit_write_protect_np(0);
+            protect(0);
             tl.writable = 1;
         }
     }
@@ -35,24 +43,31 @@ static void enter(void)
 static void leave(void)
 {
     if (--tl.depth == 0 && !tl.entry) {
-        pthread_jit_write_protect_np(1);
+        protect(1);
         tl.writable = 0;
     }
 }
 
+void jb__dw_restore_host_state(void)
+{
+    if (tl.writable)
+        protect(0);
+}
+
 int jb_apple_write_protect(int enabled)
 {
-    if (jb__dw_open_flags & JB_OPEN_APPLE_ALLOWLIST)
-        return jb__fail(JB_EPERM, "jb_apple_write_protect: the region was "
-                                  "opened with JB_OPEN_APPLE_ALLOWLIST, and "
-                                  "under the jit-write-allowlist entitlement "
+    if (jb__dw_process_allowlisted())
+        return jb__fail(JB_EPERM, "jb_apple_write_protect: the executable is "
+                                  "signed with com.apple.security.cs.jit-"
+                                  "write-allowlist (or a region was opened "
+                                  "with JB_OPEN_APPLE_ALLOWLIST), and then "
                                   "pthread_jit_write_protect_np kills the "
                                   "process; write through jb_write_with");
-    if (tl.depth)
+    if (tl.depth || jb__in_window())
         return jb__fail(JB_ESTATE, "jb_apple_write_protect: called inside a "
                                    "jitbuf write window; toggle before or "
                                    "after it");
-    pthread_jit_write_protect_np(enabled ? 1 : 0);
+    protect(enabled ? 1 : 0);
     tl.writable = !enabled;
     return 0;
 }
@@ -79,16 +94,15 @@ static int tg_run(jb__map *m, size_t off, size_t len, int (*fn)(void *),
 
 static int tg_map(jb__map *m)
 {
-    if (m->flags & (JB_OPEN_APPLE_ALLOWLIST | JB_OPEN_APPLE_FREEZE_LATE))
-        return jb__fail(JB_EPERM,
-                        "apple-toggle: the region was opened with "
-                        "JB_OPEN_APPLE_ALLOWLIST (or _FREEZE_LATE, which "
-                        "implies it), and under the "
-                        "com.apple.security.cs.jit-write-allowlist entitlement "
-                        "the OS kills a process that calls "
-                        "pthread_jit_write_protect_np; use apple-callback "
-                        "(JB_WX_AUTO picks it on macOS 11.4 and later)");
-    return jb__dw_map(m, "apple-toggle");
+    jb__dw_rules r;
+    jb__dw_os os = jb__dw_os_now();
+    int rc = jb__dw_rules_for(m->flags, &r, "apple-toggle");
+    if (rc == 0)
+        rc = jb__dw_strategy_ok(JB_WX_APPLE_TOGGLE, &r, &os);
+    if (rc < 0)
+        return rc;
+    jb__dw_late_signed = r.late_signed;
+    return jb__dw_map(m, "apple-toggle", &r);
 }
 
 const jb__strategy jb__dw_toggle = {

@@ -57,3 +57,11 @@ int jb_apple_write_protect(int enabled)
                                      "macOS (pthread_jit_write_protect_np); "
                                      "nothing to toggle here");
 }
+
+/* Nor has the macOS freeze-late callback list. */
+int jb_apple_host_froze(void)
+{
+    return jb__fail(JB_EUNSUPPORTED, "jb_apple_host_froze: exists only on "
+                                     "macOS (pthread_jit_write_freeze_"
+                                     "callbacks_np); nothing is frozen here");
+}
