@@ -274,7 +274,7 @@ darwin-fuzz-run: $(foreach f,$(DARWIN_FUZZERS),$(BUILD)/$(f)_fuzz) $(SIGNED_DIR)
 
 # macOS, checked here without a Mac: cross-build with Zig for three targets
 # and inspect the Mach-O files (scripts/check-macos.sh says what is checked).
-check-macos: $(DOCTOR)
+check-macos: doctor
 	@test -x "$(ZIG)" || { echo "check-macos: zig not found at $(ZIG): run make deps"; exit 1; }
 	ZIG="$(ZIG)" DOCTOR=$(DOCTOR) sh scripts/check-macos.sh
 
