@@ -64,6 +64,12 @@ const char *jb__errno_name(int e)
     case ENFILE: name = "ENFILE"; break;
     case EFBIG: name = "EFBIG"; break;
     case ENODEV: name = "ENODEV"; break;
+    case EAGAIN: name = "EAGAIN"; break;
+    case EINTR: name = "EINTR"; break;
+    case EIO: name = "EIO"; break;
+    case EBADF: name = "EBADF"; break;
+    case EEXIST: name = "EEXIST"; break;
+    case ETXTBSY: name = "ETXTBSY"; break;
     default: name = "errno"; break;
     }
     snprintf(buf, sizeof buf, "%s %d (%s)", name, e, strerror(e));

@@ -193,10 +193,11 @@ static int cb_map(jb__map *m)
     return rc;
 }
 
-static void cb_unmap(jb__map *m)
+static int cb_unmap(jb__map *m)
 {
-    jb__dw_unmap(m);
+    int rc = jb__dw_unmap(m);
     set_guard(NULL);
+    return rc;
 }
 
 int jb__dw_freeze(jb__map *m)

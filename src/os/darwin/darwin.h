@@ -15,7 +15,7 @@ extern const jb__strategy jb__dw_toggle;
 int jb__dw_map(jb__map *m, const char *strategy);
 /* JB_OPEN_* flags of the process's open region (0 when none is open). */
 extern unsigned jb__dw_open_flags;
-void jb__dw_unmap(jb__map *m);
+int jb__dw_unmap(jb__map *m);
 /* grow for both strategies: a FILL of [m->committed, to), after taking
  * back pages that a trim gave away. */
 int jb__dw_grow(jb__map *m, size_t to);

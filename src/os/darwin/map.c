@@ -79,7 +79,7 @@ int jb__dw_map(jb__map *m, const char *strategy)
     return 0;
 }
 
-void jb__dw_unmap(jb__map *m)
+int jb__dw_unmap(jb__map *m)
 {
     /* An adopted region belongs to the host, which unmaps it. */
     if (m->exec && !m->adopted)
@@ -87,6 +87,7 @@ void jb__dw_unmap(jb__map *m)
     m->exec = NULL;
     jb__dw_open_flags = 0;
     reusable_end = 0;
+    return 0;
 }
 
 int jb__dw_trim(jb__map *m, size_t to)
