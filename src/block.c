@@ -159,9 +159,8 @@ int jb_region_trim(jb_region *r, size_t *released)
 int jb__fill_block(jb__arena *a, uint32_t g, uint32_t n)
 {
     size_t off = (size_t)g * JB_GRANULE, len = (size_t)n * JB_GRANULE;
-    int rc = jb__check_usable(a, "jb_free");
-    if (rc < 0)
-        return rc;
+    if (__builtin_expect(a->map.broken, 0))
+        return jb__check_usable(a, "jb_free");
     if (a->map.rw) { /* a persistent writable view: no window to open */
         jb__arch_fill_traps(a->map.rw + off, len);
         return 0;
