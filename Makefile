@@ -81,7 +81,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 .PHONY: all lib demo deps check test runner test-asan test-tsan check-clang \
         check-symbols check-arm64 test-exec examples install uninstall clean \
         test-darwin-model darwin-model-run check-macos check-mac bench bench-count \
-        bench-arm64
+        bench-arm64 test-fault fuzz fuzz-replay test-stress
 
 all: lib
 ifeq ($(OS),darwin)
@@ -135,16 +135,31 @@ test: $(TEST_BIN)
 	$(TEST_ENV) ./$(TEST_BIN) --jobs 2 $(TEST_ARGS)
 
 SAN_OPTS := handle_segv=0:handle_sigbus=0:handle_sigill=0:handle_sigtrap=0
+SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+# $(call san_run,DIR,COMMAND): run COMMAND with every sanitizer report
+# written to a file in DIR (one per process: Criterion's workers, forked
+# children), and fail if any report appears, whatever the exit status.
+# A leak found at a worker's exit does not change what Criterion reports,
+# so without this a leak would pass.
+define san_run
+	@rm -rf $(1) && mkdir -p $(1)
+	ASAN_OPTIONS=$(SAN_OPTS):detect_leaks=1:log_path=$(abspath $(1))/asan \
+	UBSAN_OPTIONS=print_stacktrace=1:log_path=$(abspath $(1))/ubsan \
+	TSAN_OPTIONS=$(SAN_OPTS):halt_on_error=1:log_path=$(abspath $(1))/tsan \
+	  $(2); rc=$$?; \
+	if ls $(1)/* >/dev/null 2>&1; then cat $(1)/*; \
+	  echo "sanitizer reports above ($(1)): failing"; exit 1; fi; exit $$rc
+endef
 test-asan:
-	$(MAKE) --no-print-directory BUILD=$(BUILD)/asan \
-	  EXTRA_CFLAGS="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer" \
-	  TEST_ENV="ASAN_OPTIONS=$(SAN_OPTS):detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1" test
+	$(MAKE) --no-print-directory BUILD=$(BUILD)/asan EXTRA_CFLAGS="$(SAN_FLAGS)" \
+	  $(BUILD)/asan/tests/jitbuf-tests
+	$(call san_run,$(BUILD)/asan/san,./$(BUILD)/asan/tests/jitbuf-tests --jobs 2 $(TEST_ARGS))
 # Criterion cannot start under TSan (Snaipe/Criterion#274), so TSan runs the
 # self-contained runner, whose tests include the concurrent ones.
 test-tsan:
 	$(MAKE) --no-print-directory BUILD=$(BUILD)/tsan \
-	  EXTRA_CFLAGS="-fsanitize=thread -fno-omit-frame-pointer" \
-	  TEST_ENV="TSAN_OPTIONS=$(SAN_OPTS):halt_on_error=1" runner
+	  EXTRA_CFLAGS="-fsanitize=thread -fno-omit-frame-pointer" $(BUILD)/tsan/tests/runner
+	$(call san_run,$(BUILD)/tsan/san,./$(BUILD)/tsan/tests/runner)
 
 # The library must build warning-free with the other compiler too.
 check-clang:
@@ -175,6 +190,25 @@ $(EXEC_BIN): $(EXEC_SRC) tests/exec/exec.h tests/runner/harness.h $(HDR) $(STATI
 	  $(CFLAGS) $(EXTRA_CFLAGS) $< -o $@ $(STATIC) $(LDLIBS) -lm
 test-exec: $(EXEC_BIN)
 	$(TEST_ENV) $(RUNNER_EXEC) ./$(EXEC_BIN)
+
+# ---- reliability: fault injection, fuzzing, stress (docs/security.md) ----
+
+# Fault injection (tests/fault): the ASan+UBSan library with its system
+# calls renamed to the wrappers of tests/fault/inject.c, which fail the
+# N-th one on demand; tests/fault/fault.c fails each call of each scenario
+# in turn, with each errno it can return.
+WRAP_SYMS := mmap munmap mprotect madvise memfd_create ftruncate syscall \
+             pwrite close calloc
+FAULT_DIR := $(BUILD)/fault
+FAULT_BIN := $(FAULT_DIR)/tests/fault
+test-fault:
+	$(MAKE) --no-print-directory BUILD=$(FAULT_DIR) EXTRA_CFLAGS="$(SAN_FLAGS)" lib
+	objcopy $(foreach s,$(WRAP_SYMS),--redefine-sym $(s)=__wrap_$(s)) \
+	  $(FAULT_DIR)/libjitbuf.a $(FAULT_DIR)/libjitbuf-fault.a
+	@mkdir -p $(dir $(FAULT_BIN))
+	$(CC) -std=gnu11 $(WARN) -Iinclude $(CFLAGS) $(SAN_FLAGS) tests/fault/fault.c \
+	  tests/fault/inject.c -o $(FAULT_BIN) $(FAULT_DIR)/libjitbuf-fault.a $(LDLIBS)
+	$(call san_run,$(FAULT_DIR)/san,./$(FAULT_BIN))
 
 # src/os/darwin/ on Linux against the MODEL of Apple's JIT API
 # (tests/darwin/model.c): Apple's rules, not Apple's system.

@@ -40,7 +40,7 @@ static __attribute__((noinline)) int alloc_locked(const jb__handle *r,
         }
         uint32_t g = jb__heap_alloc(&a->heap, n, ag, r->pool, (uint32_t)size);
         if (g) {
-            rc = jb__commit_to(a, g + n);
+            rc = jb__within("jb_alloc", jb__commit_to(a, g + n));
             if (rc < 0)
                 jb__heap_free(&a->heap, g);
             jb__lock_release(&a->lock);
@@ -145,7 +145,7 @@ int jb_region_trim(jb_region *r, size_t *released)
         keep = JB_GROW_STEP;
     size_t was = a->map.committed;
     if (rc == 0 && keep < was && a->map.st->trim) {
-        rc = a->map.st->trim(&a->map, keep);
+        rc = jb__within("jb_region_trim", a->map.st->trim(&a->map, keep));
         if (rc == 0) {
             __atomic_store_n(&a->map.committed, keep, __ATOMIC_RELAXED);
             if (released)
@@ -156,17 +156,17 @@ int jb_region_trim(jb_region *r, size_t *released)
     return rc;
 }
 
-int jb__fill_block(jb__arena *a, uint32_t g, uint32_t n)
+int jb__fill_block(jb__arena *a, const char *fn, uint32_t g, uint32_t n)
 {
     size_t off = (size_t)g * JB_GRANULE, len = (size_t)n * JB_GRANULE;
     if (__builtin_expect(a->map.broken, 0))
-        return jb__check_usable(a, "jb_free");
+        return jb__check_usable(a, fn);
     if (a->map.rw) { /* a persistent writable view: no window to open */
         jb__arch_fill_traps(a->map.rw + off, len);
         return 0;
     }
     jb__wop op = {JB__OP_FILL, off, len, NULL, 0};
-    return a->map.st->write(&a->map, &op);
+    return jb__within(fn, a->map.st->write(&a->map, &op));
 }
 
 int jb__all_traps(const jb__arena *a, uint32_t g, uint32_t n)
@@ -188,9 +188,10 @@ int jb__all_traps(const jb__arena *a, uint32_t g, uint32_t n)
  * fill is refused, a block that still holds code stays used, and the
  * code and sentence are returned: it is never handed out again with code
  * in it. */
-static int release(jb__arena *a, uint32_t g, uint32_t keep_owner)
+static int release(jb__arena *a, const char *fn, uint32_t g,
+                   uint32_t keep_owner)
 {
-    int rc = jb__fill_block(a, g, a->heap.size[g] & ~JB__USED);
+    int rc = jb__fill_block(a, fn, g, a->heap.size[g] & ~JB__USED);
     atomic_fetch_add(&a->windows, 1);
     if (rc < 0 && (a->map.broken ||
                    !jb__all_traps(a, g, a->heap.size[g] & ~JB__USED))) {
@@ -322,7 +323,7 @@ int jb_free(jb_region *r, void *exec)
                                     "thread; free each block once",
                       exec);
     if (rc == 0)
-        rc = release(a, g, h->pool);
+        rc = release(a, "jb_free", g, h->pool);
     jb__lock_release(&a->lock);
     return rc;
 }
@@ -337,7 +338,7 @@ int jb__free_pool(jb__arena *a, uint32_t pool)
             (jb__ld32(&h->next[g]) & ~JB__PINNED) == pool) {
             /* Freeing merges with free neighbours: continue after the
              * merged block. A block kept for its code goes to no pool. */
-            int rc = release(a, g, 0);
+            int rc = release(a, "jb_region_close", g, 0);
             if (rc < 0 && !first)
                 first = rc;
             g = jb__heap_block_of(h, g);

@@ -131,7 +131,7 @@ int jb__cache_free(jb__arena *a, uint32_t pool, const void *exec)
      * block the Darwin fill callback accepts); a refused fill gives the
      * block back too, and the locked path reports it. */
     if (jb__ld32(&h->size[g]) != t || !jb__heap_starts(h, g) ||
-        jb__fill_block(a, g, n) < 0) {
+        jb__fill_block(a, "jb_free", g, n) < 0) {
         want = JB__FREEING; /* unless the heap has reused the word since */
         __atomic_compare_exchange_n(&h->next[g], &want, pool, 0,
                                     __ATOMIC_RELAXED, __ATOMIC_RELAXED);

@@ -42,6 +42,21 @@ int jb__fail(int code, const char *fmt, ...)
     return code;
 }
 
+int jb__within(const char *fn, int rc)
+{
+    size_t n = strlen(fn);
+    if (rc >= 0 || (!strncmp(last_error, fn, n) && last_error[n] == ':'))
+        return rc;
+    size_t len = strlen(last_error), room = sizeof last_error - 1;
+    if (n + 2 + len > room) /* keep the start of the old sentence */
+        len = room > n + 2 ? room - n - 2 : 0;
+    memmove(last_error + n + 2, last_error, len);
+    memcpy(last_error, fn, n);
+    memcpy(last_error + n, ": ", 2);
+    last_error[n + 2 + len] = 0;
+    return rc;
+}
+
 int jb__fail_null(const char *fn, const char *arg)
 {
     return jb__fail(JB_EINVAL, "%s: argument '%s' is NULL; pass %s", fn, arg,

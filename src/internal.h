@@ -194,10 +194,10 @@ int jb__check_usable(const jb__arena *a, const char *fn);
 int jb__commit_to(jb__arena *a, uint32_t end);
 /* With the arena lock held: live blocks of pool. */
 size_t jb__pool_blocks(const jb__arena *a, uint32_t pool);
-/* Trap-fill the used block at g of n granules (counts nothing): 0, or the
- * strategy's code and sentence, after which the block may or may not hold
- * traps (jb__all_traps tells). */
-int jb__fill_block(jb__arena *a, uint32_t g, uint32_t n);
+/* Trap-fill the used block at g of n granules for call fn (counts
+ * nothing): 0, or the strategy's code and sentence, after which the block
+ * may or may not hold traps (jb__all_traps tells). */
+int jb__fill_block(jb__arena *a, const char *fn, uint32_t g, uint32_t n);
 /* 1 if the n bytes of the region at granule g are all trap instructions. */
 int jb__all_traps(const jb__arena *a, uint32_t g, uint32_t n);
 

@@ -258,7 +258,7 @@ static int arena_create(jb__arena **out, const jb__want *w)
  * strategy's code with nothing forgotten (the handle stays open). */
 static int arena_destroy(jb__arena *a)
 {
-    int rc = a->map.st->unmap(&a->map);
+    int rc = jb__within("jb_region_close", a->map.st->unmap(&a->map));
     if (rc < 0)
         return rc;
     jb__arena **p = &arenas;
@@ -338,7 +338,7 @@ static int open_region(jb_region **out, const jb_options *opt, const char *fn,
         if (adopt)
             w.reserve = adopt_size;
         w.reserve = (w.reserve + page - 1) & ~(page - 1);
-        rc = arena_create(&a, &w);
+        rc = jb__within(fn, arena_create(&a, &w));
         if (rc == 0) {
             if (!atomic_exchange(&atfork_done, 1))
                 jb__os_atfork(fork_prepare, fork_parent, fork_child);

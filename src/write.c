@@ -53,7 +53,7 @@ static int submit(jb__handle *h, const char *fn, void *exec, jb__wop *op)
     int rc = jb__locate(h, fn, exec, op->len, &g);
     if (rc == 0) {
         op->off = (size_t)((uint8_t *)exec - a->map.exec);
-        rc = a->map.st->write(&a->map, op);
+        rc = jb__within(fn, a->map.st->write(&a->map, op));
         atomic_fetch_add_explicit(&a->windows, 1, memory_order_relaxed);
     }
     jb__lock_release(&a->lock);
@@ -174,7 +174,7 @@ int jb_write_with(jb_region *r, void *exec, size_t len, int (*fn)(void *ctx),
     jb__window_map = &a->map;
     window.off = off;
     window.len = len;
-    rc = st->run(&a->map, off, len, fn, ctx, &result);
+    rc = jb__within("jb_write_with", st->run(&a->map, off, len, fn, ctx, &result));
     jb__window_map = NULL;
     atomic_fetch_add_explicit(&a->windows, 1, memory_order_relaxed);
     if (st->serial)

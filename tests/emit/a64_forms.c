@@ -27,7 +27,8 @@ static void teardown(void)
     cs_close(&cs);
     jb_emit_free(&e);
 }
-static void start(void) { jb_emit_init(&e, buf, sizeof buf); }
+/* Each case starts a new cursor: free the last one's label tables. */
+static void start(void) { jb_emit_free(&e); jb_emit_init(&e, buf, sizeof buf); }
 
 static char names[8][8];
 static unsigned next_name;

@@ -46,7 +46,8 @@ static cs_insn *one(void)
     return insn;
 }
 
-static void start(void) { jb_emit_init(&e, buf, sizeof buf); }
+/* Each case starts a new cursor: free the last one's label tables. */
+static void start(void) { jb_emit_free(&e); jb_emit_init(&e, buf, sizeof buf); }
 
 static const x86_insn ALU_ID[8] = {X86_INS_ADD, X86_INS_OR, X86_INS_ADC, X86_INS_SBB,
                                    X86_INS_AND, X86_INS_SUB, X86_INS_XOR, X86_INS_CMP};

@@ -26,7 +26,8 @@ static void teardown(void)
     cs_close(&cs);
     jb_emit_free(&e);
 }
-static void start(void) { jb_emit_init(&e, buf, sizeof buf); }
+/* Each case starts a new cursor: free the last one's label tables. */
+static void start(void) { jb_emit_free(&e); jb_emit_init(&e, buf, sizeof buf); }
 
 static const char *const N64[16] = {"rax", "rcx", "rdx", "rbx", "rsp", "rbp", "rsi", "rdi",
                                     "r8",  "r9",  "r10", "r11", "r12", "r13", "r14", "r15"};
