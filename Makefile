@@ -64,7 +64,7 @@ TEST_BIN := $(BUILD)/tests/jitbuf-tests
 
 # Packages `make deps` installs (Debian). Never libcriterion-dev:arm64: it
 # replaces the amd64 package.
-DEB_PACKAGES := build-essential clang llvm lld pkg-config libcriterion-dev \
+DEB_PACKAGES := build-essential clang libclang-rt-14-dev llvm lld pkg-config libcriterion-dev \
                 libcapstone-dev valgrind strace qemu-user gcc-aarch64-linux-gnu \
                 g++-aarch64-linux-gnu \
                 libc6-dev-arm64-cross g++ python3 libbenchmark-dev \
@@ -81,7 +81,8 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 .PHONY: all lib demo deps check test runner test-asan test-tsan check-clang \
         check-symbols check-arm64 test-exec examples install uninstall clean \
         test-darwin-model darwin-model-run check-macos check-mac bench bench-count \
-        bench-arm64 test-fault fuzz fuzz-replay test-stress
+        bench-arm64 test-fault fuzz fuzz-build fuzz-replay fuzz-merge test-stress \
+        test-stress-tsan hot-count check-leak-gate san-leak-demo
 
 all: lib
 ifeq ($(OS),darwin)
@@ -210,6 +211,71 @@ test-fault:
 	  tests/fault/inject.c -o $(FAULT_BIN) $(FAULT_DIR)/libjitbuf-fault.a $(LDLIBS)
 	$(call san_run,$(FAULT_DIR)/san,./$(FAULT_BIN))
 
+# API-sequence fuzzers (tests/fuzz/NAME_fuzz.c, libFuzzer): clang with
+# ASan+UBSan, the library built with coverage. make fuzz FUZZ_SECONDS=N runs
+# each for N seconds from a scratch copy of its corpus (new inputs stay in
+# $(BUILD)/fuzz; make fuzz-merge adds them to tests/fuzz/NAME_corpus);
+# make fuzz-replay runs each committed corpus once. Another fuzzer is one
+# more name in FUZZERS (and FUZZ_LIBS_NAME if it needs another library).
+FUZZERS ?= api
+FUZZ_SECONDS ?= 60
+FUZZ_DIR := $(BUILD)/fuzz
+FUZZ_LIBS_api := $(FUZZ_DIR)/libjitbuf.a
+fuzz-build:
+	$(MAKE) --no-print-directory CC=clang BUILD=$(FUZZ_DIR) \
+	  EXTRA_CFLAGS="-fsanitize=fuzzer-no-link $(SAN_FLAGS)" lib
+	for f in $(FUZZERS); do \
+	  clang -std=gnu11 -O1 -g -Iinclude -fsanitize=fuzzer $(SAN_FLAGS) tests/fuzz/$${f}_fuzz.c \
+	    -o $(FUZZ_DIR)/$${f}_fuzz $(FUZZ_LIBS_$(f)) $(FUZZ_DIR)/libjitbuf.a $(LDLIBS) || exit 1; \
+	done
+fuzz-replay: fuzz-build
+	$(call san_run,$(FUZZ_DIR)/san-replay,for f in $(FUZZERS); do \
+	  ./$(FUZZ_DIR)/$${f}_fuzz -runs=0 -timeout=10 tests/fuzz/$${f}_corpus 2>&1 | \
+	  grep -E "Done|ERROR|SUMMARY|disagrees" || exit 1; done)
+fuzz: fuzz-build
+	$(call san_run,$(FUZZ_DIR)/san,for f in $(FUZZERS); do \
+	  rm -rf $(FUZZ_DIR)/$${f}_work && cp -r tests/fuzz/$${f}_corpus $(FUZZ_DIR)/$${f}_work && \
+	  ./$(FUZZ_DIR)/$${f}_fuzz -max_total_time=$(FUZZ_SECONDS) -timeout=10 -print_final_stats=1 \
+	    -artifact_prefix=$(FUZZ_DIR)/$${f}- $(FUZZ_DIR)/$${f}_work > $(FUZZ_DIR)/$${f}.log 2>&1; \
+	  rc=$$?; grep -E "ERROR|SUMMARY|disagrees|number_of_executed_units|new_units_added" \
+	    $(FUZZ_DIR)/$${f}.log | sed "s/^/$$f: /"; [ $$rc = 0 ] || exit $$rc; done)
+fuzz-merge:
+	for f in $(FUZZERS); do ./$(FUZZ_DIR)/$${f}_fuzz -merge=1 tests/fuzz/$${f}_corpus \
+	  $(FUZZ_DIR)/$${f}_work || exit 1; done
+
+# Stress (tests/stress/stress.c, the runner's harness): natively, under
+# TSan, and for arm64 under qemu-user (check-arm64). hot-count: callgrind
+# instruction counts of the hot paths (tests/stress/hot.c).
+STRESS_BIN := $(BUILD)/tests/stress
+$(STRESS_BIN): tests/stress/stress.c tests/runner/harness.h $(HDR) $(STATIC)
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 $(WARN) -Wno-missing-prototypes -Iinclude $(CFLAGS) $(EXTRA_CFLAGS) $< \
+	  -o $@ $(STATIC) $(LDLIBS)
+test-stress: $(STRESS_BIN)
+	$(TEST_ENV) $(RUNNER_EXEC) ./$(STRESS_BIN)
+test-stress-tsan:
+	$(MAKE) --no-print-directory BUILD=$(BUILD)/tsan \
+	  EXTRA_CFLAGS="-fsanitize=thread -fno-omit-frame-pointer" $(BUILD)/tsan/tests/stress
+	$(call san_run,$(BUILD)/tsan/san-stress,STRESS_PCT=25 ./$(BUILD)/tsan/tests/stress)
+HOT_BIN := $(BUILD)/tests/hot
+$(HOT_BIN): tests/stress/hot.c $(HDR) $(STATIC)
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 $(WARN) -Iinclude $(CFLAGS) $< -o $@ $(STATIC) $(LDLIBS)
+hot-count: $(HOT_BIN)
+	valgrind --tool=callgrind --callgrind-out-file=$(BUILD)/callgrind.hot ./$(HOT_BIN) >/dev/null 2>&1
+	callgrind_annotate --inclusive=yes $(BUILD)/callgrind.hot | grep -E "loop_[a-z_]+ \[" | \
+	  awk '{ gsub(",", "", $$1); printf "%-16s %6.1f instructions per iteration\n", $$NF == "" ? $$2 : $$3, $$1 / 100000 }'
+
+# The leak gate itself: a program that leaks must fail san_run.
+check-leak-gate:
+	@mkdir -p $(BUILD)/tests
+	$(CC) -std=gnu11 -g -fsanitize=address tests/runner/leaks.c -o $(BUILD)/tests/leaks
+	@if $(MAKE) --no-print-directory san-leak-demo >/dev/null 2>&1; then \
+	  echo "check-leak-gate: a leak passed the gate"; exit 1; fi
+	@echo "check-leak-gate: a deliberate leak fails the gate"
+san-leak-demo:
+	$(call san_run,$(BUILD)/san-leak-demo,./$(BUILD)/tests/leaks)
+
 # src/os/darwin/ on Linux against the MODEL of Apple's JIT API
 # (tests/darwin/model.c): Apple's rules, not Apple's system.
 MODEL_CFLAGS := -D_GNU_SOURCE -DJB_DARWIN_MODEL=1 -Itests/darwin
@@ -250,11 +316,13 @@ check-arm64:
 	@command -v $(ARM64_CC) >/dev/null && command -v qemu-aarch64 >/dev/null || \
 	  { echo "check-arm64: $(ARM64_CC) or qemu-aarch64 is missing: run make deps"; exit 1; }
 	$(MAKE) --no-print-directory ARCH=arm64 CC=$(ARM64_CC) BUILD=$(BUILD)/arm64 \
-	  RUNNER_EXEC="$(QEMU_ARM64)" TEST_ENV=JB_TEST_EMULATOR=qemu-user runner test-exec examples
+	  RUNNER_EXEC="$(QEMU_ARM64)" TEST_ENV="JB_TEST_EMULATOR=qemu-user STRESS_PCT=5" \
+	  runner test-exec test-stress examples
 	$(QEMU_ARM64) ./$(BUILD)/arm64/examples/a64_dot
 
 check: lib check-symbols test runner test-exec test-asan test-tsan check-clang check-arm64 \
-       bench-arm64 test-darwin-model check-macos examples
+       bench-arm64 test-darwin-model check-macos examples check-leak-gate test-fault \
+       fuzz-replay fuzz test-stress test-stress-tsan
 	./$(BUILD)/examples/demo > /dev/null
 	./$(BUILD)/examples/x64_dot
 	./$(BUILD)/examples/a64_dot
