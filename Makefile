@@ -144,9 +144,9 @@ SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-fr
 # so without this a leak would pass.
 define san_run
 	@rm -rf $(1) && mkdir -p $(1)
-	ASAN_OPTIONS=$(SAN_OPTS):detect_leaks=1:log_path=$(abspath $(1))/asan \
-	UBSAN_OPTIONS=print_stacktrace=1:log_path=$(abspath $(1))/ubsan \
-	TSAN_OPTIONS=$(SAN_OPTS):halt_on_error=1:log_path=$(abspath $(1))/tsan \
+	export ASAN_OPTIONS=$(SAN_OPTS):detect_leaks=1:log_path=$(abspath $(1))/asan \
+	  UBSAN_OPTIONS=print_stacktrace=1:log_path=$(abspath $(1))/ubsan \
+	  TSAN_OPTIONS=$(SAN_OPTS):halt_on_error=1:log_path=$(abspath $(1))/tsan; \
 	  $(2); rc=$$?; \
 	if ls $(1)/* >/dev/null 2>&1; then cat $(1)/*; \
 	  echo "sanitizer reports above ($(1)): failing"; exit 1; fi; exit $$rc

@@ -136,8 +136,9 @@ static void *mix(void *p)
         }
         if (jb_write(w->r, at, code, code_ret(code, v)) || (uint32_t)((int_fn)(void *)at)() != v)
             WRONG(w, "rewrite/run");
+        /* (No second free here: another thread of the pool may already
+         * have the block again; two_threads_free_one_block covers it.) */
         if (jb_free(w->r, fn)) WRONG(w, "free: %s", jb_last_error());
-        if (jb_free(w->r, fn) != JB_ENOTBLOCK) WRONG(w, "a double free was not refused");
     }
     return NULL;
 }
@@ -467,10 +468,6 @@ static void *rewrite_loop(void *p)
 
 static void fork_while_threads_write(void)
 {
-    if (UNDER_TSAN) {
-        printf("  fork while threads write: not run under TSan (fork of a threaded process)\n");
-        return;
-    }
     forkers f = {0};
     f.r = open_wx(rewrite_wx(), JB_OPEN_PRIVATE);
     CHECK(f.r, "open");
@@ -520,7 +517,9 @@ static const test_case tests[] = {
 #define T(f) {#f, f}
     T(mixed_calls_on_shared_pools), T(live_patching_under_callers),
     T(two_threads_free_one_block), T(write_with_races_free_and_realloc),
+#if !UNDER_TSAN /* TSan does not follow fork() in a threaded process */
     T(fork_while_threads_write),
+#endif
 #undef T
 };
 
@@ -532,5 +531,7 @@ int main(int argc, char **argv)
     if (emulated)
         printf("note: under %s, code is rewritten with rwx (qemu-user does not see writes "
                "through dualmap's second mapping)\n", getenv("JB_TEST_EMULATOR"));
+    if (UNDER_TSAN)
+        printf("note: fork_while_threads_write is left out under TSan (not counted)\n");
     return run_tests(tests, sizeof tests / sizeof tests[0], argc, argv);
 }
