@@ -156,17 +156,24 @@ int jb_region_trim(jb_region *r, size_t *released)
     return rc;
 }
 
+/* Strategies without a persistent writable view fill through a window. */
+static __attribute__((noinline)) int fill_in_window(jb__arena *a,
+                                                    const char *fn,
+                                                    size_t off, size_t len)
+{
+    jb__wop op = {JB__OP_FILL, off, len, NULL, 0};
+    return jb__within(fn, a->map.st->write(&a->map, &op));
+}
+
 int jb__fill_block(jb__arena *a, const char *fn, uint32_t g, uint32_t n)
 {
     size_t off = (size_t)g * JB_GRANULE, len = (size_t)n * JB_GRANULE;
     if (__builtin_expect(a->map.broken, 0))
         return jb__check_usable(a, fn);
-    if (a->map.rw) { /* a persistent writable view: no window to open */
-        jb__arch_fill_traps(a->map.rw + off, len);
-        return 0;
-    }
-    jb__wop op = {JB__OP_FILL, off, len, NULL, 0};
-    return jb__within(fn, a->map.st->write(&a->map, &op));
+    if (!a->map.rw)
+        return fill_in_window(a, fn, off, len);
+    jb__arch_fill_traps(a->map.rw + off, len); /* no window to open */
+    return 0;
 }
 
 int jb__all_traps(const jb__arena *a, uint32_t g, uint32_t n)
@@ -280,6 +287,8 @@ size_t jb__map_block_len(const jb__map *m, size_t off)
     return (size_t)(t & ~JB__USED) * JB_GRANULE;
 }
 
+static int free_locked(const jb__handle *h, void *exec);
+
 int jb_free(jb_region *r, void *exec)
 {
     jb__handle *h;
@@ -291,9 +300,18 @@ int jb_free(jb_region *r, void *exec)
     jb__arena *a = h->a;
     if (a->cached && jb__cache_free(a, h->pool, exec))
         return 0;
+    return free_locked(h, exec);
+}
+
+/* jb_free's way under the arena lock: blocks the caches do not take, and
+ * every error. Out of line, so that the cache path stays light. */
+static __attribute__((noinline)) int free_locked(const jb__handle *h,
+                                                 void *exec)
+{
+    jb__arena *a = h->a;
     jb__lock_acquire(&a->lock);
     uint32_t g;
-    rc = jb__locate(h, "jb_free", exec, 1, &g);
+    int rc = jb__locate(h, "jb_free", exec, 1, &g);
     if (rc == 0 && a->map.exec + (size_t)g * JB_GRANULE != (uint8_t *)exec)
         rc = jb__fail(JB_ENOTBLOCK, "jb_free: %p is %zu bytes into the block "
                                     "at %p; pass the address jb_alloc "

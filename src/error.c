@@ -42,10 +42,10 @@ int jb__fail(int code, const char *fmt, ...)
     return code;
 }
 
-int jb__within(const char *fn, int rc)
+int jb__within_slow(const char *fn, int rc)
 {
     size_t n = strlen(fn);
-    if (rc >= 0 || (!strncmp(last_error, fn, n) && last_error[n] == ':'))
+    if ((!strncmp(last_error, fn, n) && last_error[n] == ':'))
         return rc;
     size_t len = strlen(last_error), room = sizeof last_error - 1;
     if (n + 2 + len > room) /* keep the start of the old sentence */

@@ -143,7 +143,9 @@ typedef struct jb__handle {
     uint32_t next_free;   /* free slot list (registry lock) */
 } jb__handle;
 
-extern jb__handle *_Atomic jb__handles[JB__HANDLE_MAX / JB__HANDLE_CHUNK];
+/* Hidden: read inline on every call, without a GOT load. */
+extern __attribute__((visibility("hidden"))) jb__handle *_Atomic
+    jb__handles[JB__HANDLE_MAX / JB__HANDLE_CHUNK];
 
 /* The open handle that r names, or NULL (NULL, closed, or never a handle). */
 static inline jb__handle *jb__handle_of(const jb_region *r)
