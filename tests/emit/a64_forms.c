@@ -362,6 +362,7 @@ Test(emit_a64_forms, pc_relative_labels, .init = setup, .fini = teardown)
     for (unsigned r = 0; r < 31; r++)
         for (int fwd = 0; fwd < 2; fwd++)
             for (unsigned form = 0; form < 5; form++) {
+                jb_emit_free(&e); /* the last case's label tables */
                 jb_emit_init(&e, big, sizeof big);
                 jb_label l = jb_label_new(&e);
                 unsigned gap = (r * 977 + form * 131) % 8000;

@@ -209,6 +209,7 @@ Test(emit_x64, branches_reach_their_labels, .init = setup, .fini = teardown)
     for (unsigned cc = 0; cc < 16; cc++)
         for (unsigned gap = 0; gap < 300; gap += 37)
             for (unsigned flags = 0; flags < 3; flags++) {
+                jb_emit_free(&e); /* the last case's label tables */
                 jb_emit_init(&e, big, sizeof big);
                 jb_label back = jb_label_new(&e), fwd = jb_label_new(&e);
                 jb_label_bind(&e, back);
