@@ -428,6 +428,11 @@ static void write_with_races_free_and_realloc(void)
             if (memcmp((const void *)n, code, 6)) { w.wrong++; break; }
         if (jb_alloc(w.a, 64, 16, (void **)&t)) { w.wrong++; break; }
         atomic_store(&w.target, t);
+        /* Give the window thread a turn at the new target (a slow host,
+         * qemu, may otherwise never let it in before the next free). */
+        long seen = __atomic_load_n(&w.windows, __ATOMIC_RELAXED);
+        for (int k = 0; k < 50 && __atomic_load_n(&w.windows, __ATOMIC_RELAXED) == seen; k++)
+            sched_yield();
     }
     atomic_store(&w.stop, 1);
     pthread_join(th, NULL);
