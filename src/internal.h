@@ -139,7 +139,7 @@ typedef struct jb__handle {
     _Atomic uint64_t gen; /* of the open handle; JB__HANDLE_FREE if none */
     uint64_t made;        /* generations given out (registry lock) */
     jb__arena *a;
-    uint32_t pool;        /* owner id of its blocks: slot index + 1 */
+    uint32_t pool;        /* owner id of its blocks: JB__POOL_BASE + slot + 1 */
     uint32_t next_free;   /* free slot list (registry lock) */
 } jb__handle;
 
@@ -209,7 +209,8 @@ int jb__all_traps(const jb__arena *a, uint32_t g, uint32_t n);
  * jb__cache_free returns 1 if exec was a live block of pool that is now
  * filled and cached, else 0 with nothing changed (take the locked path,
  * which names the error). It claims the block (owner JB__FREEING) before
- * filling it, so of two threads freeing one block only the winner writes. jb__cache_flush returns every cached block to
+ * filling it, so of two threads freeing one block only the winner writes.
+ * jb__cache_flush returns every cached block to
  * the heap and adds the slots' fill counts to *fills (may be NULL); call it
  * without the arena lock. */
 uint32_t jb__cache_alloc(jb__arena *a, uint32_t pool, uint32_t n,
