@@ -64,7 +64,7 @@ TEST_BIN := $(BUILD)/tests/jitbuf-tests
 
 # Packages `make deps` installs (Debian). Never libcriterion-dev:arm64: it
 # replaces the amd64 package.
-DEB_PACKAGES := build-essential clang llvm lld pkg-config libcriterion-dev \
+DEB_PACKAGES := build-essential clang libclang-rt-14-dev llvm lld pkg-config libcriterion-dev \
                 libcapstone-dev valgrind strace qemu-user gcc-aarch64-linux-gnu \
                 g++-aarch64-linux-gnu \
                 libc6-dev-arm64-cross g++ python3 python3-yaml libbenchmark-dev \
@@ -83,7 +83,8 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
         test-darwin-model darwin-model-run darwin-signature-run fuzz-darwin-check \
         fuzz-darwin darwin-fuzz-run check-macos check-mac bench bench-count \
         check-readme-emitters \
-        bench-arm64
+        bench-arm64 test-fault fuzz fuzz-build fuzz-replay fuzz-merge test-stress \
+        test-stress-tsan hot-count check-leak-gate san-leak-demo
 
 all: lib
 ifeq ($(OS),darwin)
@@ -144,16 +145,31 @@ test: $(TEST_BIN)
 	$(TEST_ENV) ./$(TEST_BIN) --jobs 2 $(TEST_ARGS)
 
 SAN_OPTS := handle_segv=0:handle_sigbus=0:handle_sigill=0:handle_sigtrap=0
+SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+# $(call san_run,DIR,COMMAND): run COMMAND with every sanitizer report
+# written to a file in DIR (one per process: Criterion's workers, forked
+# children), and fail if any report appears, whatever the exit status.
+# A leak found at a worker's exit does not change what Criterion reports,
+# so without this a leak would pass.
+define san_run
+	@rm -rf $(1) && mkdir -p $(1)
+	export ASAN_OPTIONS=$(SAN_OPTS):detect_leaks=1:log_path=$(abspath $(1))/asan \
+	  UBSAN_OPTIONS=print_stacktrace=1:log_path=$(abspath $(1))/ubsan \
+	  TSAN_OPTIONS=$(SAN_OPTS):halt_on_error=1:log_path=$(abspath $(1))/tsan; \
+	  $(2); rc=$$?; \
+	if ls $(1)/* >/dev/null 2>&1; then cat $(1)/*; \
+	  echo "sanitizer reports above ($(1)): failing"; exit 1; fi; exit $$rc
+endef
 test-asan:
-	$(MAKE) --no-print-directory BUILD=$(BUILD)/asan \
-	  EXTRA_CFLAGS="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer" \
-	  TEST_ENV="ASAN_OPTIONS=$(SAN_OPTS):detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1" test
+	$(MAKE) --no-print-directory BUILD=$(BUILD)/asan EXTRA_CFLAGS="$(SAN_FLAGS)" \
+	  $(BUILD)/asan/tests/jitbuf-tests
+	$(call san_run,$(BUILD)/asan/san,./$(BUILD)/asan/tests/jitbuf-tests --jobs 2 $(TEST_ARGS))
 # Criterion cannot start under TSan (Snaipe/Criterion#274), so TSan runs the
 # self-contained runner, whose tests include the concurrent ones.
 test-tsan:
 	$(MAKE) --no-print-directory BUILD=$(BUILD)/tsan \
-	  EXTRA_CFLAGS="-fsanitize=thread -fno-omit-frame-pointer" \
-	  TEST_ENV="TSAN_OPTIONS=$(SAN_OPTS):halt_on_error=1" runner
+	  EXTRA_CFLAGS="-fsanitize=thread -fno-omit-frame-pointer" $(BUILD)/tsan/tests/runner
+	$(call san_run,$(BUILD)/tsan/san,./$(BUILD)/tsan/tests/runner)
 
 # The library must build warning-free with the other compiler too.
 check-clang:
@@ -196,6 +212,90 @@ test-exec: $(EXEC_BIN) $(WASM_BIN)
 # Every emitter the README's Emitters table names exists in the headers.
 check-readme-emitters:
 	python3 tests/emit/readme_names.py .
+
+# ---- reliability: fault injection, fuzzing, stress (docs/security.md) ----
+
+# Fault injection (tests/fault): the ASan+UBSan library with its system
+# calls renamed to the wrappers of tests/fault/inject.c, which fail the
+# N-th one on demand; tests/fault/fault.c fails each call of each scenario
+# in turn, with each errno it can return.
+WRAP_SYMS := mmap munmap mprotect madvise memfd_create ftruncate syscall \
+             pwrite close calloc
+FAULT_DIR := $(BUILD)/fault
+FAULT_BIN := $(FAULT_DIR)/tests/fault
+test-fault:
+	$(MAKE) --no-print-directory BUILD=$(FAULT_DIR) EXTRA_CFLAGS="$(SAN_FLAGS)" lib
+	objcopy $(foreach s,$(WRAP_SYMS),--redefine-sym $(s)=__wrap_$(s)) \
+	  $(FAULT_DIR)/libjitbuf.a $(FAULT_DIR)/libjitbuf-fault.a
+	@mkdir -p $(dir $(FAULT_BIN))
+	$(CC) -std=gnu11 $(WARN) -Iinclude $(CFLAGS) $(SAN_FLAGS) tests/fault/fault.c \
+	  tests/fault/inject.c -o $(FAULT_BIN) $(FAULT_DIR)/libjitbuf-fault.a $(LDLIBS)
+	$(call san_run,$(FAULT_DIR)/san,./$(FAULT_BIN))
+
+# API-sequence fuzzers (tests/fuzz/NAME_fuzz.c, libFuzzer): clang with
+# ASan+UBSan, the library built with coverage. make fuzz FUZZ_SECONDS=N runs
+# each for N seconds from a scratch copy of its corpus (new inputs stay in
+# $(BUILD)/fuzz; make fuzz-merge adds them to tests/fuzz/NAME_corpus);
+# make fuzz-replay runs each committed corpus once. Another fuzzer is one
+# more name in FUZZERS (and FUZZ_LIBS_NAME if it needs another library).
+FUZZERS ?= api
+FUZZ_SECONDS ?= 60
+FUZZ_DIR := $(BUILD)/fuzz
+FUZZ_LIBS_api := $(FUZZ_DIR)/libjitbuf.a
+fuzz-build:
+	$(MAKE) --no-print-directory CC=clang BUILD=$(FUZZ_DIR) \
+	  EXTRA_CFLAGS="-fsanitize=fuzzer-no-link $(SAN_FLAGS)" lib
+	for f in $(FUZZERS); do \
+	  clang -std=gnu11 -O1 -g -Iinclude -fsanitize=fuzzer $(SAN_FLAGS) tests/fuzz/$${f}_fuzz.c \
+	    -o $(FUZZ_DIR)/$${f}_fuzz $(FUZZ_LIBS_$(f)) $(FUZZ_DIR)/libjitbuf.a $(LDLIBS) || exit 1; \
+	done
+fuzz-replay: fuzz-build
+	$(call san_run,$(FUZZ_DIR)/san-replay,for f in $(FUZZERS); do \
+	  ./$(FUZZ_DIR)/$${f}_fuzz -runs=0 -timeout=10 tests/fuzz/$${f}_corpus 2>&1 | \
+	  grep -E "Done|ERROR|SUMMARY|disagrees" || exit 1; done)
+fuzz: fuzz-build
+	$(call san_run,$(FUZZ_DIR)/san,for f in $(FUZZERS); do \
+	  rm -rf $(FUZZ_DIR)/$${f}_work && cp -r tests/fuzz/$${f}_corpus $(FUZZ_DIR)/$${f}_work && \
+	  ./$(FUZZ_DIR)/$${f}_fuzz -max_total_time=$(FUZZ_SECONDS) -timeout=10 -print_final_stats=1 \
+	    -artifact_prefix=$(FUZZ_DIR)/$${f}- $(FUZZ_DIR)/$${f}_work > $(FUZZ_DIR)/$${f}.log 2>&1; \
+	  rc=$$?; grep -E "ERROR|SUMMARY|disagrees|number_of_executed_units|new_units_added" \
+	    $(FUZZ_DIR)/$${f}.log | sed "s/^/$$f: /"; [ $$rc = 0 ] || exit $$rc; done)
+fuzz-merge:
+	for f in $(FUZZERS); do ./$(FUZZ_DIR)/$${f}_fuzz -merge=1 tests/fuzz/$${f}_corpus \
+	  $(FUZZ_DIR)/$${f}_work || exit 1; done
+
+# Stress (tests/stress/stress.c, the runner's harness): natively, under
+# TSan, and for arm64 under qemu-user (check-arm64). hot-count: callgrind
+# instruction counts of the hot paths (tests/stress/hot.c).
+STRESS_BIN := $(BUILD)/tests/stress
+$(STRESS_BIN): tests/stress/stress.c tests/runner/harness.h $(HDR) $(STATIC)
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 $(WARN) -Wno-missing-prototypes -Iinclude $(CFLAGS) $(EXTRA_CFLAGS) $< \
+	  -o $@ $(STATIC) $(LDLIBS)
+test-stress: $(STRESS_BIN)
+	$(TEST_ENV) $(RUNNER_EXEC) ./$(STRESS_BIN)
+test-stress-tsan:
+	$(MAKE) --no-print-directory BUILD=$(BUILD)/tsan \
+	  EXTRA_CFLAGS="-fsanitize=thread -fno-omit-frame-pointer" $(BUILD)/tsan/tests/stress
+	$(call san_run,$(BUILD)/tsan/san-stress,STRESS_PCT=25 ./$(BUILD)/tsan/tests/stress)
+HOT_BIN := $(BUILD)/tests/hot
+$(HOT_BIN): tests/stress/hot.c $(HDR) $(STATIC)
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 $(WARN) -Iinclude $(CFLAGS) $< -o $@ $(STATIC) $(LDLIBS)
+hot-count: $(HOT_BIN)
+	valgrind --tool=callgrind --callgrind-out-file=$(BUILD)/callgrind.hot ./$(HOT_BIN) >/dev/null 2>&1
+	callgrind_annotate --inclusive=yes $(BUILD)/callgrind.hot | grep -oE "^ *[0-9,]+ .*:loop_[a-z_]+" | \
+	  awk '!seen[$$NF]++ { gsub(",", "", $$1); sub(".*:", "", $$NF); printf "%-16s %6.1f instructions per iteration\n", $$NF, $$1 / 100000 }'
+
+# The leak gate itself: a program that leaks must fail san_run.
+check-leak-gate:
+	@mkdir -p $(BUILD)/tests
+	$(CC) -std=gnu11 -g -fsanitize=address tests/runner/leaks.c -o $(BUILD)/tests/leaks
+	@if $(MAKE) --no-print-directory san-leak-demo >/dev/null 2>&1; then \
+	  echo "check-leak-gate: a leak passed the gate"; exit 1; fi
+	@echo "check-leak-gate: a deliberate leak fails the gate"
+san-leak-demo:
+	$(call san_run,$(BUILD)/san-leak-demo,./$(BUILD)/tests/leaks)
 
 # src/os/darwin/ on Linux against the MODEL of Apple's JIT API
 # (tests/darwin/model.c, model_dyld.c): Apple's rules, not Apple's system.
@@ -309,14 +409,16 @@ check-arm64:
 	@command -v $(ARM64_CC) >/dev/null && command -v qemu-aarch64 >/dev/null || \
 	  { echo "check-arm64: $(ARM64_CC) or qemu-aarch64 is missing: run make deps"; exit 1; }
 	$(MAKE) --no-print-directory ARCH=arm64 CC=$(ARM64_CC) BUILD=$(BUILD)/arm64 \
-	  RUNNER_EXEC="$(QEMU_ARM64)" TEST_ENV=JB_TEST_EMULATOR=qemu-user runner test-exec examples
+	  RUNNER_EXEC="$(QEMU_ARM64)" TEST_ENV="JB_TEST_EMULATOR=qemu-user STRESS_PCT=5" \
+	  runner test-exec test-stress examples
 	$(QEMU_ARM64) ./$(BUILD)/arm64/examples/a64_dot
 	$(QEMU_ARM64) ./$(BUILD)/arm64/examples/demo > /dev/null
 	for p in examples/demo/programs/*.jb; do $(QEMU_ARM64) ./$(BUILD)/arm64/examples/demo $$p > /dev/null || exit 1; done
 
 check: lib check-symbols test runner test-exec test-asan test-tsan check-clang check-arm64 \
        bench-arm64 test-darwin-model fuzz-darwin-check check-macos test-doctor examples \
-       check-readme-emitters
+       check-readme-emitters check-leak-gate test-fault fuzz-replay fuzz test-stress \
+       test-stress-tsan
 	./$(BUILD)/examples/demo > /dev/null
 	for p in examples/demo/programs/*.jb; do ./$(BUILD)/examples/demo $$p > /dev/null || exit 1; done
 	./$(BUILD)/examples/x64_dot

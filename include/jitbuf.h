@@ -21,15 +21,32 @@
  *
  * Errors. Every call returns 0 (or a documented non-negative value) on
  * success and a negative JB_E* code on failure. A failed call changes
- * nothing and leaves out-parameters NULL/0. jb_last_error() then holds a
- * sentence for the calling thread that names the cause (with the OS errno
- * where there is one) and the fix. Like errno, it is not cleared by a
- * successful call.
+ * nothing and leaves out-parameters NULL/0, except where its entry below
+ * says exactly what it leaves (a failed protection change under mprotect,
+ * a failed release in jb_region_close). jb_last_error() then holds a
+ * sentence for the calling thread that starts with the call's name and
+ * names the cause (the system call and its errno where there is one) and
+ * the fix. Like errno, it is not cleared by a successful call.
+ *
+ * Handles. Every call that takes a jb_region * first checks, at one door,
+ * that it is not made from inside a jb_write_with callback (JB_ESTATE;
+ * only jb_writable may be called there) and that the handle is open. A
+ * handle is a token (a slot and a generation), not a pointer: a closed
+ * handle gets JB_ECLOSED from every call, however many handles were opened
+ * since, and never reaches another region; a value that never was a handle
+ * gets JB_ECLOSED too. The check costs a few instructions per call.
  *
  * Threads. All functions are thread-safe unless noted. Blocks may be
- * allocated, written, patched and freed from any thread. A block must not
- * be freed by one thread while another writes it (that write may fail with
- * JB_ERANGE, never corrupt another block).
+ * allocated, written, patched and freed from any thread. A block inside
+ * another thread's open jb_write_with window is not freed until the window
+ * closes (jb_free fails with JB_EBUSY, or waits under mprotect), so a
+ * window never writes into a block handed out again. A write racing a
+ * jb_free of its block either happens before the free or fails with
+ * JB_ERANGE; it never corrupts another block. A store through a
+ * persistent jb_writable alias takes no lock: ordering it with jb_free of
+ * that block is the caller's job.
+ *
+ * Threat model and what each strategy guarantees: docs/security.md.
  */
 #ifndef JITBUF_H
 #define JITBUF_H
@@ -61,7 +78,7 @@ extern "C" {
     XX(ENOTBLOCK, -6, "not the start of a live block")                        \
     XX(EFOREIGN, -7, "block belongs to another region handle")                \
     XX(ESOURCE, -8, "source bytes lie inside the code region")                \
-    XX(EBUSY, -9, "process-wide region already open with other settings")     \
+    XX(EBUSY, -9, "busy: region open with other settings, or block in a window") \
     XX(EPERM, -10, "the system refused executable memory")                    \
     XX(EUNSUPPORTED, -11, "not supported on this platform or build")          \
     XX(ESTATE, -12, "not allowed in the current state")                       \
@@ -180,8 +197,26 @@ typedef struct {
  *   without jitbuf's callbacks in an allowlist), JB_ENOMEM,
  *   JB_EUNSUPPORTED (JB_OPEN_PRIVATE on macOS; a strategy of another
  *   platform), JB_EOS. On failure *out is NULL.
+ * fork(). After fork() both processes keep running the code compiled
+ * before it, the child can compile new code, and neither can change the
+ * other's code. Under dualmap the parent copies the backed part of each
+ * region into a new memfd in its pthread_atfork prepare handler, holding
+ * every region's locks, and the child maps the copy over both views at the
+ * same addresses: a snapshot taken at fork(). jb_write, jb_patch and
+ * jb_free in either process afterwards, and stores through a jb_writable
+ * alias, reach that process only. A store through a jb_writable alias, or
+ * inside another thread's jb_write_with callback, made while fork() takes
+ * the copy may be in the child's copy in whole, in part or not at all. If
+ * the copy cannot be made (memfd_create, ftruncate or pwrite in the
+ * parent, mmap in the child), the child is cut off: both views become
+ * inaccessible (calling code compiled before the fork faults) and each
+ * call that would change code fails with JB_EOS naming the call and errno.
+ * mprotect and rwx regions are private mappings, copied on write. A child
+ * made by a raw clone() or vfork() without exec() gets no copy.
+ *
  * Thread-safe. Cost: the first open makes a few syscalls (mmap, memfd);
- * later opens make none. */
+ * later opens make none. Under dualmap each fork() copies the backed part
+ * of each region (a pwrite of its size) in the parent. */
 JB_API int jb_region_open(jb_region **out, const jb_options *opt);
 
 /* Hand jitbuf a MAP_JIT region that the host already owns (macOS allows one
@@ -201,10 +236,16 @@ JB_API int jb_region_adopt(jb_region **out, void *base, size_t size,
 
 /* Close a handle: free its blocks (their bytes become trap instructions)
  * and, with the last handle on a region, unmap the region.
- * @return 0; JB_ECLOSED if r is not an open handle (e.g. closed twice: this
- *   is detected without touching the freed handle); JB_EINVAL if r is NULL;
- *   JB_ESTATE from inside a jb_write_with callback.
- * Thread-safe, but no other call may use r concurrently or afterwards. */
+ * @return 0; JB_ECLOSED if r is not an open handle (e.g. closed twice);
+ *   JB_EINVAL if r is NULL; JB_ESTATE from inside a jb_write_with callback;
+ *   JB_EOS (mprotect) if a block's trap fill was refused: the handle is
+ *   closed anyway, and a block that still holds code is kept out of use
+ *   (never handed out again; it counts in jb_info.blocks); JB_EOS if the
+ *   system refused to release the region (munmap): then the handle stays
+ *   open with its blocks freed, every call on it but this one fails with
+ *   JB_EOS, and calling jb_region_close again retries the release.
+ * Thread-safe, but no other call may use r concurrently; afterwards every
+ * call on r fails with JB_ECLOSED. */
 JB_API int jb_region_close(jb_region *r);
 
 /* What a region is and how it is doing. */
@@ -230,7 +271,8 @@ typedef struct {
 /* Fill *out with a snapshot of r's statistics. Freed small blocks that
  * wait in the per-thread caches (see jb_free) are first returned to the
  * region, so the figures count them as free and largest_free is exact.
- * @return 0; JB_EINVAL if r or out is NULL. Thread-safe; no syscall. */
+ * @return 0; JB_EINVAL if r or out is NULL; JB_ECLOSED; JB_ESTATE inside
+ *   a jb_write_with callback. Thread-safe; no syscall. */
 JB_API int jb_region_info(const jb_region *r, jb_info *out);
 
 /* Give the memory behind the region's free tail back to the system: every
@@ -247,9 +289,11 @@ JB_API int jb_region_info(const jb_region *r, jb_info *out);
  * madvise(MADV_FREE_REUSABLE) (never mprotect on MAP_JIT pages).
  * released may be NULL; else it receives the bytes given back (0 when
  * nothing lies above the kept part).
- * @return 0; JB_EINVAL (r NULL); JB_ESTATE (inside a jb_write_with
- *   callback); JB_EOS (the system refused, or after fork() this process
- *   cannot change code): then nothing was given back.
+ * @return 0; JB_EINVAL (r NULL); JB_ECLOSED; JB_ESTATE (inside a
+ *   jb_write_with callback); JB_EOS (the system refused, or after fork()
+ *   this process cannot change code): then nothing was given back (under
+ *   mprotect the sentence may add that pages were left not executable
+ *   until the next write, as for jb_write).
  * Thread-safe: other threads may allocate, write and free meanwhile (they
  * wait for the region lock). Cost: no syscall when nothing is given back,
  * else one or two. */
@@ -261,9 +305,10 @@ JB_API int jb_region_trim(jb_region *r, size_t *released);
  * multiple of align (a power of two; 0 means the granule). The block's bytes
  * are trap instructions until written. Never opens a write window.
  * @return 0 and *exec; JB_EINVAL (NULL, size 0 or larger than the region),
+ *   JB_ECLOSED, JB_ESTATE (inside a jb_write_with callback),
  *   JB_EALIGN (align not a power of two or larger than a page),
  *   JB_ENOSPC (no free run fits: free blocks or reserve more), JB_EOS (the
- *   region could not grow). On failure *exec is NULL.
+ *   region could not grow: nothing changed). On failure *exec is NULL.
  * Thread-safe. Cost: no syscall, except when the region's backed part
  * grows (dualmap: ftruncate; mprotect: mprotect), in 256 KiB steps. Blocks
  * of up to 512 bytes at the default alignment come from a cache that each
@@ -277,9 +322,18 @@ JB_API int jb_alloc(jb_region *r, size_t size, size_t align, void **exec);
  * bytes goes to the calling thread's cache, for its next jb_alloc of that
  * size; to every other call it is free memory (a second jb_free of it
  * fails; of two threads freeing it at once, one succeeds).
- * @return 0; JB_EINVAL (NULL), JB_ERANGE (not in the region),
- *   JB_ENOTBLOCK (not the start of a live block, e.g. freed twice),
- *   JB_EFOREIGN (allocated through another handle).
+ * @return 0; JB_EINVAL (NULL), JB_ECLOSED, JB_ESTATE, JB_ERANGE (not in
+ *   the region), JB_ENOTBLOCK (not the start of a live block, e.g. freed
+ *   twice, or being freed by another thread), JB_EFOREIGN (allocated
+ *   through another handle), JB_EBUSY (the block is inside another
+ *   thread's jb_write_with window: free it after that call returns;
+ *   nothing changed). Under mprotect, JB_EOS or JB_EPERM if the system
+ *   refused a protection change for the trap fill: if the sentence says
+ *   the window could not be opened, nothing changed (the block is live
+ *   and holds its code); if it says "the trap fill was done", the block is
+ *   freed and holds traps, but the pages named stay not executable until
+ *   a later write makes them executable again (as for jb_write). A block
+ *   is never handed out again while it holds old code.
  * Thread-safe. Cost: dualmap and rwx, no syscall; mprotect, two. */
 JB_API int jb_free(jb_region *r, void *exec);
 
@@ -289,10 +343,18 @@ JB_API int jb_free(jb_region *r, void *exec);
  * strategy's write window, then make the instruction cache coherent for the
  * range. The code is ready to run by this thread when the call returns;
  * other threads that may have run the old bytes need jb_sync_threads().
- * @return 0; JB_EINVAL (NULL, n 0), JB_ERANGE (range not inside one live
- *   block: outside the region, crossing the block's end, or freed),
- *   JB_EFOREIGN, JB_ESOURCE (src overlaps the region), JB_ESTATE (called
- *   from inside a jb_write_with callback).
+ * @return 0; JB_EINVAL (NULL, n 0), JB_ECLOSED, JB_ERANGE (range not
+ *   inside one live block: outside the region, crossing the block's end,
+ *   or freed), JB_EFOREIGN, JB_ESOURCE (src overlaps the region),
+ *   JB_ESTATE (called from inside a jb_write_with callback), JB_EOS after
+ *   fork() where this process could not get its own copy of the code.
+ *   mprotect: JB_EOS or JB_EPERM (the sentence names mprotect and its
+ *   errno) if making the pages writable failed (nothing changed), or if
+ *   making them executable again failed after the copy: then the bytes
+ *   are written, but the whole pages holding them, other blocks' code
+ *   too, are left writable and not executable (never both), so code on
+ *   them faults when called until a later write or patch on the region,
+ *   which first makes them executable again (or fails, changing nothing).
  * Thread-safe. Cost: dualmap and rwx, a memcpy and no syscall; mprotect,
  * two mprotect calls. arm64 adds cache maintenance for the range. */
 JB_API int jb_write(jb_region *r, void *exec_dst, const void *src, size_t n);
@@ -303,8 +365,9 @@ JB_API int jb_write(jb_region *r, void *exec_dst, const void *src, size_t n);
  * old or the new bytes. To patch a branch, place it so that the bytes that
  * change fall in one aligned 4- or 8-byte unit (x86_64: a jmp rel32 whose
  * opcode sits at an address == 3 mod 4; arm64: any instruction).
- * @return 0; JB_EINVAL (NULL, width not 4 or 8), JB_EALIGN, JB_ERANGE,
- *   JB_EFOREIGN, JB_ESTATE.
+ * @return 0; JB_EINVAL (NULL, width not 4 or 8), JB_ECLOSED, JB_EALIGN,
+ *   JB_ERANGE, JB_EFOREIGN, JB_ESTATE; under mprotect the failures of
+ *   jb_write, with the same state left.
  * Thread-safe. Cost as jb_write. Under mprotect the page is briefly not
  * executable: threads running code on it would fault, so use dualmap for
  * patching code that other threads run. */
@@ -315,8 +378,12 @@ JB_API int jb_patch(jb_region *r, void *exec_dst, uint64_t value,
  * fn(ctx), close the window and make the range coherent. Inside fn, write
  * through jb_writable(r, addr) for addresses in the range, and call no other
  * jitbuf function (they fail with JB_ESTATE). fn must return normally (no
- * longjmp or exception).
- * @return 0; JB_ECALLBACK if fn returned non-zero; the errors of jb_write.
+ * longjmp or exception). Until the call returns the block cannot be freed
+ * (jb_free from another thread fails with JB_EBUSY), so fn never writes
+ * into a block that was freed and handed out again meanwhile.
+ * @return 0; JB_ECALLBACK if fn returned non-zero; the errors of jb_write
+ *   (under mprotect "the callback ran" in place of "the bytes were
+ *   written").
  * Thread-safe. Under mprotect, other writers wait while fn runs. */
 JB_API int jb_write_with(jb_region *r, void *exec, size_t len,
                          int (*fn)(void *ctx), void *ctx);
@@ -339,7 +406,8 @@ JB_API void *jb_writable(jb_region *r, void *exec);
  * jb_apple_host_froze reported), and on macOS 11.4-12.0 (which froze the
  * list at launch), it returns 0 and calls nothing: a second freeze would
  * kill. A no-op returning 0 on Linux.
- * @return 0; JB_EINVAL (NULL); macOS: JB_ESTATE (the executable is not
+ * @return 0; JB_EINVAL (NULL); JB_ECLOSED; JB_ESTATE inside a
+ *   jb_write_with callback; macOS: JB_ESTATE (the executable is not
  *   signed with freeze-late, and the region was not opened with
  *   JB_OPEN_APPLE_FREEZE_LATE: a freeze would kill), JB_EUNSUPPORTED (a
  *   build with an SDK older than 12.1).
@@ -348,10 +416,15 @@ JB_API int jb_freeze(jb_region *r);
 
 /* Make every thread of the process drop instructions it may have fetched
  * from code that was since rewritten (patched live code, reused blocks):
- * Linux membarrier(PRIVATE_EXPEDITED_SYNC_CORE), falling back to
- * PRIVATE_EXPEDITED and then to a TLB shootdown.
+ * Linux membarrier(PRIVATE_EXPEDITED_SYNC_CORE), or where the kernel
+ * lacks it (or refuses to register it) PRIVATE_EXPEDITED, whose IPI
+ * returns through an exception return that serialises the interrupted
+ * core, and last GLOBAL. The first call chooses; a failure is not
+ * remembered, so a later call asks the kernel again.
  * macOS has no such call: there it returns JB_EUNSUPPORTED with advice.
- * @return 0; JB_EINVAL (NULL); JB_EOS if no mechanism worked;
+ * @return 0; JB_EINVAL (NULL); JB_ECLOSED; JB_ESTATE inside a
+ *   jb_write_with callback; JB_EOS if the kernel offers no command or the
+ *   call failed (the sentence names membarrier and its errno);
  *   JB_EUNSUPPORTED (macOS).
  * Thread-safe. Cost: one syscall that interrupts the process's other
  * running threads. */

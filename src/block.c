@@ -5,40 +5,42 @@
  * region is trap-filled as it grows, and every freed block is refilled). */
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "arch/arch.h"
 #include "internal.h"
 
-static int check_usable(const jb__arena *a, const char *fn)
+int jb__check_usable(const jb__arena *a, const char *fn)
 {
     if (a->map.broken)
-        return jb__fail(JB_EOS, "%s: after fork() this process could not "
-                                "take a private copy of the code region (%s); "
-                                "it can run code compiled before the fork but "
-                                "cannot change code; exec() or open a region "
-                                "with JB_OPEN_PRIVATE",
-                        fn, jb__errno_name(a->map.broken));
+        return jb__fail(JB_EOS, "%s: this region's code can no longer be "
+                                "changed: %s failed with %s; it can still run "
+                                "code written before; close it (jb_region_"
+                                "close retries what failed) and open another",
+                        fn, a->map.broken_why ? a->map.broken_why : "a call",
+                        jb__errno_name(a->map.broken));
     return 0;
 }
 
 /* jb_alloc's way through the heap, under the arena lock: for blocks the
  * caches do not hold, when they are empty and the heap has no run for
  * them, and for strategies without caches. */
-static __attribute__((noinline)) int alloc_locked(jb_region *r, size_t size,
-                                                  size_t align, uint32_t n,
-                                                  uint32_t ag, uint32_t *out)
+static __attribute__((noinline)) int alloc_locked(const jb__handle *r,
+                                                  size_t size, size_t align,
+                                                  uint32_t n, uint32_t ag,
+                                                  uint32_t *out)
 {
     jb__arena *a = r->a;
     for (int flushed = 0;; flushed = 1) {
         jb__lock_acquire(&a->lock);
-        int rc = check_usable(a, "jb_alloc");
+        int rc = jb__check_usable(a, "jb_alloc");
         if (rc < 0) {
             jb__lock_release(&a->lock);
             return rc;
         }
         uint32_t g = jb__heap_alloc(&a->heap, n, ag, r->pool, (uint32_t)size);
         if (g) {
-            rc = jb__commit_to(a, g + n);
+            rc = jb__within("jb_alloc", jb__commit_to(a, g + n));
             if (rc < 0)
                 jb__heap_free(&a->heap, g);
             jb__lock_release(&a->lock);
@@ -65,13 +67,13 @@ int jb_alloc(jb_region *r, size_t size, size_t align, void **exec)
 {
     if (exec)
         *exec = NULL;
-    if (!r || !exec)
-        return jb__fail_null("jb_alloc", r ? "exec" : "r");
-    if (jb__in_window())
-        return jb__fail(JB_ESTATE, "jb_alloc: called from inside a "
-                                   "jb_write_with callback; allocate before "
-                                   "opening the write window");
-    jb__arena *a = r->a;
+    jb__handle *h;
+    int rc = jb__enter(r, "jb_alloc", &h);
+    if (rc < 0)
+        return rc;
+    if (!exec)
+        return jb__fail_null("jb_alloc", "exec");
+    jb__arena *a = h->a;
     if (size == 0)
         return jb__fail(JB_EINVAL, "jb_alloc: size is 0; ask for at least "
                                    "one byte");
@@ -94,9 +96,9 @@ int jb_alloc(jb_region *r, size_t size, size_t align, void **exec)
     uint32_t ag = align <= JB_GRANULE ? 1 : (uint32_t)(align / JB_GRANULE);
     uint32_t g = 0;
     if (a->cached && ag == 1 && n <= JB__CACHE_MAXG && !a->map.broken)
-        g = jb__cache_alloc(a, r->pool, n, (uint32_t)size);
+        g = jb__cache_alloc(a, h->pool, n, (uint32_t)size);
     if (!g) {
-        int rc = alloc_locked(r, size, align, n, ag, &g);
+        rc = alloc_locked(h, size, align, n, ag, &g);
         if (rc < 0)
             return rc;
     }
@@ -122,18 +124,16 @@ int jb_region_trim(jb_region *r, size_t *released)
 {
     if (released)
         *released = 0;
-    if (!r)
-        return jb__fail_null("jb_region_trim", "r");
-    if (jb__in_window())
-        return jb__fail(JB_ESTATE, "jb_region_trim: called from inside a "
-                                   "jb_write_with callback; trim after it "
-                                   "returns");
-    jb__arena *a = r->a;
+    jb__handle *hd;
+    int rc = jb__enter(r, "jb_region_trim", &hd);
+    if (rc < 0)
+        return rc;
+    jb__arena *a = hd->a;
     /* Cached blocks are free memory: return them first, so a tail of freed
      * small blocks can go too. */
     jb__cache_flush(a, NULL);
     jb__lock_acquire(&a->lock);
-    int rc = check_usable(a, "jb_region_trim");
+    rc = jb__check_usable(a, "jb_region_trim");
     /* The heap ends with its last block: if free, only what lies below it
      * must stay backed. Keep whole steps, and at least the first one. */
     const jb__heap *h = &a->heap;
@@ -145,7 +145,7 @@ int jb_region_trim(jb_region *r, size_t *released)
         keep = JB_GROW_STEP;
     size_t was = a->map.committed;
     if (rc == 0 && keep < was && a->map.st->trim) {
-        rc = a->map.st->trim(&a->map, keep);
+        rc = jb__within("jb_region_trim", a->map.st->trim(&a->map, keep));
         if (rc == 0) {
             __atomic_store_n(&a->map.committed, keep, __ATOMIC_RELAXED);
             if (released)
@@ -156,31 +156,60 @@ int jb_region_trim(jb_region *r, size_t *released)
     return rc;
 }
 
-void jb__fill_block(jb__arena *a, uint32_t g, uint32_t n)
+/* Strategies without a persistent writable view fill through a window. */
+static __attribute__((noinline)) int fill_in_window(jb__arena *a,
+                                                    const char *fn,
+                                                    size_t off, size_t len)
+{
+    jb__wop op = {JB__OP_FILL, off, len, NULL, 0};
+    return jb__within(fn, a->map.st->write(&a->map, &op));
+}
+
+int jb__fill_block(jb__arena *a, const char *fn, uint32_t g, uint32_t n)
 {
     size_t off = (size_t)g * JB_GRANULE, len = (size_t)n * JB_GRANULE;
-    /* A fill that the OS refuses leaves old code in a free block, but it is
-     * still never handed out twice; the block is released either way. A
-     * child whose fork copy failed must not write at all. */
-    if (a->map.broken)
-        return;
-    if (a->map.rw) { /* a persistent writable view: no window to open */
-        jb__arch_fill_traps(a->map.rw + off, len);
-        return;
-    }
-    jb__wop op = {JB__OP_FILL, off, len, NULL, 0};
-    (void)a->map.st->write(&a->map, &op);
+    if (__builtin_expect(a->map.broken, 0))
+        return jb__check_usable(a, fn);
+    if (!a->map.rw)
+        return fill_in_window(a, fn, off, len);
+    jb__arch_fill_traps(a->map.rw + off, len); /* no window to open */
+    return 0;
 }
 
-/* Trap-fill and release the used block at g (arena lock held). */
-static void release(jb__arena *a, uint32_t g)
+int jb__all_traps(const jb__arena *a, uint32_t g, uint32_t n)
 {
-    jb__fill_block(a, g, a->heap.size[g] & ~JB__USED);
-    atomic_fetch_add(&a->windows, 1);
-    jb__heap_free(&a->heap, g);
+    uint8_t traps[64];
+    jb__arch_fill_traps(traps, sizeof traps);
+    const uint8_t *p = a->map.exec + (size_t)g * JB_GRANULE;
+    for (size_t left = (size_t)n * JB_GRANULE; left;) {
+        size_t k = left < sizeof traps ? left : sizeof traps;
+        if (memcmp(p, traps, k))
+            return 0;
+        p += k;
+        left -= k;
+    }
+    return 1;
 }
 
-int jb__locate(jb_region *r, const char *fn, const void *p, size_t n,
+/* Trap-fill and release the used block at g (arena lock held). If the
+ * fill is refused, a block that still holds code stays used, and the
+ * code and sentence are returned: it is never handed out again with code
+ * in it. */
+static int release(jb__arena *a, const char *fn, uint32_t g,
+                   uint32_t keep_owner)
+{
+    int rc = jb__fill_block(a, fn, g, a->heap.size[g] & ~JB__USED);
+    atomic_fetch_add(&a->windows, 1);
+    if (rc < 0 && (a->map.broken ||
+                   !jb__all_traps(a, g, a->heap.size[g] & ~JB__USED))) {
+        jb__st32(&a->heap.next[g], keep_owner);
+        return rc;
+    }
+    jb__heap_free(&a->heap, g);
+    return rc;
+}
+
+int jb__locate(const jb__handle *r, const char *fn, const void *p, size_t n,
                uint32_t *block)
 {
     jb__arena *a = r->a;
@@ -203,12 +232,12 @@ int jb__locate(jb_region *r, const char *fn, const void *p, size_t n,
     uint32_t g = jb__heap_block_of(&a->heap, (uint32_t)(off / JB_GRANULE));
     uint32_t owner = jb__ld32(&a->heap.next[g]);
     uint8_t *start = a->map.exec + (size_t)g * JB_GRANULE;
-    if (!(a->heap.size[g] & JB__USED) || owner == JB__CACHED)
+    if (!(a->heap.size[g] & JB__USED) || owner >= JB__FREEING)
         return jb__fail(JB_ERANGE, "%s: %p is in free memory (the block was "
                                    "freed, or never allocated); allocate a "
                                    "block with jb_alloc first",
                         fn, p);
-    if (owner != r->pool)
+    if ((owner & ~JB__PINNED) != r->pool)
         return jb__fail(JB_EFOREIGN, "%s: the block at %p was allocated "
                                      "through another jb_region handle; use "
                                      "that handle",
@@ -221,7 +250,7 @@ int jb__locate(jb_region *r, const char *fn, const void *p, size_t n,
                                    "allocate a larger block",
                         fn, n, p, into + n - bytes, (void *)start, bytes);
     *block = g;
-    return check_usable(a, fn);
+    return jb__check_usable(a, fn);
 }
 
 static const jb__arena *arena_of(const jb__map *m)
@@ -238,7 +267,7 @@ int jb__map_live(const jb__map *m, size_t off, size_t len)
         return 0;
     uint32_t g = jb__heap_block_of(h, (uint32_t)(off / JB_GRANULE));
     if (!(jb__ld32(&h->size[g]) & JB__USED) ||
-        jb__ld32(&h->next[g]) == JB__CACHED)
+        jb__ld32(&h->next[g]) >= JB__FREEING)
         return 0;
     size_t into = off - (size_t)g * JB_GRANULE, bytes = jb__ld32(&h->prev[g]);
     return into < bytes && len <= bytes - into;
@@ -258,20 +287,31 @@ size_t jb__map_block_len(const jb__map *m, size_t off)
     return (size_t)(t & ~JB__USED) * JB_GRANULE;
 }
 
+static int free_locked(const jb__handle *h, void *exec);
+
 int jb_free(jb_region *r, void *exec)
 {
-    if (!r || !exec)
-        return jb__fail_null("jb_free", r ? "exec" : "r");
-    if (jb__in_window())
-        return jb__fail(JB_ESTATE, "jb_free: called from inside a "
-                                   "jb_write_with callback; free after it "
-                                   "returns");
-    jb__arena *a = r->a;
-    if (a->cached && jb__cache_free(a, r->pool, exec))
+    jb__handle *h;
+    int rc = jb__enter(r, "jb_free", &h);
+    if (rc < 0)
+        return rc;
+    if (!exec)
+        return jb__fail_null("jb_free", "exec");
+    jb__arena *a = h->a;
+    if (a->cached && jb__cache_free(a, h->pool, exec))
         return 0;
+    return free_locked(h, exec);
+}
+
+/* jb_free's way under the arena lock: blocks the caches do not take, and
+ * every error. Out of line, so that the cache path stays light. */
+static __attribute__((noinline)) int free_locked(const jb__handle *h,
+                                                 void *exec)
+{
+    jb__arena *a = h->a;
     jb__lock_acquire(&a->lock);
     uint32_t g;
-    int rc = jb__locate(r, "jb_free", exec, 1, &g);
+    int rc = jb__locate(h, "jb_free", exec, 1, &g);
     if (rc == 0 && a->map.exec + (size_t)g * JB_GRANULE != (uint8_t *)exec)
         rc = jb__fail(JB_ENOTBLOCK, "jb_free: %p is %zu bytes into the block "
                                     "at %p; pass the address jb_alloc "
@@ -285,25 +325,45 @@ int jb_free(jb_region *r, void *exec)
         rc = jb__fail(JB_ENOTBLOCK, "jb_free: %p is not a live block (freed "
                                     "twice?); free each block once",
                       exec);
+    if (rc == 0 && (jb__ld32(&a->heap.next[g]) & JB__PINNED))
+        rc = jb__fail(JB_EBUSY, "jb_free: the block at %p is inside another "
+                                "thread's jb_write_with window; free it after "
+                                "that call returns",
+                      exec);
+    /* Claimed as the cache path claims, so that of two threads freeing one
+     * block only one goes on. */
+    uint32_t want = h->pool;
+    if (rc == 0 && !__atomic_compare_exchange_n(&a->heap.next[g], &want,
+                                                JB__FREEING, 0,
+                                                __ATOMIC_ACQUIRE,
+                                                __ATOMIC_RELAXED))
+        rc = jb__fail(JB_ENOTBLOCK, "jb_free: %p is being freed by another "
+                                    "thread; free each block once",
+                      exec);
     if (rc == 0)
-        release(a, g);
+        rc = release(a, "jb_free", g, h->pool);
     jb__lock_release(&a->lock);
     return rc;
 }
 
-void jb__free_pool(jb__arena *a, uint32_t pool)
+int jb__free_pool(jb__arena *a, uint32_t pool)
 {
     jb__heap *h = &a->heap;
     uint32_t limit = (uint32_t)(a->map.committed / JB_GRANULE);
+    int first = 0;
     for (uint32_t g = h->guard; g < limit;) {
-        if ((h->size[g] & JB__USED) && jb__ld32(&h->next[g]) == pool) {
+        if ((h->size[g] & JB__USED) &&
+            (jb__ld32(&h->next[g]) & ~JB__PINNED) == pool) {
             /* Freeing merges with free neighbours: continue after the
-             * merged block. */
-            release(a, g);
+             * merged block. A block kept for its code goes to no pool. */
+            int rc = release(a, "jb_region_close", g, 0);
+            if (rc < 0 && !first)
+                first = rc;
             g = jb__heap_block_of(h, g);
         }
         g += h->size[g] & ~JB__USED;
     }
+    return first;
 }
 
 size_t jb__pool_blocks(const jb__arena *a, uint32_t pool)
@@ -312,6 +372,7 @@ size_t jb__pool_blocks(const jb__arena *a, uint32_t pool)
     uint32_t limit = (uint32_t)(a->map.committed / JB_GRANULE);
     size_t n = 0;
     for (uint32_t g = h->guard; g < limit; g += h->size[g] & ~JB__USED)
-        n += (h->size[g] & JB__USED) && jb__ld32(&h->next[g]) == pool;
+        n += (h->size[g] & JB__USED) &&
+             (jb__ld32(&h->next[g]) & ~JB__PINNED) == pool;
     return n;
 }

@@ -117,18 +117,28 @@ int jb__cache_free(jb__arena *a, uint32_t pool, const void *exec)
     if (!(t & JB__USED) || n > JB__CACHE_MAXG || !jb__heap_starts(h, g) ||
         jb__ld32(&h->next[g]) != pool)
         return 0;
-    /* Fill while the block is still live: the Darwin write callbacks check
-     * that a fill lands on a live block. */
-    jb__fill_block(a, g, n);
-    jb__slot *s = slot_lock(a);
-    /* Two threads freeing one block at once: only one takes it; the other
-     * goes the locked way and is told the block is not live. */
+    /* Claim the block before writing it: of two threads freeing it at
+     * once, only the winner fills it, so the loser can never wipe it after
+     * the winner has handed it out again. The loser takes the locked path
+     * and is told that the block is not live. */
     uint32_t want = pool;
-    if (!__atomic_compare_exchange_n(&h->next[g], &want, JB__CACHED, 0,
-                                     __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {
-        jb__lock_release(&s->lock);
+    if (!__atomic_compare_exchange_n(&h->next[g], &want, JB__FREEING, 0,
+                                     __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
+        return 0;
+    /* Claimed, the block cannot change; but between the checks above and
+     * the claim it may have been freed and carved anew at g with another
+     * size: then give it back to the locked path. Filled while claimed (a
+     * block the Darwin fill callback accepts); a refused fill gives the
+     * block back too, and the locked path reports it. */
+    if (jb__ld32(&h->size[g]) != t || !jb__heap_starts(h, g) ||
+        jb__fill_block(a, "jb_free", g, n) < 0) {
+        want = JB__FREEING; /* unless the heap has reused the word since */
+        __atomic_compare_exchange_n(&h->next[g], &want, pool, 0,
+                                    __ATOMIC_RELAXED, __ATOMIC_RELAXED);
         return 0;
     }
+    jb__slot *s = slot_lock(a);
+    jb__st32(&h->next[g], JB__CACHED);
     s->fills++;
     if (s->count[n - 1] == JB__CACHE_CAP)
         spill(a, s, n, JB__CACHE_CAP / 2);

@@ -42,6 +42,21 @@ int jb__fail(int code, const char *fmt, ...)
     return code;
 }
 
+int jb__within_slow(const char *fn, int rc)
+{
+    size_t n = strlen(fn);
+    if ((!strncmp(last_error, fn, n) && last_error[n] == ':'))
+        return rc;
+    size_t len = strlen(last_error), room = sizeof last_error - 1;
+    if (n + 2 + len > room) /* keep the start of the old sentence */
+        len = room > n + 2 ? room - n - 2 : 0;
+    memmove(last_error + n + 2, last_error, len);
+    memcpy(last_error, fn, n);
+    memcpy(last_error + n, ": ", 2);
+    last_error[n + 2 + len] = 0;
+    return rc;
+}
+
 int jb__fail_null(const char *fn, const char *arg)
 {
     return jb__fail(JB_EINVAL, "%s: argument '%s' is NULL; pass %s", fn, arg,
@@ -64,6 +79,12 @@ const char *jb__errno_name(int e)
     case ENFILE: name = "ENFILE"; break;
     case EFBIG: name = "EFBIG"; break;
     case ENODEV: name = "ENODEV"; break;
+    case EAGAIN: name = "EAGAIN"; break;
+    case EINTR: name = "EINTR"; break;
+    case EIO: name = "EIO"; break;
+    case EBADF: name = "EBADF"; break;
+    case EEXIST: name = "EEXIST"; break;
+    case ETXTBSY: name = "ETXTBSY"; break;
     default: name = "errno"; break;
     }
     snprintf(buf, sizeof buf, "%s %d (%s)", name, e, strerror(e));

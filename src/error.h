@@ -11,6 +11,14 @@ __attribute__((format(printf, 2, 3)))
 #endif
 int jb__fail(int code, const char *fmt, ...);
 
+/* Put "fn: " before the sentence a lower layer left for code rc (unless it
+ * already starts so), so that every sentence names the public call; rc. */
+int jb__within_slow(const char *fn, int rc);
+static inline int jb__within(const char *fn, int rc)
+{
+    return rc >= 0 ? rc : jb__within_slow(fn, rc);
+}
+
 /* JB_EINVAL for a NULL pointer argument arg of function fn. */
 int jb__fail_null(const char *fn, const char *arg);
 

@@ -28,7 +28,16 @@ static inline void jb__lock_release(jb__lock *l)
 /* ---- Heap: the sub-allocator over granules, bookkeeping out of band. */
 #define JB__NCLASS 480 /* 64 exact small classes + 26 * 16 TLSF classes */
 #define JB__USED 0x80000000u
-#define JB__CACHED 0xffffffffu /* owner of a used block held by a cache */
+/* The owner word of a used block: 0 (the guard, or a block kept for the
+ * code a refused fill left in it), a pool id perhaps with JB__PINNED, or
+ * one of the two values below. Pool ids (JB__POOL_BASE + the handle's
+ * slot + 1) are disjoint from granule numbers (< 2^27), so a free block's
+ * list link in the same word never equals one, and from the values below. */
+#define JB__POOL_BASE 0x20000000u
+#define JB__CACHED 0xffffffffu  /* held by a cache: free to every caller */
+#define JB__FREEING 0xfffffffeu /* claimed by the jb_free that fills it */
+#define JB__PINNED 0x40000000u  /* inside an open jb_write_with window: not
+                                   freed until it closes */
 
 /* The caches (cache.c) read block metadata, and write the owner and byte
  * size of blocks they hold, under a slot lock only; so every word that can
@@ -94,6 +103,13 @@ typedef struct {
     uint32_t g[JB__CACHE_MAXG][JB__CACHE_CAP]; /* first granules, LIFO */
 } jb__slot;
 
+/* An open jb_write_with window on a block (on the writer's stack), listed
+ * under the arena lock so that the block stays pinned until it closes. */
+typedef struct jb__pin {
+    uint32_t g;
+    struct jb__pin *next;
+} jb__pin;
+
 /* ---- Arena: one mapping, its heap and locks, shared by handles (pools). */
 typedef struct jb__arena {
     jb__lock lock;
@@ -104,40 +120,97 @@ typedef struct jb__arena {
     jb__slot slots[JB__SLOTS];
     int shared;          /* the process-wide region */
     atomic_int refs;     /* open handles (changed under the registry lock) */
-    uint32_t next_pool;  /* pool ids start at 1 */
+    jb__pin *pins;       /* open windows on blocks (arena lock) */
     atomic_uint_fast64_t windows;
     struct jb__arena *next_arena; /* registry list, for fork handling */
     char why[512];
 } jb__arena;
 
-struct jb_region {
+/* ---- Handles. A jb_region * is not a pointer but a token: a slot index
+ * and the slot's generation, so that a closed (stale) handle is told
+ * apart from every handle opened since, without touching freed memory.
+ * Slots live in chunks that are never freed. */
+#define JB__HANDLE_BITS 20
+#define JB__HANDLE_MAX (1u << JB__HANDLE_BITS) /* slots, i.e. open handles */
+#define JB__HANDLE_CHUNK 1024u
+#define JB__HANDLE_FREE UINT64_MAX /* no token has it (NULL has 0) */
+
+typedef struct jb__handle {
+    _Atomic uint64_t gen; /* of the open handle; JB__HANDLE_FREE if none */
+    uint64_t made;        /* generations given out (registry lock) */
     jb__arena *a;
-    uint32_t pool;
-    struct jb_region *next_open; /* registry of open handles */
-};
+    uint32_t pool;        /* owner id of its blocks: JB__POOL_BASE + slot + 1 */
+    uint32_t next_free;   /* free slot list (registry lock) */
+} jb__handle;
+
+/* Hidden: read inline on every call, without a GOT load. */
+extern __attribute__((visibility("hidden"))) jb__handle *_Atomic
+    jb__handles[JB__HANDLE_MAX / JB__HANDLE_CHUNK];
+
+/* The open handle that r names, or NULL (NULL, closed, or never a handle). */
+static inline jb__handle *jb__handle_of(const jb_region *r)
+{
+    uintptr_t t = (uintptr_t)r;
+    uint32_t i = (uint32_t)(t & (JB__HANDLE_MAX - 1));
+    jb__handle *c = atomic_load_explicit(&jb__handles[i / JB__HANDLE_CHUNK],
+                                         memory_order_acquire);
+    if (!c)
+        return NULL;
+    jb__handle *h = &c[i % JB__HANDLE_CHUNK];
+    uint64_t gen = atomic_load_explicit(&h->gen, memory_order_acquire);
+    return gen == (uint64_t)(t >> JB__HANDLE_BITS) ? h : NULL;
+}
+
+/* The sentence and code for a call refused at the door. */
+int jb__refused(const jb_region *r, const char *fn);
+
+/* The door every public call on a handle passes first: not from inside a
+ * jb_write_with callback, and r an open handle. 0 and *h, or the code with
+ * its sentence. jb_writable, the one call made inside windows, asks
+ * jb__handle_of itself. */
+static inline int jb__enter(const jb_region *r, const char *fn, jb__handle **h)
+{
+    if (__builtin_expect(!jb__in_window() && (*h = jb__handle_of(r)) != NULL, 1))
+        return 0;
+    return jb__refused(r, fn);
+}
+
+/* The door for calls that take no handle (jb_region_open, ...). */
+int jb__enter_nohandle(const char *fn);
 
 /* Blocks (block.c), with the arena lock held: trap-fill and release every
- * block of pool. */
-void jb__free_pool(jb__arena *a, uint32_t pool);
+ * block of pool. A block whose fill the system refused and that still
+ * holds code is kept out of use (owned by no pool) instead of freed.
+ * 0, or the first refused fill's code (its sentence). */
+int jb__free_pool(jb__arena *a, uint32_t pool);
 /* With the arena lock held: check that [p, p + n) lies inside one live block
- * of r's pool and set *block to its first granule; else fail with a
- * sentence that names fn. */
-int jb__locate(jb_region *r, const char *fn, const void *p, size_t n,
+ * of h's pool and set *block to its first granule; else fail with a
+ * sentence that names fn. The one validation every write path shares. */
+int jb__locate(const jb__handle *h, const char *fn, const void *p, size_t n,
                uint32_t *block);
+/* 0 if the region's code may be changed, else JB_EOS with a sentence that
+ * names fn and why (a failed fork copy, a failed close). */
+int jb__check_usable(const jb__arena *a, const char *fn);
 /* With the arena lock held: make room for blocks ending at granule end
  * (grow the backed part); 0 or a strategy's error. */
 int jb__commit_to(jb__arena *a, uint32_t end);
 /* With the arena lock held: live blocks of pool. */
 size_t jb__pool_blocks(const jb__arena *a, uint32_t pool);
-/* Trap-fill the used block at g of n granules; counts nothing. */
-void jb__fill_block(jb__arena *a, uint32_t g, uint32_t n);
+/* Trap-fill the used block at g of n granules for call fn (counts
+ * nothing): 0, or the strategy's code and sentence, after which the block
+ * may or may not hold traps (jb__all_traps tells). */
+int jb__fill_block(jb__arena *a, const char *fn, uint32_t g, uint32_t n);
+/* 1 if the n bytes of the region at granule g are all trap instructions. */
+int jb__all_traps(const jb__arena *a, uint32_t g, uint32_t n);
 
 /* Caches (cache.c). Only when a->cached, for n <= JB__CACHE_MAXG granules
  * at granule alignment. jb__cache_alloc returns the first granule of a
  * trap-filled block now owned by pool, or 0 (take the locked path).
  * jb__cache_free returns 1 if exec was a live block of pool that is now
  * filled and cached, else 0 with nothing changed (take the locked path,
- * which names the error). jb__cache_flush returns every cached block to
+ * which names the error). It claims the block (owner JB__FREEING) before
+ * filling it, so of two threads freeing one block only the winner writes.
+ * jb__cache_flush returns every cached block to
  * the heap and adds the slots' fill counts to *fills (may be NULL); call it
  * without the arena lock. */
 uint32_t jb__cache_alloc(jb__arena *a, uint32_t pool, uint32_t n,

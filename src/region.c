@@ -12,13 +12,85 @@
 #include "internal.h"
 
 static jb__lock registry_lock;
-static jb_region *open_handles;
 static jb__arena *arenas;
 static jb__arena *shared_arena;
 static atomic_int atfork_done;
 
+/* ---- handles: tokens over slots that are never freed (internal.h) ---- */
+
+jb__handle *_Atomic jb__handles[JB__HANDLE_MAX / JB__HANDLE_CHUNK];
+static uint32_t slots_made;  /* slots [0, slots_made) exist */
+static uint32_t slot_free;   /* free list head: index + 1, 0 = empty */
+
+static jb__handle *slot(uint32_t i)
+{
+    return &atomic_load_explicit(&jb__handles[i / JB__HANDLE_CHUNK],
+                                 memory_order_relaxed)[i % JB__HANDLE_CHUNK];
+}
+
+/* A new open handle on a (registry lock held), or NULL. */
+static jb_region *handle_new(jb__arena *a)
+{
+    uint32_t i;
+    if (slot_free) {
+        i = slot_free - 1;
+        slot_free = slot(i)->next_free;
+    } else {
+        if (slots_made == JB__HANDLE_MAX)
+            return NULL;
+        i = slots_made;
+        if (i % JB__HANDLE_CHUNK == 0) {
+            jb__handle *c = calloc(JB__HANDLE_CHUNK, sizeof *c);
+            if (!c)
+                return NULL;
+            for (uint32_t k = 0; k < JB__HANDLE_CHUNK; k++)
+                atomic_init(&c[k].gen, JB__HANDLE_FREE);
+            atomic_store_explicit(&jb__handles[i / JB__HANDLE_CHUNK], c,
+                                  memory_order_release);
+        }
+        slots_made++;
+    }
+    jb__handle *h = slot(i);
+    h->a = a;
+    h->pool = JB__POOL_BASE + i + 1;
+    uint64_t gen = ++h->made;
+    atomic_store_explicit(&h->gen, gen, memory_order_release);
+    return (jb_region *)(uintptr_t)(gen << JB__HANDLE_BITS | i);
+}
+
+/* Close the slot (registry lock held): every token naming it is stale. */
+static void handle_release(jb__handle *h)
+{
+    atomic_store_explicit(&h->gen, JB__HANDLE_FREE, memory_order_release);
+    h->a = NULL;
+    h->next_free = slot_free;
+    slot_free = h->pool - JB__POOL_BASE;
+}
+
+int jb__refused(const jb_region *r, const char *fn)
+{
+    if (jb__in_window())
+        return jb__fail(JB_ESTATE, "%s: called from inside a jb_write_with "
+                                   "callback, where only jb_writable() may "
+                                   "be called; write through jb_writable() "
+                                   "there, and call %s after it returns",
+                        fn, fn);
+    if (!r)
+        return jb__fail_null(fn, "r");
+    return jb__fail(JB_ECLOSED, "%s: %p is not an open region handle (closed, "
+                                "perhaps closed twice, or never returned by "
+                                "jb_region_open); use a handle that is open",
+                    fn, (const void *)r);
+}
+
+int jb__enter_nohandle(const char *fn)
+{
+    return jb__in_window() ? jb__refused(NULL, fn) : 0;
+}
+
 /* ---- fork: every arena lock is held across fork(), so the child never
- * inherits a half-updated heap; then each strategy keeps its fork policy. */
+ * inherits a half-updated heap; then each strategy keeps its fork policy
+ * (dualmap copies the code in prepare, while nothing can change it). */
 
 static void fork_prepare(void)
 {
@@ -26,12 +98,16 @@ static void fork_prepare(void)
     for (jb__arena *a = arenas; a; a = a->next_arena) {
         jb__cache_lock_all(a);
         jb__lock_acquire(&a->lock);
+        if (a->map.st->atfork_prepare)
+            a->map.st->atfork_prepare(&a->map);
     }
 }
 
 static void fork_parent(void)
 {
     for (jb__arena *a = arenas; a; a = a->next_arena) {
+        if (a->map.st->atfork_parent)
+            a->map.st->atfork_parent(&a->map);
         jb__lock_release(&a->lock);
         jb__cache_unlock_all(a);
     }
@@ -41,6 +117,12 @@ static void fork_parent(void)
 static void fork_child(void)
 {
     for (jb__arena *a = arenas; a; a = a->next_arena) {
+        /* The windows that pinned blocks were other threads', which the
+         * child does not have. */
+        for (jb__pin *p = a->pins; p; p = p->next)
+            jb__st32(&a->heap.next[p->g],
+                     jb__ld32(&a->heap.next[p->g]) & ~JB__PINNED);
+        a->pins = NULL;
         if (a->map.st->atfork_child)
             a->map.st->atfork_child(&a->map);
         jb__lock_release(&a->lock);
@@ -104,6 +186,7 @@ static int start(jb__arena *a, const jb__strategy *st, const jb__want *w)
     a->map.reserve = w->reserve;
     a->map.committed = w->reserve < JB_GROW_STEP ? w->reserve : JB_GROW_STEP;
     a->map.fd = -1;
+    a->map.fork_fd = -1;
     a->map.flags = w->flags;
     a->map.wx_exclusive = st->wx_exclusive;
     a->map.note = "";
@@ -159,7 +242,7 @@ static int arena_create(jb__arena **out, const jb__want *w)
     }
     if (jb__heap_init(&a->heap, (uint32_t)(reserve / JB_GRANULE),
                       JB_GUARD / JB_GRANULE) < 0) {
-        a->map.st->unmap(&a->map);
+        (void)a->map.st->unmap(&a->map);
         free(a);
         return jb__fail(JB_ENOMEM, "jb_region_open: out of memory for the "
                                    "allocator's tables of a %zu-byte region; "
@@ -171,17 +254,22 @@ static int arena_create(jb__arena **out, const jb__want *w)
     return 0;
 }
 
-static void arena_destroy(jb__arena *a)
+/* Unmap a's region and forget a (registry lock held): 0, or the
+ * strategy's code with nothing forgotten (the handle stays open). */
+static int arena_destroy(jb__arena *a)
 {
+    int rc = jb__within("jb_region_close", a->map.st->unmap(&a->map));
+    if (rc < 0)
+        return rc;
     jb__arena **p = &arenas;
     while (*p != a)
         p = &(*p)->next_arena;
     *p = a->next_arena;
     if (shared_arena == a)
         shared_arena = NULL;
-    a->map.st->unmap(&a->map);
     jb__heap_fini(&a->heap);
     free(a);
+    return 0;
 }
 
 /* ---- public ---------------------------------------------------------- */
@@ -195,10 +283,6 @@ static void arena_destroy(jb__arena *a)
 static int open_region(jb_region **out, const jb_options *opt, const char *fn,
                        void *adopt, size_t adopt_size)
 {
-    if (jb__in_window())
-        return jb__fail(JB_ESTATE, "%s: called from inside a jb_write_with "
-                                   "callback; open regions before writing",
-                        fn);
     jb_options o = {0, JB_WX_AUTO, 0};
     if (opt)
         o = *opt;
@@ -227,10 +311,6 @@ static int open_region(jb_region **out, const jb_options *opt, const char *fn,
             return rc;
     }
 
-    jb_region *r = calloc(1, sizeof *r);
-    if (!r)
-        return jb__fail(JB_ENOMEM, "%s: out of memory for a handle", fn);
-
     jb__lock_acquire(&registry_lock);
     jb__arena *a = (o.flags & JB_OPEN_PRIVATE) ? NULL : shared_arena;
     int rc = 0;
@@ -258,7 +338,7 @@ static int open_region(jb_region **out, const jb_options *opt, const char *fn,
         if (adopt)
             w.reserve = adopt_size;
         w.reserve = (w.reserve + page - 1) & ~(page - 1);
-        rc = arena_create(&a, &w);
+        rc = jb__within(fn, arena_create(&a, &w));
         if (rc == 0) {
             if (!atomic_exchange(&atfork_done, 1))
                 jb__os_atfork(fork_prepare, fork_parent, fork_child);
@@ -269,16 +349,20 @@ static int open_region(jb_region **out, const jb_options *opt, const char *fn,
                 shared_arena = a;
         }
     }
+    jb_region *r = NULL;
+    if (rc == 0 && !(r = handle_new(a))) {
+        rc = jb__fail(JB_ENOMEM, "%s: no handle left (%u are open, or out of "
+                                 "memory for their table); close handles "
+                                 "you no longer use",
+                      fn, slots_made);
+        if (a->refs == 0)
+            (void)arena_destroy(a);
+    }
     if (rc < 0) {
         jb__lock_release(&registry_lock);
-        free(r);
         return rc;
     }
     a->refs++;
-    r->a = a;
-    r->pool = ++a->next_pool;
-    r->next_open = open_handles;
-    open_handles = r;
     jb__lock_release(&registry_lock);
     *out = r;
     return 0;
@@ -289,7 +373,8 @@ int jb_region_open(jb_region **out, const jb_options *opt)
     if (!out)
         return jb__fail_null("jb_region_open", "out");
     *out = NULL;
-    return open_region(out, opt, "jb_region_open", NULL, 0);
+    int rc = jb__enter_nohandle("jb_region_open");
+    return rc < 0 ? rc : open_region(out, opt, "jb_region_open", NULL, 0);
 }
 
 int jb_region_adopt(jb_region **out, void *base, size_t size,
@@ -299,6 +384,9 @@ int jb_region_adopt(jb_region **out, void *base, size_t size,
         *out = NULL;
     if (!out || !base)
         return jb__fail_null("jb_region_adopt", out ? "base" : "out");
+    int rc = jb__enter_nohandle("jb_region_adopt");
+    if (rc < 0)
+        return rc;
     if (!jb__os_adopt_ok())
         return JB_EUNSUPPORTED;
     size_t page = jb__os_page_size();
@@ -325,42 +413,44 @@ int jb_region_adopt(jb_region **out, void *base, size_t size,
 
 int jb_region_close(jb_region *r)
 {
-    if (!r)
-        return jb__fail_null("jb_region_close", "r");
-    if (jb__in_window())
-        return jb__fail(JB_ESTATE, "jb_region_close: called from inside a "
-                                   "jb_write_with callback; close the region "
-                                   "after the callback returns");
+    jb__handle *h;
+    int rc = jb__enter(r, "jb_region_close", &h);
+    if (rc < 0)
+        return rc;
     jb__lock_acquire(&registry_lock);
-    jb_region **p = &open_handles;
-    while (*p && *p != r)
-        p = &(*p)->next_open;
-    if (!*p) {
+    if (jb__handle_of(r) != h) { /* another thread closed it just now */
         jb__lock_release(&registry_lock);
-        return jb__fail(JB_ECLOSED, "jb_region_close: %p is not an open "
-                                    "region handle (closed twice, or never "
-                                    "returned by jb_region_open)",
-                        (void *)r);
+        return jb__refused(r, "jb_region_close");
     }
-    *p = r->next_open;
-    jb__arena *a = r->a;
+    jb__arena *a = h->a;
     jb__lock_acquire(&a->lock);
-    jb__free_pool(a, r->pool);
+    rc = jb__free_pool(a, h->pool);
     jb__lock_release(&a->lock);
-    if (--a->refs == 0)
-        arena_destroy(a);
+    if (a->refs == 1) {
+        int urc = arena_destroy(a);
+        if (urc < 0) { /* the handle stays open: closing again retries */
+            jb__lock_release(&registry_lock);
+            return urc;
+        }
+    } else {
+        a->refs--;
+    }
+    handle_release(h);
     jb__lock_release(&registry_lock);
-    free(r);
-    return 0;
+    return rc;
 }
 
 int jb_region_info(const jb_region *r, jb_info *out)
 {
     if (out)
         memset(out, 0, sizeof *out);
-    if (!r || !out)
-        return jb__fail_null("jb_region_info", r ? "out" : "r");
-    jb__arena *a = r->a;
+    jb__handle *h;
+    int rc = jb__enter(r, "jb_region_info", &h);
+    if (rc < 0)
+        return rc;
+    if (!out)
+        return jb__fail_null("jb_region_info", "out");
+    jb__arena *a = h->a;
     /* Cached blocks are free to the caller: return them so that every
      * figure below is exact. */
     uint64_t fills = 0;
@@ -378,7 +468,7 @@ int jb_region_info(const jb_region *r, jb_info *out)
     out->free = a->map.reserve - out->guard - out->used;
     out->largest_free = jb__heap_largest_free(&a->heap) * JB_GRANULE;
     out->blocks = a->heap.blocks;
-    out->pool_blocks = jb__pool_blocks(a, r->pool);
+    out->pool_blocks = jb__pool_blocks(a, h->pool);
     out->pools = (size_t)a->refs;
     jb__lock_release(&a->lock);
     out->windows = atomic_load(&a->windows) + fills;

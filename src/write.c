@@ -45,20 +45,15 @@ static int overlaps(const void *p, size_t n, const uint8_t *base, size_t len)
 }
 
 /* Validate, then carry out op inside the strategy's window. */
-static int submit(jb_region *r, const char *fn, void *exec, jb__wop *op)
+static int submit(jb__handle *h, const char *fn, void *exec, jb__wop *op)
 {
-    if (jb__in_window())
-        return jb__fail(JB_ESTATE, "%s: called from inside a jb_write_with "
-                                   "callback; write through jb_writable() "
-                                   "there, or call %s after it returns",
-                        fn, fn);
-    jb__arena *a = r->a;
+    jb__arena *a = h->a;
     jb__lock_acquire(&a->lock);
     uint32_t g;
-    int rc = jb__locate(r, fn, exec, op->len, &g);
+    int rc = jb__locate(h, fn, exec, op->len, &g);
     if (rc == 0) {
         op->off = (size_t)((uint8_t *)exec - a->map.exec);
-        rc = a->map.st->write(&a->map, op);
+        rc = jb__within(fn, a->map.st->write(&a->map, op));
         atomic_fetch_add_explicit(&a->windows, 1, memory_order_relaxed);
     }
     jb__lock_release(&a->lock);
@@ -69,12 +64,16 @@ static int submit(jb_region *r, const char *fn, void *exec, jb__wop *op)
 
 int jb_write(jb_region *r, void *exec_dst, const void *src, size_t n)
 {
-    if (!r || !exec_dst || !src)
-        return jb__fail_null("jb_write", !r ? "r" : !exec_dst ? "exec_dst" : "src");
+    jb__handle *h;
+    int rc = jb__enter(r, "jb_write", &h);
+    if (rc < 0)
+        return rc;
+    if (!exec_dst || !src)
+        return jb__fail_null("jb_write", !exec_dst ? "exec_dst" : "src");
     if (n == 0)
         return jb__fail(JB_EINVAL, "jb_write: n is 0; write at least one "
                                    "byte");
-    const jb__map *m = &r->a->map;
+    const jb__map *m = &h->a->map;
     if (overlaps(src, n, m->exec, m->reserve) ||
         overlaps(src, n, m->rw, m->reserve))
         return jb__fail(JB_ESOURCE, "jb_write: the source %p (%zu bytes) lies "
@@ -83,13 +82,17 @@ int jb_write(jb_region *r, void *exec_dst, const void *src, size_t n)
                                     "to write in place",
                         src, n);
     jb__wop op = {JB__OP_COPY, 0, n, src, 0};
-    return submit(r, "jb_write", exec_dst, &op);
+    return submit(h, "jb_write", exec_dst, &op);
 }
 
 int jb_patch(jb_region *r, void *exec_dst, uint64_t value, unsigned width)
 {
-    if (!r || !exec_dst)
-        return jb__fail_null("jb_patch", r ? "exec_dst" : "r");
+    jb__handle *h;
+    int rc = jb__enter(r, "jb_patch", &h);
+    if (rc < 0)
+        return rc;
+    if (!exec_dst)
+        return jb__fail_null("jb_patch", "exec_dst");
     if (width != 4 && width != 8)
         return jb__fail(JB_EINVAL, "jb_patch: width %u is not 4 or 8", width);
     if ((uintptr_t)exec_dst & (width - 1))
@@ -99,27 +102,69 @@ int jb_patch(jb_region *r, void *exec_dst, uint64_t value, unsigned width)
                                    "boundary",
                         exec_dst, width, width);
     jb__wop op = {JB__OP_PATCH, 0, width, NULL, value};
-    return submit(r, "jb_patch", exec_dst, &op);
+    return submit(h, "jb_patch", exec_dst, &op);
+}
+
+/* Pin the block at g for a window (arena lock held): until unpin, jb_free
+ * refuses it (JB_EBUSY), so that it is never freed and handed out again
+ * while the callback may still write it. The owner word is also claimed
+ * by jb_free's cache path without the arena lock: hence the CAS. */
+static int pin(jb__handle *h, jb__pin *p, uint32_t g)
+{
+    jb__arena *a = h->a;
+    uint32_t old = jb__ld32(&a->heap.next[g]);
+    do {
+        if ((old & ~JB__PINNED) != h->pool)
+            return jb__fail(JB_ERANGE, "jb_write_with: the block at %p was "
+                                       "freed by another thread just now; "
+                                       "allocate a block with jb_alloc first",
+                            (void *)(a->map.exec + (size_t)g * JB_GRANULE));
+    } while (!__atomic_compare_exchange_n(&a->heap.next[g], &old,
+                                          old | JB__PINNED, 0,
+                                          __ATOMIC_ACQUIRE, __ATOMIC_RELAXED));
+    p->g = g;
+    p->next = a->pins;
+    a->pins = p;
+    return 0;
+}
+
+static void unpin(jb__arena *a, jb__pin *p)
+{
+    jb__lock_acquire(&a->lock);
+    int others = 0;
+    for (jb__pin **q = &a->pins; *q;) {
+        if (*q == p)
+            *q = p->next;
+        else
+            others |= (*q)->g == p->g, q = &(*q)->next;
+    }
+    if (!others)
+        __atomic_fetch_and(&a->heap.next[p->g], ~JB__PINNED, __ATOMIC_RELEASE);
+    jb__lock_release(&a->lock);
 }
 
 int jb_write_with(jb_region *r, void *exec, size_t len, int (*fn)(void *ctx),
                   void *ctx)
 {
-    if (!r || !exec || !fn)
-        return jb__fail_null("jb_write_with", !r ? "r" : !exec ? "exec" : "fn");
+    jb__handle *h;
+    int rc = jb__enter(r, "jb_write_with", &h);
+    if (rc < 0)
+        return rc;
+    if (!exec || !fn)
+        return jb__fail_null("jb_write_with", !exec ? "exec" : "fn");
     if (len == 0)
         return jb__fail(JB_EINVAL, "jb_write_with: len is 0; name the bytes "
                                    "the callback will write");
-    if (jb__in_window())
-        return jb__fail(JB_ESTATE, "jb_write_with: called from inside a "
-                                   "jb_write_with callback; windows do not "
-                                   "nest, so write the whole range in one "
-                                   "callback");
-    jb__arena *a = r->a;
+    jb__arena *a = h->a;
     const jb__strategy *st = a->map.st;
+    jb__pin p;
     jb__lock_acquire(&a->lock);
     uint32_t g;
-    int rc = jb__locate(r, "jb_write_with", exec, len, &g);
+    rc = jb__locate(h, "jb_write_with", exec, len, &g);
+    /* Serial strategies hold the arena lock across the window: nothing
+     * else can free the block meanwhile. The others pin it. */
+    if (rc == 0 && !st->serial)
+        rc = pin(h, &p, g);
     if (rc < 0 || !st->serial)
         jb__lock_release(&a->lock);
     if (rc < 0)
@@ -129,11 +174,13 @@ int jb_write_with(jb_region *r, void *exec, size_t len, int (*fn)(void *ctx),
     jb__window_map = &a->map;
     window.off = off;
     window.len = len;
-    rc = st->run(&a->map, off, len, fn, ctx, &result);
+    rc = jb__within("jb_write_with", st->run(&a->map, off, len, fn, ctx, &result));
     jb__window_map = NULL;
     atomic_fetch_add_explicit(&a->windows, 1, memory_order_relaxed);
     if (st->serial)
         jb__lock_release(&a->lock);
+    else
+        unpin(a, &p);
     if (rc < 0)
         return rc;
     jb__os_flush_icache(exec, len);
@@ -147,9 +194,11 @@ int jb_write_with(jb_region *r, void *exec, size_t len, int (*fn)(void *ctx),
 
 void *jb_writable(jb_region *r, void *exec)
 {
-    if (!r || !exec)
+    /* The one call allowed inside a window: it asks only that r be open. */
+    jb__handle *h = jb__handle_of(r);
+    if (!h || !exec)
         return NULL;
-    jb__arena *a = r->a;
+    jb__arena *a = h->a;
     size_t off = (size_t)((uint8_t *)exec - a->map.exec);
     if (jb__window_map) {
         /* Inside a window the lock may be ours already: answer from the
@@ -162,7 +211,7 @@ void *jb_writable(jb_region *r, void *exec)
     jb__lock_acquire(&a->lock);
     uint32_t g;
     void *w = NULL;
-    if (jb__locate(r, "jb_writable", exec, 1, &g) == 0)
+    if (jb__locate(h, "jb_writable", exec, 1, &g) == 0)
         w = a->map.st->alias(&a->map, off);
     jb__lock_release(&a->lock);
     return w;
@@ -170,15 +219,17 @@ void *jb_writable(jb_region *r, void *exec)
 
 int jb_freeze(jb_region *r)
 {
-    if (!r)
-        return jb__fail_null("jb_freeze", "r");
-    const jb__strategy *st = r->a->map.st;
-    return st->freeze ? st->freeze(&r->a->map) : 0;
+    jb__handle *h;
+    int rc = jb__enter(r, "jb_freeze", &h);
+    if (rc < 0)
+        return rc;
+    const jb__strategy *st = h->a->map.st;
+    return st->freeze ? st->freeze(&h->a->map) : 0;
 }
 
 int jb_sync_threads(jb_region *r)
 {
-    if (!r)
-        return jb__fail_null("jb_sync_threads", "r");
-    return jb__os_sync_threads();
+    jb__handle *h;
+    int rc = jb__enter(r, "jb_sync_threads", &h);
+    return rc < 0 ? rc : jb__os_sync_threads();
 }

@@ -11,7 +11,10 @@
  *            m->committed bytes (trap-filled) and prove that the executable
  *            view works; on failure release everything and return a JB_E*
  *            code with a sentence (jb__fail) naming the cause and the fix.
- *   unmap    release everything map made.
+ *   unmap    release everything map made: 0, or a JB_E* code with a
+ *            sentence naming the call and errno; then the map records what
+ *            is left (NULL views, fd -1), so that calling unmap again
+ *            finishes the job, and sets broken (nothing may be written).
  *   grow     back [m->committed, to), trap-filled; the core then sets
  *            m->committed = to.
  *   trim     give the memory behind [to, m->committed) back to the system
@@ -22,7 +25,10 @@
  *   write    perform a validated request (jb__wop) inside the window.
  *   run      call fn(ctx) inside the window for [off, off + len).
  *   alias    where offset off can be written right now, or NULL.
- *   atfork_child  keep the fork policy (may be NULL): see each strategy.
+ *   atfork_prepare, atfork_parent, atfork_child  keep the fork policy
+ *            (each may be NULL): prepare runs in the parent before fork()
+ *            with every arena lock held, parent and child after it, each
+ *            in its own process. See each strategy.
  *   freeze   jb_freeze (may be NULL: a no-op).
  */
 #ifndef JB_OS_H
@@ -42,7 +48,14 @@ typedef struct jb__map {
     size_t reserve;   /* bytes of address space */
     size_t committed; /* bytes backed so far (trap-filled) */
     int fd;           /* strategy-private descriptor, -1 if none */
-    int broken;       /* errno of a failed fork remap; writes refused */
+    int broken;       /* errno of a failed fork copy or close; nothing may
+                         be written any more */
+    const char *broken_why; /* which call failed, for the sentence */
+    int fork_fd;      /* dualmap: the child's copy, made by atfork_prepare */
+    int fork_errno;   /* ... or why it could not be made */
+    const char *fork_call;
+    size_t stuck_lo, stuck_hi; /* mprotect: pages a failed window close
+                                  left writable, not executable */
     unsigned flags;   /* JB_OPEN_* the region was opened with */
     int adopted;      /* exec..exec+reserve is the host's mapping: map uses
                          it instead of mapping, unmap leaves it */
@@ -65,13 +78,15 @@ typedef struct jb__strategy {
     int wx_exclusive; /* never writable and executable at one address */
     int serial;       /* windows are process-wide: the core serialises them */
     int (*map)(jb__map *m);
-    void (*unmap)(jb__map *m);
+    int (*unmap)(jb__map *m);
     int (*grow)(jb__map *m, size_t to);
     int (*trim)(jb__map *m, size_t to);
     int (*write)(jb__map *m, const jb__wop *op);
     int (*run)(jb__map *m, size_t off, size_t len, int (*fn)(void *),
                void *ctx, int *fn_result);
     void *(*alias)(jb__map *m, size_t off);
+    void (*atfork_prepare)(jb__map *m);
+    void (*atfork_parent)(jb__map *m);
     void (*atfork_child)(jb__map *m);
     int (*freeze)(jb__map *m); /* jb_freeze; NULL where it does not apply */
 } jb__strategy;

@@ -53,3 +53,34 @@ Test(pools, conflicting_settings_are_refused)
     cr_assert_eq(info_of(b).wx, JB_WX_MPROTECT);
     jb_region_close(b);
 }
+
+/* Pool ids come from the handle's slot, so they stay few however many
+ * pools have been opened and closed (a counter would reach the value that
+ * means "cached" after 2^32 opens; that takes minutes, so it is shown once
+ * by hand, not here). A million open/close cycles later a new pool still
+ * owns its blocks, and every handle of the cycles is refused as closed. */
+Test(pools, a_million_pools_later_ids_still_name_their_owner)
+{
+    jb_options o = {0, JB_WX_DUALMAP, JB_OPEN_NO_ENV};
+    jb_region *keep, *r, *first = NULL, *last = NULL;
+    cr_assert_eq(jb_region_open(&keep, &o), 0, "%s", jb_last_error());
+    for (int i = 0; i < 1000000; i++) {
+        cr_assert_eq(jb_region_open(&r, &o), 0);
+        cr_assert_eq(jb_region_close(r), 0);
+        if (!first) first = r;
+        last = r;
+    }
+    cr_assert_neq(first, last, "two handles of one slot got one token");
+    void *p;
+    assert_fails(jb_alloc(first, 16, 0, &p), JB_ECLOSED);
+    assert_fails(jb_alloc(last, 16, 0, &p), JB_ECLOSED);
+    cr_assert_eq(jb_region_open(&r, &o), 0);
+    uint8_t code[8], *fn;
+    cr_assert_eq(jb_alloc(r, 16, 0, (void **)&fn), 0);
+    cr_assert_eq(jb_write(r, fn, code, code_ret(code, 3)), 0, "%s", jb_last_error());
+    cr_assert_eq(((int_fn)fn)(), 3);
+    assert_fails(jb_free(keep, fn), JB_EFOREIGN);
+    cr_assert_eq(info_of(r).pool_blocks, 1);
+    cr_assert_eq(jb_region_close(r), 0);
+    cr_assert_eq(jb_region_close(keep), 0);
+}

@@ -24,7 +24,8 @@ static void teardown(void)
     cs_close(&cs);
     jb_emit_free(&e);
 }
-static void start(void) { jb_emit_init(&e, buf, sizeof buf); }
+/* Each case starts a new cursor: free the last one's label tables. */
+static void start(void) { jb_emit_free(&e); jb_emit_init(&e, buf, sizeof buf); }
 
 /* Capstone's register for our number r; 31 is sp or xzr by context. */
 static arm64_reg X(unsigned r, int sp)

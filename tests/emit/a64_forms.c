@@ -31,7 +31,8 @@ static void teardown(void)
     cs_close(&cs);
     jb_emit_free(&e);
 }
-static void start(void) { jb_emit_init(&e, buf, sizeof buf); }
+/* Each case starts a new cursor: free the last one's label tables. */
+static void start(void) { jb_emit_free(&e); jb_emit_init(&e, buf, sizeof buf); }
 
 static char names[8][8];
 static unsigned next_name;
@@ -365,6 +366,7 @@ Test(emit_a64_forms, pc_relative_labels, .init = setup, .fini = teardown)
     for (unsigned r = 0; r < 31; r++)
         for (int fwd = 0; fwd < 2; fwd++)
             for (unsigned form = 0; form < 5; form++) {
+                jb_emit_free(&e); /* the last case's label tables */
                 jb_emit_init(&e, big, sizeof big);
                 jb_label l = jb_label_new(&e);
                 unsigned gap = (r * 977 + form * 131) % 8000;

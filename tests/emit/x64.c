@@ -46,7 +46,8 @@ static cs_insn *one(void)
     return insn;
 }
 
-static void start(void) { jb_emit_init(&e, buf, sizeof buf); }
+/* Each case starts a new cursor: free the last one's label tables. */
+static void start(void) { jb_emit_free(&e); jb_emit_init(&e, buf, sizeof buf); }
 
 static const x86_insn ALU_ID[8] = {X86_INS_ADD, X86_INS_OR, X86_INS_ADC, X86_INS_SBB,
                                    X86_INS_AND, X86_INS_SUB, X86_INS_XOR, X86_INS_CMP};
@@ -208,6 +209,7 @@ Test(emit_x64, branches_reach_their_labels, .init = setup, .fini = teardown)
     for (unsigned cc = 0; cc < 16; cc++)
         for (unsigned gap = 0; gap < 300; gap += 37)
             for (unsigned flags = 0; flags < 3; flags++) {
+                jb_emit_free(&e); /* the last case's label tables */
                 jb_emit_init(&e, big, sizeof big);
                 jb_label back = jb_label_new(&e), fwd = jb_label_new(&e);
                 jb_label_bind(&e, back);

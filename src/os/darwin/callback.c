@@ -271,10 +271,12 @@ static int cb_map(jb__map *m)
     return rc;
 }
 
-static void cb_unmap(jb__map *m)
+static int cb_unmap(jb__map *m)
 {
-    jb__dw_unmap(m);
-    set_guard(m, 0);
+    int rc = jb__dw_unmap(m);
+    if (rc == 0)
+        set_guard(m, 0);
+    return rc;
 }
 
 /* jb_freeze: call pthread_jit_write_freeze_callbacks_np at most once per

@@ -41,7 +41,7 @@ void jb__dw_process_images(jb__dw_images *im);
 int jb__dw_map(jb__map *m, const char *strategy, const jb__dw_rules *r);
 /* JB_OPEN_* flags (effective) of the process-wide region (0 if none). */
 extern unsigned jb__dw_open_flags;
-void jb__dw_unmap(jb__map *m);
+int jb__dw_unmap(jb__map *m);
 /* grow for both strategies: a FILL of [m->committed, to), after taking
  * back pages that a trim gave away. */
 int jb__dw_grow(jb__map *m, size_t to);

@@ -156,7 +156,7 @@ int jb__dw_map(jb__map *m, const char *strategy, const jb__dw_rules *r)
     return 0;
 }
 
-void jb__dw_unmap(jb__map *m)
+int jb__dw_unmap(jb__map *m)
 {
     int s = slot_of(m);
     /* An adopted region belongs to the host, which unmaps it. Under
@@ -169,8 +169,11 @@ void jb__dw_unmap(jb__map *m)
             kept.base = m->exec;
             if (kept.size < m->reserve)
                 kept.size = m->reserve;
-        } else {
-            munmap(m->exec, m->reserve);
+        } else if (munmap(m->exec, m->reserve) != 0) {
+            /* The close keeps the handle: a later close retries. */
+            return jb__fail(JB_EOS, "unmapping the %zu-byte MAP_JIT region "
+                                    "failed with %s; it stays mapped",
+                            m->reserve, jb__errno_name(errno));
         }
     }
     m->exec = NULL;
@@ -178,6 +181,7 @@ void jb__dw_unmap(jb__map *m)
         jb__dw_open_flags = 0;
     if (s >= 0)
         slot[s].m = NULL;
+    return 0;
 }
 
 int jb__dw_trim(jb__map *m, size_t to)

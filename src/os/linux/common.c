@@ -19,7 +19,8 @@ int jb__lx_discard(jb__map *m, size_t to)
 {
     if (madvise(m->exec + to, m->committed - to, MADV_DONTNEED) != 0)
         return jb__fail(JB_EOS, "%s: releasing %zu bytes of unused code "
-                                "pages failed with %s; they stay backed",
+                                "pages with madvise(MADV_DONTNEED) failed "
+                                "with %s; they stay backed",
                         jb_wx_name(m->st->wx), m->committed - to,
                         jb__errno_name(errno));
     return 0;
@@ -62,11 +63,28 @@ int jb__lx_exec_refused(const char *strategy, const char *call, int e)
                     strategy, call, jb__errno_name(e), sysctl);
 }
 
-int jb__lx_reserve_failed(const char *strategy, size_t n, int e)
+int jb__lx_map_failed(const char *strategy, const char *call, size_t n,
+                      int e)
 {
-    return jb__fail(e == ENOMEM ? JB_ENOMEM : JB_EOS,
-                    "%s: reserving %zu bytes of address space failed with %s; "
-                    "the address space is exhausted (check 'ulimit -v'): open "
-                    "the region with a smaller jb_options.reserve",
-                    strategy, n, jb__errno_name(e));
+    if (e == EPERM || e == EACCES)
+        return jb__lx_exec_refused(strategy, call, e);
+    if (e == ENOMEM)
+        return jb__fail(JB_ENOMEM, "%s: %s of %zu bytes failed with %s: the "
+                                   "address space or the mapping count is "
+                                   "exhausted (check 'ulimit -v' and "
+                                   "vm.max_map_count): open the region with a "
+                                   "smaller jb_options.reserve",
+                        strategy, call, n, jb__errno_name(e));
+    return jb__fail(JB_EOS, "%s: %s of %zu bytes failed with %s", strategy,
+                    call, n, jb__errno_name(e));
+}
+
+int jb__lx_release_failed(jb__map *m, const char *call, int e)
+{
+    m->broken = e;
+    m->broken_why = call;
+    return jb__fail(JB_EOS, "jb_region_close: %s failed with %s; the handle "
+                            "stays open and its blocks are freed; call "
+                            "jb_region_close again to retry",
+                    call, jb__errno_name(e));
 }

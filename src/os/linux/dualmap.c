@@ -13,11 +13,19 @@
  * truncates the memfd, which drops those pages from both views.
  *
  * fork(): the memfd is MAP_SHARED, so a child would share the parent's code
- * (and could change it). The child therefore takes a private copy: a new
- * memfd with the same bytes, mapped over both views at the same addresses,
- * before fork() returns. Code compiled before the fork keeps running in
- * both; neither process can change the other's code afterwards. A child
- * made by a raw clone() or vfork() without exec() gets no copy. */
+ * (and could change it). The child therefore gets a private copy: the
+ * parent makes it in its prepare handler, a new memfd with the committed
+ * bytes, while every arena lock is held, so that nothing jitbuf does can
+ * change the code between the copy and fork(); the child maps the copy
+ * over both views at the same addresses before fork() returns; the parent
+ * closes its descriptor of the copy. Copying in the child instead would
+ * race the parent, which could change the shared memfd after fork()
+ * returned in it (through jitbuf, or through a jb_writable alias, which
+ * takes no lock). Code compiled before the fork keeps running in both;
+ * neither process can change the other's code afterwards. If the copy
+ * cannot be made, the child is cut off from the region (both views
+ * become inaccessible) rather than left sharing it. A child made by a raw
+ * clone() or vfork() without exec() gets no copy. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <sys/mman.h>
@@ -49,10 +57,10 @@ static int grow_file(jb__map *m, size_t to)
         int e = errno;
         return jb__fail(e == ENOSPC || e == ENOMEM || e == EFBIG ? JB_ENOSPC
                                                                  : JB_EOS,
-                        "dualmap: growing the code memfd to %zu bytes failed "
-                        "with %s; shared memory is limited here (tmpfs size, "
-                        "memory cgroup or RLIMIT_FSIZE): free blocks or raise "
-                        "the limit",
+                        "dualmap: growing the code memfd to %zu bytes "
+                        "(ftruncate) failed with %s; shared memory is limited "
+                        "here (tmpfs size, memory cgroup or RLIMIT_FSIZE): "
+                        "free blocks or raise the limit",
                         to, jb__errno_name(e));
     }
     jb__arch_fill_traps(m->rw + m->committed, to - m->committed);
@@ -63,21 +71,30 @@ static int dm_trim(jb__map *m, size_t to)
 {
     if (ftruncate(m->fd, (off_t)to) < 0)
         return jb__fail(JB_EOS, "dualmap: shrinking the code memfd to %zu "
-                                "bytes failed with %s; nothing was given back",
+                                "bytes (ftruncate) failed with %s; nothing "
+                                "was given back",
                         to, jb__errno_name(errno));
     return 0;
 }
 
-static void dm_unmap(jb__map *m)
+/* The writable view first: of the two it is the one that must not
+ * outlive the region. Each step is recorded, so that a retry goes on
+ * from where a failed one stopped. */
+static int dm_unmap(jb__map *m)
 {
-    if (m->exec)
-        munmap(m->exec, m->reserve);
-    if (m->rw)
-        munmap(m->rw, m->reserve);
+    if (m->rw && munmap(m->rw, m->reserve) != 0)
+        return jb__lx_release_failed(m, "munmap of the writable view", errno);
+    m->rw = NULL;
+    if (m->exec && munmap(m->exec, m->reserve) != 0)
+        return jb__lx_release_failed(m, "munmap of the executable view",
+                                     errno);
+    m->exec = NULL;
+    /* Linux releases the descriptor even when close reports an error, and
+     * a retry could close another thread's new descriptor: never retry. */
     if (m->fd >= 0)
-        close(m->fd);
-    m->exec = m->rw = NULL;
+        (void)close(m->fd);
     m->fd = -1;
+    return 0;
 }
 
 static int dm_map(jb__map *m)
@@ -96,27 +113,41 @@ static int dm_map(jb__map *m)
     void *x = mmap(NULL, m->reserve, PROT_READ | PROT_EXEC, MAP_SHARED, m->fd,
                    0);
     if (x == MAP_FAILED) {
-        rc = errno == ENOMEM
-                 ? jb__lx_reserve_failed("dualmap", m->reserve, errno)
-                 : jb__lx_exec_refused("dualmap",
-                                       "mmap(PROT_READ|PROT_EXEC) of the memfd",
-                                       errno);
-        dm_unmap(m);
+        int e = errno;
+        rc = e == ENOMEM ? jb__lx_map_failed("dualmap", "mmap(PROT_READ|"
+                                             "PROT_EXEC) of the memfd",
+                                             m->reserve, e)
+                         : jb__lx_exec_refused("dualmap",
+                                               "mmap(PROT_READ|PROT_EXEC) of "
+                                               "the memfd",
+                                               e);
+        (void)dm_unmap(m);
         return rc;
     }
     m->exec = x;
     void *w = mmap(NULL, m->reserve, PROT_READ | PROT_WRITE, MAP_SHARED, m->fd,
                    0);
     if (w == MAP_FAILED) {
-        rc = jb__lx_reserve_failed("dualmap", m->reserve, errno);
-        dm_unmap(m);
+        int e = errno;
+        if (e == EPERM || e == EACCES)
+            rc = jb__fail(JB_EPERM, "dualmap: mmap(PROT_READ|PROT_WRITE) of "
+                                    "the memfd, its second (writable) view, "
+                                    "failed with %s: a security policy "
+                                    "(SELinux, a seccomp filter) or a sealed "
+                                    "memfd refuses it; use JB_WX_AUTO to fall "
+                                    "back to mprotect",
+                          jb__errno_name(e));
+        else
+            rc = jb__lx_map_failed("dualmap", "mmap(PROT_READ|PROT_WRITE) of "
+                                   "the memfd", m->reserve, e);
+        (void)dm_unmap(m);
         return rc;
     }
     m->rw = w;
     m->committed = 0;
     rc = grow_file(m, first);
     if (rc < 0) {
-        dm_unmap(m);
+        (void)dm_unmap(m);
         return rc;
     }
     m->committed = first;
@@ -139,43 +170,90 @@ static void *dm_alias(jb__map *m, size_t off)
     return m->rw + off;
 }
 
-/* In the child, single-threaded, before fork() returns: copy the code into
- * a new memfd and map it over both views at the same addresses. */
-static void dm_atfork_child(jb__map *m)
+/* ---- fork ----------------------------------------------------------- */
+
+static void copy_failed(jb__map *m, const char *call, int fd)
 {
+    m->fork_errno = errno ? errno : EIO;
+    m->fork_call = call;
+    if (fd >= 0)
+        close(fd);
+}
+
+/* In the parent, every arena lock held: copy the committed code into a new
+ * memfd for the child. A write through a jb_writable alias that another
+ * thread makes meanwhile may reach the copy in whole, in part or not at
+ * all; jitbuf's own writes, fills and patches wait for the locks. */
+static void dm_atfork_prepare(jb__map *m)
+{
+    m->fork_fd = -1;
+    m->fork_errno = EIO;
+    m->fork_call = "an earlier call";
+    if (m->broken)
+        return;
     int fd = new_memfd();
     if (fd < 0)
-        goto fail;
+        return copy_failed(m, "memfd_create for the child's copy", -1);
     if (ftruncate(fd, (off_t)m->committed) < 0)
-        goto fail_fd;
+        return copy_failed(m, "ftruncate of the child's copy", fd);
     for (size_t done = 0; done < m->committed;) {
         ssize_t n = pwrite(fd, m->rw + done, m->committed - done, (off_t)done);
         if (n <= 0)
-            goto fail_fd;
+            return copy_failed(m, "pwrite of the child's copy", fd);
         done += (size_t)n;
     }
-    if (mmap(m->exec, m->reserve, PROT_READ | PROT_EXEC, MAP_SHARED | MAP_FIXED,
-             fd, 0) == MAP_FAILED)
-        goto fail_fd;
-    if (mmap(m->rw, m->reserve, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED,
-             fd, 0) == MAP_FAILED) {
-        /* The RW view still reaches the parent's memory: drop it, so this
-         * process can never write the parent's code. */
-        int e = errno;
-        mprotect(m->rw, m->reserve, PROT_NONE);
-        errno = e;
-        goto fail_fd;
+    m->fork_fd = fd;
+}
+
+static void dm_atfork_parent(jb__map *m)
+{
+    if (m->fork_fd >= 0)
+        close(m->fork_fd);
+    m->fork_fd = -1;
+}
+
+/* Replace a view with inaccessible memory (or, failing that, unmap it):
+ * it must not reach the parent's code. */
+static uint8_t *cut_view(uint8_t *view, size_t n)
+{
+    if (view && mmap(view, n, PROT_NONE,
+                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE,
+                     -1, 0) == MAP_FAILED) {
+        munmap(view, n);
+        return NULL;
     }
+    return view;
+}
+
+/* In the child, single-threaded, before fork() returns: map the parent's
+ * copy over both views at the same addresses. Without a copy, cut the
+ * region off: then the parent's later changes never reach this process. */
+static void dm_atfork_child(jb__map *m)
+{
+    int fd = m->fork_fd;
+    m->fork_fd = -1;
+    if (fd >= 0) {
+        errno = 0;
+        if (mmap(m->exec, m->reserve, PROT_READ | PROT_EXEC,
+                 MAP_SHARED | MAP_FIXED, fd, 0) == MAP_FAILED)
+            copy_failed(m, "mmap(MAP_FIXED) of the child's copy", fd);
+        else if (mmap(m->rw, m->reserve, PROT_READ | PROT_WRITE,
+                      MAP_SHARED | MAP_FIXED, fd, 0) == MAP_FAILED)
+            copy_failed(m, "mmap(MAP_FIXED) of the child's copy", fd);
+        else {
+            close(m->fd);
+            m->fd = fd;
+            return;
+        }
+    }
+    if (!m->broken) {
+        m->broken = m->fork_errno;
+        m->broken_why = m->fork_call;
+    }
+    m->exec = cut_view(m->exec, m->reserve);
+    m->rw = cut_view(m->rw, m->reserve);
     close(m->fd);
-    m->fd = fd;
-    return;
-fail_fd:
-    close(fd);
-fail:
-    m->broken = errno ? errno : EIO;
-    /* The RW view still reaches the parent's memory: drop it, so that this
-     * process can never write the parent's code. */
-    mprotect(m->rw, m->reserve, PROT_NONE);
+    m->fd = -1;
 }
 
 const jb__strategy jb__lx_dualmap = {
@@ -189,6 +267,8 @@ const jb__strategy jb__lx_dualmap = {
     .write = dm_write,
     .run = jb__lx_run_direct,
     .alias = dm_alias,
+    .atfork_prepare = dm_atfork_prepare,
+    .atfork_parent = dm_atfork_parent,
     .atfork_child = dm_atfork_child,
     .freeze = NULL,
 };

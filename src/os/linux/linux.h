@@ -22,7 +22,13 @@ int jb__lx_discard(jb__map *m, size_t to);
  * (errno e from call), naming the likely policy and the fix. */
 int jb__lx_exec_refused(const char *strategy, const char *call, int e);
 
-/* The sentence for a failed reservation of n bytes of address space. */
-int jb__lx_reserve_failed(const char *strategy, size_t n, int e);
+/* The sentence for a failed mmap (call) of n bytes with errno e: a policy
+ * refusal (EPERM, EACCES), exhausted address space (ENOMEM), or other. */
+int jb__lx_map_failed(const char *strategy, const char *call, size_t n, int e);
+
+/* unmap's sentence for a failed release call (munmap, close), which also
+ * marks the map broken so that nothing writes through a half-released
+ * region; JB_EOS. */
+int jb__lx_release_failed(jb__map *m, const char *call, int e);
 
 #endif

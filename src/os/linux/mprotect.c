@@ -21,38 +21,99 @@
 #include "../../error.h"
 #include "linux.h"
 
-/* Set [off, off + len) (rounded out to pages) to prot. */
-static int protect(jb__map *m, size_t off, size_t len, int prot)
+static void page_range(size_t off, size_t len, size_t *lo, size_t *hi)
 {
     size_t pm = jb__os_page_size() - 1;
-    size_t lo = off & ~pm, hi = (off + len + pm) & ~pm;
-    if (mprotect(m->exec + lo, hi - lo, prot) == 0)
+    *lo = off & ~pm;
+    *hi = (off + len + pm) & ~pm;
+}
+
+/* Open the window on [off, off + len) (rounded out to pages): RX -> RW.
+ * On failure nothing has changed. */
+static int open_window(jb__map *m, size_t off, size_t len)
+{
+    size_t lo, hi;
+    page_range(off, len, &lo, &hi);
+    if (mprotect(m->exec + lo, hi - lo, PROT_READ | PROT_WRITE) == 0)
         return 0;
-    if (prot & PROT_EXEC)
-        return jb__lx_exec_refused("mprotect", "mprotect(PROT_READ|PROT_EXEC)",
-                                   errno);
-    return jb__fail(JB_EOS, "mprotect: making code pages writable failed "
-                            "with %s; the code was not changed",
+    return jb__fail(JB_EOS, "mprotect: making code pages writable "
+                            "(mprotect(PROT_READ|PROT_WRITE)) failed with %s; "
+                            "nothing was changed",
                     jb__errno_name(errno));
+}
+
+/* Close it: RW -> RX. If the system refuses, the bytes are written but the
+ * pages stay writable and not executable (never both): remember them, so
+ * that the next window on the region makes them executable first. */
+static int close_window(jb__map *m, size_t off, size_t len, const char *done)
+{
+    size_t lo, hi;
+    page_range(off, len, &lo, &hi);
+    if (mprotect(m->exec + lo, hi - lo, PROT_READ | PROT_EXEC) == 0)
+        return 0;
+    int e = errno;
+    if (m->stuck_hi == m->stuck_lo) {
+        m->stuck_lo = lo;
+        m->stuck_hi = hi;
+    } else {
+        m->stuck_lo = lo < m->stuck_lo ? lo : m->stuck_lo;
+        m->stuck_hi = hi > m->stuck_hi ? hi : m->stuck_hi;
+    }
+    return jb__fail(e == EACCES || e == EPERM ? JB_EPERM : JB_EOS,
+                    "mprotect: %s, but making the pages [%p, %p) executable "
+                    "again (mprotect(PROT_READ|PROT_EXEC)) failed with %s "
+                    "(%s); until a later jitbuf write manages it, code on "
+                    "those pages, other blocks' too, faults when called (they "
+                    "are not executable, and never writable and executable)",
+                    done, (void *)(m->exec + lo), (void *)(m->exec + hi),
+                    jb__errno_name(e),
+                    e == ENOMEM ? "vm.max_map_count may be reached"
+                                : "an SELinux execmod/execmem policy or PaX "
+                                  "MPROTECT may refuse it");
+}
+
+/* Make the pages a failed close left writable executable again (those
+ * still backed); on failure nothing has changed and nothing may be
+ * written. */
+static int unstick(jb__map *m)
+{
+    size_t lo = m->stuck_lo, hi = m->stuck_hi;
+    if (hi > m->committed)
+        hi = m->committed;
+    if (lo < hi && mprotect(m->exec + lo, hi - lo, PROT_READ | PROT_EXEC) != 0)
+        return jb__fail(JB_EOS, "mprotect: code pages [%p, %p) that an earlier "
+                                "write left writable still cannot be made "
+                                "executable (mprotect(PROT_READ|PROT_EXEC) "
+                                "failed with %s); nothing was written",
+                        (void *)(m->exec + lo), (void *)(m->exec + hi),
+                        jb__errno_name(errno));
+    m->stuck_lo = m->stuck_hi = 0;
+    return 0;
 }
 
 static int mp_write(jb__map *m, const jb__wop *op)
 {
-    int rc = protect(m, op->off, op->len, PROT_READ | PROT_WRITE);
+    int rc = unstick(m);
+    if (rc == 0)
+        rc = open_window(m, op->off, op->len);
     if (rc < 0)
         return rc;
     jb__wop_apply(op, m->exec + op->off);
-    return protect(m, op->off, op->len, PROT_READ | PROT_EXEC);
+    return close_window(m, op->off, op->len,
+                        op->kind == JB__OP_FILL ? "the trap fill was done"
+                                                : "the bytes were written");
 }
 
 static int mp_run(jb__map *m, size_t off, size_t len, int (*fn)(void *),
                   void *ctx, int *fn_result)
 {
-    int rc = protect(m, off, len, PROT_READ | PROT_WRITE);
+    int rc = unstick(m);
+    if (rc == 0)
+        rc = open_window(m, off, len);
     if (rc < 0)
         return rc;
     *fn_result = fn(ctx);
-    return protect(m, off, len, PROT_READ | PROT_EXEC);
+    return close_window(m, off, len, "the callback ran");
 }
 
 static int mp_grow(jb__map *m, size_t to)
@@ -70,20 +131,23 @@ static int mp_trim(jb__map *m, size_t to)
     size_t n = m->committed - to;
     if (mprotect(p, n, PROT_NONE) != 0)
         return jb__fail(JB_EOS, "mprotect: returning unused code pages to "
-                                "PROT_NONE failed with %s; nothing was given "
-                                "back",
+                                "PROT_NONE (mprotect) failed with %s; nothing "
+                                "was given back",
                         jb__errno_name(errno));
     int rc = jb__lx_discard(m, to);
-    if (rc < 0)
-        mprotect(p, n, PROT_READ | PROT_EXEC);
+    if (rc < 0) {
+        int rc2 = close_window(m, to, n, "nothing was given back");
+        return rc2 < 0 ? rc2 : rc;
+    }
     return rc;
 }
 
-static void mp_unmap(jb__map *m)
+static int mp_unmap(jb__map *m)
 {
-    if (m->exec)
-        munmap(m->exec, m->reserve);
+    if (m->exec && munmap(m->exec, m->reserve) != 0)
+        return jb__lx_release_failed(m, "munmap of the code region", errno);
     m->exec = NULL;
+    return 0;
 }
 
 static int mp_map(jb__map *m)
@@ -91,14 +155,15 @@ static int mp_map(jb__map *m)
     void *p = mmap(NULL, m->reserve, PROT_NONE,
                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (p == MAP_FAILED)
-        return jb__lx_reserve_failed("mprotect", m->reserve, errno);
+        return jb__lx_map_failed("mprotect", "mmap(PROT_NONE) reserving the "
+                                 "code region", m->reserve, errno);
     m->exec = p;
     /* Back the first step now: this proves that RX works here. */
     size_t first = m->committed;
     m->committed = 0;
     int rc = mp_grow(m, first);
     if (rc < 0) {
-        mp_unmap(m);
+        (void)mp_unmap(m);
         return rc;
     }
     m->committed = first;

@@ -16,11 +16,12 @@
 
 #if !JB_NO_RWX
 
-static void rwx_unmap(jb__map *m)
+static int rwx_unmap(jb__map *m)
 {
-    if (m->exec)
-        munmap(m->exec, m->reserve);
+    if (m->exec && munmap(m->exec, m->reserve) != 0)
+        return jb__lx_release_failed(m, "munmap of the code region", errno);
     m->exec = NULL;
+    return 0;
 }
 
 static int rwx_map(jb__map *m)
@@ -29,7 +30,8 @@ static int rwx_map(jb__map *m)
                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (p == MAP_FAILED)
         return errno == ENOMEM
-                   ? jb__lx_reserve_failed("rwx", m->reserve, errno)
+                   ? jb__lx_map_failed("rwx", "mmap(PROT_READ|PROT_WRITE|"
+                                       "PROT_EXEC)", m->reserve, errno)
                    : jb__lx_exec_refused("rwx", "mmap(PROT_READ|PROT_WRITE|"
                                                 "PROT_EXEC)",
                                          errno);

@@ -53,6 +53,10 @@ int jb__os_adopt_ok(void)
 int jb_apple_write_protect(int enabled)
 {
     (void)enabled;
+    if (jb__in_window()) /* the door's rule, as for every call */
+        return jb__fail(JB_ESTATE, "jb_apple_write_protect: called from "
+                                   "inside a jb_write_with callback; call it "
+                                   "after the callback returns");
     return jb__fail(JB_EUNSUPPORTED, "jb_apple_write_protect: exists only on "
                                      "macOS (pthread_jit_write_protect_np); "
                                      "nothing to toggle here");

@@ -1,0 +1,51 @@
+/* Fault injection for the calls libjitbuf makes to the system.
+ *
+ * The fault-injection build of the library (make test-fault) is the
+ * ordinary libjitbuf.a with each of these references renamed by
+ * `objcopy --redefine-sym NAME=__wrap_NAME` (the GNU ld --wrap scheme,
+ * applied to jitbuf's objects only, so that the test's own calls are
+ * never counted). Each __wrap_NAME (inject.c) passes through to the real
+ * call, counts it, and fails the planned one with the planned errno as
+ * the kernel would: a failed close still releases the descriptor, a
+ * failed pwrite writes nothing.
+ *
+ * Another build of the library (the Darwin model's) can be wrapped the
+ * same way: add its calls to FAULT_CALLS and to WRAP_SYMS in the Makefile. */
+#ifndef JB_FAULT_INJECT_H
+#define JB_FAULT_INJECT_H
+
+#define FAULT_CALLS(X)                                                         \
+    X(MMAP, mmap)                                                              \
+    X(MUNMAP, munmap)                                                          \
+    X(MPROTECT, mprotect)                                                      \
+    X(MADVISE, madvise)                                                        \
+    X(MEMFD, memfd_create)                                                     \
+    X(FTRUNCATE, ftruncate)                                                    \
+    X(MEMBARRIER, membarrier)                                                  \
+    X(PWRITE, pwrite)                                                          \
+    X(CLOSE, close)                                                            \
+    X(CALLOC, calloc)
+
+typedef enum {
+#define X(id, name) FC_##id,
+    FAULT_CALLS(X)
+#undef X
+    FC_N
+} fault_call;
+
+extern const char *const fault_call_name[FC_N];
+
+/* Fail the nth wrapped call from now on (1 = the next), with errno err;
+ * nth 0 plans no fault. Resets the count. */
+void fault_plan(long nth, int err);
+/* Wrapped calls since the last plan. */
+long fault_count(void);
+/* The kind of the kth call since the last plan (k <= FAULT_LOG), and, for
+ * membarrier, its command. */
+#define FAULT_LOG 4096
+fault_call fault_kind(long k);
+int fault_arg(long k);
+/* 1 once the planned fault has been injected. */
+int fault_fired(void);
+
+#endif
