@@ -188,7 +188,7 @@ static void arena_destroy(jb__arena *a)
 
 #define JB__OPEN_FLAGS                                                         \
     (JB_OPEN_PRIVATE | JB_OPEN_NO_ENV | JB_OPEN_APPLE_ALLOWLIST |              \
-     JB_OPEN_APPLE_FREEZE_LATE)
+     JB_OPEN_APPLE_FREEZE_LATE | JB_OPEN_PAGE_BLOCKS)
 
 /* jb_region_open and jb_region_adopt: adopt is the host's mapping of
  * adopt_size bytes, or NULL. */
@@ -277,6 +277,7 @@ static int open_region(jb_region **out, const jb_options *opt, const char *fn,
     a->refs++;
     r->a = a;
     r->pool = ++a->next_pool;
+    r->flags = o.flags;
     r->next_open = open_handles;
     open_handles = r;
     jb__lock_release(&registry_lock);
@@ -343,6 +344,7 @@ int jb_region_close(jb_region *r)
                         (void *)r);
     }
     *p = r->next_open;
+    jb__edit_released(r, NULL);
     jb__arena *a = r->a;
     jb__lock_acquire(&a->lock);
     jb__free_pool(a, r->pool);
