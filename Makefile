@@ -69,6 +69,7 @@ DEB_PACKAGES := build-essential clang llvm lld pkg-config libcriterion-dev \
                 g++-aarch64-linux-gnu \
                 libc6-dev-arm64-cross g++ python3 libbenchmark-dev \
                 libasmjit-dev libxbyak-dev \
+                dpkg-dev qemu-system-arm cpio cmake \
                 $(shell command -v npm >/dev/null 2>&1 || echo nodejs npm)
 # Debian's npm only where none is installed: it conflicts with a Node.js that
 # ships its own npm (the nodesource build on some machines).
@@ -81,7 +82,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 .PHONY: all lib demo deps check test runner test-asan test-tsan check-clang \
         check-symbols check-arm64 test-exec examples install uninstall clean \
         test-darwin-model darwin-model-run check-macos check-mac bench bench-count \
-        bench-arm64
+        bench-arm64 check-clients check-arm64-system check-install
 
 all: lib
 ifeq ($(OS),darwin)
@@ -220,7 +221,8 @@ check-arm64:
 	$(QEMU_ARM64) ./$(BUILD)/arm64/examples/a64_dot
 
 check: lib check-symbols test runner test-exec test-asan test-tsan check-clang check-arm64 \
-       bench-arm64 test-darwin-model check-macos examples
+       bench-arm64 test-darwin-model check-macos examples check-clients check-arm64-system \
+       check-install
 	./$(BUILD)/examples/demo > /dev/null
 	./$(BUILD)/examples/x64_dot
 	./$(BUILD)/examples/a64_dot
@@ -230,6 +232,20 @@ deps:
 	$(SUDO) apt-get update
 	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y --no-install-recommends $(DEB_PACKAGES)
 	$(SUDO) npm install -g --no-audit --no-fund $(ZIG_NPM)
+
+# ---- clients: real JITs on jitbuf (docs/clients.md) -----------------------
+# Debian's sources of PCRE2 and asmjit are fetched into $(BUILD)/clients
+# (scripts/fetch-source.sh: a private apt state, nothing installed), built
+# on jitbuf's adapters, and their own test suites run under each strategy
+# with a W+X scan of every process of the run (tests/clients/wxscan.c).
+CLIENTS := $(BUILD)/clients
+$(CLIENTS)/wxscan: tests/clients/wxscan.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 $(WARN) $(CFLAGS) $< -o $@
+check-clients: lib $(CLIENTS)/wxscan
+	$(MAKE) --no-print-directory ARCH=arm64 CC=$(ARM64_CC) BUILD=$(BUILD)/arm64 lib
+	scripts/check-pcre2.sh $(BUILD)
+	ARM64_CXX=$(ARM64_CXX) QEMU_ARM64="$(QEMU_ARM64)" scripts/check-asmjit.sh $(BUILD) $(BUILD)/arm64
 
 # ---- benchmarks (bench/README.md) ---------------------------------------
 # Google Benchmark through a C shim; asmjit and xbyak in the same binary when

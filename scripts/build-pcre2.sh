@@ -39,6 +39,7 @@ if [ ! -f Makefile ]; then
         LDFLAGS="$ldflags" LIBS="$libs" >configure.log 2>&1 ||
         { tail -20 configure.log >&2; exit 1; }
 fi
+rm -f pcre2test pcre2_jit_test # relink against the current libjitbuf
 make -s -j"${JOBS:-2}" pcre2test pcre2_jit_test >make.log 2>&1 ||
     { grep -m20 -E 'error|Error' make.log >&2; exit 1; }
 echo "build-pcre2: $mode build in $out"

@@ -4,7 +4,7 @@
 # and the issue-162 fork test under each strategy in STRATEGIES (default
 # "dualmap mprotect"), each under wxscan, which reads /proc/PID/maps of
 # every process of the run and fails it on any writable+executable
-# mapping. Prints one line per client, strategy and suite, then
+# mapping (BUILD/clients/wxscan, built by make check-clients). Prints one line per client, strategy and suite, then
 # "pcre2: N passed, N failed".
 #   check-pcre2.sh BUILD    (BUILD holds libjitbuf.a and receives clients/)
 set -eu
@@ -20,7 +20,6 @@ fi
 pc=$out/pcre2-jitbuf
 LIBJITBUF=$build/libjitbuf.a "$top/scripts/build-pcre2.sh" "$src" "$pc" jitbuf
 CC=${CC:-cc}
-$CC -O2 -Wall -Wextra -Werror -o "$out/wxscan" "$top/tests/clients/wxscan.c"
 $CC -O2 -Wall -Wextra -Werror -I"$pc" -I"$top/include" -o "$out/pcre2_fork" \
     "$top/tests/clients/pcre2_fork.c" "$pc/.libs/libpcre2-8.a" "$build/libjitbuf.a" -lpthread
 passed=0 failed=0
