@@ -247,6 +247,16 @@ check-clients: lib $(CLIENTS)/wxscan
 	scripts/check-pcre2.sh $(BUILD)
 	ARM64_CXX=$(ARM64_CXX) QEMU_ARM64="$(QEMU_ARM64)" scripts/check-asmjit.sh $(BUILD) $(BUILD)/arm64
 
+# arm64 under a real kernel: Debian's arm64 kernel in qemu-system-aarch64
+# (-M virt -smp 2) runs the static runner, execution suites, PCRE2 and
+# asmjit tests under dualmap and mprotect (scripts/check-arm64-system.sh;
+# docs/arm64.md says which claims rest on which emulator).
+check-arm64-system:
+	$(MAKE) --no-print-directory ARCH=arm64 CC=$(ARM64_CC) BUILD=$(BUILD)/arm64-static \
+	  EXTRA_CFLAGS=-static $(BUILD)/arm64-static/libjitbuf.a $(BUILD)/arm64-static/tests/runner \
+	  $(BUILD)/arm64-static/tests/exec
+	ARM64_CC=$(ARM64_CC) ARM64_CXX=$(ARM64_CXX) scripts/check-arm64-system.sh $(BUILD)
+
 # ---- benchmarks (bench/README.md) ---------------------------------------
 # Google Benchmark through a C shim; asmjit and xbyak in the same binary when
 # their headers exist. Speed lives here: no test asserts a time.
@@ -328,11 +338,20 @@ bench-count: $(BENCH_BIN)
 
 # ---- install --------------------------------------------------------------
 
-$(BUILD)/jitbuf.pc: jitbuf.pc.in
+# The rpath goes into jitbuf.pc unless the loader searches LIBDIR anyway.
+# Always regenerated: PREFIX and LIBDIR may differ from the last install.
+FORCE:
+MULTIARCH := $(shell $(CC) -print-multiarch 2>/dev/null)
+SYSTEM_LIBDIRS := /usr/lib /usr/lib64 /lib /lib64 /usr/lib/$(MULTIARCH) /lib/$(MULTIARCH)
+, := ,
+PC_RPATH := $(if $(filter $(LIBDIR),$(SYSTEM_LIBDIRS)),,-Wl$(,)-rpath$(,)$${libdir} )
+$(BUILD)/%.pc: %.pc.in FORCE
+	@mkdir -p $(dir $@)
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
-	    -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' -e 's|@VERSION@|$(VERSION)|' $< > $@
+	    -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' -e 's|@VERSION@|$(VERSION)|' \
+	    -e 's|@RPATH@|$(PC_RPATH)|' $< > $@
 
-install: lib $(BUILD)/jitbuf.pc
+install: lib $(BUILD)/jitbuf.pc $(BUILD)/jitbuf-static.pc
 	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR)/jitbuf $(DESTDIR)$(PKGCONFIGDIR)
 	install -m 644 include/jitbuf.h $(DESTDIR)$(INCLUDEDIR)/
 	install -m 644 include/jitbuf/*.h $(DESTDIR)$(INCLUDEDIR)/jitbuf/
@@ -340,12 +359,22 @@ install: lib $(BUILD)/jitbuf.pc
 	install -m 755 $(SHARED) $(DESTDIR)$(LIBDIR)/
 	ln -sf libjitbuf.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$(SONAME)
 	ln -sf libjitbuf.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libjitbuf.so
-	install -m 644 $(BUILD)/jitbuf.pc $(DESTDIR)$(PKGCONFIGDIR)/
+	install -m 644 $(BUILD)/jitbuf.pc $(BUILD)/jitbuf-static.pc $(DESTDIR)$(PKGCONFIGDIR)/
+
+# A new user's path: install into a scratch prefix, then build the README's
+# example (-Wpedantic -Werror) with pkg-config three ways (shared, starting
+# without LD_LIBRARY_PATH; --static with cc -static; jitbuf-static) and from
+# a CMake project that finds jitbuf with pkg_check_modules, and run each.
+check-install:
+	rm -rf $(BUILD)/install-check
+	$(MAKE) --no-print-directory PREFIX=$(abspath $(BUILD))/install-check/usr BUILD=$(BUILD) install >/dev/null
+	scripts/check-install.sh $(abspath $(BUILD))/install-check
 
 uninstall:
 	rm -f $(DESTDIR)$(INCLUDEDIR)/jitbuf.h $(DESTDIR)$(LIBDIR)/libjitbuf.a \
 	      $(DESTDIR)$(LIBDIR)/libjitbuf.so $(DESTDIR)$(LIBDIR)/$(SONAME) \
-	      $(DESTDIR)$(LIBDIR)/libjitbuf.so.$(VERSION) $(DESTDIR)$(PKGCONFIGDIR)/jitbuf.pc
+	      $(DESTDIR)$(LIBDIR)/libjitbuf.so.$(VERSION) $(DESTDIR)$(PKGCONFIGDIR)/jitbuf.pc \
+	      $(DESTDIR)$(PKGCONFIGDIR)/jitbuf-static.pc
 	rm -rf $(DESTDIR)$(INCLUDEDIR)/jitbuf
 
 clean:

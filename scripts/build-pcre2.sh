@@ -25,21 +25,21 @@ sljit) ;;
 *) echo "build-pcre2: mode is jitbuf or sljit" >&2; exit 2 ;;
 esac
 host=
-ldflags=
+static=
 machine=$($CC -dumpmachine)
 case $machine in
 x86_64*) ;;
-*) host="--host=$machine"; ldflags=-static ;;
+*) host="--host=$machine"; static=-all-static ;; # libtool's word for -static
 esac
 mkdir -p "$out"
 cd "$out"
 if [ ! -f Makefile ]; then
     "$src/configure" -q $host --enable-jit --enable-pcre2-16 --enable-pcre2-32 \
         --disable-shared --disable-pcre2grep-jit CC="$CC" CFLAGS="$cflags" \
-        LDFLAGS="$ldflags" LIBS="$libs" >configure.log 2>&1 ||
+        LIBS="$libs" >configure.log 2>&1 ||
         { tail -20 configure.log >&2; exit 1; }
 fi
 rm -f pcre2test pcre2_jit_test # relink against the current libjitbuf
-make -s -j"${JOBS:-2}" pcre2test pcre2_jit_test >make.log 2>&1 ||
+make -s -j"${JOBS:-2}" ${static:+LDFLAGS=$static} pcre2test pcre2_jit_test >make.log 2>&1 ||
     { grep -m20 -E 'error|Error' make.log >&2; exit 1; }
 echo "build-pcre2: $mode build in $out"

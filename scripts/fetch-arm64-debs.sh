@@ -5,6 +5,8 @@
 # installed changes. Used by `make check-arm64-system` (the arm64 kernel
 # and busybox for the qemu-system initramfs).
 #   fetch-arm64-debs.sh DIR PACKAGE...
+# With ONLY set to tar patterns (e.g. "./boot/vmlinuz-* ./bin/busybox"),
+# only matching files are unpacked (the kernel package is mostly modules).
 set -eu
 dir=$1
 shift
@@ -33,6 +35,11 @@ for p in "$@"; do
     (cd "$state" && apt_arm64 get download "$p" >/dev/null)
 done
 for deb in "$state"/*_arm64.deb; do
-    dpkg-deb -x "$deb" "$dir"
+    if [ -n "${ONLY:-}" ]; then
+        # shellcheck disable=SC2086 # the patterns are words
+        dpkg-deb --fsys-tarfile "$deb" | tar -x -C "$dir" --wildcards $ONLY 2>/dev/null || true
+    else
+        dpkg-deb -x "$deb" "$dir"
+    fi
 done
 echo "fetch-arm64-debs: $* unpacked in $dir"
