@@ -82,7 +82,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 .PHONY: all lib demo deps check test runner test-asan test-tsan check-clang \
         check-symbols check-arm64 test-exec examples install uninstall clean \
         test-darwin-model darwin-model-run check-macos check-mac bench bench-count \
-        bench-arm64 check-clients check-arm64-system check-install
+        bench-arm64 check-clients check-arm64-system check-install bench-clients
 
 all: lib
 ifeq ($(OS),darwin)
@@ -184,7 +184,7 @@ MODEL_TESTS  := $(BUILD)/tests/darwin-model-tests
 test-darwin-model:
 	$(MAKE) --no-print-directory OS=darwin BUILD=$(BUILD)/darwin-model \
 	  EXTRA_CFLAGS="$(MODEL_CFLAGS) $(EXTRA_CFLAGS)" darwin-model-run
-MODEL_SRC    := tests/darwin/darwin.c tests/darwin/model.c
+MODEL_SRC    := tests/darwin/darwin.c tests/darwin/model.c tests/clients/edit_darwin.c
 $(MODEL_TESTS): $(MODEL_SRC) $(wildcard tests/*.h) $(HDR) $(STATIC)
 	@mkdir -p $(dir $@)
 	$(CC) $(TEST_CFLAGS) $(MODEL_SRC) -o $@ $(STATIC) -lcriterion $(LDLIBS)
@@ -246,6 +246,11 @@ check-clients: lib $(CLIENTS)/wxscan
 	$(MAKE) --no-print-directory ARCH=arm64 CC=$(ARM64_CC) BUILD=$(BUILD)/arm64 lib
 	scripts/check-pcre2.sh $(BUILD)
 	ARM64_CXX=$(ARM64_CXX) QEMU_ARM64="$(QEMU_ARM64)" scripts/check-asmjit.sh $(BUILD) $(BUILD)/arm64
+
+# PCRE2's JIT compile time per pattern: jitbuf against sljit's own allocator
+# in one run (a benchmark, never part of make check).
+bench-clients: lib
+	scripts/bench-pcre2.sh $(BUILD)
 
 # arm64 under a real kernel: Debian's arm64 kernel in qemu-system-aarch64
 # (-M virt -smp 2) runs the static runner, execution suites, PCRE2 and
