@@ -82,7 +82,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 .PHONY: all lib demo deps check test runner test-asan test-tsan check-clang \
         check-symbols check-arm64 test-exec examples install uninstall clean \
         test-darwin-model darwin-model-run check-macos check-mac bench bench-count \
-        bench-arm64 check-clients check-arm64-system check-install bench-clients
+        bench-arm64 check-clients check-arm64-system check-arm64-system-full check-install bench-clients
 
 all: lib
 ifeq ($(OS),darwin)
@@ -260,7 +260,10 @@ check-arm64-system:
 	$(MAKE) --no-print-directory ARCH=arm64 CC=$(ARM64_CC) BUILD=$(BUILD)/arm64-static \
 	  EXTRA_CFLAGS=-static $(BUILD)/arm64-static/libjitbuf.a $(BUILD)/arm64-static/tests/runner \
 	  $(BUILD)/arm64-static/tests/exec
-	ARM64_CC=$(ARM64_CC) ARM64_CXX=$(ARM64_CXX) scripts/check-arm64-system.sh $(BUILD)
+	FULL=$(FULL) ARM64_CC=$(ARM64_CC) ARM64_CXX=$(ARM64_CXX) scripts/check-arm64-system.sh $(BUILD)
+# The same with PCRE2's RunTest under mprotect too (minutes more).
+check-arm64-system-full:
+	$(MAKE) --no-print-directory FULL=1 check-arm64-system
 
 # ---- benchmarks (bench/README.md) ---------------------------------------
 # Google Benchmark through a C shim; asmjit and xbyak in the same binary when

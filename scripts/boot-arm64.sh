@@ -6,10 +6,10 @@
 # physical page, so code rewritten through dualmap's second mapping is
 # seen, as on hardware; qemu-user does not (tests/runner/runner.c).
 #   boot-arm64.sh OUT TESTS_FILE
-# TESTS_FILE has one test a line: "NAME DIR COMMAND...", run in /t/DIR of
-# the initramfs, whose files come from the host directory OUT/root/t/DIR
-# (the caller fills it). STRATEGIES (default "dualmap mprotect") lists the
-# values of JITBUF_WX. Prints one line per test and strategy, then
+# TESTS_FILE has one test a line: "NAME STRATEGIES DIR COMMAND...", run
+# in /t/DIR of the initramfs (whose files come from the host directory
+# OUT/root/t/DIR, which the caller fills) once per strategy in the
+# comma-separated STRATEGIES (values of JITBUF_WX). Prints one line per test and strategy, then
 # "arm64-system: N passed, N failed"; fails on any failure, or if the
 # guest did not finish within TIMEOUT seconds (default 1200).
 set -eu
@@ -37,13 +37,14 @@ mount -t sysfs sys /sys
 mount -t devtmpfs dev /dev 2>/dev/null
 mount -t tmpfs tmp /tmp
 echo "JBSYS-BOOT \$(uname -r) cpus=\$(grep -c ^processor /proc/cpuinfo)"
-while read -r name dir cmd; do
-    for wx in ${STRATEGIES:-dualmap mprotect}; do
+while read -r name wxs dir cmd; do
+    for wx in \$(echo \$wxs | tr , ' '); do
         echo "JBSYS-START \$name \$wx"
+        t0=\$(date +%s)
         (cd /t/\$dir && JITBUF_WX=\$wx sh -c "\$cmd") > /tmp/log 2>&1
         rc=\$?
-        { grep -E "FAIL|^  [a-z_]+:[0-9]+:" /tmp/log | head -20; tail -2 /tmp/log; } | sed "s/^/  | /"
-        echo "JBSYS-RESULT \$name \$wx \$rc"
+        { grep -E "FAIL|note:|^  [a-z_]+:[0-9]+:" /tmp/log | head -20; tail -2 /tmp/log; } | sed "s/^/  | /"
+        echo "JBSYS-RESULT \$name \$wx \$rc \$((\$(date +%s) - t0))"
     done
 done < /tests
 echo JBSYS-DONE
@@ -61,10 +62,10 @@ set -e
 tr -d '\r' < "$log" > "$log.txt"
 grep '^JBSYS-BOOT' "$log.txt" || true
 passed=0 failed=0
-while read -r tag name wx rc; do
+while read -r tag name wx rc secs; do
     [ -n "$tag" ] || continue
     if [ "$rc" = 0 ]; then passed=$((passed + 1)); s=PASS; else failed=$((failed + 1)); s=FAIL; fi
-    printf '[%s] arm64 qemu-system %-8s %s (exit %s)\n' "$s" "$wx" "$name" "$rc"
+    printf '[%s] arm64 qemu-system %-8s %-21s exit %s, %ss\n' "$s" "$wx" "$name" "$rc" "$secs"
 done <<EOF2
 $(grep '^JBSYS-RESULT' "$log.txt")
 EOF2

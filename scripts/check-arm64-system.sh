@@ -44,12 +44,15 @@ cp "$pc/pcre2test" "$pc/pcre2_jit_test" "$pcre2/RunTest" "$t/pcre2/"
 cp -r "$pcre2/testdata" "$t/pcre2/"
 cp "$out/asmjit-build/asmjit_test_compiler" "$t/asmjit/"
 # The runner opens rwx regions on purpose and checks W^X itself: no wxscan.
-cat > "$out/tests" <<'TESTS'
-runner x ./runner
-exec x ./wxscan ./exec
-pcre2_jit_test pcre2 ../x/wxscan ./pcre2_jit_test
-pcre2_fork pcre2 ../x/wxscan ./pcre2_fork
-RunTest pcre2 srcdir=. ../x/wxscan ./RunTest
-asmjit_test_compiler asmjit ../x/wxscan ./asmjit_test_compiler
+# RunTest under mprotect takes minutes of emulated page flips: only with
+# FULL=1 (make check-arm64-system-full).
+both=dualmap,mprotect
+cat > "$out/tests" <<TESTS
+runner $both x ./runner
+exec $both x ./wxscan ./exec
+pcre2_jit_test $both pcre2 ../x/wxscan ./pcre2_jit_test
+pcre2_fork $both pcre2 ../x/wxscan ./pcre2_fork
+RunTest $([ "${FULL:-0}" = 1 ] && echo $both || echo dualmap) pcre2 srcdir=. ../x/wxscan ./RunTest
+asmjit_test_compiler $both asmjit ../x/wxscan ./asmjit_test_compiler
 TESTS
 "$top/scripts/boot-arm64.sh" "$out" "$out/tests"
