@@ -37,6 +37,8 @@ typedef struct edit {
     int dead;         /* forgotten while busy: the commit drops it */
 } edit;
 
+#define STAGE_ALIGN ((size_t)64)
+
 static jb__lock edit_lock;
 static edit *edits;
 atomic_size_t jb__edits_live;
@@ -136,17 +138,26 @@ int jb_begin(jb_region *r, void *exec, size_t len, unsigned flags,
                         (void *)block, e->len, (void *)(block + e->off));
     }
     if (!e) {
-        e = calloc(1, sizeof *e + (alias ? 0 : size));
+        /* A staging copy sits at the block's address modulo STAGE_ALIGN,
+         * for JITs that align code by the address they write at. */
+        size_t head = (sizeof *e + STAGE_ALIGN - 1) & ~(STAGE_ALIGN - 1);
+        e = alias ? calloc(1, sizeof *e)
+                  : aligned_alloc(STAGE_ALIGN, head + STAGE_ALIGN +
+                                                   ((size + STAGE_ALIGN - 1) &
+                                                    ~(STAGE_ALIGN - 1)));
         if (!e) {
             jb__lock_release(&edit_lock);
             return jb__fail(JB_ENOMEM, "jb_begin: out of memory for the "
                                        "staging copy of a %zu-byte block",
                             size);
         }
+        memset(e, 0, sizeof *e);
         e->r = r;
         e->block = block;
         e->size = size;
-        e->stage = alias ? NULL : (uint8_t *)(e + 1);
+        e->stage = alias ? NULL
+                         : (uint8_t *)e + head +
+                               ((uintptr_t)block & (STAGE_ALIGN - 1));
         e->next = edits;
         edits = e;
         atomic_fetch_add_explicit(&jb__edits_live, 1, memory_order_relaxed);

@@ -40,6 +40,7 @@ Test(edit, begin_write_commit_runs_under_every_strategy)
         else /* staging: nothing reaches the block before commit */
             assert_traps(fn, 64);
         cr_assert_eq(jb_executable(r, w + 5), fn + 5, "%s", jb_wx_name(wx));
+        cr_assert_eq((uintptr_t)w % 64, (uintptr_t)fn % 64, "%s: alignment differs", jb_wx_name(wx));
         cr_assert_eq(jb_commit(r, fn, 6), 0, "%s: %s", jb_wx_name(wx), jb_last_error());
         cr_assert_eq(((int_fn)fn)(), 7, "%s", jb_wx_name(wx));
         cr_assert_eq(count_wx_mappings(), wx == JB_WX_RWX, "%s", jb_wx_name(wx));
