@@ -9,11 +9,7 @@ build=$(cd "$1" && pwd)
 top=$(cd "$(dirname "$0")/.." && pwd)
 out=$build/clients
 mkdir -p "$out"
-src=$(cat "$out/pcre2.src" 2>/dev/null || true)
-if [ -z "$src" ] || [ ! -d "$src" ]; then
-    src=$("$top/scripts/fetch-source.sh" pcre2 "$out/src/pcre2" | tail -1)
-    echo "$src" > "$out/pcre2.src"
-fi
+src=$("$top/scripts/fetch-source.sh" pcre2 "$out/src/pcre2" | tail -1)
 LIBJITBUF=$build/libjitbuf.a "$top/scripts/build-pcre2.sh" "$src" "$out/pcre2-jitbuf" jitbuf
 "$top/scripts/build-pcre2.sh" "$src" "$out/pcre2-sljit" sljit
 CC=${CC:-cc}

@@ -15,14 +15,7 @@ out=$build/arm64-system
 clients=$build/clients
 CC=${ARM64_CC:-aarch64-linux-gnu-gcc}
 mkdir -p "$out" "$clients"
-fetch_src() { # pkg -> unpacked directory, fetched once
-    s=$(cat "$clients/$1.src" 2>/dev/null || true)
-    if [ -z "$s" ] || [ ! -d "$s" ]; then
-        s=$("$top/scripts/fetch-source.sh" "$1" "$clients/src/$1" | tail -1)
-        echo "$s" > "$clients/$1.src"
-    fi
-    echo "$s"
-}
+fetch_src() { "$top/scripts/fetch-source.sh" "$1" "$clients/src/$1" | tail -1; }
 pcre2=$(fetch_src pcre2)
 asmjit=$(fetch_src asmjit)
 pc=$clients/pcre2-a64
@@ -47,12 +40,13 @@ cp "$out/asmjit-build/asmjit_test_compiler" "$t/asmjit/"
 # RunTest under mprotect takes minutes of emulated page flips: only with
 # FULL=1 (make check-arm64-system-full).
 both=dualmap,mprotect
+# wxscan every 20 ms there: a scan costs far more under emulation.
 cat > "$out/tests" <<TESTS
 runner $both x ./runner
-exec $both x ./wxscan ./exec
-pcre2_jit_test $both pcre2 ../x/wxscan ./pcre2_jit_test
-pcre2_fork $both pcre2 ../x/wxscan ./pcre2_fork
-RunTest $([ "${FULL:-0}" = 1 ] && echo $both || echo dualmap) pcre2 srcdir=. ../x/wxscan ./RunTest
-asmjit_test_compiler $both asmjit ../x/wxscan ./asmjit_test_compiler
+exec $both x WXSCAN_MS=20 ./wxscan ./exec
+pcre2_jit_test $both pcre2 WXSCAN_MS=20 ../x/wxscan ./pcre2_jit_test
+pcre2_fork $both pcre2 WXSCAN_MS=20 ../x/wxscan ./pcre2_fork
+RunTest $([ "${FULL:-0}" = 1 ] && echo $both || echo dualmap) pcre2 srcdir=. WXSCAN_MS=20 ../x/wxscan ./RunTest
+asmjit_test_compiler $both asmjit WXSCAN_MS=20 ../x/wxscan ./asmjit_test_compiler
 TESTS
 "$top/scripts/boot-arm64.sh" "$out" "$out/tests"

@@ -14,11 +14,7 @@ a64build=$(cd "$2" && pwd)
 top=$(cd "$(dirname "$0")/.." && pwd)
 out=$build/clients
 mkdir -p "$out"
-src=$(cat "$out/asmjit.src" 2>/dev/null || true)
-if [ -z "$src" ] || [ ! -d "$src" ]; then
-    src=$("$top/scripts/fetch-source.sh" asmjit "$out/src/asmjit" | tail -1)
-    echo "$src" > "$out/asmjit.src"
-fi
+src=$("$top/scripts/fetch-source.sh" asmjit "$out/src/asmjit" | tail -1)
 deps=$out/arm64
 [ -f "$deps/usr/lib/aarch64-linux-gnu/libasmjit.a" ] ||
     "$top/scripts/fetch-arm64-debs.sh" "$deps" libasmjit-dev >/dev/null

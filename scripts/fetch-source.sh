@@ -4,12 +4,18 @@
 # system's apt state: apt reads a private sources list holding deb-src
 # twins of the machine's own Debian entries, keeps its lists in DIR, and
 # needs dpkg-source (dpkg-dev) only to unpack. Nothing is installed.
-# Prints the unpacked source directory on its last line.
+# Prints the unpacked source directory on its last line; a second call
+# with the same DIR prints it again without fetching.
 # Used by `make check-clients` (pcre2, asmjit).
 set -eu
 pkg=$1
 dir=${2:-build/src/$pkg}
 state=$dir/apt
+unpacked() { find "$dir" -mindepth 1 -maxdepth 1 -type d -name "$pkg-*" | sort | tail -1; }
+if [ -d "$dir" ] && [ -n "$(unpacked)" ]; then
+    unpacked
+    exit 0
+fi
 mkdir -p "$state/lists/partial" "$state/archives/partial" "$state/parts"
 # deb-src twins of the Debian entries (deb822 or one-line style); with
 # $1 = nosec, without the security archive (whose sources some mirrors do
@@ -49,6 +55,6 @@ fetch "" || {
     echo "fetch-source: $pkg from the security archive failed ($(grep -m1 '^E:' "$state/source.log" || true)); trying the release" >&2
     fetch nosec || { cat "$state/source.log" >&2; exit 1; }
 }
-out=$(find "$dir" -mindepth 1 -maxdepth 1 -type d -name "$pkg-*" | sort | tail -1)
+out=$(unpacked)
 test -n "$out" || { echo "fetch-source: no unpacked $pkg in $dir" >&2; exit 1; }
 echo "$out"

@@ -5,7 +5,9 @@
  *
  *   wxscan [-e] COMMAND [ARG...]
  *
- * Prints one line: scans, processes seen, W+X mappings found. Exit status:
+ * Scans every WXSCAN_MS milliseconds (default 2; emulated guests use more,
+ * so that the scan does not take the CPU from the command). Prints one
+ * line: scans, processes seen, W+X mappings found. Exit status:
  * the command's if no W+X mapping was seen (or, with -e, if one was: the
  * check that the scanner sees an rwx region), else 3. */
 #define _GNU_SOURCE
@@ -90,7 +92,9 @@ int main(int argc, char **argv)
     setpgid(child, child); /* either side may win the race */
     long scans = 0, found = 0;
     int printed = 0, status = 0;
-    struct timespec pause = {0, 2000000}; /* leave the CPU to the command */
+    const char *ms = getenv("WXSCAN_MS");
+    long every = ms && atol(ms) > 0 ? atol(ms) : 2;
+    struct timespec pause = {every / 1000, every % 1000 * 1000000L};
     for (;;) {
         DIR *d = opendir("/proc");
         struct dirent *e;
