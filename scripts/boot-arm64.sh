@@ -37,14 +37,22 @@ mount -t sysfs sys /sys
 mount -t devtmpfs dev /dev 2>/dev/null
 mount -t tmpfs tmp /tmp
 echo "JBSYS-BOOT \$(uname -r) cpus=\$(grep -c ^processor /proc/cpuinfo)"
+# The strategies of one test run at once (the guest has two CPUs), each in
+# its own copy of the test's directory (RunTest writes its output there).
 while read -r name wxs dir cmd; do
     for wx in \$(echo \$wxs | tr , ' '); do
+        (
+            rm -rf /tmp/run.\$wx && cp -r /t/\$dir /tmp/run.\$wx && cd /tmp/run.\$wx
+            t0=\$(date +%s)
+            JITBUF_WX=\$wx sh -c "\$cmd" > /tmp/log.\$wx 2>&1
+            echo "\$? \$((\$(date +%s) - t0))" > /tmp/rc.\$wx
+        ) < /dev/null &
+    done
+    wait
+    for wx in \$(echo \$wxs | tr , ' '); do
         echo "JBSYS-START \$name \$wx"
-        t0=\$(date +%s)
-        (cd /t/\$dir && JITBUF_WX=\$wx sh -c "\$cmd") > /tmp/log 2>&1
-        rc=\$?
-        { grep -E "FAIL|note:|^  [a-z_]+:[0-9]+:" /tmp/log | head -20; tail -2 /tmp/log; } | sed "s/^/  | /"
-        echo "JBSYS-RESULT \$name \$wx \$rc \$((\$(date +%s) - t0))"
+        { grep -E "FAIL|note:|^  [a-z_]+:[0-9]+:" /tmp/log.\$wx | head -20; tail -2 /tmp/log.\$wx; } | sed "s/^/  | /"
+        echo "JBSYS-RESULT \$name \$wx \$(cat /tmp/rc.\$wx)"
     done
 done < /tests
 echo JBSYS-DONE
@@ -54,7 +62,7 @@ chmod +x "$root/init"
 (cd "$root" && find . | cpio -o -H newc --quiet | gzip -1) > "$out/initrd.gz"
 log=$out/console.log
 set +e
-timeout "${TIMEOUT:-1200}" qemu-system-aarch64 -M virt -cpu max -smp 2 -m 1024 \
+timeout "${TIMEOUT:-1200}" qemu-system-aarch64 -M virt -cpu "${QEMU_CPU:-cortex-a72}" -smp 2 -m 1024 \
     -nographic -nic none -no-reboot -kernel "$kernel" -initrd "$out/initrd.gz" \
     -append "console=ttyAMA0 panic=-1 quiet" > "$log" 2>&1
 qrc=$?

@@ -43,10 +43,10 @@ both=dualmap,mprotect
 # wxscan every 20 ms there: a scan costs far more under emulation.
 cat > "$out/tests" <<TESTS
 runner $both x ./runner
-exec $both x WXSCAN_MS=20 ./wxscan ./exec
-pcre2_jit_test $both pcre2 WXSCAN_MS=20 ../x/wxscan ./pcre2_jit_test
-pcre2_fork $both pcre2 WXSCAN_MS=20 ../x/wxscan ./pcre2_fork
-RunTest $([ "${FULL:-0}" = 1 ] && echo $both || echo dualmap) pcre2 srcdir=. WXSCAN_MS=20 ../x/wxscan ./RunTest
-asmjit_test_compiler $both asmjit WXSCAN_MS=20 ../x/wxscan ./asmjit_test_compiler
+exec $both x WXSCAN_MS=20 /t/x/wxscan ./exec
+pcre2_jit_test $both pcre2 WXSCAN_MS=20 /t/x/wxscan ./pcre2_jit_test
+pcre2_fork $both pcre2 WXSCAN_MS=20 /t/x/wxscan ./pcre2_fork
+RunTest $([ "${FULL:-0}" = 1 ] && echo $both || echo dualmap) pcre2 srcdir=. WXSCAN_MS=20 /t/x/wxscan ./RunTest
+asmjit_test_compiler $both asmjit WXSCAN_MS=20 /t/x/wxscan ./asmjit_test_compiler
 TESTS
 "$top/scripts/boot-arm64.sh" "$out" "$out/tests"
