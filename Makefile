@@ -82,7 +82,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 .PHONY: all lib demo deps check test runner test-asan test-tsan check-clang \
         check-symbols check-arm64 test-exec examples install uninstall clean \
         test-darwin-model darwin-model-run check-macos check-mac bench bench-count \
-        bench-arm64 check-clients check-arm64-system check-arm64-system-full check-install bench-clients
+        bench-arm64 check-clients check-edit-arm64 check-arm64-system check-arm64-system-full check-install bench-clients
 
 all: lib
 ifeq ($(OS),darwin)
@@ -242,8 +242,16 @@ CLIENTS := $(BUILD)/clients
 $(CLIENTS)/wxscan: tests/clients/wxscan.c
 	@mkdir -p $(dir $@)
 	$(CC) -std=gnu11 $(WARN) $(CFLAGS) $< -o $@
-check-clients: lib $(CLIENTS)/wxscan
-	$(MAKE) --no-print-directory ARCH=arm64 CC=$(ARM64_CC) BUILD=$(BUILD)/arm64 lib
+$(CLIENTS)/edit_run: tests/clients/edit_run.c tests/runner/harness.h $(STATIC)
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 $(WARN) -Wno-missing-prototypes -Iinclude -Itests/runner $(CFLAGS) $< -o $@ $(STATIC) $(LDLIBS)
+# Editing in place on arm64 under qemu-user (dualmap rewrites checked by
+# their bytes there; they run in check-arm64-system).
+check-edit-arm64:
+	$(MAKE) --no-print-directory ARCH=arm64 CC=$(ARM64_CC) BUILD=$(BUILD)/arm64 lib $(BUILD)/arm64/clients/edit_run
+	JB_TEST_EMULATOR=qemu-user $(QEMU_ARM64) ./$(BUILD)/arm64/clients/edit_run
+check-clients: lib $(CLIENTS)/wxscan $(CLIENTS)/edit_run check-edit-arm64
+	./$(CLIENTS)/edit_run
 	scripts/check-pcre2.sh $(BUILD)
 	ARM64_CXX=$(ARM64_CXX) QEMU_ARM64="$(QEMU_ARM64)" scripts/check-asmjit.sh $(BUILD) $(BUILD)/arm64
 

@@ -9,7 +9,8 @@
 # TESTS_FILE has one test a line: "NAME STRATEGIES DIR COMMAND...", run
 # in /t/DIR of the initramfs (whose files come from the host directory
 # OUT/root/t/DIR, which the caller fills) once per strategy in the
-# comma-separated STRATEGIES (values of JITBUF_WX). Prints one line per test and strategy, then
+# comma-separated STRATEGIES (values of JITBUF_WX; "own": JITBUF_WX unset,
+# for programs that choose their strategies themselves). Prints one line per test and strategy, then
 # "arm64-system: N passed, N failed"; fails on any failure, or if the
 # guest did not finish within TIMEOUT seconds (default 1200).
 set -eu
@@ -37,22 +38,18 @@ mount -t sysfs sys /sys
 mount -t devtmpfs dev /dev 2>/dev/null
 mount -t tmpfs tmp /tmp
 echo "JBSYS-BOOT \$(uname -r) cpus=\$(grep -c ^processor /proc/cpuinfo)"
-# The strategies of one test run at once (the guest has two CPUs), each in
-# its own copy of the test's directory (RunTest writes its output there).
 while read -r name wxs dir cmd; do
     for wx in \$(echo \$wxs | tr , ' '); do
-        (
-            rm -rf /tmp/run.\$wx && cp -r /t/\$dir /tmp/run.\$wx && cd /tmp/run.\$wx
-            t0=\$(date +%s)
-            JITBUF_WX=\$wx sh -c "\$cmd" > /tmp/log.\$wx 2>&1
-            echo "\$? \$((\$(date +%s) - t0))" > /tmp/rc.\$wx
-        ) < /dev/null &
-    done
-    wait
-    for wx in \$(echo \$wxs | tr , ' '); do
         echo "JBSYS-START \$name \$wx"
-        { grep -E "FAIL|note:|^  [a-z_]+:[0-9]+:" /tmp/log.\$wx | head -20; tail -2 /tmp/log.\$wx; } | sed "s/^/  | /"
-        echo "JBSYS-RESULT \$name \$wx \$(cat /tmp/rc.\$wx)"
+        t0=\$(date +%s)
+        if [ \$wx = own ]; then
+            (cd /t/\$dir && sh -c "\$cmd") > /tmp/log 2>&1 < /dev/null
+        else
+            (cd /t/\$dir && JITBUF_WX=\$wx sh -c "\$cmd") > /tmp/log 2>&1 < /dev/null
+        fi
+        rc=\$?
+        { grep -E "FAIL|note:|^  [a-z_]+:[0-9]+:" /tmp/log | head -20; tail -2 /tmp/log; } | sed "s/^/  | /"
+        echo "JBSYS-RESULT \$name \$wx \$rc \$((\$(date +%s) - t0))"
     done
 done < /tests
 echo JBSYS-DONE

@@ -33,17 +33,22 @@ $CC -static -O2 -o "$t/x/wxscan" "$top/tests/clients/wxscan.c"
 $CC -static -O2 -I"$pc" -I"$top/include" -o "$t/pcre2/pcre2_fork" \
     "$top/tests/clients/pcre2_fork.c" "$pc/.libs/libpcre2-8.a" "$a64/libjitbuf.a" -lpthread
 cp "$a64/tests/runner" "$a64/tests/exec" "$t/x/"
+$CC -std=gnu11 -static -O2 -I"$top/include" -I"$top/tests/runner" -o "$t/x/edit_run" \
+    "$top/tests/clients/edit_run.c" "$a64/libjitbuf.a" -lpthread
 cp "$pc/pcre2test" "$pc/pcre2_jit_test" "$pcre2/RunTest" "$t/pcre2/"
 cp -r "$pcre2/testdata" "$t/pcre2/"
 cp "$out/asmjit-build/asmjit_test_compiler" "$t/asmjit/"
-# The runner opens rwx regions on purpose and checks W^X itself: no wxscan.
+# The runner and edit_run open each strategy themselves (rwx included, on
+# purpose: they check W^X themselves, so no wxscan); tests/exec runs its
+# code under dualmap, its own choice. The client tests take JITBUF_WX.
 # RunTest under mprotect takes minutes of emulated page flips: only with
 # FULL=1 (make check-arm64-system-full).
 both=dualmap,mprotect
 # wxscan every 20 ms there: a scan costs far more under emulation.
 cat > "$out/tests" <<TESTS
-runner $both x ./runner
-exec $both x WXSCAN_MS=20 /t/x/wxscan ./exec
+runner own x ./runner
+edit_run own x ./edit_run
+exec own x WXSCAN_MS=20 /t/x/wxscan ./exec
 pcre2_jit_test $both pcre2 WXSCAN_MS=20 /t/x/wxscan ./pcre2_jit_test
 pcre2_fork $both pcre2 WXSCAN_MS=20 /t/x/wxscan ./pcre2_fork
 RunTest $([ "${FULL:-0}" = 1 ] && echo $both || echo dualmap) pcre2 srcdir=. WXSCAN_MS=20 /t/x/wxscan ./RunTest
