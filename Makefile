@@ -69,6 +69,7 @@ DEB_PACKAGES := build-essential clang libclang-rt-14-dev llvm lld pkg-config lib
                 g++-aarch64-linux-gnu \
                 libc6-dev-arm64-cross g++ python3 python3-yaml libbenchmark-dev \
                 libasmjit-dev libxbyak-dev \
+                dpkg-dev qemu-system-arm cpio cmake \
                 $(shell command -v npm >/dev/null 2>&1 || echo nodejs npm)
 # Debian's npm only where none is installed: it conflicts with a Node.js that
 # ships its own npm (the nodesource build on some machines).
@@ -84,7 +85,9 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
         fuzz-darwin darwin-fuzz-run check-macos check-mac bench bench-count \
         check-readme-emitters \
         bench-arm64 test-fault fuzz fuzz-build fuzz-replay fuzz-merge test-stress \
-        test-stress-tsan hot-count check-leak-gate san-leak-demo
+        test-stress-tsan hot-count check-leak-gate san-leak-demo check-clients \
+        check-edit-arm64 check-arm64-system check-arm64-system-full check-install \
+        bench-clients
 
 all: lib
 ifeq ($(OS),darwin)
@@ -306,7 +309,8 @@ MODEL_TESTS  := $(BUILD)/tests/darwin-model-tests
 test-darwin-model:
 	$(MAKE) --no-print-directory OS=darwin BUILD=$(BUILD)/darwin-model \
 	  EXTRA_CFLAGS="$(MODEL_CFLAGS) $(EXTRA_CFLAGS)" darwin-model-run darwin-signature-run
-MODEL_SRC    := tests/darwin/darwin.c tests/darwin/model.c tests/darwin/model_dyld.c
+MODEL_SRC    := tests/darwin/darwin.c tests/darwin/model.c tests/darwin/model_dyld.c \
+                tests/clients/edit_darwin.c
 SIGNED_DIR   := $(BUILD)/signed
 SIGNED_PLISTS := entitlements/jit.plist entitlements/jit-allowlist.plist \
                  entitlements/jit-allowlist-freeze-late.plist tests/darwin/single-jit.plist
@@ -418,7 +422,7 @@ check-arm64:
 check: lib check-symbols test runner test-exec test-asan test-tsan check-clang check-arm64 \
        bench-arm64 test-darwin-model fuzz-darwin-check check-macos test-doctor examples \
        check-readme-emitters check-leak-gate test-fault fuzz-replay fuzz test-stress \
-       test-stress-tsan
+       test-stress-tsan check-clients check-arm64-system check-install
 	./$(BUILD)/examples/demo > /dev/null
 	for p in examples/demo/programs/*.jb; do ./$(BUILD)/examples/demo $$p > /dev/null || exit 1; done
 	./$(BUILD)/examples/x64_dot
@@ -429,6 +433,46 @@ deps:
 	$(SUDO) apt-get update
 	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y --no-install-recommends $(DEB_PACKAGES)
 	$(SUDO) npm install -g --no-audit --no-fund $(ZIG_NPM)
+
+# ---- clients: real JITs on jitbuf (docs/clients.md) -----------------------
+# Debian's sources of PCRE2 and asmjit are fetched into $(BUILD)/clients
+# (scripts/fetch-source.sh: a private apt state, nothing installed), built
+# on jitbuf's adapters, and their own test suites run under each strategy
+# with a W+X scan of every process of the run (tests/clients/wxscan.c).
+CLIENTS := $(BUILD)/clients
+$(CLIENTS)/wxscan: tests/clients/wxscan.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 $(WARN) $(CFLAGS) $< -o $@
+$(CLIENTS)/edit_run: tests/clients/edit_run.c tests/runner/harness.h $(STATIC)
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 $(WARN) -Wno-missing-prototypes -Iinclude -Itests/runner $(CFLAGS) $< -o $@ $(STATIC) $(LDLIBS)
+# Editing in place on arm64 under qemu-user (dualmap rewrites checked by
+# their bytes there; they run in check-arm64-system).
+check-edit-arm64:
+	$(MAKE) --no-print-directory ARCH=arm64 CC=$(ARM64_CC) BUILD=$(BUILD)/arm64 lib $(BUILD)/arm64/clients/edit_run
+	JB_TEST_EMULATOR=qemu-user $(QEMU_ARM64) ./$(BUILD)/arm64/clients/edit_run
+check-clients: lib $(CLIENTS)/wxscan $(CLIENTS)/edit_run check-edit-arm64
+	./$(CLIENTS)/edit_run
+	scripts/check-pcre2.sh $(BUILD)
+	ARM64_CXX=$(ARM64_CXX) QEMU_ARM64="$(QEMU_ARM64)" scripts/check-asmjit.sh $(BUILD) $(BUILD)/arm64
+
+# PCRE2's JIT compile time per pattern: jitbuf against sljit's own allocator
+# in one run (a benchmark, never part of make check).
+bench-clients: lib
+	scripts/bench-pcre2.sh $(BUILD)
+
+# arm64 under a real kernel: Debian's arm64 kernel in qemu-system-aarch64
+# (-M virt -smp 2) runs the static runner, execution suites, PCRE2 and
+# asmjit tests under dualmap and mprotect (scripts/check-arm64-system.sh;
+# docs/arm64.md says which claims rest on which emulator).
+check-arm64-system:
+	$(MAKE) --no-print-directory ARCH=arm64 CC=$(ARM64_CC) BUILD=$(BUILD)/arm64-static \
+	  EXTRA_CFLAGS=-static $(BUILD)/arm64-static/libjitbuf.a $(BUILD)/arm64-static/tests/runner \
+	  $(BUILD)/arm64-static/tests/exec
+	FULL=$(FULL) ARM64_CC=$(ARM64_CC) ARM64_CXX=$(ARM64_CXX) scripts/check-arm64-system.sh $(BUILD)
+# The same with PCRE2's RunTest under mprotect too (minutes more).
+check-arm64-system-full:
+	$(MAKE) --no-print-directory FULL=1 check-arm64-system
 
 # ---- benchmarks (bench/README.md) ---------------------------------------
 # Google Benchmark through a C shim; asmjit and xbyak in the same binary when
@@ -511,11 +555,20 @@ bench-count: $(BENCH_BIN)
 
 # ---- install --------------------------------------------------------------
 
-$(BUILD)/jitbuf.pc: jitbuf.pc.in
+# The rpath goes into jitbuf.pc unless the loader searches LIBDIR anyway.
+# Always regenerated: PREFIX and LIBDIR may differ from the last install.
+FORCE:
+MULTIARCH := $(shell $(CC) -print-multiarch 2>/dev/null)
+SYSTEM_LIBDIRS := /usr/lib /usr/lib64 /lib /lib64 /usr/lib/$(MULTIARCH) /lib/$(MULTIARCH)
+, := ,
+PC_RPATH := $(if $(filter $(LIBDIR),$(SYSTEM_LIBDIRS)),,-Wl$(,)-rpath$(,)$${libdir} )
+$(BUILD)/%.pc: %.pc.in FORCE
+	@mkdir -p $(dir $@)
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
-	    -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' -e 's|@VERSION@|$(VERSION)|' $< > $@
+	    -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' -e 's|@VERSION@|$(VERSION)|' \
+	    -e 's|@RPATH@|$(PC_RPATH)|' $< > $@
 
-install: lib $(BUILD)/jitbuf.pc
+install: lib $(BUILD)/jitbuf.pc $(BUILD)/jitbuf-static.pc
 	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR)/jitbuf $(DESTDIR)$(PKGCONFIGDIR)
 	install -m 644 include/jitbuf.h $(DESTDIR)$(INCLUDEDIR)/
 	install -m 644 include/jitbuf/*.h $(DESTDIR)$(INCLUDEDIR)/jitbuf/
@@ -523,12 +576,22 @@ install: lib $(BUILD)/jitbuf.pc
 	install -m 755 $(SHARED) $(DESTDIR)$(LIBDIR)/
 	ln -sf libjitbuf.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$(SONAME)
 	ln -sf libjitbuf.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libjitbuf.so
-	install -m 644 $(BUILD)/jitbuf.pc $(DESTDIR)$(PKGCONFIGDIR)/
+	install -m 644 $(BUILD)/jitbuf.pc $(BUILD)/jitbuf-static.pc $(DESTDIR)$(PKGCONFIGDIR)/
+
+# A new user's path: install into a scratch prefix, then build the README's
+# example (-Wpedantic -Werror) with pkg-config three ways (shared, starting
+# without LD_LIBRARY_PATH; --static with cc -static; jitbuf-static) and from
+# a CMake project that finds jitbuf with pkg_check_modules, and run each.
+check-install:
+	rm -rf $(BUILD)/install-check
+	$(MAKE) --no-print-directory PREFIX=$(abspath $(BUILD))/install-check/usr BUILD=$(BUILD) install >/dev/null
+	scripts/check-install.sh $(abspath $(BUILD))/install-check
 
 uninstall:
 	rm -f $(DESTDIR)$(INCLUDEDIR)/jitbuf.h $(DESTDIR)$(LIBDIR)/libjitbuf.a \
 	      $(DESTDIR)$(LIBDIR)/libjitbuf.so $(DESTDIR)$(LIBDIR)/$(SONAME) \
-	      $(DESTDIR)$(LIBDIR)/libjitbuf.so.$(VERSION) $(DESTDIR)$(PKGCONFIGDIR)/jitbuf.pc
+	      $(DESTDIR)$(LIBDIR)/libjitbuf.so.$(VERSION) $(DESTDIR)$(PKGCONFIGDIR)/jitbuf.pc \
+	      $(DESTDIR)$(PKGCONFIGDIR)/jitbuf-static.pc
 	rm -rf $(DESTDIR)$(INCLUDEDIR)/jitbuf
 
 clean:

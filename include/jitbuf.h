@@ -161,6 +161,18 @@ JB_API const char *jb_wx_name(jb_wx wx);
  * Ignored on Linux. */
 #define JB_OPEN_APPLE_FREEZE_LATE 0x8u
 
+/* This handle's blocks each take whole pages of their own: jb_alloc rounds
+ * the size up to the page size and aligns the block to a page (more memory,
+ * and no small-block cache). A threaded JIT needs it under mprotect, where
+ * a write, commit, patch or free flips the pages it touches to writable for
+ * the whole process: a thread running another function on such a page
+ * would fault. With page blocks no other block shares the page, so only
+ * threads running the block being changed could be hit (and code that
+ * runs must not be rewritten under mprotect anyway). dualmap, rwx and the
+ * Apple strategies never flip a page for other threads: there the flag
+ * only costs memory. Per handle: other pools on the region are unaffected. */
+#define JB_OPEN_PAGE_BLOCKS 0x10u
+
 /* Options for jb_region_open; all-zero (or a NULL pointer) means defaults. */
 typedef struct {
     size_t reserve;  /* address space to reserve; 0 = JB_DEFAULT_RESERVE.
@@ -396,6 +408,106 @@ JB_API int jb_write_with(jb_region *r, void *exec, size_t len,
  * jb_write on the same bytes, so that the cache is made coherent.
  * Thread-safe; no syscall. */
 JB_API void *jb_writable(jb_region *r, void *exec);
+
+/* ---- Editing in place: begin -> write -> commit | abort ---------------
+ *
+ * For JITs that assemble straight into the block (sljit, DynASM, asmjit's
+ * relocate step): jb_begin says where to write the block's bytes, the JIT
+ * writes them there, and jb_commit makes them run. It works under every
+ * strategy:
+ *   dualmap, rwx: the address is the persistent writable view (dualmap:
+ *     the RW mapping; rwx: the block itself). Nothing is copied; commit
+ *     only makes the instruction cache coherent.
+ *   mprotect, apple-callback, apple-toggle: the address is a staging copy
+ *     of the block in ordinary memory; commit copies the committed range
+ *     through jb_write (so it is validated, and under apple-callback runs
+ *     through jitbuf's allowlisted copy callback). While the JIT writes, no
+ *     page flips: threads running neighbours on the page never fault then.
+ * The writable address maps back to the executable one with jb_executable.
+ * Under dualmap the offset (writable - executable) is one constant for the
+ * whole region; under rwx it is 0; with a staging copy it is a constant per
+ * block (until the copy is released).
+ *
+ * A block has at most one open edit. An edit is closed by jb_commit,
+ * jb_abort, or by freeing the block (jb_free, jb_region_close), which
+ * discards what was not committed. */
+
+/* jb_begin flag: keep the staging copy (and so the writable address) after
+ * jb_commit, until the block is freed or an edit of it is aborted. For
+ * JITs that later patch the code through writable addresses they recorded
+ * while assembling (sljit's sljit_set_jump_addr and sljit_set_const): each
+ * such patch is then jb_begin + store + jb_commit again at the same
+ * address. Costs the block's size in ordinary memory under the staging
+ * strategies; means nothing under dualmap and rwx. */
+#define JB_BEGIN_KEEP 0x1u
+
+/* Open an edit of [exec, exec + len), which must lie in one live block of
+ * r, and set *writable to where those bytes are written (see above). The
+ * bytes found there are the block's current ones, so bytes not written
+ * commit unchanged. Until jb_commit the executable bytes are unchanged
+ * under the staging strategies; under dualmap and rwx stores through
+ * *writable reach the block at once but are not made coherent.
+ * @return 0; JB_EINVAL (NULL, len 0, unknown flag), JB_ERANGE (not inside
+ *   one live block), JB_EFOREIGN, JB_ESTATE (the block already has an open
+ *   edit; or inside a jb_write_with callback), JB_ENOMEM (no memory for
+ *   the staging copy), JB_EOS (after fork() this process cannot change
+ *   code). On failure *writable is NULL and nothing changed.
+ * Thread-safe; the edit belongs to the caller until it is closed (another
+ * thread may commit it, but not two at once). Cost: no syscall; a lock, a
+ * small allocation and, with a staging copy, a memcpy of len bytes (the
+ * first edit of a block allocates its staging copy). */
+JB_API int jb_begin(jb_region *r, void *exec, size_t len, unsigned flags,
+                    void **writable);
+
+/* Make [exec, exec + len) of an open edit run as written, then close the
+ * edit: with a staging copy, one validated copy through the write path
+ * (jb_write); with a persistent view, instruction-cache coherence for the
+ * range. Bytes of the edit outside the range do not run: with a staging
+ * copy they are dropped; under dualmap and rwx they are in the block
+ * already but were never made coherent. The code is ready for this thread
+ * when the call returns; other threads that ran the old bytes need
+ * jb_sync_threads(). Without JB_BEGIN_KEEP the staging copy is released
+ * and the writable address must not be used again.
+ * @return 0; JB_EINVAL (NULL, len 0); JB_ESTATE (no open edit holds exec:
+ *   never begun, or already committed or aborted; inside a jb_write_with
+ *   callback); JB_ERANGE (the range runs past the edit); the errors of
+ *   jb_write. The edit is closed even when the copy fails (JB_EOS after a
+ *   failed fork copy, for example): the block then holds what it held.
+ * Thread-safe. Cost: dualmap and rwx, no syscall (arm64: cache
+ * maintenance); mprotect, a memcpy and two mprotect calls; apple-callback,
+ * one pthread_jit_write_with_callback_np. */
+JB_API int jb_commit(jb_region *r, void *exec, size_t len);
+
+/* Close the open edit that holds exec without running it: its whole range
+ * becomes trap instructions under every strategy (what was written is
+ * gone), and the staging copy is released, JB_BEGIN_KEEP or not. For a
+ * compilation that failed half way; the block stays allocated.
+ * @return 0; JB_EINVAL (NULL); JB_ESTATE (no open edit holds exec, or
+ *   inside a jb_write_with callback); JB_ENOMEM (the edit stays open); the
+ *   errors of jb_write (the edit is closed).
+ * Thread-safe. Cost: one jb_write of the range. */
+JB_API int jb_abort(jb_region *r, void *exec);
+
+/* The executable address of the byte at writable: an address in r's
+ * persistent writable view (dualmap, rwx), or in a staging copy from
+ * jb_begin (open, or kept by JB_BEGIN_KEEP). NULL if writable is neither
+ * or its block is not a live block of r (jb_last_error() then says why),
+ * and inside a jb_write_with callback.
+ * Thread-safe; no syscall; a lock and a walk over the blocks that have an
+ * open edit or a kept staging copy. */
+JB_API void *jb_executable(jb_region *r, const void *writable);
+
+/* Make instruction fetch from [exec, exec + len), inside one live block of
+ * r, see the bytes written there most recently through a persistent
+ * writable view (jb_writable) outside any jitbuf call: the coherence half
+ * of jb_commit, for a JIT that stores through the alias itself (sljit's
+ * SLJIT_CACHE_FLUSH). x86_64 needs nothing; arm64 cleans and invalidates
+ * the caches for the range; macOS calls sys_icache_invalidate. Other
+ * threads that ran the old bytes need jb_sync_threads().
+ * @return 0; JB_EINVAL (NULL, len 0); JB_ERANGE, JB_EFOREIGN; JB_ESTATE
+ *   (inside a jb_write_with callback).
+ * Thread-safe; no syscall. */
+JB_API int jb_flush_icache(jb_region *r, void *exec, size_t len);
 
 /* Freeze the set of allowed write callbacks (macOS freeze-late): calls
  * pthread_jit_write_freeze_callbacks_np, at most once per process. Call it

@@ -92,6 +92,11 @@ int jb_alloc(jb_region *r, size_t size, size_t align, void **exec)
         return jb__fail(JB_EALIGN, "jb_alloc: alignment %zu exceeds the "
                                    "largest supported (%u)",
                         align, JB_MAX_ALIGN);
+    if (h->flags & JB_OPEN_PAGE_BLOCKS) { /* pages of its own: jitbuf.h */
+        size_t page = jb__os_page_size();
+        size = (size + page - 1) & ~(page - 1);
+        align = align > page ? align : page;
+    }
     uint32_t n = (uint32_t)((size + JB_GRANULE - 1) / JB_GRANULE);
     uint32_t ag = align <= JB_GRANULE ? 1 : (uint32_t)(align / JB_GRANULE);
     uint32_t g = 0;
@@ -297,6 +302,7 @@ int jb_free(jb_region *r, void *exec)
         return rc;
     if (!exec)
         return jb__fail_null("jb_free", "exec");
+    jb__edit_released(r, exec);
     jb__arena *a = h->a;
     if (a->cached && jb__cache_free(a, h->pool, exec))
         return 0;

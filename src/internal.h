@@ -141,6 +141,7 @@ typedef struct jb__handle {
     jb__arena *a;
     uint32_t pool;        /* owner id of its blocks: JB__POOL_BASE + slot + 1 */
     uint32_t next_free;   /* free slot list (registry lock) */
+    unsigned flags;       /* JB_OPEN_* it was opened with */
 } jb__handle;
 
 /* Hidden: read inline on every call, without a GOT load. */
@@ -220,5 +221,16 @@ void jb__cache_flush(jb__arena *a, uint64_t *fills);
 /* fork(): hold every slot of a (before its arena lock), then release. */
 void jb__cache_lock_all(jb__arena *a);
 void jb__cache_unlock_all(jb__arena *a);
+
+/* Edits (edit.c). jb_free and jb_region_close forget the records of the
+ * blocks they release (block NULL: every block of r); the count lets them
+ * skip that when no edit exists. Call without the arena lock. */
+extern atomic_size_t jb__edits_live;
+void jb__edit_forget(jb_region *r, const void *block);
+static inline void jb__edit_released(jb_region *r, const void *block)
+{
+    if (atomic_load_explicit(&jb__edits_live, memory_order_relaxed))
+        jb__edit_forget(r, block);
+}
 
 #endif

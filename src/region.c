@@ -29,7 +29,7 @@ static jb__handle *slot(uint32_t i)
 }
 
 /* A new open handle on a (registry lock held), or NULL. */
-static jb_region *handle_new(jb__arena *a)
+static jb_region *handle_new(jb__arena *a, unsigned flags)
 {
     uint32_t i;
     if (slot_free) {
@@ -53,6 +53,7 @@ static jb_region *handle_new(jb__arena *a)
     jb__handle *h = slot(i);
     h->a = a;
     h->pool = JB__POOL_BASE + i + 1;
+    h->flags = flags;
     uint64_t gen = ++h->made;
     atomic_store_explicit(&h->gen, gen, memory_order_release);
     return (jb_region *)(uintptr_t)(gen << JB__HANDLE_BITS | i);
@@ -276,7 +277,7 @@ static int arena_destroy(jb__arena *a)
 
 #define JB__OPEN_FLAGS                                                         \
     (JB_OPEN_PRIVATE | JB_OPEN_NO_ENV | JB_OPEN_APPLE_ALLOWLIST |              \
-     JB_OPEN_APPLE_FREEZE_LATE)
+     JB_OPEN_APPLE_FREEZE_LATE | JB_OPEN_PAGE_BLOCKS)
 
 /* jb_region_open and jb_region_adopt: adopt is the host's mapping of
  * adopt_size bytes, or NULL. */
@@ -350,7 +351,7 @@ static int open_region(jb_region **out, const jb_options *opt, const char *fn,
         }
     }
     jb_region *r = NULL;
-    if (rc == 0 && !(r = handle_new(a))) {
+    if (rc == 0 && !(r = handle_new(a, o.flags))) {
         rc = jb__fail(JB_ENOMEM, "%s: no handle left (%u are open, or out of "
                                  "memory for their table); close handles "
                                  "you no longer use",
@@ -422,6 +423,7 @@ int jb_region_close(jb_region *r)
         jb__lock_release(&registry_lock);
         return jb__refused(r, "jb_region_close");
     }
+    jb__edit_released(r, NULL);
     jb__arena *a = h->a;
     jb__lock_acquire(&a->lock);
     rc = jb__free_pool(a, h->pool);
