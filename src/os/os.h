@@ -143,5 +143,10 @@ void jb__os_atfork(void (*prepare)(void), void (*parent)(void),
                    void (*child)(void));
 /* Cross-thread instruction synchronisation (jb_sync_threads). */
 int jb__os_sync_threads(void);
+/* jb_apple_write_protect and jb_apple_host_froze once past the door (the
+ * core's src/apple.c): macOS does the work, other systems fail with
+ * JB_EUNSUPPORTED and a sentence. */
+int jb__os_write_protect(int enabled);
+int jb__os_host_froze(void);
 
 #endif

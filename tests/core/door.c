@@ -20,6 +20,7 @@ enum kind {
     NO_HANDLE, /* takes none: refused inside a window */
     ANYWHERE,  /* reads no region state (names, versions, the sentence) */
     WRITABLE,  /* jb_writable: the one region call made inside windows */
+    POINTER,   /* returns an address: NULL and the sentence when refused */
     DARWIN,    /* the Darwin write callbacks: not in a Linux build */
 };
 
@@ -63,6 +64,12 @@ static int c_adopt(jb_region *r, ctx *c)
     return jb_region_adopt(&n, c->blk, 1 << 20, NULL);
 }
 static int c_apple_wp(jb_region *r, ctx *c) { (void)r, (void)c; return jb_apple_write_protect(1); }
+static int c_host_froze(jb_region *r, ctx *c) { (void)r, (void)c; return jb_apple_host_froze(); }
+static int c_begin(jb_region *r, ctx *c) { void *w; return jb_begin(r, c->blk, 4, 0, &w); }
+static int c_commit(jb_region *r, ctx *c) { return jb_commit(r, c->blk, 4); }
+static int c_abort(jb_region *r, ctx *c) { return jb_abort(r, c->blk); }
+static int c_flush(jb_region *r, ctx *c) { return jb_flush_icache(r, c->blk, 4); }
+static int c_executable(jb_region *r, ctx *c) { return jb_executable(r, c->blk) ? 0 : -1; }
 static int c_pure(jb_region *r, ctx *c)
 {
     (void)r, (void)c;
@@ -83,10 +90,16 @@ static const entry entries[] = {
     {"jb_write_with", ON_HANDLE, c_write_with},
     {"jb_freeze", ON_HANDLE, c_freeze},
     {"jb_sync_threads", ON_HANDLE, c_sync},
+    {"jb_begin", ON_HANDLE, c_begin},
+    {"jb_commit", ON_HANDLE, c_commit},
+    {"jb_abort", ON_HANDLE, c_abort},
+    {"jb_flush_icache", ON_HANDLE, c_flush},
     {"jb_writable", WRITABLE, c_writable},
+    {"jb_executable", POINTER, c_executable},
     {"jb_region_open", NO_HANDLE, c_open},
     {"jb_region_adopt", NO_HANDLE, c_adopt},
     {"jb_apple_write_protect", NO_HANDLE, c_apple_wp},
+    {"jb_apple_host_froze", NO_HANDLE, c_host_froze},
     {"jb_strerror", ANYWHERE, c_pure},
     {"jb_err_name", ANYWHERE, c_pure},
     {"jb_last_error", ANYWHERE, c_pure},
@@ -150,6 +163,11 @@ static int walk_inside(void *p)
             if (rc != 0)
                 snprintf(in->msg, sizeof in->msg, "%s failed inside a window", e->name),
                     in->bad = 1;
+        } else if (e->kind == POINTER) {
+            if (rc != -1 || !strstr(jb_last_error(), e->name))
+                snprintf(in->msg, sizeof in->msg, "%s inside a window gave an address (%s)",
+                         e->name, jb_last_error()),
+                    in->bad = 1;
         } else if (rc != JB_ESTATE || !strstr(jb_last_error(), e->name)) {
             snprintf(in->msg, sizeof in->msg, "%s inside a window returned %s (%s)", e->name,
                      jb_err_name(rc), jb_last_error());
@@ -192,8 +210,11 @@ static void walk_handle_calls(jb_region *r, ctx *c, int want, const char *what)
 {
     for (size_t k = 0; k < NENTRIES; k++) {
         const entry *e = &entries[k];
-        if (e->kind == WRITABLE)
-            cr_assert_eq(e->call(r, c), -1, "jb_writable on a %s handle gave an address", what);
+        if (e->kind == WRITABLE || e->kind == POINTER)
+            cr_assert_eq(e->call(r, c), -1, "%s on a %s handle gave an address", e->name, what);
+        if (e->kind == POINTER)
+            cr_assert(strstr(jb_last_error(), e->name), "%s: the sentence does not name the call: %s",
+                      e->name, jb_last_error());
         if (e->kind != ON_HANDLE)
             continue;
         int rc = e->call(r, c);

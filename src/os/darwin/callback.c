@@ -50,7 +50,7 @@ int jb__dw_frozen(void)
     return atomic_load(&frozen);
 }
 
-int jb_apple_host_froze(void)
+int jb__os_host_froze(void)
 {
     atomic_store(&freeze_claimed, 1);
     set_frozen();

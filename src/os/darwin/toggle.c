@@ -54,7 +54,7 @@ void jb__dw_restore_host_state(void)
         protect(0);
 }
 
-int jb_apple_write_protect(int enabled)
+int jb__os_write_protect(int enabled)
 {
     if (jb__dw_process_allowlisted())
         return jb__fail(JB_EPERM, "jb_apple_write_protect: the executable is "
@@ -63,7 +63,7 @@ int jb_apple_write_protect(int enabled)
                                   "with JB_OPEN_APPLE_ALLOWLIST), and then "
                                   "pthread_jit_write_protect_np kills the "
                                   "process; write through jb_write_with");
-    if (tl.depth || jb__in_window())
+    if (tl.depth) /* the door refused jb_write_with callbacks already */
         return jb__fail(JB_ESTATE, "jb_apple_write_protect: called inside a "
                                    "jitbuf write window; toggle before or "
                                    "after it");

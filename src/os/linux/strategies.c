@@ -50,20 +50,16 @@ int jb__os_adopt_ok(void)
 }
 
 /* The Darwin thread toggle has no Linux counterpart. */
-int jb_apple_write_protect(int enabled)
+int jb__os_write_protect(int enabled)
 {
     (void)enabled;
-    if (jb__in_window()) /* the door's rule, as for every call */
-        return jb__fail(JB_ESTATE, "jb_apple_write_protect: called from "
-                                   "inside a jb_write_with callback; call it "
-                                   "after the callback returns");
     return jb__fail(JB_EUNSUPPORTED, "jb_apple_write_protect: exists only on "
                                      "macOS (pthread_jit_write_protect_np); "
                                      "nothing to toggle here");
 }
 
 /* Nor has the macOS freeze-late callback list. */
-int jb_apple_host_froze(void)
+int jb__os_host_froze(void)
 {
     return jb__fail(JB_EUNSUPPORTED, "jb_apple_host_froze: exists only on "
                                      "macOS (pthread_jit_write_freeze_"
