@@ -48,7 +48,8 @@ static void edit_and_run(jb_region *r, unsigned long windows_per_commit)
     cr_assert_eq(jb_free(r, fn), 0);
 }
 
-static const jbm_config mac13 = {13, 0, 1, 1, 1, 0, 0};
+static const jbm_config mac13 = {.os_major = 13, .apple_silicon = 1, .hardened = 1,
+                                 .allow_jit = 1};
 
 Test(edit_darwin_model, callback_commit_is_one_callback_write)
 {
@@ -59,7 +60,8 @@ Test(edit_darwin_model, callback_commit_is_one_callback_write)
 
 Test(edit_darwin_model, callback_commit_under_the_allowlist_entitlement)
 {
-    static const jbm_config allowlisted = {13, 0, 1, 1, 1, 1, 0};
+    static const jbm_config allowlisted = {.os_major = 13, .apple_silicon = 1, .hardened = 1,
+                                           .allow_jit = 1, .allowlist = 1};
     jb_region *r = open_model(&allowlisted, JB_WX_AUTO, JB_OPEN_APPLE_ALLOWLIST);
     cr_assert_eq(info_of(r).wx, JB_WX_APPLE_CALLBACK);
     edit_and_run(r, 1);
@@ -97,7 +99,8 @@ Test(edit_darwin_model, keep_and_patch_through_the_recorded_address)
  * edit is closed, and the code is unchanged. */
 Test(edit_darwin_model, commit_before_freeze_is_refused)
 {
-    static const jbm_config freeze_late = {13, 0, 1, 1, 1, 1, 1};
+    static const jbm_config freeze_late = {.os_major = 13, .apple_silicon = 1, .hardened = 1,
+                                           .allow_jit = 1, .allowlist = 1, .freeze_late = 1};
     jb_region *r = open_model(&freeze_late, JB_WX_AUTO, JB_OPEN_APPLE_FREEZE_LATE);
     uint8_t *fn;
     cr_assert_eq(jb_alloc(r, 64, 16, (void **)&fn), JB_ESTATE, "allocation needs a fill");
