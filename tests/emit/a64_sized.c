@@ -395,6 +395,7 @@ Test(a64_sized, pc_relative_typed_forms, .init = setup, .fini = teardown)
         {JB_F64, "ldr", 'd'}};
     for (int k = 0; k < 40; k++) {
         static uint8_t big[1024];
+        jb_emit_free(&e);
         jb_emit_init(&e, big, sizeof big);
         jb_label l = jb_label_new(&e);
         unsigned r = reg(), pre = (unsigned)k * 3;

@@ -253,6 +253,7 @@ Test(regressions, unbound_label_error_names_the_instruction)
     cr_assert_eq(jb_emit_finish(&e, NULL), JB_ELABEL);
     has("instruction at offset 1 ");
     has("never bound");
+    jb_emit_free(&e);
     jb_emit_init(&e, b, sizeof b);
     l = jb_label_new(&e);
     jb_x64_nops(&e, 3);

@@ -26,7 +26,7 @@ static inline void teardown(void)
     cs_close(&cs);
     jb_emit_free(&e);
 }
-static inline void start(void) { jb_emit_init(&e, buf, sizeof buf); }
+static inline void start(void) { jb_emit_free(&e); jb_emit_init(&e, buf, sizeof buf); }
 
 static const char *const N64[16] = {"rax", "rcx", "rdx", "rbx", "rsp", "rbp", "rsi", "rdi",
                                     "r8",  "r9",  "r10", "r11", "r12", "r13", "r14", "r15"};
