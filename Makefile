@@ -86,7 +86,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
         check-readme-emitters \
         bench-arm64 test-fault fuzz fuzz-build fuzz-replay fuzz-merge test-stress \
         test-stress-tsan hot-count check-leak-gate san-leak-demo check-clients \
-        check-edit-arm64 check-arm64-system check-arm64-system-full check-install \
+        check-edit-arm64 check-arm64-system check-arm64-system-full arm64-smc-evidence check-install \
         bench-clients
 
 all: lib
@@ -462,7 +462,7 @@ bench-clients: lib
 	scripts/bench-pcre2.sh $(BUILD)
 
 # arm64 under a real kernel: Debian's arm64 kernel in qemu-system-aarch64
-# (-M virt -smp 2) runs the static runner, execution suites, PCRE2 and
+# (-M virt -cpu max,pauth-impdef=on -smp 2) runs the static runner, execution suites, PCRE2 and
 # asmjit tests under dualmap and mprotect (scripts/check-arm64-system.sh;
 # docs/arm64.md says which claims rest on which emulator).
 check-arm64-system:
@@ -473,6 +473,13 @@ check-arm64-system:
 # The same with PCRE2's RunTest under mprotect too (minutes more).
 check-arm64-system-full:
 	$(MAKE) --no-print-directory FULL=1 check-arm64-system
+# Evidence, not a check: the runner's threads test repeated in one boot
+# per layout, 2 vCPUs then 1 (docs/arm64.md, threads rewriting code on one
+# page). REPEAT=N repetitions per layout.
+arm64-smc-evidence:
+	$(MAKE) --no-print-directory ARCH=arm64 CC=$(ARM64_CC) BUILD=$(BUILD)/arm64-static \
+	  EXTRA_CFLAGS=-static $(BUILD)/arm64-static/tests/runner
+	scripts/arm64-smc-evidence.sh $(BUILD) $(REPEAT)
 
 # ---- benchmarks (bench/README.md) ---------------------------------------
 # Google Benchmark through a C shim; asmjit and xbyak in the same binary when

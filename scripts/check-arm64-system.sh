@@ -46,7 +46,7 @@ cp "$out/asmjit-build/asmjit_test_compiler" "$t/asmjit/"
 both=dualmap,mprotect
 # wxscan every 20 ms there: a scan costs far more under emulation.
 cat > "$out/tests" <<TESTS
-runner own x ./runner
+runner own x JB_TEST_SYSTEM=qemu-system ./runner
 edit_run own x ./edit_run
 exec own x WXSCAN_MS=20 /t/x/wxscan ./exec
 pcre2_jit_test $both pcre2 WXSCAN_MS=20 /t/x/wxscan ./pcre2_jit_test
