@@ -300,9 +300,11 @@ static void threads_share_a_region(void)
     const char *layout = getenv("JB_TEST_THREADS"), *reps = getenv("JB_TEST_REPEAT");
     if (layout) {
         size_t n = strcspn(layout, ",");
-        wx = !strncmp(layout, "rwx", n) ? JB_WX_RWX
-           : !strncmp(layout, "mprotect", n) ? JB_WX_MPROTECT : JB_WX_DUALMAP;
-        CHECK(!strncmp(layout, jb_wx_name(wx), n), "JB_TEST_THREADS=%s: not dualmap, mprotect or rwx", layout);
+        int known = 0;
+        for (size_t s = 0; s < 3; s++)
+            if (strlen(jb_wx_name(strategies[s])) == n && !strncmp(layout, jb_wx_name(strategies[s]), n))
+                wx = strategies[s], known = 1;
+        CHECK(known, "JB_TEST_THREADS=%s: not dualmap, mprotect or rwx", layout);
         flags = strstr(layout, ",pages") ? JB_OPEN_PAGE_BLOCKS : 0;
     } else if (emulated)
         printf("  note: under %s the threads test uses rwx (reused blocks are "
