@@ -17,6 +17,7 @@ static void set_buffer(jb_emit *e, void *buf, size_t cap)
     e->jb__lim = cap >= JB_EMIT_SLACK ? (uintptr_t)buf + cap - JB_EMIT_SLACK + 1 : 0;
     e->err = 0;
     e->jb__nlabels = e->jb__nfix = e->jb__nref = 0;
+    e->jb__reserved = 0;
     if (cap > INT32_MAX)
         jb_emit_fail(e, JB_EINVAL, "the buffer is larger than 2 GiB, the most label "
                                    "offsets can address; give the cursor a smaller buffer");

@@ -170,6 +170,9 @@ typedef struct jb_emit {
     jb__fixup *jb__fix;
     uint32_t jb__nfix, jb__cap_fix;
     uint32_t jb__nref; /* labels with one reference kept in their slot */
+    /* a reservation (jb_emit_reserve) */
+    uint8_t *jb__resv_end;     /* end of the open reservation */
+    unsigned jb__reserved;     /* 1 while a reservation is open */
 } jb_emit;
 
 /* The most bytes one emitter stores past cur on its fast path: the last
@@ -227,30 +230,181 @@ JB_API JB__COLD void jb_fix_range_fail(jb_emit *e, jb_fixfmt fmt, uint32_t at, i
 static inline void jb__put32(uint8_t *p, uint32_t v) { memcpy(p, &v, 4); }
 static inline void jb__put64(uint8_t *p, uint64_t v) { memcpy(p, &v, 8); }
 
-static inline size_t jb_emit_size(const jb_emit *e)
+JB__INLINE size_t jb_emit_size(const jb_emit *e)
 {
     return (size_t)(e->cur - e->start);
 }
 
+/* ---- calls into the library ------------------------------------------------------- */
+
+/* The inline code calls the library only on rare paths, and always on a
+ * temporary copy of the cursor, read back after, so that the cursor's own
+ * address never leaves the function: a local copy (jb_emit_borrow) then
+ * stays in registers. Only what the library changes is read back, so that
+ * an open reservation stays visible to the compiler. */
+JB__INLINE void jb__lib_back(jb_emit *e, const jb_emit *t)
+{
+    e->cur = t->cur;
+    e->end = t->end;
+    e->err = t->err;
+    e->jb__lim = t->jb__lim;
+    e->jb__labels = t->jb__labels;
+    e->jb__nlabels = t->jb__nlabels;
+    e->jb__cap_labels = t->jb__cap_labels;
+    e->jb__fix = t->jb__fix;
+    e->jb__nfix = t->jb__nfix;
+    e->jb__cap_fix = t->jb__cap_fix;
+    e->jb__nref = t->jb__nref;
+}
+JB__INLINE void jb__lib_fail(jb_emit *e, int err, const char *what)
+{
+    jb_emit t = *e;
+    jb_emit_fail(&t, err, what);
+    jb__lib_back(e, &t);
+}
+JB__INLINE void jb__lib_tail(jb_emit *e, const void *src, size_t n)
+{
+    jb_emit t = *e;
+    jb_emit_tail(&t, src, n);
+    jb__lib_back(e, &t);
+}
+/* The same for up to 8 bytes given by value (in memory order), so that the
+ * caller's value needs no address on the fast path. */
+JB__INLINE void jb__lib_tail64(jb_emit *e, uint64_t v, size_t n)
+{
+    uint8_t b[8];
+    memcpy(b, &v, 8);
+    jb__lib_tail(e, b, n);
+}
+JB__INLINE void jb__lib_range(jb_emit *e, jb_fixfmt fmt, uint32_t at, int64_t target)
+{
+    jb_emit t = *e;
+    jb_fix_range_fail(&t, fmt, at, target);
+    jb__lib_back(e, &t);
+}
+
 /* The fast-path test of every emitter: JB_EMIT_SLACK bytes free and no
- * error. When it fails the emitter takes its exact path. */
+ * error. When it fails the emitter takes its exact path. Inside a
+ * reservation that the compiler can see (a local copy, jb_emit_reserve)
+ * the test is known to pass and disappears: the reservation checked the
+ * room for the whole group. */
 JB__INLINE int jb__fast(const jb_emit *e)
 {
+#if defined(__GNUC__) || defined(__clang__)
+    if (__builtin_constant_p(e->jb__reserved) && e->jb__reserved)
+        return 1;
+#endif
     return JB__LIKELY((uintptr_t)e->cur < e->jb__lim);
 }
 
 /* Are n bytes free (exactly)? Else the cursor fails with JB_EFULL. */
-static inline int jb_emit_room(jb_emit *e, size_t n)
+JB__INLINE int jb_emit_room(jb_emit *e, size_t n)
 {
     if (jb__fast(e) && n <= JB_EMIT_SLACK)
         return 1;
     if ((size_t)(e->end - e->cur) >= n && !e->err)
         return 1;
     if (!e->err)
-        jb_emit_fail(e, JB_EFULL, "the emitter buffer is full; give the cursor a "
+        jb__lib_fail(e, JB_EFULL, "the emitter buffer is full; give the cursor a "
                                   "larger buffer");
     return 0;
 }
+
+/* ---- local copies and reservations ---------------------------------------------- */
+
+/* A hot loop can keep the cursor in registers and check the room once per
+ * group of instructions instead of once per instruction:
+ *
+ *     jb_emit c;                      // a local variable
+ *     jb_emit_borrow(e, &c);
+ *     for (...) {
+ *         JB_EMIT_RESERVED(&c, 8 * JB_X64_MAX_INSN, emit_group(&c, ...));
+ *         jb_label_bind(&c, ...);     // labels work on the copy too
+ *     }
+ *     jb_emit_giveback(e, &c);
+ *     jb_emit_finish(e, &size);
+ *
+ * jb_emit_borrow(e, c) makes c a copy of cursor e: emit, create and bind
+ * labels through c, and do not use e until jb_emit_giveback(e, c) puts the
+ * state back. Nothing else changes: every check, error and label rule of
+ * the cursor holds for the copy, and the library's rare paths still work on
+ * e (so do not pass c itself to jb_emit_finish, _install, _reset or _free:
+ * give it back first). It pays only when c is a local variable whose
+ * address goes to nothing but the emitters (not to other functions, not
+ * stored), so that the compiler can see every use. jb_emit_giveback fails
+ * e with JB_ESTATE when c is not e's copy. Cost: one copy of the cursor
+ * each way. */
+JB__INLINE void jb_emit_borrow(jb_emit *e, jb_emit *c)
+{
+    *c = *e;
+}
+
+JB__INLINE void jb_emit_release(jb_emit *e);
+
+JB__INLINE void jb_emit_giveback(jb_emit *e, jb_emit *c)
+{
+    if (c->jb__reserved)
+        jb_emit_release(c);
+    *e = *c;
+}
+
+/* Reserve room for n bytes: between this and jb_emit_release the emitters
+ * do no capacity checks, once the compiler sees the reservation (a local
+ * copy: jb_emit_borrow). n must cover every byte emitted until release:
+ * count JB_X64_MAX_INSN or JB_A64_MAX_INSN per instruction, plus any
+ * jb_emit_data. @return 1 when n bytes are free (with the emitters'
+ * JB_EMIT_SLACK - 1 bytes of store margin past them); 0 when they are not
+ * or the cursor has failed: then emit the same instructions without the
+ * reservation, whose exact checks place code that fits into the last bytes
+ * of the buffer (JB_EMIT_RESERVED does both). Reservations do not nest: a
+ * second jb_emit_reserve before release fails the cursor (JB_ESTATE) and
+ * returns 0. Cost: one comparison. */
+JB__INLINE int jb_emit_reserve(jb_emit *e, size_t n)
+{
+    if (e->jb__reserved) {
+        jb__lib_fail(e, JB_ESTATE, "jb_emit_reserve inside a reservation; call "
+                                   "jb_emit_release first");
+        return 0;
+    }
+    uintptr_t cur = (uintptr_t)e->cur;
+    if (!(cur < e->jb__lim && e->jb__lim - cur >= n))
+        return 0;
+    e->jb__reserved = 1;
+    e->jb__resv_end = e->cur + n;
+    return 1;
+}
+
+/* End the reservation. If more than the reserved n bytes were emitted (a bug
+ * in the caller: the emitters did not check) the cursor fails with
+ * JB_EFULL, naming the overrun; the extra bytes were written past the
+ * reservation and, when the overrun exceeds JB_EMIT_SLACK - 1 bytes, maybe
+ * past the buffer. A release without a reservation fails the cursor
+ * (JB_ESTATE). Cost: one comparison. */
+JB__INLINE void jb_emit_release(jb_emit *e)
+{
+    if (!e->jb__reserved) {
+        jb__lib_fail(e, JB_ESTATE, "jb_emit_release without jb_emit_reserve");
+        return;
+    }
+    e->jb__reserved = 0;
+    if ((uintptr_t)e->cur > (uintptr_t)e->jb__resv_end)
+        jb__lib_fail(e, JB_EFULL, "more bytes were emitted between jb_emit_reserve and "
+                                  "jb_emit_release than reserved; reserve more (the arch's "
+                                  "MAX_INSN per instruction)");
+}
+
+/* Run the statements `...` inside a reservation of n bytes when there is
+ * room, else as they are (the last bytes of the buffer, checked per
+ * instruction): the statements are compiled twice. */
+#define JB_EMIT_RESERVED(e, n, ...)              \
+    do {                                         \
+        if (jb_emit_reserve((e), (n))) {         \
+            __VA_ARGS__;                         \
+            jb_emit_release(e);                  \
+        } else {                                 \
+            __VA_ARGS__;                         \
+        }                                        \
+    } while (0)
 
 /* ---- labels ------------------------------------------------------------------------ */
 
@@ -264,7 +418,10 @@ JB__INLINE jb_label jb_label_new(jb_emit *e)
         e->jb__labels[l].head = -1;
         return l;
     }
-    return jb_label_new_slow(e);
+    jb_emit t = *e;
+    jb_label l = jb_label_new_slow(&t);
+    jb__lib_back(e, &t);
+    return l;
 }
 
 /* Offset of a bound label, or -1 if l is unbound or unknown. */
@@ -345,7 +502,9 @@ JB__INLINE void jb_label_bind(jb_emit *e, jb_label l)
             }
         }
     }
-    jb_label_bind_slow(e, l);
+    jb_emit t = *e;
+    jb_label_bind_slow(&t, l);
+    jb__lib_back(e, &t);
 }
 
 /* For the arch headers: record that the instruction at `at` refers to the
@@ -362,7 +521,9 @@ JB__INLINE int jb__label_ref(jb_emit *e, jb_label l, uint32_t at, jb_fixfmt fmt,
         e->jb__nref++;
         return 1;
     }
-    jb_label_ref_slow(e, l, at, fmt, orig);
+    jb_emit t = *e;
+    jb_label_ref_slow(&t, l, at, fmt, orig);
+    jb__lib_back(e, &t);
     return !e->err;
 }
 
@@ -379,7 +540,7 @@ JB__INLINE uint32_t jb__label_field(jb_emit *e, jb_label l, uint32_t at, jb_fixf
     if (t >= 0) {
         field = jb_fix_encode(fmt, (int64_t)t - ((int64_t)at + fmt.bias), &ok);
         if (!ok) {
-            jb_fix_range_fail(e, fmt, at, t);
+            jb__lib_range(e, fmt, at, t);
             *state = -1;
         }
     }
@@ -388,7 +549,7 @@ JB__INLINE uint32_t jb__label_field(jb_emit *e, jb_label l, uint32_t at, jb_fixf
 
 /* Copy n raw bytes into the code stream (constant pools, jump tables).
  * Place data where it is not executed, e.g. after the function's return. */
-static inline void jb_emit_data(jb_emit *e, const void *p, size_t n)
+JB__INLINE void jb_emit_data(jb_emit *e, const void *p, size_t n)
 {
     if (jb_emit_room(e, n)) {
         memcpy(e->cur, p, n);
