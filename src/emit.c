@@ -290,7 +290,7 @@ void jb_label_bind_slow(jb_emit *e, jb_label l)
     }
     int32_t pos = (int32_t)(e->cur - e->start);
     if (s->head == JB__ONE_REF) {
-        if (!jb__fix_apply(e->start, &s->ref, pos)) {
+        if (!jb__fix_apply(e->start, &s->ref, JB__FIXK_OTHER, pos)) {
             jb_fix_range_fail(e, s->ref.fmt, s->ref.at, pos);
             return;
         }
@@ -300,7 +300,7 @@ void jb_label_bind_slow(jb_emit *e, jb_label l)
         return;
     }
     for (int32_t i = s->head; i >= 0; i = e->jb__fix[i].next)
-        if (!jb__fix_apply(e->start, &e->jb__fix[i], pos)) {
+        if (!jb__fix_apply(e->start, &e->jb__fix[i], JB__FIXK_OTHER, pos)) {
             jb_fix_range_fail(e, e->jb__fix[i].fmt, e->jb__fix[i].at, pos);
             return;
         }

@@ -764,18 +764,11 @@ JB__INLINE void jb_a64__ref(jb_emit *e, uint32_t w, jb_label l, jb_fixfmt f)
 {
     if (!jb_emit_room(e, 4))
         return;
-    uint32_t at = (uint32_t)(e->cur - e->start);
-    int state;
-    uint32_t field = jb__label_field(e, l, at, f, &state);
+    uint32_t at = (uint32_t)(e->cur - e->start), field;
+    int state = jb__label_use(e, l, at, f, w, &field);
     if (state < 0)
         return;
-    if (state)
-        w |= field;
-    else if (jb__label_ref(e, l, at, f, w))
-        w = JB_A64__TRAP;
-    else
-        return;
-    jb__put32(e->cur, w);
+    jb__put32(e->cur, state ? w | field : JB_A64__TRAP);
     e->cur += 4;
 }
 JB__INLINE void jb_a64_b(jb_emit *e, jb_label l) { jb_a64__ref(e, JB_A64_OP_B, l, JB_A64_FIX_B26); }

@@ -132,6 +132,12 @@ JB__INLINE uint32_t jb_fix_encode(jb_fixfmt f, int64_t d, int *ok)
     uint64_t bias = (f.flags & JB_FIX_SIGNED) ? (uint64_t)1 << (f.bits - 1 + f.scale) : 0;
     uint64_t bad = ~(uint64_t)0 << (f.bits + f.scale) | (((uint64_t)1 << f.scale) - 1);
     *ok = !(((uint64_t)d + bias) & bad);
+    /* A signed 32-bit byte field always reaches: a cursor's buffer is at most
+     * INT32_MAX bytes (jb_emit_init), so from an instruction that fits it to
+     * any label in it is -INT32_MAX..INT32_MAX. (An instruction that does not
+     * fit is never written, and its reference is dropped.) */
+    if (f.bits == 32 && f.scale == 0 && (f.flags & JB_FIX_SIGNED))
+        *ok = 1;
     uint32_t u = (uint32_t)((uint64_t)d >> f.scale);
     uint32_t hi = (uint32_t)((((uint64_t)1 << (f.bits - f.lo_bits)) - 1) & (u >> f.lo_bits));
     uint32_t lo = u & ((1u << f.lo_bits) - 1);
@@ -154,7 +160,8 @@ typedef struct {
 typedef struct {
     int32_t pos, head;
     jb__fixup ref;
-    uint32_t pad; /* 32 bytes: the index is a shift */
+    uint32_t kind; /* ref's JB__FIXK_ (a shape the inline bind writes itself);
+                      32 bytes in all: the index is a shift */
 } jb__label_slot;
 
 typedef struct jb_emit {
@@ -242,29 +249,57 @@ JB__INLINE size_t jb_emit_size(const jb_emit *e)
  * address never leaves the function: a local copy (jb_emit_borrow) then
  * stays in registers. Only what the library changes is read back, so that
  * an open reservation stays visible to the compiler. */
+/* A compiler barrier between the field copies: without it the copies are
+ * vectorised, and the vectors reach the fast path as packing and unpacking
+ * of register pairs. */
+#if defined(__GNUC__) || defined(__clang__)
+#define JB__SEP() __asm__ __volatile__("" ::: "memory")
+#else
+#define JB__SEP() ((void)0)
+#endif
+JB__INLINE void jb__lib_in(jb_emit *t, const jb_emit *e)
+{
+    t->cur = e->cur; JB__SEP();
+    t->end = e->end; JB__SEP();
+    t->start = e->start; JB__SEP();
+    t->err = e->err; JB__SEP();
+    t->jb__lim = e->jb__lim; JB__SEP();
+    t->jb__limit = e->jb__limit; JB__SEP();
+    t->jb__labels = e->jb__labels; JB__SEP();
+    t->jb__nlabels = e->jb__nlabels; JB__SEP();
+    t->jb__cap_labels = e->jb__cap_labels; JB__SEP();
+    t->jb__fix = e->jb__fix; JB__SEP();
+    t->jb__nfix = e->jb__nfix; JB__SEP();
+    t->jb__cap_fix = e->jb__cap_fix; JB__SEP();
+    t->jb__nref = e->jb__nref; JB__SEP();
+    t->jb__resv_end = e->jb__resv_end; JB__SEP();
+    t->jb__reserved = e->jb__reserved; JB__SEP();
+}
 JB__INLINE void jb__lib_back(jb_emit *e, const jb_emit *t)
 {
-    e->cur = t->cur;
-    e->end = t->end;
-    e->err = t->err;
-    e->jb__lim = t->jb__lim;
-    e->jb__labels = t->jb__labels;
-    e->jb__nlabels = t->jb__nlabels;
-    e->jb__cap_labels = t->jb__cap_labels;
-    e->jb__fix = t->jb__fix;
-    e->jb__nfix = t->jb__nfix;
-    e->jb__cap_fix = t->jb__cap_fix;
-    e->jb__nref = t->jb__nref;
+    e->cur = t->cur; JB__SEP();
+    e->end = t->end; JB__SEP();
+    e->err = t->err; JB__SEP();
+    e->jb__lim = t->jb__lim; JB__SEP();
+    e->jb__labels = t->jb__labels; JB__SEP();
+    e->jb__nlabels = t->jb__nlabels; JB__SEP();
+    e->jb__cap_labels = t->jb__cap_labels; JB__SEP();
+    e->jb__fix = t->jb__fix; JB__SEP();
+    e->jb__nfix = t->jb__nfix; JB__SEP();
+    e->jb__cap_fix = t->jb__cap_fix; JB__SEP();
+    e->jb__nref = t->jb__nref; JB__SEP();
 }
 JB__INLINE void jb__lib_fail(jb_emit *e, int err, const char *what)
 {
-    jb_emit t = *e;
+    jb_emit t;
+    jb__lib_in(&t, e);
     jb_emit_fail(&t, err, what);
     jb__lib_back(e, &t);
 }
 JB__INLINE void jb__lib_tail(jb_emit *e, const void *src, size_t n)
 {
-    jb_emit t = *e;
+    jb_emit t;
+    jb__lib_in(&t, e);
     jb_emit_tail(&t, src, n);
     jb__lib_back(e, &t);
 }
@@ -278,7 +313,8 @@ JB__INLINE void jb__lib_tail64(jb_emit *e, uint64_t v, size_t n)
 }
 JB__INLINE void jb__lib_range(jb_emit *e, jb_fixfmt fmt, uint32_t at, int64_t target)
 {
-    jb_emit t = *e;
+    jb_emit t;
+    jb__lib_in(&t, e);
     jb_fix_range_fail(&t, fmt, at, target);
     jb__lib_back(e, &t);
 }
@@ -418,7 +454,8 @@ JB__INLINE jb_label jb_label_new(jb_emit *e)
         e->jb__labels[l].head = -1;
         return l;
     }
-    jb_emit t = *e;
+    jb_emit t;
+    jb__lib_in(&t, e);
     jb_label l = jb_label_new_slow(&t);
     jb__lib_back(e, &t);
     return l;
@@ -440,50 +477,71 @@ JB__INLINE uint64_t jb__fix_shape(jb_fixfmt f)
 }
 
 /* Write the instruction of record r with the field f encodes for target,
- * as f's flags say. 0 if the displacement does not fit. */
-JB__INLINE int jb__fix_put(uint8_t *start, const jb__fixup *r, jb_fixfmt f, int32_t target)
+ * as f's flags say; off and bias are r's (fixed: f's). 0 if the
+ * displacement does not fit. */
+JB__INLINE int jb__fix_put(uint8_t *start, const jb__fixup *r, jb_fixfmt f, int fixed,
+                           int32_t target)
 {
     int ok;
-    uint32_t field = jb_fix_encode(f, (int64_t)target - ((int64_t)r->at + r->fmt.bias), &ok);
+    unsigned off = fixed ? f.off : r->fmt.off, bias = fixed ? f.bias : r->fmt.bias;
+    uint32_t field = jb_fix_encode(f, (int64_t)target - ((int64_t)r->at + bias), &ok);
     uint8_t *p = start + r->at;
     if (!ok)
         return 0;
     if (f.flags & JB_FIX_WORD) {
-        jb__put32(p + r->fmt.off, r->orig | field);
+        jb__put32(p + off, r->orig | field);
         return 1;
     }
     uint16_t head = (uint16_t)r->orig;
     memcpy(p, &head, 2); /* the ud2 placeholder becomes the instruction again */
     if (f.flags & JB_FIX_UNIT1)
-        p[r->fmt.off] = (uint8_t)field;
+        p[off] = (uint8_t)field;
     else
-        jb__put32(p + r->fmt.off, field);
+        jb__put32(p + off, field);
     return 1;
 }
 
-/* Write the instruction of record r, now that its label is at target: the
- * one patch every bind uses. 0 if the displacement does not fit. The shapes
- * of the common kinds (a whole 32-bit field; 26- and 19-bit word offsets)
- * pass a constant format so that the encoder folds; every other shape runs
- * it on the record's format. */
-JB__INLINE int jb__fix_apply(uint8_t *start, const jb__fixup *r, int32_t target)
+/* The kinds of reference the inline bind writes with a constant format
+ * (the encoder folds): a whole 32-bit field (x86 rel32: off and bias vary
+ * by instruction), and arm64's 26- and 19-bit word offsets (b/bl; b.cond,
+ * cbz, ldr literal). Every other shape is JB__FIXK_OTHER, for the
+ * library. With a constant fmt, jb__fix_kind folds to a constant. */
+enum { JB__FIXK_OTHER, JB__FIXK_W32, JB__FIXK_W26, JB__FIXK_W19 };
+#define JB__FIXF_W32 jb_fixfmt_make(0, 0, 0, 32, 0, 0, 0, JB_FIX_SIGNED)
+#define JB__FIXF_W26 jb_fixfmt_make(0, 0, 0, 26, 2, 0, 0, JB_FIX_SIGNED | JB_FIX_WORD)
+#define JB__FIXF_W19 jb_fixfmt_make(0, 0, 5, 19, 2, 0, 0, JB_FIX_SIGNED | JB_FIX_WORD)
+JB__INLINE unsigned jb__fix_kind(jb_fixfmt f)
 {
-    const jb_fixfmt w32 = jb_fixfmt_make(0, 0, 0, 32, 0, 0, 0, JB_FIX_SIGNED);
-    const jb_fixfmt w26 = jb_fixfmt_make(0, 0, 0, 26, 2, 0, 0, JB_FIX_SIGNED | JB_FIX_WORD);
-    const jb_fixfmt w19 = jb_fixfmt_make(0, 0, 5, 19, 2, 0, 0, JB_FIX_SIGNED | JB_FIX_WORD);
-    uint64_t s = jb__fix_shape(r->fmt);
-    if (s == jb__fix_shape(w32))
-        return jb__fix_put(start, r, w32, target);
-    if (s == jb__fix_shape(w26))
-        return jb__fix_put(start, r, w26, target);
-    if (s == jb__fix_shape(w19))
-        return jb__fix_put(start, r, w19, target);
-    return jb__fix_put(start, r, r->fmt, target);
+    uint64_t s = jb__fix_shape(f);
+    if (s == jb__fix_shape(JB__FIXF_W32))
+        return JB__FIXK_W32;
+    if (f.off == 0 && f.bias == 0) {
+        if (s == jb__fix_shape(JB__FIXF_W26))
+            return JB__FIXK_W26;
+        if (s == jb__fix_shape(JB__FIXF_W19))
+            return JB__FIXK_W19;
+    }
+    return JB__FIXK_OTHER;
+}
+
+/* Write the instruction of record r (of kind k), now that its label is at
+ * target: the one patch every bind uses (the inline bind passes the kind;
+ * the library passes JB__FIXK_OTHER for the general encoder). 0 if the
+ * displacement does not fit. */
+JB__INLINE int jb__fix_apply(uint8_t *start, const jb__fixup *r, unsigned k, int32_t target)
+{
+    switch (k) {
+    case JB__FIXK_W32: return jb__fix_put(start, r, JB__FIXF_W32, 0, target);
+    case JB__FIXK_W26: return jb__fix_put(start, r, JB__FIXF_W26, 1, target);
+    case JB__FIXK_W19: return jb__fix_put(start, r, JB__FIXF_W19, 1, target);
+    default: return jb__fix_put(start, r, r->fmt, 0, target);
+    }
 }
 
 /* Bind l to the current position and write the instructions that refer to
- * it. A label with no reference yet, or one reference in range, stays
- * inline; several references and every error go to the library. */
+ * it. A label with no reference yet, or one reference of a common kind in
+ * range, stays inline; several references and every error go to the
+ * library. */
 JB__INLINE void jb_label_bind(jb_emit *e, jb_label l)
 {
     if (JB__LIKELY(l < e->jb__nlabels)) {
@@ -494,7 +552,8 @@ JB__INLINE void jb_label_bind(jb_emit *e, jb_label l)
                 s->pos = pos;
                 return;
             }
-            if (s->head == JB__ONE_REF && jb__fix_apply(e->start, &s->ref, pos)) {
+            if (s->head == JB__ONE_REF && s->kind != JB__FIXK_OTHER &&
+                jb__fix_apply(e->start, &s->ref, s->kind, pos)) {
                 s->pos = pos;
                 s->head = -1;
                 e->jb__nref--;
@@ -502,49 +561,46 @@ JB__INLINE void jb_label_bind(jb_emit *e, jb_label l)
             }
         }
     }
-    jb_emit t = *e;
+    jb_emit t;
+    jb__lib_in(&t, e);
     jb_label_bind_slow(&t, l);
     jb__lib_back(e, &t);
 }
 
-/* For the arch headers: record that the instruction at `at` refers to the
- * unbound label l (orig as in jb__fixup). 0 if the cursor failed (a bad
- * label, no memory): the caller then writes nothing. */
-JB__INLINE int jb__label_ref(jb_emit *e, jb_label l, uint32_t at, jb_fixfmt fmt, uint32_t orig)
+/* For the arch headers: how the instruction at `at` refers to label l in
+ * format fmt. 1: l is bound and *field is the encoded field. 0: l is not
+ * bound yet; the reference is recorded (orig as in jb__fixup) and the
+ * caller writes its placeholder. -1: the cursor failed (l unknown, out of
+ * range, no memory) and the caller writes nothing. */
+JB__INLINE int jb__label_use(jb_emit *e, jb_label l, uint32_t at, jb_fixfmt fmt, uint32_t orig,
+                             uint32_t *field)
 {
-    if (JB__LIKELY(l < e->jb__nlabels && e->jb__labels[l].head == -1)) {
+    if (JB__LIKELY(l < e->jb__nlabels)) {
         jb__label_slot *s = &e->jb__labels[l];
-        s->ref.at = at;
-        s->ref.fmt = fmt;
-        s->ref.orig = orig;
-        s->head = JB__ONE_REF;
-        e->jb__nref++;
-        return 1;
-    }
-    jb_emit t = *e;
-    jb_label_ref_slow(&t, l, at, fmt, orig);
-    jb__lib_back(e, &t);
-    return !e->err;
-}
-
-/* For the arch headers: the field of an instruction at `at` referring to l
- * in format fmt. *state = 1 and the field when l is bound; 0 (and field 0)
- * when it is not, and the caller then writes a placeholder and calls
- * jb__label_ref; -1 when the label is out of range (the cursor failed). */
-JB__INLINE uint32_t jb__label_field(jb_emit *e, jb_label l, uint32_t at, jb_fixfmt fmt, int *state)
-{
-    int32_t t = jb_label_offset(e, l);
-    int ok = 1;
-    uint32_t field = 0;
-    *state = t >= 0;
-    if (t >= 0) {
-        field = jb_fix_encode(fmt, (int64_t)t - ((int64_t)at + fmt.bias), &ok);
-        if (!ok) {
+        int32_t t = s->pos;
+        if (t >= 0) {
+            int ok;
+            *field = jb_fix_encode(fmt, (int64_t)t - ((int64_t)at + fmt.bias), &ok);
+            if (JB__LIKELY(ok))
+                return 1;
             jb__lib_range(e, fmt, at, t);
-            *state = -1;
+            return -1;
+        }
+        if (JB__LIKELY(s->head == -1)) {
+            s->ref.at = at;
+            s->ref.fmt = fmt;
+            s->ref.orig = orig;
+            s->kind = jb__fix_kind(fmt);
+            s->head = JB__ONE_REF;
+            e->jb__nref++;
+            return 0;
         }
     }
-    return field;
+    jb_emit t;
+    jb__lib_in(&t, e);
+    jb_label_ref_slow(&t, l, at, fmt, orig);
+    jb__lib_back(e, &t);
+    return e->err ? -1 : 0;
 }
 
 /* Copy n raw bytes into the code stream (constant pools, jump tables).

@@ -220,19 +220,16 @@ JB__INLINE uint8_t *jb_x64__enc(jb_emit *e, uint8_t *p, unsigned pfx, unsigned r
         unsigned hn = (unsigned)(pm - p0);
         jb_fixfmt f = jb_fixfmt_make(hn + 1, n, 0, 32, 0, 0, 0,
                                      JB_FIX_FLAGS(JB_FIX_SIGNED, JB_FIXH_X64_REL32));
-        int state;
-        uint32_t field = jb__label_field(e, (jb_label)m.disp, at, f, &state);
+        uint16_t head;
+        uint32_t field;
+        memcpy(&head, p0, 2);
+        int state = jb__label_use(e, (jb_label)m.disp, at, f, head, &field);
         if (state < 0)
             return p0;
-        if (state) {
+        if (state)
             jb__put32(p0 + hn + 1, field);
-        } else {
-            uint16_t head;
-            memcpy(&head, p0, 2);
-            if (!jb__label_ref(e, (jb_label)m.disp, at, f, head))
-                return p0;
+        else
             p0[0] = 0x0f, p0[1] = 0x0b; /* ud2 until the label binds */
-        }
     }
     return p;
 }
@@ -913,39 +910,29 @@ JB__INLINE void jb_x64_align(jb_emit *e, size_t align)
 JB__INLINE uint8_t *jb_x64__branch(jb_emit *e, uint8_t *p, unsigned s8, uint32_t l32, unsigned n,
                                    jb_label l, unsigned flags)
 {
-    uint32_t here = (uint32_t)(e->cur - e->start);
-    int32_t t = jb_label_offset(e, l);
+    uint32_t here = (uint32_t)(e->cur - e->start), field;
     uint64_t v;
     unsigned len;
-    int ok;
-    if (t >= 0 && !(flags & JB_X64_LONG) && jb_x64__fits8((int64_t)t - (here + 2))) {
-        v = s8 | (uint64_t)jb_fix_encode(JB_X64_FIX_REL8, (int64_t)t - (here + 2), &ok) << 8;
-        len = 2;
-    } else if (flags & JB_X64_SHORT) {
-        if (t >= 0) {
-            jb__lib_range(e, JB_X64_FIX_REL8, here, t);
-            return p;
-        }
-        if (!jb__label_ref(e, l, here, JB_X64_FIX_REL8, s8))
-            return p;
-        v = 0x0b0f; /* ud2 until the label binds */
-        len = 2;
-    } else {
-        len = n + 4;
-        if (t >= 0) {
-            uint32_t field = jb_fix_encode(JB_X64_FIX_REL32(n), (int64_t)t - (here + len), &ok);
-            if (!ok) {
-                jb__lib_range(e, JB_X64_FIX_REL32(n), here, t);
-                return p;
-            }
-            v = l32 | (uint64_t)field << 8 * n;
-        } else {
-            if (!jb__label_ref(e, l, here, JB_X64_FIX_REL32(n), l32 & 0xffff))
-                return p;
-            v = 0x0b0f;
+    int state;
+    if (!(flags & JB_X64_LONG)) {
+        int32_t t = jb_label_offset(e, l);
+        if (t >= 0 && jb_x64__fits8((int64_t)t - (here + 2))) {
+            jb__put64(p, s8 | (uint64_t)(uint8_t)(t - (here + 2)) << 8);
+            return p + 2;
         }
     }
-    jb__put64(p, v);
+    if (flags & JB_X64_SHORT) {
+        state = jb__label_use(e, l, here, JB_X64_FIX_REL8, s8, &field);
+        v = s8 | (uint64_t)field << 8;
+        len = 2;
+    } else {
+        state = jb__label_use(e, l, here, JB_X64_FIX_REL32(n), l32 & 0xffff, &field);
+        v = l32 | (uint64_t)field << 8 * n;
+        len = n + 4;
+    }
+    if (state < 0)
+        return p;
+    jb__put64(p, state ? v : 0x0b0f); /* unbound: ud2 until the label binds */
     return p + len;
 }
 
