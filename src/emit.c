@@ -57,7 +57,7 @@ static void drop_unwritten_refs(jb_emit *e)
 {
     uint32_t size = (uint32_t)(e->cur - e->start);
     for (uint32_t l = 0; e->jb__nref && l < e->jb__nlabels; l++)
-        if (e->jb__labels[l].head == JB__ONE_REF && e->jb__labels[l].ref.at >= size) {
+        if (JB__IS_ONE(e->jb__labels[l].head) && e->jb__labels[l].ref.at >= size) {
             e->jb__labels[l].head = -1;
             e->jb__nref--;
         }
@@ -117,7 +117,7 @@ int jb_emit_finish(jb_emit *e, size_t *size)
     if (e->err)
         return e->err;
     for (uint32_t l = 0; e->jb__nref && l < e->jb__nlabels; l++)
-        if (e->jb__labels[l].head == JB__ONE_REF) {
+        if (JB__IS_ONE(e->jb__labels[l].head)) {
             jb__fail(JB_ELABEL, "emitter: label %u is referenced by the instruction at "
                                 "offset %u but never bound; bind every label you branch "
                                 "to (until then that instruction is a trap)",
@@ -223,7 +223,7 @@ void jb_label_ref_slow(jb_emit *e, jb_label l, uint32_t at, jb_fixfmt fmt, uint3
     if (e->err || bad_label(e, l))
         return;
     jb__label_slot *s = &e->jb__labels[l];
-    if (s->head == JB__ONE_REF) {
+    if (JB__IS_ONE(s->head)) {
         jb__fixup first = s->ref;
         s->head = -1;
         e->jb__nref--;
@@ -289,13 +289,13 @@ void jb_label_bind_slow(jb_emit *e, jb_label l)
         return;
     }
     int32_t pos = (int32_t)(e->cur - e->start);
-    if (s->head == JB__ONE_REF) {
+    if (JB__IS_ONE(s->head)) {
         if (!jb__fix_apply(e->start, &s->ref, JB__FIXK_OTHER, pos)) {
             jb_fix_range_fail(e, s->ref.fmt, s->ref.at, pos);
             return;
         }
         s->pos = pos;
-        s->head = -1;
+        s->head = JB__BOUND;
         e->jb__nref--;
         return;
     }
@@ -307,7 +307,7 @@ void jb_label_bind_slow(jb_emit *e, jb_label l)
     for (int32_t i = s->head; i >= 0; i = e->jb__fix[i].next)
         e->jb__fix[i].at = JB__FIX_DEAD;
     s->pos = pos;
-    s->head = -1;
+    s->head = JB__BOUND;
     while (e->jb__nfix && e->jb__fix[e->jb__nfix - 1].at == JB__FIX_DEAD)
         e->jb__nfix--; /* records are a stack: reuse the dead ones on top */
 }

@@ -153,15 +153,17 @@ typedef struct {
     jb_fixfmt fmt;
     uint32_t orig;  /* arm64: the instruction word; x86: its first two bytes */
 } jb__fixup;
-/* A label: pos (-1: unbound) and its references: head -1 none, -2 one,
- * kept in ref (the usual forward branch), else the last of a chain of
- * records in jb__fix. */
+/* A label: pos (-1: unbound) and head, its state: JB__BOUND once bound;
+ * unbound: -1 no reference, JB__ONE_REF - k one reference of kind k
+ * (JB__FIXK_*, below) kept in ref (the usual forward branch), >= 0 the last
+ * of a chain of records in jb__fix. */
 #define JB__ONE_REF (-2)
+#define JB__IS_ONE(h) ((h) <= JB__ONE_REF && (h) >= JB__ONE_REF - 3)
+#define JB__BOUND (-8)
 typedef struct {
     int32_t pos, head;
     jb__fixup ref;
-    uint32_t kind; /* ref's JB__FIXK_ (a shape the inline bind writes itself);
-                      32 bytes in all: the index is a shift */
+    uint32_t pad; /* 32 bytes: the index is a shift */
 } jb__label_slot;
 
 typedef struct jb_emit {
@@ -373,6 +375,11 @@ JB__INLINE int jb_emit_room(jb_emit *e, size_t n)
 JB__INLINE void jb_emit_borrow(jb_emit *e, jb_emit *c)
 {
     *c = *e;
+    if (c->jb__reserved) { /* so that the copy is known to start without one */
+        c->jb__reserved = 0;
+        jb__lib_fail(c, JB_ESTATE, "jb_emit_borrow inside a reservation; call "
+                                   "jb_emit_release first");
+    }
 }
 
 JB__INLINE void jb_emit_release(jb_emit *e);
@@ -397,7 +404,8 @@ JB__INLINE void jb_emit_giveback(jb_emit *e, jb_emit *c)
  * returns 0. Cost: one comparison. */
 JB__INLINE int jb_emit_reserve(jb_emit *e, size_t n)
 {
-    if (e->jb__reserved) {
+    if (e->jb__reserved) { /* ends it: after any reserve, none is open or this one */
+        e->jb__reserved = 0;
         jb__lib_fail(e, JB_ESTATE, "jb_emit_reserve inside a reservation; call "
                                    "jb_emit_release first");
         return 0;
@@ -546,19 +554,15 @@ JB__INLINE void jb_label_bind(jb_emit *e, jb_label l)
 {
     if (JB__LIKELY(l < e->jb__nlabels)) {
         jb__label_slot *s = &e->jb__labels[l];
-        int32_t pos = (int32_t)(e->cur - e->start);
-        if (s->pos < 0) {
-            if (s->head == -1) {
-                s->pos = pos;
-                return;
-            }
-            if (s->head == JB__ONE_REF && s->kind != JB__FIXK_OTHER &&
-                jb__fix_apply(e->start, &s->ref, s->kind, pos)) {
-                s->pos = pos;
-                s->head = -1;
-                e->jb__nref--;
-                return;
-            }
+        int32_t pos = (int32_t)(e->cur - e->start), h = s->head;
+        if (h == -1 ||
+            (h == JB__ONE_REF - JB__FIXK_W32 && jb__fix_apply(e->start, &s->ref, JB__FIXK_W32, pos)) ||
+            (h == JB__ONE_REF - JB__FIXK_W26 && jb__fix_apply(e->start, &s->ref, JB__FIXK_W26, pos)) ||
+            (h == JB__ONE_REF - JB__FIXK_W19 && jb__fix_apply(e->start, &s->ref, JB__FIXK_W19, pos))) {
+            e->jb__nref -= h != -1;
+            s->pos = pos;
+            s->head = JB__BOUND;
+            return;
         }
     }
     jb_emit t;
@@ -590,8 +594,7 @@ JB__INLINE int jb__label_use(jb_emit *e, jb_label l, uint32_t at, jb_fixfmt fmt,
             s->ref.at = at;
             s->ref.fmt = fmt;
             s->ref.orig = orig;
-            s->kind = jb__fix_kind(fmt);
-            s->head = JB__ONE_REF;
+            s->head = JB__ONE_REF - (int32_t)jb__fix_kind(fmt);
             e->jb__nref++;
             return 0;
         }
