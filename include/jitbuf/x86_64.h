@@ -157,68 +157,103 @@ JB__INLINE uint32_t jb_x64__opbytes(uint32_t opc, unsigned *n)
     return opc >> 16 | (opc & 0xff00) | (opc & 0xff) << 16;
 }
 
+/* REX.R and REX.B (bits 2 and 0) and a register-direct ModRM (bits 16..23)
+ * of reg and rm, from one table: a few instructions instead of a dozen of
+ * shifts and masks on the fast path. */
+#define JB_X64__RM(r, m) ((((r) & 8u) >> 1 | ((m) & 8u) >> 3) | (0xc0u | ((r) & 7u) << 3 | ((m) & 7u)) << 16)
+#define JB_X64__RM4(r, m) JB_X64__RM(r, m), JB_X64__RM(r, m + 1), JB_X64__RM(r, m + 2), JB_X64__RM(r, m + 3)
+#define JB_X64__RM16(r) JB_X64__RM4(r, 0), JB_X64__RM4(r, 4), JB_X64__RM4(r, 8), JB_X64__RM4(r, 12)
+JB__INLINE uint32_t jb_x64__rmbits(unsigned reg, unsigned rm)
+{
+    static const uint32_t tab[256] = {
+        JB_X64__RM16(0),  JB_X64__RM16(1),  JB_X64__RM16(2),  JB_X64__RM16(3),
+        JB_X64__RM16(4),  JB_X64__RM16(5),  JB_X64__RM16(6),  JB_X64__RM16(7),
+        JB_X64__RM16(8),  JB_X64__RM16(9),  JB_X64__RM16(10), JB_X64__RM16(11),
+        JB_X64__RM16(12), JB_X64__RM16(13), JB_X64__RM16(14), JB_X64__RM16(15)};
+    return tab[reg << 4 | rm]; /* every caller checked reg, rm <= 15 */
+}
+
 /* One instruction at p: prefixes, REX (rex holds W and JB_X64__REX; R, X,
  * B come from the operands), opcode, ModRM for reg and the register rm
  * (is_mem 0) or memory operand m, then ilen (0, 1, 2, 4) bytes of imm.
  * Returns the end, or p (nothing written) when a label operand failed the
- * cursor. Stores at most 16 bytes past p (JB_EMIT_SLACK). */
+ * cursor. The head (REX, opcode, ModRM, SIB) is built in a register and
+ * stored at once, the displacement and the immediate each with one store
+ * after it; the stores reach at most 16 bytes past p (JB_EMIT_SLACK). */
 JB__INLINE uint8_t *jb_x64__enc(jb_emit *e, uint8_t *p, unsigned pfx, unsigned rex, uint32_t opc,
                                 unsigned reg, jb_x64_mem m, int is_mem, uint32_t imm, unsigned ilen)
 {
     uint8_t *p0 = p;
-    if (pfx & JB_X64__LOCK) *p++ = 0xf0;
-    if (pfx & JB_X64__P66) *p++ = 0x66;
-    if (pfx & JB_X64__PF2) *p++ = 0xf2;
-    if (pfx & JB_X64__PF3) *p++ = 0xf3;
-    unsigned base = m.base, idx = m.index == JB_X64_NOREG ? 0 : m.index;
-    /* R, X, B from the operands; a REX byte when they or rex (W, or a
-     * forced REX: usually a constant) ask for one */
-    unsigned rxb = (reg & 8) >> 1;
-    if (is_mem && base < 16)
-        rxb |= (idx & 8) >> 2 | (base & 8) >> 3;
-    else if (!is_mem)
-        rxb |= (base & 8) >> 3;
-    if (rex || rxb)
-        *p++ = (uint8_t)(JB_X64__REX | rex | rxb);
-    if (opc > 0xffff)
-        *p++ = (uint8_t)(opc >> 16);
-    if (opc > 0xff)
-        *p++ = (uint8_t)(opc >> 8);
-    *p++ = (uint8_t)opc;
-    unsigned r3 = (reg & 7) << 3;
-    uint8_t *pm = p; /* where ModRM goes */
-    if (!is_mem) {
-        *p++ = (uint8_t)(0xc0 | r3 | (base & 7));
-    } else if (JB__LIKELY(base < 16)) {
-        int32_t d = m.disp;
-        unsigned mod = (d == 0 && (base & 7) != 5) ? 0 : jb_x64__fits8(d) ? 1 : 2;
-        if (m.index == JB_X64_NOREG && (base & 7) != 4) {
-            *p++ = (uint8_t)(mod << 6 | r3 | (base & 7));
-        } else {
-            static const uint8_t ss[16] = {0, 0, 1, 0, 2, 0, 0, 0, 3};
-            *p++ = (uint8_t)(mod << 6 | r3 | 4);
-            *p++ = (uint8_t)(ss[m.scale & 15] << 6 |
-                             (m.index == JB_X64_NOREG ? 4u : (idx & 7)) << 3 | (base & 7));
-        }
-        if (mod == 1) {
-            *p++ = (uint8_t)(int8_t)d;
-        } else if (mod == 2) {
-            jb__put32(p, (uint32_t)d);
-            p += 4;
-        }
-    } else { /* [rip + disp]; a label's field is written below */
-        *p++ = (uint8_t)(5 | r3);
-        jb__put32(p, base == JB_X64_RIP ? (uint32_t)m.disp : 0);
-        p += 4;
+    if (pfx) { /* a constant in every caller: lock, 66, F2, F3 in this order */
+        uint32_t v = 0;
+        unsigned n = 0;
+        if (pfx & JB_X64__LOCK) v |= 0xf0u << 8 * n++;
+        if (pfx & JB_X64__P66) v |= 0x66u << 8 * n++;
+        if (pfx & JB_X64__PF2) v |= 0xf2u << 8 * n++;
+        if (pfx & JB_X64__PF3) v |= 0xf3u << 8 * n++;
+        jb__put32(p, v);
+        p += n;
     }
+    unsigned on, base = m.base;
+    uint64_t ob = jb_x64__opbytes(opc, &on);
+    if (!is_mem || JB__LIKELY(base < 16)) {
+        /* t: R and B, and ModRM mod 11, with the opcode bytes' room */
+        uint64_t t = jb_x64__rmbits(reg, base);
+        if (on > 1)
+            t = (t & 0xffff) | (t & 0xff0000) << 8 * (on - 1);
+        unsigned sib = 0, dn = 0, mpos = 8 + 8 * on;
+        uint64_t v = t | ob << 8 | (JB_X64__REX | rex);
+        int32_t d = m.disp;
+        if (is_mem) {
+            unsigned b7 = base & 7;
+            /* disp bytes: none for [base] (not rbp/r13, which need one), 1 or 4 */
+            dn = (d == 0 && b7 != 5) ? 0 : jb_x64__fits8(d) ? 1 : 4;
+            v ^= (uint64_t)(0xc0u ^ ((dn + 1) >> 1) << 6) << mpos;
+            if (m.index != JB_X64_NOREG || b7 == 4) {
+                static const uint8_t ss[16] = {0, 0, 1, 0, 2, 0, 0, 0, 3};
+                unsigned idx = m.index == JB_X64_NOREG ? 4u : m.index;
+                v |= (idx & 8) >> 2;
+                v ^= (uint64_t)(4 ^ b7) << mpos; /* rm = 100: a SIB follows */
+                v |= (uint64_t)(ss[m.scale & 15] << 6 | (idx & 7) << 3 | b7) << (mpos + 8);
+                sib = 1;
+            }
+        }
+        /* a REX byte when the operands (R, X, B) or rex (W, or a forced
+         * REX: usually a constant) ask for one */
+        unsigned has_rex = rex || (v & 0x0f);
+        if (!has_rex)
+            v >>= 8;
+        jb__put64(p, v);
+        p += has_rex + on + 1 + sib;
+        if (is_mem) {
+            jb__put32(p, (uint32_t)d);
+            p += dn;
+        }
+        if (ilen) {
+            jb__put32(p, imm);
+            p += ilen;
+        }
+        return p;
+    }
+    /* [rip + disp] or [rip + label]: ModRM mod 00, rm 101, then disp32 */
+    unsigned rxb = (reg & 8) >> 1;
+    unsigned has_rex = (rex | rxb) != 0;
+    uint64_t v = (JB_X64__REX | rex | rxb) | ob << 8 | (uint64_t)(5 | (reg & 7) << 3) << (8 + 8 * on);
+    if (!has_rex)
+        v >>= 8;
+    jb__put64(p, v);
+    p += has_rex + on + 1;
+    uint8_t *pd = p; /* the disp32 field */
+    jb__put32(p, base == JB_X64_RIP ? (uint32_t)m.disp : 0);
+    p += 4;
     if (ilen) {
         jb__put32(p, imm);
         p += ilen;
     }
-    if (is_mem && base == JB_X64__LABEL) {
+    if (base == JB_X64__LABEL) {
         uint32_t at = (uint32_t)(e->cur - e->start), n = (uint32_t)(p - p0);
-        unsigned hn = (unsigned)(pm - p0);
-        jb_fixfmt f = jb_fixfmt_make(hn + 1, n, 0, 32, 0, 0, 0,
+        unsigned hn = (unsigned)(pd - p0);
+        jb_fixfmt f = jb_fixfmt_make(hn, n, 0, 32, 0, 0, 0,
                                      JB_FIX_FLAGS(JB_FIX_SIGNED, JB_FIXH_X64_REL32));
         uint16_t head;
         uint32_t field;
@@ -227,7 +262,7 @@ JB__INLINE uint8_t *jb_x64__enc(jb_emit *e, uint8_t *p, unsigned pfx, unsigned r
         if (state < 0)
             return p0;
         if (state)
-            jb__put32(p0 + hn + 1, field);
+            jb__put32(pd, field);
         else
             p0[0] = 0x0f, p0[1] = 0x0b; /* ud2 until the label binds */
     }
