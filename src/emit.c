@@ -14,7 +14,8 @@ static void set_buffer(jb_emit *e, void *buf, size_t cap)
 {
     e->start = e->cur = buf;
     e->end = e->jb__limit = (uint8_t *)buf + cap;
-    e->jb__lim = cap >= JB_EMIT_SLACK ? (uintptr_t)buf + cap - JB_EMIT_SLACK + 1 : 0;
+    /* no fast path for a buffer below JB_EMIT_SLACK: lim at the start */
+    e->jb__lim = (uintptr_t)buf + (cap >= JB_EMIT_SLACK ? cap - JB_EMIT_SLACK + 1 : 0);
     e->err = 0;
     e->jb__nlabels = e->jb__nfix = e->jb__nref = 0;
     e->jb__reserved = 0;
@@ -74,7 +75,7 @@ static void collapse(jb_emit *e, int err)
     if (!e->err)
         e->err = err;
     e->end = e->cur; /* every later emit fails its capacity check */
-    e->jb__lim = 0;
+    e->jb__lim = (uintptr_t)e->cur;
     drop_unwritten_refs(e);
 }
 

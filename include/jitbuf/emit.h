@@ -172,7 +172,7 @@ typedef struct jb_emit {
     uint8_t *start; /* first byte of the buffer (label offsets count from it) */
     int err;        /* 0, or the first error (a negative JB_E* code) */
     /* private, read by the inline code (see ABI above) */
-    uintptr_t jb__lim;  /* cur < lim: JB_EMIT_SLACK bytes are free; 0 after an error */
+    uintptr_t jb__lim;  /* cur < lim: JB_EMIT_SLACK bytes are free; cur after an error */
     uint8_t *jb__limit; /* the buffer's real end */
     jb__label_slot *jb__labels;
     uint32_t jb__nlabels, jb__cap_labels;
@@ -410,8 +410,8 @@ JB__INLINE int jb_emit_reserve(jb_emit *e, size_t n)
                                    "jb_emit_release first");
         return 0;
     }
-    uintptr_t cur = (uintptr_t)e->cur;
-    if (!(cur < e->jb__lim && e->jb__lim - cur >= n))
+    /* lim - cur is below 2 GiB either way (lim = cur after an error) */
+    if (n > INT32_MAX || (intptr_t)(e->jb__lim - (uintptr_t)e->cur) < (intptr_t)n)
         return 0;
     e->jb__reserved = 1;
     e->jb__resv_end = e->cur + n;
@@ -555,11 +555,15 @@ JB__INLINE void jb_label_bind(jb_emit *e, jb_label l)
     if (JB__LIKELY(l < e->jb__nlabels)) {
         jb__label_slot *s = &e->jb__labels[l];
         int32_t pos = (int32_t)(e->cur - e->start), h = s->head;
-        if (h == -1 ||
-            (h == JB__ONE_REF - JB__FIXK_W32 && jb__fix_apply(e->start, &s->ref, JB__FIXK_W32, pos)) ||
+        if (h == -1) {
+            s->pos = pos;
+            s->head = JB__BOUND;
+            return;
+        }
+        if ((h == JB__ONE_REF - JB__FIXK_W32 && jb__fix_apply(e->start, &s->ref, JB__FIXK_W32, pos)) ||
             (h == JB__ONE_REF - JB__FIXK_W26 && jb__fix_apply(e->start, &s->ref, JB__FIXK_W26, pos)) ||
             (h == JB__ONE_REF - JB__FIXK_W19 && jb__fix_apply(e->start, &s->ref, JB__FIXK_W19, pos))) {
-            e->jb__nref -= h != -1;
+            e->jb__nref--;
             s->pos = pos;
             s->head = JB__BOUND;
             return;
