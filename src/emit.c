@@ -17,7 +17,9 @@ static void set_buffer(jb_emit *e, void *buf, size_t cap)
     /* no fast path for a buffer below JB_EMIT_SLACK: lim at the start */
     e->jb__lim = (uintptr_t)buf + (cap >= JB_EMIT_SLACK ? cap - JB_EMIT_SLACK + 1 : 0);
     e->err = 0;
-    e->jb__nlabels = e->jb__nfix = e->jb__nref = 0;
+    e->jb__nlabels = e->jb__nfix = 0;
+    if (e->jb__labels)
+        JB__NREF(e) = 0;
     e->jb__reserved = 0;
     if (cap > INT32_MAX)
         jb_emit_fail(e, JB_EINVAL, "the buffer is larger than 2 GiB, the most label "
@@ -42,12 +44,12 @@ void jb_emit_reset_buffer(jb_emit *e, void *buf, size_t cap)
 
 void jb_emit_free(jb_emit *e)
 {
-    free(e->jb__labels);
+    free(e->jb__labels ? e->jb__labels - 1 : NULL);
     free(e->jb__fix);
     e->jb__labels = NULL;
     e->jb__fix = NULL;
     e->jb__cap_labels = e->jb__cap_fix = 0;
-    e->jb__nlabels = e->jb__nfix = e->jb__nref = 0;
+    e->jb__nlabels = e->jb__nfix = 0;
 }
 
 /* Forget the references recorded by an instruction that was not written
@@ -57,10 +59,10 @@ void jb_emit_free(jb_emit *e)
 static void drop_unwritten_refs(jb_emit *e)
 {
     uint32_t size = (uint32_t)(e->cur - e->start);
-    for (uint32_t l = 0; e->jb__nref && l < e->jb__nlabels; l++)
+    for (uint32_t l = 0; l < e->jb__nlabels && JB__NREF(e); l++)
         if (JB__IS_ONE(e->jb__labels[l].head) && e->jb__labels[l].ref.at >= size) {
             e->jb__labels[l].head = -1;
-            e->jb__nref--;
+            JB__NREF(e)--;
         }
     while (e->jb__nfix && e->jb__fix[e->jb__nfix - 1].at >= size) {
         int32_t i = (int32_t)--e->jb__nfix;
@@ -117,7 +119,7 @@ int jb_emit_finish(jb_emit *e, size_t *size)
         *size = 0;
     if (e->err)
         return e->err;
-    for (uint32_t l = 0; e->jb__nref && l < e->jb__nlabels; l++)
+    for (uint32_t l = 0; l < e->jb__nlabels && JB__NREF(e); l++)
         if (JB__IS_ONE(e->jb__labels[l].head)) {
             jb__fail(JB_ELABEL, "emitter: label %u is referenced by the instruction at "
                                 "offset %u but never bound; bind every label you branch "
@@ -181,10 +183,24 @@ static int grow(void **p, uint32_t *cap, size_t elem)
     return 1;
 }
 
+/* Label storage: one header slot (JB__NREF) before label 0. */
+static int grow_labels(jb_emit *e)
+{
+    uint32_t n = e->jb__cap_labels ? e->jb__cap_labels * 2 : 256;
+    jb__label_slot *old = e->jb__labels ? e->jb__labels - 1 : NULL;
+    jb__label_slot *q = realloc(old, ((size_t)n + 1) * sizeof *q);
+    if (!q)
+        return 0;
+    if (!old)
+        q[0].ref.at = 0;
+    e->jb__labels = q + 1;
+    e->jb__cap_labels = n;
+    return 1;
+}
+
 jb_label jb_label_new_slow(jb_emit *e)
 {
-    if (e->jb__nlabels == e->jb__cap_labels &&
-        !grow((void **)&e->jb__labels, &e->jb__cap_labels, sizeof *e->jb__labels)) {
+    if (e->jb__nlabels == e->jb__cap_labels && !grow_labels(e)) {
         jb_emit_fail(e, JB_ENOMEM, "out of memory for labels");
         return UINT32_MAX;
     }
@@ -227,7 +243,7 @@ void jb_label_ref_slow(jb_emit *e, jb_label l, uint32_t at, jb_fixfmt fmt, uint3
     if (JB__IS_ONE(s->head)) {
         jb__fixup first = s->ref;
         s->head = -1;
-        e->jb__nref--;
+        JB__NREF(e)--;
         if (!push_record(e, l, &first))
             return;
     }
@@ -297,7 +313,7 @@ void jb_label_bind_slow(jb_emit *e, jb_label l)
         }
         s->pos = pos;
         s->head = JB__BOUND;
-        e->jb__nref--;
+        JB__NREF(e)--;
         return;
     }
     for (int32_t i = s->head; i >= 0; i = e->jb__fix[i].next)

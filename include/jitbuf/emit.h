@@ -165,6 +165,11 @@ typedef struct {
     jb__fixup ref;
     uint32_t pad; /* 32 bytes: the index is a shift */
 } jb__label_slot;
+/* The label storage starts one slot before label 0, a header whose ref.at
+ * counts the labels with one reference kept in their slot (what
+ * jb_emit_finish looks for): a counter in memory, not one more register
+ * in a hot loop. Valid whenever jb__labels is not NULL. */
+#define JB__NREF(e) ((e)->jb__labels[-1].ref.at)
 
 typedef struct jb_emit {
     uint8_t *cur;   /* next byte to write */
@@ -178,7 +183,6 @@ typedef struct jb_emit {
     uint32_t jb__nlabels, jb__cap_labels;
     jb__fixup *jb__fix;
     uint32_t jb__nfix, jb__cap_fix;
-    uint32_t jb__nref; /* labels with one reference kept in their slot */
     /* a reservation (jb_emit_reserve) */
     uint8_t *jb__resv_end;     /* end of the open reservation */
     unsigned jb__reserved;     /* 1 while a reservation is open */
@@ -273,7 +277,6 @@ JB__INLINE void jb__lib_in(jb_emit *t, const jb_emit *e)
     t->jb__fix = e->jb__fix; JB__SEP();
     t->jb__nfix = e->jb__nfix; JB__SEP();
     t->jb__cap_fix = e->jb__cap_fix; JB__SEP();
-    t->jb__nref = e->jb__nref; JB__SEP();
     t->jb__resv_end = e->jb__resv_end; JB__SEP();
     t->jb__reserved = e->jb__reserved; JB__SEP();
 }
@@ -289,7 +292,6 @@ JB__INLINE void jb__lib_back(jb_emit *e, const jb_emit *t)
     e->jb__fix = t->jb__fix; JB__SEP();
     e->jb__nfix = t->jb__nfix; JB__SEP();
     e->jb__cap_fix = t->jb__cap_fix; JB__SEP();
-    e->jb__nref = t->jb__nref; JB__SEP();
 }
 JB__INLINE void jb__lib_fail(jb_emit *e, int err, const char *what)
 {
@@ -563,7 +565,7 @@ JB__INLINE void jb_label_bind(jb_emit *e, jb_label l)
         if ((h == JB__ONE_REF - JB__FIXK_W32 && jb__fix_apply(e->start, &s->ref, JB__FIXK_W32, pos)) ||
             (h == JB__ONE_REF - JB__FIXK_W26 && jb__fix_apply(e->start, &s->ref, JB__FIXK_W26, pos)) ||
             (h == JB__ONE_REF - JB__FIXK_W19 && jb__fix_apply(e->start, &s->ref, JB__FIXK_W19, pos))) {
-            e->jb__nref--;
+            JB__NREF(e)--;
             s->pos = pos;
             s->head = JB__BOUND;
             return;
@@ -599,7 +601,7 @@ JB__INLINE int jb__label_use(jb_emit *e, jb_label l, uint32_t at, jb_fixfmt fmt,
             s->ref.fmt = fmt;
             s->ref.orig = orig;
             s->head = JB__ONE_REF - (int32_t)jb__fix_kind(fmt);
-            e->jb__nref++;
+            JB__NREF(e)++;
             return 0;
         }
     }
