@@ -77,6 +77,8 @@ static void collapse(jb_emit *e, int err)
     if (!e->err)
         e->err = err;
     e->end = e->cur; /* every later emit fails its capacity check */
+    if (e->jb__reserved) /* jb_emit_release then puts cur back at end */
+        e->jb__resv_end = NULL;
     e->jb__lim = (uintptr_t)e->cur;
     drop_unwritten_refs(e);
 }

@@ -142,6 +142,8 @@ JB__INLINE int jb_a64__bad(jb_emit *e, int cond, const char *what)
     if (JB__LIKELY(!cond))
         return 0;
     jb__lib_fail(e, JB_EOPERAND, what);
+    if (JB__IN_RESERVATION(e))
+        e->cur += 4; /* the advance of every path alike (jb_emit_reserve) */
     return 1;
 }
 JB__INLINE int jb_a64__bad_regs(jb_emit *e, unsigned regs_or)
@@ -764,10 +766,13 @@ JB__INLINE void jb_a64__ref(jb_emit *e, uint32_t w, jb_label l, jb_fixfmt f)
 {
     if (!jb_emit_room(e, 4))
         return;
-    uint32_t at = (uint32_t)(e->cur - e->start), field;
+    uint32_t at = jb__here(e), field;
     int state = jb__label_use(e, l, at, f, w, &field);
-    if (state < 0)
+    if (state < 0) {
+        if (JB__IN_RESERVATION(e))
+            e->cur += 4; /* the advance of every path alike (jb_emit_reserve) */
         return;
+    }
     jb__put32(e->cur, state ? w | field : JB_A64__TRAP);
     e->cur += 4;
 }

@@ -58,10 +58,12 @@ typedef uint32_t jb_label;
 #if defined(__GNUC__) || defined(__clang__)
 #define JB__INLINE static inline __attribute__((always_inline))
 #define JB__LIKELY(x) __builtin_expect(!!(x), 1)
+#define JB__UNLIKELY(x) __builtin_expect(!!(x), 0)
 #define JB__COLD __attribute__((cold))
 #else
 #define JB__INLINE static inline
 #define JB__LIKELY(x) (x)
+#define JB__UNLIKELY(x) (x)
 #define JB__COLD
 #endif
 
@@ -248,6 +250,14 @@ JB__INLINE size_t jb_emit_size(const jb_emit *e)
     return (size_t)(e->cur - e->start);
 }
 
+/* The offset of the cursor (labels and references count in these), as
+ * integer arithmetic, which the compiler folds across a group of
+ * instructions: cur - start once, plus each instruction's known place. */
+JB__INLINE uint32_t jb__here(const jb_emit *e)
+{
+    return (uint32_t)(uintptr_t)e->cur - (uint32_t)(uintptr_t)e->start;
+}
+
 /* ---- calls into the library ------------------------------------------------------- */
 
 /* The inline code calls the library only on rare paths, and always on a
@@ -280,32 +290,43 @@ JB__INLINE void jb__lib_in(jb_emit *t, const jb_emit *e)
     t->jb__resv_end = e->jb__resv_end; JB__SEP();
     t->jb__reserved = e->jb__reserved; JB__SEP();
 }
-JB__INLINE void jb__lib_back(jb_emit *e, const jb_emit *t)
+/* What a library call may change besides the error state, the records
+ * and the count of single references: JB__BACK_CUR (it emitted), and
+ * JB__BACK_LABELS (it grew the label storage). What it cannot change is not
+ * read back, so that the compiler keeps what it knows of it. */
+#define JB__BACK_CUR 1u
+#define JB__BACK_LABELS 2u
+JB__INLINE void jb__lib_back(jb_emit *e, const jb_emit *t, unsigned what)
 {
-    e->cur = t->cur; JB__SEP();
+    if (what & JB__BACK_CUR) {
+        e->cur = t->cur; JB__SEP();
+    }
     e->end = t->end; JB__SEP();
     e->err = t->err; JB__SEP();
     e->jb__lim = t->jb__lim; JB__SEP();
-    e->jb__labels = t->jb__labels; JB__SEP();
-    e->jb__nlabels = t->jb__nlabels; JB__SEP();
-    e->jb__cap_labels = t->jb__cap_labels; JB__SEP();
+    if (what & JB__BACK_LABELS) {
+        e->jb__labels = t->jb__labels; JB__SEP();
+        e->jb__nlabels = t->jb__nlabels; JB__SEP();
+        e->jb__cap_labels = t->jb__cap_labels; JB__SEP();
+    }
     e->jb__fix = t->jb__fix; JB__SEP();
     e->jb__nfix = t->jb__nfix; JB__SEP();
     e->jb__cap_fix = t->jb__cap_fix; JB__SEP();
+    e->jb__resv_end = t->jb__resv_end; JB__SEP();
 }
 JB__INLINE void jb__lib_fail(jb_emit *e, int err, const char *what)
 {
     jb_emit t;
     jb__lib_in(&t, e);
     jb_emit_fail(&t, err, what);
-    jb__lib_back(e, &t);
+    jb__lib_back(e, &t, 0);
 }
 JB__INLINE void jb__lib_tail(jb_emit *e, const void *src, size_t n)
 {
     jb_emit t;
     jb__lib_in(&t, e);
     jb_emit_tail(&t, src, n);
-    jb__lib_back(e, &t);
+    jb__lib_back(e, &t, JB__BACK_CUR);
 }
 /* The same for up to 8 bytes given by value (in memory order), so that the
  * caller's value needs no address on the fast path. */
@@ -320,7 +341,7 @@ JB__INLINE void jb__lib_range(jb_emit *e, jb_fixfmt fmt, uint32_t at, int64_t ta
     jb_emit t;
     jb__lib_in(&t, e);
     jb_fix_range_fail(&t, fmt, at, target);
-    jb__lib_back(e, &t);
+    jb__lib_back(e, &t, 0);
 }
 
 /* The fast-path test of every emitter: JB_EMIT_SLACK bytes free and no
@@ -328,12 +349,15 @@ JB__INLINE void jb__lib_range(jb_emit *e, jb_fixfmt fmt, uint32_t at, int64_t ta
  * reservation that the compiler can see (a local copy, jb_emit_reserve)
  * the test is known to pass and disappears: the reservation checked the
  * room for the whole group. */
+#if defined(__GNUC__) || defined(__clang__)
+#define JB__IN_RESERVATION(e) (__builtin_constant_p((e)->jb__reserved) && (e)->jb__reserved)
+#else
+#define JB__IN_RESERVATION(e) 0
+#endif
 JB__INLINE int jb__fast(const jb_emit *e)
 {
-#if defined(__GNUC__) || defined(__clang__)
-    if (__builtin_constant_p(e->jb__reserved) && e->jb__reserved)
+    if (JB__IN_RESERVATION(e))
         return 1;
-#endif
     return JB__LIKELY((uintptr_t)e->cur < e->jb__lim);
 }
 
@@ -433,10 +457,15 @@ JB__INLINE void jb_emit_release(jb_emit *e)
         return;
     }
     e->jb__reserved = 0;
-    if ((uintptr_t)e->cur > (uintptr_t)e->jb__resv_end)
-        jb__lib_fail(e, JB_EFULL, "more bytes were emitted between jb_emit_reserve and "
-                                  "jb_emit_release than reserved; reserve more (the arch's "
-                                  "MAX_INSN per instruction)");
+    /* a failure inside the reservation set resv_end to NULL (jb_emit_fail) */
+    if (JB__UNLIKELY((uintptr_t)e->cur > (uintptr_t)e->jb__resv_end)) {
+        if (e->err) /* back to where the first failure left the cursor */
+            e->cur = e->end;
+        else
+            jb__lib_fail(e, JB_EFULL, "more bytes were emitted between jb_emit_reserve and "
+                                      "jb_emit_release than reserved; reserve more (the "
+                                      "arch's MAX_INSN per instruction)");
+    }
 }
 
 /* Run the statements `...` inside a reservation of n bytes when there is
@@ -467,7 +496,7 @@ JB__INLINE jb_label jb_label_new(jb_emit *e)
     jb_emit t;
     jb__lib_in(&t, e);
     jb_label l = jb_label_new_slow(&t);
-    jb__lib_back(e, &t);
+    jb__lib_back(e, &t, JB__BACK_LABELS);
     return l;
 }
 
@@ -556,7 +585,7 @@ JB__INLINE void jb_label_bind(jb_emit *e, jb_label l)
 {
     if (JB__LIKELY(l < e->jb__nlabels)) {
         jb__label_slot *s = &e->jb__labels[l];
-        int32_t pos = (int32_t)(e->cur - e->start), h = s->head;
+        int32_t pos = (int32_t)jb__here(e), h = s->head;
         if (h == -1) {
             s->pos = pos;
             s->head = JB__BOUND;
@@ -574,7 +603,7 @@ JB__INLINE void jb_label_bind(jb_emit *e, jb_label l)
     jb_emit t;
     jb__lib_in(&t, e);
     jb_label_bind_slow(&t, l);
-    jb__lib_back(e, &t);
+    jb__lib_back(e, &t, 0);
 }
 
 /* For the arch headers: how the instruction at `at` refers to label l in
@@ -608,7 +637,7 @@ JB__INLINE int jb__label_use(jb_emit *e, jb_label l, uint32_t at, jb_fixfmt fmt,
     jb_emit t;
     jb__lib_in(&t, e);
     jb_label_ref_slow(&t, l, at, fmt, orig);
-    jb__lib_back(e, &t);
+    jb__lib_back(e, &t, 0);
     return e->err ? -1 : 0;
 }
 

@@ -251,7 +251,7 @@ JB__INLINE uint8_t *jb_x64__enc(jb_emit *e, uint8_t *p, unsigned pfx, unsigned r
         p += ilen;
     }
     if (base == JB_X64__LABEL) {
-        uint32_t at = (uint32_t)(e->cur - e->start), n = (uint32_t)(p - p0);
+        uint32_t at = jb__here(e), n = (uint32_t)(p - p0);
         unsigned hn = (unsigned)(pd - p0);
         jb_fixfmt f = jb_fixfmt_make(hn, n, 0, 32, 0, 0, 0,
                                      JB_FIX_FLAGS(JB_FIX_SIGNED, JB_FIXH_X64_REL32));
@@ -945,7 +945,7 @@ JB__INLINE void jb_x64_align(jb_emit *e, size_t align)
 JB__INLINE uint8_t *jb_x64__branch(jb_emit *e, uint8_t *p, unsigned s8, uint32_t l32, unsigned n,
                                    jb_label l, unsigned flags)
 {
-    uint32_t here = (uint32_t)(e->cur - e->start), field;
+    uint32_t here = jb__here(e), field;
     uint64_t v;
     unsigned len;
     int state;
