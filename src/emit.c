@@ -72,10 +72,14 @@ static void drop_unwritten_refs(jb_emit *e)
     }
 }
 
+/* The first failure only: inside a reservation the emitters go on past it
+ * (they check no room there), so a later failure's cur is not where the
+ * cursor stopped. */
 static void collapse(jb_emit *e, int err)
 {
-    if (!e->err)
-        e->err = err;
+    if (e->err)
+        return;
+    e->err = err;
     e->end = e->cur; /* every later emit fails its capacity check */
     if (e->jb__reserved) /* jb_emit_release then puts cur back at end */
         e->jb__resv_end = NULL;

@@ -134,16 +134,34 @@ JB__INLINE uint32_t jb_fix_encode(jb_fixfmt f, int64_t d, int *ok)
     uint64_t bias = (f.flags & JB_FIX_SIGNED) ? (uint64_t)1 << (f.bits - 1 + f.scale) : 0;
     uint64_t bad = ~(uint64_t)0 << (f.bits + f.scale) | (((uint64_t)1 << f.scale) - 1);
     *ok = !(((uint64_t)d + bias) & bad);
-    /* A signed 32-bit byte field always reaches: a cursor's buffer is at most
-     * INT32_MAX bytes (jb_emit_init), so from an instruction that fits it to
-     * any label in it is -INT32_MAX..INT32_MAX. (An instruction that does not
-     * fit is never written, and its reference is dropped.) */
-    if (f.bits == 32 && f.scale == 0 && (f.flags & JB_FIX_SIGNED))
-        *ok = 1;
     uint32_t u = (uint32_t)((uint64_t)d >> f.scale);
     uint32_t hi = (uint32_t)((((uint64_t)1 << (f.bits - f.lo_bits)) - 1) & (u >> f.lo_bits));
     uint32_t lo = u & ((1u << f.lo_bits) - 1);
     return hi << f.pos | lo << f.lo_pos;
+}
+
+/* jb_fix_encode for what the emitters pass: d = a label's offset minus an
+ * instruction's offset plus bias, both in one cursor's buffer, so within
+ * -(2^31 + 255) .. 2^31. That allows 32-bit arithmetic and, for a signed
+ * 32-bit byte field, no test at all: the buffer is at most INT32_MAX bytes
+ * (jb_emit_init), and an instruction that does not fit it is never written
+ * (its reference is dropped). A 32-bit wrap of such a d lands far outside
+ * a field of at most 30 bits. The same result as jb_fix_encode. */
+JB__INLINE uint32_t jb__fix_field(jb_fixfmt f, int64_t d, int *ok)
+{
+    if (f.bits == 32 && f.scale == 0 && (f.flags & JB_FIX_SIGNED)) {
+        *ok = 1;
+        return (uint32_t)d;
+    }
+    if (f.lo_bits == 0 && f.bits + f.scale <= 30) {
+        uint32_t u = (uint32_t)d;
+        uint32_t half = (f.flags & JB_FIX_SIGNED) ? 1u << (f.bits - 1 + f.scale) : 0;
+        uint32_t bad = ~0u << (f.bits + f.scale) | ((1u << f.scale) - 1);
+        uint32_t mask = ((1u << f.bits) - 1) << f.pos;
+        *ok = !((u + half) & bad);
+        return (f.pos >= f.scale ? u << (f.pos - f.scale) : u >> (f.scale - f.pos)) & mask;
+    }
+    return jb_fix_encode(f, d, ok);
 }
 
 /* ---- the cursor ----------------------------------------------------------------- */
@@ -395,9 +413,17 @@ JB__INLINE int jb_emit_room(jb_emit *e, size_t n)
  * e (so do not pass c itself to jb_emit_finish, _install, _reset or _free:
  * give it back first). It pays only when c is a local variable whose
  * address goes to nothing but the emitters (not to other functions, not
- * stored), so that the compiler can see every use. jb_emit_giveback fails
- * e with JB_ESTATE when c is not e's copy. Cost: one copy of the cursor
- * each way. */
+ * stored), so that the compiler can see every use.
+ *
+ * Errors: jb_emit_borrow inside a reservation of e fails the copy
+ * (JB_ESTATE; the copy starts with no reservation open; the error reaches
+ * e at the giveback). jb_emit_giveback copies c
+ * over e whatever it holds (it cannot tell whether c is e's copy: give
+ * back only to the cursor you borrowed from), closing a reservation left
+ * open on c first (jb_emit_release, with its checks). Errors on c are e's
+ * after the giveback. Thread safety: a cursor and its copy belong to one
+ * thread at a time, as a cursor does; no locks. Cost: one copy of the
+ * cursor each way (a struct copy), no call, no syscall. */
 JB__INLINE void jb_emit_borrow(jb_emit *e, jb_emit *c)
 {
     *c = *e;
@@ -425,9 +451,17 @@ JB__INLINE void jb_emit_giveback(jb_emit *e, jb_emit *c)
  * JB_EMIT_SLACK - 1 bytes of store margin past them); 0 when they are not
  * or the cursor has failed: then emit the same instructions without the
  * reservation, whose exact checks place code that fits into the last bytes
- * of the buffer (JB_EMIT_RESERVED does both). Reservations do not nest: a
- * second jb_emit_reserve before release fails the cursor (JB_ESTATE) and
- * returns 0. Cost: one comparison. */
+ * of the buffer (JB_EMIT_RESERVED does both). A refusal for room (or on a
+ * failed cursor) is not an error and changes nothing. Reservations do not
+ * nest: a second jb_emit_reserve before release fails the cursor
+ * (JB_ESTATE), closes the open reservation and returns 0. An emitter that
+ * fails inside a reservation fails the cursor as anywhere (its first error
+ * stays); the emitters after it may still write into the reserved bytes,
+ * but jb_emit_release puts the cursor back where the first failure left
+ * it, so nothing past that point counts as emitted. Thread safety: as the
+ * cursor (one thread at a time). Cost: one comparison; the saving is in
+ * the emitters, whose checks fold away only where the compiler sees the
+ * reservation (a local copy). */
 JB__INLINE int jb_emit_reserve(jb_emit *e, size_t n)
 {
     if (e->jb__reserved) { /* ends it: after any reserve, none is open or this one */
@@ -448,8 +482,10 @@ JB__INLINE int jb_emit_reserve(jb_emit *e, size_t n)
  * in the caller: the emitters did not check) the cursor fails with
  * JB_EFULL, naming the overrun; the extra bytes were written past the
  * reservation and, when the overrun exceeds JB_EMIT_SLACK - 1 bytes, maybe
- * past the buffer. A release without a reservation fails the cursor
- * (JB_ESTATE). Cost: one comparison. */
+ * past the buffer. After a failure inside the reservation the cursor goes
+ * back to where the first failure left it (its error stays). A release
+ * without a reservation fails the cursor (JB_ESTATE) and moves nothing.
+ * Thread safety: as the cursor. Cost: one comparison. */
 JB__INLINE void jb_emit_release(jb_emit *e)
 {
     if (!e->jb__reserved) {
@@ -470,7 +506,10 @@ JB__INLINE void jb_emit_release(jb_emit *e)
 
 /* Run the statements `...` inside a reservation of n bytes when there is
  * room, else as they are (the last bytes of the buffer, checked per
- * instruction): the statements are compiled twice. */
+ * instruction): the same bytes either way, and JB_EFULL only when they do
+ * not fit the buffer. Errors are those of jb_emit_reserve/_release and of
+ * the statements. Cost: one comparison per group at run time; the
+ * statements are compiled twice (code size). */
 #define JB_EMIT_RESERVED(e, n, ...)              \
     do {                                         \
         if (jb_emit_reserve((e), (n))) {         \
@@ -523,7 +562,7 @@ JB__INLINE int jb__fix_put(uint8_t *start, const jb__fixup *r, jb_fixfmt f, int 
 {
     int ok;
     unsigned off = fixed ? f.off : r->fmt.off, bias = fixed ? f.bias : r->fmt.bias;
-    uint32_t field = jb_fix_encode(f, (int64_t)target - ((int64_t)r->at + bias), &ok);
+    uint32_t field = jb__fix_field(f, (int64_t)target - ((int64_t)r->at + bias), &ok);
     uint8_t *p = start + r->at;
     if (!ok)
         return 0;
@@ -619,7 +658,7 @@ JB__INLINE int jb__label_use(jb_emit *e, jb_label l, uint32_t at, jb_fixfmt fmt,
         int32_t t = s->pos;
         if (t >= 0) {
             int ok;
-            *field = jb_fix_encode(fmt, (int64_t)t - ((int64_t)at + fmt.bias), &ok);
+            *field = jb__fix_field(fmt, (int64_t)t - ((int64_t)at + fmt.bias), &ok);
             if (JB__LIKELY(ok))
                 return 1;
             jb__lib_range(e, fmt, at, t);
