@@ -14,9 +14,13 @@ static void set_buffer(jb_emit *e, void *buf, size_t cap)
 {
     e->start = e->cur = buf;
     e->end = e->jb__limit = (uint8_t *)buf + cap;
-    e->jb__lim = cap >= JB_EMIT_SLACK ? (uintptr_t)buf + cap - JB_EMIT_SLACK + 1 : 0;
+    /* no fast path for a buffer below JB_EMIT_SLACK: lim at the start */
+    e->jb__lim = (uintptr_t)buf + (cap >= JB_EMIT_SLACK ? cap - JB_EMIT_SLACK + 1 : 0);
     e->err = 0;
-    e->jb__nlabels = e->jb__nfix = e->jb__nref = 0;
+    e->jb__nlabels = e->jb__nfix = 0;
+    if (e->jb__labels)
+        JB__NREF(e) = 0;
+    e->jb__reserved = 0;
     if (cap > INT32_MAX)
         jb_emit_fail(e, JB_EINVAL, "the buffer is larger than 2 GiB, the most label "
                                    "offsets can address; give the cursor a smaller buffer");
@@ -40,12 +44,12 @@ void jb_emit_reset_buffer(jb_emit *e, void *buf, size_t cap)
 
 void jb_emit_free(jb_emit *e)
 {
-    free(e->jb__labels);
+    free(e->jb__labels ? e->jb__labels - 1 : NULL);
     free(e->jb__fix);
     e->jb__labels = NULL;
     e->jb__fix = NULL;
     e->jb__cap_labels = e->jb__cap_fix = 0;
-    e->jb__nlabels = e->jb__nfix = e->jb__nref = 0;
+    e->jb__nlabels = e->jb__nfix = 0;
 }
 
 /* Forget the references recorded by an instruction that was not written
@@ -55,10 +59,10 @@ void jb_emit_free(jb_emit *e)
 static void drop_unwritten_refs(jb_emit *e)
 {
     uint32_t size = (uint32_t)(e->cur - e->start);
-    for (uint32_t l = 0; e->jb__nref && l < e->jb__nlabels; l++)
-        if (e->jb__labels[l].head == JB__ONE_REF && e->jb__labels[l].ref.at >= size) {
+    for (uint32_t l = 0; l < e->jb__nlabels && JB__NREF(e); l++)
+        if (JB__IS_ONE(e->jb__labels[l].head) && e->jb__labels[l].ref.at >= size) {
             e->jb__labels[l].head = -1;
-            e->jb__nref--;
+            JB__NREF(e)--;
         }
     while (e->jb__nfix && e->jb__fix[e->jb__nfix - 1].at >= size) {
         int32_t i = (int32_t)--e->jb__nfix;
@@ -68,12 +72,18 @@ static void drop_unwritten_refs(jb_emit *e)
     }
 }
 
+/* The first failure only: inside a reservation the emitters go on past it
+ * (they check no room there), so a later failure's cur is not where the
+ * cursor stopped. */
 static void collapse(jb_emit *e, int err)
 {
-    if (!e->err)
-        e->err = err;
+    if (e->err)
+        return;
+    e->err = err;
     e->end = e->cur; /* every later emit fails its capacity check */
-    e->jb__lim = 0;
+    if (e->jb__reserved) /* jb_emit_release then puts cur back at end */
+        e->jb__resv_end = NULL;
+    e->jb__lim = (uintptr_t)e->cur;
     drop_unwritten_refs(e);
 }
 
@@ -115,8 +125,8 @@ int jb_emit_finish(jb_emit *e, size_t *size)
         *size = 0;
     if (e->err)
         return e->err;
-    for (uint32_t l = 0; e->jb__nref && l < e->jb__nlabels; l++)
-        if (e->jb__labels[l].head == JB__ONE_REF) {
+    for (uint32_t l = 0; l < e->jb__nlabels && JB__NREF(e); l++)
+        if (JB__IS_ONE(e->jb__labels[l].head)) {
             jb__fail(JB_ELABEL, "emitter: label %u is referenced by the instruction at "
                                 "offset %u but never bound; bind every label you branch "
                                 "to (until then that instruction is a trap)",
@@ -179,10 +189,24 @@ static int grow(void **p, uint32_t *cap, size_t elem)
     return 1;
 }
 
+/* Label storage: one header slot (JB__NREF) before label 0. */
+static int grow_labels(jb_emit *e)
+{
+    uint32_t n = e->jb__cap_labels ? e->jb__cap_labels * 2 : 256;
+    jb__label_slot *old = e->jb__labels ? e->jb__labels - 1 : NULL;
+    jb__label_slot *q = realloc(old, ((size_t)n + 1) * sizeof *q);
+    if (!q)
+        return 0;
+    if (!old)
+        q[0].ref.at = 0;
+    e->jb__labels = q + 1;
+    e->jb__cap_labels = n;
+    return 1;
+}
+
 jb_label jb_label_new_slow(jb_emit *e)
 {
-    if (e->jb__nlabels == e->jb__cap_labels &&
-        !grow((void **)&e->jb__labels, &e->jb__cap_labels, sizeof *e->jb__labels)) {
+    if (e->jb__nlabels == e->jb__cap_labels && !grow_labels(e)) {
         jb_emit_fail(e, JB_ENOMEM, "out of memory for labels");
         return UINT32_MAX;
     }
@@ -222,10 +246,10 @@ void jb_label_ref_slow(jb_emit *e, jb_label l, uint32_t at, jb_fixfmt fmt, uint3
     if (e->err || bad_label(e, l))
         return;
     jb__label_slot *s = &e->jb__labels[l];
-    if (s->head == JB__ONE_REF) {
+    if (JB__IS_ONE(s->head)) {
         jb__fixup first = s->ref;
         s->head = -1;
-        e->jb__nref--;
+        JB__NREF(e)--;
         if (!push_record(e, l, &first))
             return;
     }
@@ -288,25 +312,25 @@ void jb_label_bind_slow(jb_emit *e, jb_label l)
         return;
     }
     int32_t pos = (int32_t)(e->cur - e->start);
-    if (s->head == JB__ONE_REF) {
-        if (!jb__fix_apply(e->start, &s->ref, pos)) {
+    if (JB__IS_ONE(s->head)) {
+        if (!jb__fix_apply(e->start, &s->ref, JB__FIXK_OTHER, pos)) {
             jb_fix_range_fail(e, s->ref.fmt, s->ref.at, pos);
             return;
         }
         s->pos = pos;
-        s->head = -1;
-        e->jb__nref--;
+        s->head = JB__BOUND;
+        JB__NREF(e)--;
         return;
     }
     for (int32_t i = s->head; i >= 0; i = e->jb__fix[i].next)
-        if (!jb__fix_apply(e->start, &e->jb__fix[i], pos)) {
+        if (!jb__fix_apply(e->start, &e->jb__fix[i], JB__FIXK_OTHER, pos)) {
             jb_fix_range_fail(e, e->jb__fix[i].fmt, e->jb__fix[i].at, pos);
             return;
         }
     for (int32_t i = s->head; i >= 0; i = e->jb__fix[i].next)
         e->jb__fix[i].at = JB__FIX_DEAD;
     s->pos = pos;
-    s->head = -1;
+    s->head = JB__BOUND;
     while (e->jb__nfix && e->jb__fix[e->jb__nfix - 1].at == JB__FIX_DEAD)
         e->jb__nfix--; /* records are a stack: reuse the dead ones on top */
 }

@@ -133,23 +133,25 @@ JB__INLINE void jb_a64__word(jb_emit *e, uint32_t w)
         jb__put32(e->cur, w);
         e->cur += 4;
     } else {
-        jb_emit_tail(e, &w, 4);
+        jb__lib_tail64(e, w, 4);
     }
 }
 
-static inline int jb_a64__bad(jb_emit *e, int cond, const char *what)
+JB__INLINE int jb_a64__bad(jb_emit *e, int cond, const char *what)
 {
     if (JB__LIKELY(!cond))
         return 0;
-    jb_emit_fail(e, JB_EOPERAND, what);
+    jb__lib_fail(e, JB_EOPERAND, what);
+    if (JB__IN_RESERVATION(e))
+        e->cur += 4; /* the advance of every path alike (jb_emit_reserve) */
     return 1;
 }
-static inline int jb_a64__bad_regs(jb_emit *e, unsigned regs_or)
+JB__INLINE int jb_a64__bad_regs(jb_emit *e, unsigned regs_or)
 {
     return jb_a64__bad(e, regs_or > 31, "arm64: register number above 31");
 }
 /* An integer size of 32 or 64 bits. */
-static inline int jb_a64__bad_sz(jb_emit *e, jb_type sz)
+JB__INLINE int jb_a64__bad_sz(jb_emit *e, jb_type sz)
 {
     return jb_a64__bad(e, (unsigned)sz > 7 || JB__SIZE(sz) < 2,
                        "arm64: operand size must be JB_I32 or JB_I64");
@@ -198,7 +200,7 @@ static inline int jb_a64__bitmask(uint64_t v, uint32_t *field) { return jb_a64__
 /* ---- moves ------------------------------------------------------------------ */
 
 /* movz/movk/movn of size sz: rd, #imm16, lsl #shift (0/16, and 32/48 for x) */
-static inline void jb_a64_movw(jb_emit *e, jb_type sz, uint32_t op, jb_a64_reg rd, unsigned imm16,
+JB__INLINE void jb_a64_movw(jb_emit *e, jb_type sz, uint32_t op, jb_a64_reg rd, unsigned imm16,
                                unsigned shift)
 {
     if (jb_a64__bad_sz(e, sz) ||
@@ -210,9 +212,9 @@ static inline void jb_a64_movw(jb_emit *e, jb_type sz, uint32_t op, jb_a64_reg r
         return;
     jb_a64__word(e, (op & 0x7fffffffu) | JB_A64__SF(sz) | (shift / 16) << 21 | imm16 << 5 | rd);
 }
-static inline void jb_a64_movz(jb_emit *e, jb_a64_reg rd, unsigned imm16, unsigned shift) { jb_a64_movw(e, JB_I64, JB_A64_OP_MOVZ, rd, imm16, shift); }
-static inline void jb_a64_movk(jb_emit *e, jb_a64_reg rd, unsigned imm16, unsigned shift) { jb_a64_movw(e, JB_I64, JB_A64_OP_MOVK, rd, imm16, shift); }
-static inline void jb_a64_movn(jb_emit *e, jb_a64_reg rd, unsigned imm16, unsigned shift) { jb_a64_movw(e, JB_I64, JB_A64_OP_MOVN, rd, imm16, shift); }
+JB__INLINE void jb_a64_movz(jb_emit *e, jb_a64_reg rd, unsigned imm16, unsigned shift) { jb_a64_movw(e, JB_I64, JB_A64_OP_MOVZ, rd, imm16, shift); }
+JB__INLINE void jb_a64_movk(jb_emit *e, jb_a64_reg rd, unsigned imm16, unsigned shift) { jb_a64_movw(e, JB_I64, JB_A64_OP_MOVK, rd, imm16, shift); }
+JB__INLINE void jb_a64_movn(jb_emit *e, jb_a64_reg rd, unsigned imm16, unsigned shift) { jb_a64_movw(e, JB_I64, JB_A64_OP_MOVN, rd, imm16, shift); }
 
 /* Chunks of imm (16 bits each) that are not `fill` (0 or 0xffff). */
 static inline unsigned jb_a64__chunks_not(uint64_t imm, unsigned fill)
@@ -229,7 +231,7 @@ static inline unsigned jb_a64__chunks_not(uint64_t imm, unsigned fill)
  * movz/movn + movk; else movz or movn (whichever leaves fewer chunks) and
  * a movk per remaining chunk. At most four instructions, each checked for
  * room on its own (a 2-instruction constant needs 8 free bytes). */
-static inline void jb_a64_mov_imm(jb_emit *e, jb_a64_reg rd, uint64_t imm)
+JB__INLINE void jb_a64_mov_imm(jb_emit *e, jb_a64_reg rd, uint64_t imm)
 {
     if (jb_a64__bad(e, rd > 30, "arm64: mov_imm needs x0..x30"))
         return;
@@ -275,14 +277,14 @@ static inline void jb_a64_mov_imm(jb_emit *e, jb_a64_reg rd, uint64_t imm)
 }
 
 /* mov rd, rm (orr rd, xzr, rm; 31 is xzr) */
-static inline void jb_a64_mov_rr(jb_emit *e, jb_a64_reg rd, jb_a64_reg rm)
+JB__INLINE void jb_a64_mov_rr(jb_emit *e, jb_a64_reg rd, jb_a64_reg rm)
 {
     if (!jb_a64__bad_regs(e, rd | rm))
         jb_a64__word(e, JB_A64_OP_ORR_R | jb_a64__rm(rm) | jb_a64__rn(31) | rd);
 }
 
 /* mov rd, rn where either may be sp (add rd, rn, #0) */
-static inline void jb_a64_mov_sp(jb_emit *e, jb_a64_reg rd, jb_a64_reg rn)
+JB__INLINE void jb_a64_mov_sp(jb_emit *e, jb_a64_reg rd, jb_a64_reg rn)
 {
     if (!jb_a64__bad_regs(e, rd | rn))
         jb_a64__word(e, JB_A64_OP_ADD_I | jb_a64__rn(rn) | rd);
@@ -300,7 +302,7 @@ typedef jb_type jb_a64_width; /* the older names of the jb_type values */
 /* rd = the low 8/16/32 bits of rn, zero- or sign-extended to 64 bits (64:
  * a copy): uxtb/uxth (32-bit ubfm, which clears the upper half), mov wd,
  * wn, sxtb/sxth/sxtw, mov. */
-static inline void jb_a64_extend(jb_emit *e, jb_type t, jb_a64_reg rd, jb_a64_reg rn)
+JB__INLINE void jb_a64_extend(jb_emit *e, jb_type t, jb_a64_reg rd, jb_a64_reg rn)
 {
     static const uint32_t op[8] = {0x53001c00u, 0x53003c00u, 0x2a0003e0u, 0xaa0003e0u,
                                    0x93401c00u, 0x93403c00u, 0x93407c00u, 0xaa0003e0u};
@@ -336,7 +338,7 @@ static inline uint32_t jb_a64__alu_opc(unsigned op)
 
 /* op rd, rn, rm, shift #amount (amount 0..31 for w, 0..63 for x; add/sub
  * take no ror). Register 31 is the zero register. */
-static inline void jb_a64_alu_sh(jb_emit *e, jb_type sz, jb_a64_alu_op op, jb_a64_reg d, jb_a64_reg n,
+JB__INLINE void jb_a64_alu_sh(jb_emit *e, jb_type sz, jb_a64_alu_op op, jb_a64_reg d, jb_a64_reg n,
                                  jb_a64_reg m, jb_a64_shift_op sh, unsigned amount)
 {
     if (jb_a64__bad_sz(e, sz) || jb_a64__bad_regs(e, d | n | m) ||
@@ -349,7 +351,7 @@ static inline void jb_a64_alu_sh(jb_emit *e, jb_type sz, jb_a64_alu_op op, jb_a6
     jb_a64__word(e, jb_a64__alu_opc(op) | JB_A64__SF(sz) | (uint32_t)sh << 22 | m << 16 |
                         amount << 10 | n << 5 | d);
 }
-static inline void jb_a64_alu(jb_emit *e, jb_type sz, jb_a64_alu_op op, jb_a64_reg d, jb_a64_reg n,
+JB__INLINE void jb_a64_alu(jb_emit *e, jb_type sz, jb_a64_alu_op op, jb_a64_reg d, jb_a64_reg n,
                               jb_a64_reg m)
 {
     jb_a64_alu_sh(e, sz, op, d, n, m, JB_A64_LSL, 0);
@@ -357,7 +359,7 @@ static inline void jb_a64_alu(jb_emit *e, jb_type sz, jb_a64_alu_op op, jb_a64_r
 
 /* add/adds/sub/subs rd, rn, rm, ext #amount (0..4): rm is a w register for
  * the b/h/w extensions, x for uxtx/sxtx; rd (add/sub) and rn may be sp. */
-static inline void jb_a64_alu_ext(jb_emit *e, jb_type sz, jb_a64_alu_op op, jb_a64_reg d, jb_a64_reg n,
+JB__INLINE void jb_a64_alu_ext(jb_emit *e, jb_type sz, jb_a64_alu_op op, jb_a64_reg d, jb_a64_reg n,
                                   jb_a64_reg m, jb_a64_ext ext, unsigned amount)
 {
     if (jb_a64__bad_sz(e, sz) || jb_a64__bad_regs(e, d | n | m) ||
@@ -373,7 +375,7 @@ static inline void jb_a64_alu_ext(jb_emit *e, jb_type sz, jb_a64_alu_op op, jb_a
  * sign (a negative one flips add and sub: cmp x0, #-1 is cmn x0, #1, with
  * the same flags); rd (add/sub) and rn may be sp. Logical ops: a bitmask
  * immediate of the size (bic/orn/eon/bics use the complement). */
-static inline void jb_a64_alu_imm(jb_emit *e, jb_type sz, jb_a64_alu_op op, jb_a64_reg d, jb_a64_reg n,
+JB__INLINE void jb_a64_alu_imm(jb_emit *e, jb_type sz, jb_a64_alu_op op, jb_a64_reg d, jb_a64_reg n,
                                   int64_t imm)
 {
     if (jb_a64__bad_sz(e, sz) || jb_a64__bad_regs(e, d | n) ||
@@ -415,46 +417,46 @@ static inline void jb_a64_alu_imm(jb_emit *e, jb_type sz, jb_a64_alu_op op, jb_a
 }
 
 /* 64-bit shorthands (shifted-register form, no shift; 31 = xzr). */
-static inline void jb_a64__rrr(jb_emit *e, uint32_t op, jb_a64_reg rd, jb_a64_reg rn, jb_a64_reg rm)
+JB__INLINE void jb_a64__rrr(jb_emit *e, uint32_t op, jb_a64_reg rd, jb_a64_reg rn, jb_a64_reg rm)
 {
     if (!jb_a64__bad_regs(e, rd | rn | rm))
         jb_a64__word(e, op | jb_a64__rm(rm) | jb_a64__rn(rn) | rd);
 }
-static inline void jb_a64_add(jb_emit *e, jb_a64_reg d, jb_a64_reg n, jb_a64_reg m) { jb_a64__rrr(e, JB_A64_OP_ADD_R, d, n, m); }
-static inline void jb_a64_adds(jb_emit *e, jb_a64_reg d, jb_a64_reg n, jb_a64_reg m) { jb_a64__rrr(e, JB_A64_OP_ADDS_R, d, n, m); }
-static inline void jb_a64_sub(jb_emit *e, jb_a64_reg d, jb_a64_reg n, jb_a64_reg m) { jb_a64__rrr(e, JB_A64_OP_SUB_R, d, n, m); }
-static inline void jb_a64_subs(jb_emit *e, jb_a64_reg d, jb_a64_reg n, jb_a64_reg m) { jb_a64__rrr(e, JB_A64_OP_SUBS_R, d, n, m); }
-static inline void jb_a64_and(jb_emit *e, jb_a64_reg d, jb_a64_reg n, jb_a64_reg m) { jb_a64__rrr(e, JB_A64_OP_AND_R, d, n, m); }
-static inline void jb_a64_ands(jb_emit *e, jb_a64_reg d, jb_a64_reg n, jb_a64_reg m) { jb_a64__rrr(e, JB_A64_OP_ANDS_R, d, n, m); }
-static inline void jb_a64_bic(jb_emit *e, jb_a64_reg d, jb_a64_reg n, jb_a64_reg m) { jb_a64__rrr(e, JB_A64_OP_BIC_R, d, n, m); }
-static inline void jb_a64_orr(jb_emit *e, jb_a64_reg d, jb_a64_reg n, jb_a64_reg m) { jb_a64__rrr(e, JB_A64_OP_ORR_R, d, n, m); }
-static inline void jb_a64_orn(jb_emit *e, jb_a64_reg d, jb_a64_reg n, jb_a64_reg m) { jb_a64__rrr(e, JB_A64_OP_ORN_R, d, n, m); }
-static inline void jb_a64_eor(jb_emit *e, jb_a64_reg d, jb_a64_reg n, jb_a64_reg m) { jb_a64__rrr(e, JB_A64_OP_EOR_R, d, n, m); }
-static inline void jb_a64_cmp(jb_emit *e, jb_a64_reg n, jb_a64_reg m) { jb_a64__rrr(e, JB_A64_OP_SUBS_R, 31, n, m); }
-static inline void jb_a64_cmn(jb_emit *e, jb_a64_reg n, jb_a64_reg m) { jb_a64__rrr(e, JB_A64_OP_ADDS_R, 31, n, m); }
-static inline void jb_a64_tst(jb_emit *e, jb_a64_reg n, jb_a64_reg m) { jb_a64__rrr(e, JB_A64_OP_ANDS_R, 31, n, m); }
-static inline void jb_a64_neg(jb_emit *e, jb_a64_reg d, jb_a64_reg m) { jb_a64__rrr(e, JB_A64_OP_SUB_R, d, 31, m); }
-static inline void jb_a64_mvn(jb_emit *e, jb_a64_reg d, jb_a64_reg m) { jb_a64__rrr(e, JB_A64_OP_ORN_R, d, 31, m); }
+JB__INLINE void jb_a64_add(jb_emit *e, jb_a64_reg d, jb_a64_reg n, jb_a64_reg m) { jb_a64__rrr(e, JB_A64_OP_ADD_R, d, n, m); }
+JB__INLINE void jb_a64_adds(jb_emit *e, jb_a64_reg d, jb_a64_reg n, jb_a64_reg m) { jb_a64__rrr(e, JB_A64_OP_ADDS_R, d, n, m); }
+JB__INLINE void jb_a64_sub(jb_emit *e, jb_a64_reg d, jb_a64_reg n, jb_a64_reg m) { jb_a64__rrr(e, JB_A64_OP_SUB_R, d, n, m); }
+JB__INLINE void jb_a64_subs(jb_emit *e, jb_a64_reg d, jb_a64_reg n, jb_a64_reg m) { jb_a64__rrr(e, JB_A64_OP_SUBS_R, d, n, m); }
+JB__INLINE void jb_a64_and(jb_emit *e, jb_a64_reg d, jb_a64_reg n, jb_a64_reg m) { jb_a64__rrr(e, JB_A64_OP_AND_R, d, n, m); }
+JB__INLINE void jb_a64_ands(jb_emit *e, jb_a64_reg d, jb_a64_reg n, jb_a64_reg m) { jb_a64__rrr(e, JB_A64_OP_ANDS_R, d, n, m); }
+JB__INLINE void jb_a64_bic(jb_emit *e, jb_a64_reg d, jb_a64_reg n, jb_a64_reg m) { jb_a64__rrr(e, JB_A64_OP_BIC_R, d, n, m); }
+JB__INLINE void jb_a64_orr(jb_emit *e, jb_a64_reg d, jb_a64_reg n, jb_a64_reg m) { jb_a64__rrr(e, JB_A64_OP_ORR_R, d, n, m); }
+JB__INLINE void jb_a64_orn(jb_emit *e, jb_a64_reg d, jb_a64_reg n, jb_a64_reg m) { jb_a64__rrr(e, JB_A64_OP_ORN_R, d, n, m); }
+JB__INLINE void jb_a64_eor(jb_emit *e, jb_a64_reg d, jb_a64_reg n, jb_a64_reg m) { jb_a64__rrr(e, JB_A64_OP_EOR_R, d, n, m); }
+JB__INLINE void jb_a64_cmp(jb_emit *e, jb_a64_reg n, jb_a64_reg m) { jb_a64__rrr(e, JB_A64_OP_SUBS_R, 31, n, m); }
+JB__INLINE void jb_a64_cmn(jb_emit *e, jb_a64_reg n, jb_a64_reg m) { jb_a64__rrr(e, JB_A64_OP_ADDS_R, 31, n, m); }
+JB__INLINE void jb_a64_tst(jb_emit *e, jb_a64_reg n, jb_a64_reg m) { jb_a64__rrr(e, JB_A64_OP_ANDS_R, 31, n, m); }
+JB__INLINE void jb_a64_neg(jb_emit *e, jb_a64_reg d, jb_a64_reg m) { jb_a64__rrr(e, JB_A64_OP_SUB_R, d, 31, m); }
+JB__INLINE void jb_a64_mvn(jb_emit *e, jb_a64_reg d, jb_a64_reg m) { jb_a64__rrr(e, JB_A64_OP_ORN_R, d, 31, m); }
 
-static inline void jb_a64_add_imm(jb_emit *e, jb_a64_reg d, jb_a64_reg n, int64_t i) { jb_a64_alu_imm(e, JB_I64, JB_A64_ADD, d, n, i); }
-static inline void jb_a64_adds_imm(jb_emit *e, jb_a64_reg d, jb_a64_reg n, int64_t i) { jb_a64_alu_imm(e, JB_I64, JB_A64_ADDS, d, n, i); }
-static inline void jb_a64_sub_imm(jb_emit *e, jb_a64_reg d, jb_a64_reg n, int64_t i) { jb_a64_alu_imm(e, JB_I64, JB_A64_SUB, d, n, i); }
-static inline void jb_a64_subs_imm(jb_emit *e, jb_a64_reg d, jb_a64_reg n, int64_t i) { jb_a64_alu_imm(e, JB_I64, JB_A64_SUBS, d, n, i); }
-static inline void jb_a64_cmp_imm(jb_emit *e, jb_a64_reg n, int64_t i) { jb_a64_alu_imm(e, JB_I64, JB_A64_SUBS, 31, n, i); }
-static inline void jb_a64_cmn_imm(jb_emit *e, jb_a64_reg n, int64_t i) { jb_a64_alu_imm(e, JB_I64, JB_A64_ADDS, 31, n, i); }
+JB__INLINE void jb_a64_add_imm(jb_emit *e, jb_a64_reg d, jb_a64_reg n, int64_t i) { jb_a64_alu_imm(e, JB_I64, JB_A64_ADD, d, n, i); }
+JB__INLINE void jb_a64_adds_imm(jb_emit *e, jb_a64_reg d, jb_a64_reg n, int64_t i) { jb_a64_alu_imm(e, JB_I64, JB_A64_ADDS, d, n, i); }
+JB__INLINE void jb_a64_sub_imm(jb_emit *e, jb_a64_reg d, jb_a64_reg n, int64_t i) { jb_a64_alu_imm(e, JB_I64, JB_A64_SUB, d, n, i); }
+JB__INLINE void jb_a64_subs_imm(jb_emit *e, jb_a64_reg d, jb_a64_reg n, int64_t i) { jb_a64_alu_imm(e, JB_I64, JB_A64_SUBS, d, n, i); }
+JB__INLINE void jb_a64_cmp_imm(jb_emit *e, jb_a64_reg n, int64_t i) { jb_a64_alu_imm(e, JB_I64, JB_A64_SUBS, 31, n, i); }
+JB__INLINE void jb_a64_cmn_imm(jb_emit *e, jb_a64_reg n, int64_t i) { jb_a64_alu_imm(e, JB_I64, JB_A64_ADDS, 31, n, i); }
 /* and/orr/eor/ands rd, rn, #imm for a bitmask immediate; any other value,
  * 0 and ~0 included, is JB_EOPERAND. rd 31 is sp for and/orr/eor, xzr for
  * ands. */
-static inline void jb_a64_and_imm(jb_emit *e, jb_a64_reg d, jb_a64_reg n, uint64_t i) { jb_a64_alu_imm(e, JB_I64, JB_A64_AND, d, n, (int64_t)i); }
-static inline void jb_a64_orr_imm(jb_emit *e, jb_a64_reg d, jb_a64_reg n, uint64_t i) { jb_a64_alu_imm(e, JB_I64, JB_A64_ORR, d, n, (int64_t)i); }
-static inline void jb_a64_eor_imm(jb_emit *e, jb_a64_reg d, jb_a64_reg n, uint64_t i) { jb_a64_alu_imm(e, JB_I64, JB_A64_EOR, d, n, (int64_t)i); }
-static inline void jb_a64_ands_imm(jb_emit *e, jb_a64_reg d, jb_a64_reg n, uint64_t i) { jb_a64_alu_imm(e, JB_I64, JB_A64_ANDS, d, n, (int64_t)i); }
-static inline void jb_a64_tst_imm(jb_emit *e, jb_a64_reg n, uint64_t i) { jb_a64_alu_imm(e, JB_I64, JB_A64_ANDS, 31, n, (int64_t)i); }
+JB__INLINE void jb_a64_and_imm(jb_emit *e, jb_a64_reg d, jb_a64_reg n, uint64_t i) { jb_a64_alu_imm(e, JB_I64, JB_A64_AND, d, n, (int64_t)i); }
+JB__INLINE void jb_a64_orr_imm(jb_emit *e, jb_a64_reg d, jb_a64_reg n, uint64_t i) { jb_a64_alu_imm(e, JB_I64, JB_A64_ORR, d, n, (int64_t)i); }
+JB__INLINE void jb_a64_eor_imm(jb_emit *e, jb_a64_reg d, jb_a64_reg n, uint64_t i) { jb_a64_alu_imm(e, JB_I64, JB_A64_EOR, d, n, (int64_t)i); }
+JB__INLINE void jb_a64_ands_imm(jb_emit *e, jb_a64_reg d, jb_a64_reg n, uint64_t i) { jb_a64_alu_imm(e, JB_I64, JB_A64_ANDS, d, n, (int64_t)i); }
+JB__INLINE void jb_a64_tst_imm(jb_emit *e, jb_a64_reg n, uint64_t i) { jb_a64_alu_imm(e, JB_I64, JB_A64_ANDS, 31, n, (int64_t)i); }
 
 /* Conditional compare: if c then flags = compare(rn, rm or #imm5) (ccmp:
  * as cmp, ccmn: as cmn) else flags = nzcv (0..15). */
 typedef enum { JB_A64_CCMP, JB_A64_CCMN } jb_a64_ccmp_op;
-static inline void jb_a64__ccmp(jb_emit *e, jb_type sz, jb_a64_ccmp_op op, jb_a64_reg n, unsigned mi,
+JB__INLINE void jb_a64__ccmp(jb_emit *e, jb_type sz, jb_a64_ccmp_op op, jb_a64_reg n, unsigned mi,
                                 int is_imm, unsigned nzcv, jb_a64_cond c)
 {
     if (jb_a64__bad_sz(e, sz) || jb_a64__bad_regs(e, n | mi) ||
@@ -465,12 +467,12 @@ static inline void jb_a64__ccmp(jb_emit *e, jb_type sz, jb_a64_ccmp_op op, jb_a6
     jb_a64__word(e, (op == JB_A64_CCMP ? 0x7a400000u : 0x3a400000u) | JB_A64__SF(sz) |
                         (is_imm ? 0x800u : 0) | mi << 16 | (uint32_t)c << 12 | n << 5 | nzcv);
 }
-static inline void jb_a64_ccmp_r(jb_emit *e, jb_type sz, jb_a64_ccmp_op op, jb_a64_reg n, jb_a64_reg m,
+JB__INLINE void jb_a64_ccmp_r(jb_emit *e, jb_type sz, jb_a64_ccmp_op op, jb_a64_reg n, jb_a64_reg m,
                                  unsigned nzcv, jb_a64_cond c)
 {
     jb_a64__ccmp(e, sz, op, n, m, 0, nzcv, c);
 }
-static inline void jb_a64_ccmp_i(jb_emit *e, jb_type sz, jb_a64_ccmp_op op, jb_a64_reg n, unsigned imm5,
+JB__INLINE void jb_a64_ccmp_i(jb_emit *e, jb_type sz, jb_a64_ccmp_op op, jb_a64_reg n, unsigned imm5,
                                  unsigned nzcv, jb_a64_cond c)
 {
     jb_a64__ccmp(e, sz, op, n, imm5, 1, nzcv, c);
@@ -480,7 +482,7 @@ static inline void jb_a64_ccmp_i(jb_emit *e, jb_type sz, jb_a64_ccmp_op op, jb_a
 
 /* op rd, rn, #amount (0..31 for w, 0..63 for x): lsl/lsr/asr (ubfm/sbfm),
  * ror (extr rd, rn, rn). */
-static inline void jb_a64_shift(jb_emit *e, jb_type sz, jb_a64_shift_op op, jb_a64_reg d, jb_a64_reg n,
+JB__INLINE void jb_a64_shift(jb_emit *e, jb_type sz, jb_a64_shift_op op, jb_a64_reg d, jb_a64_reg n,
                                 unsigned s)
 {
     unsigned w = JB__SIZE(sz) == 3 ? 64 : 32;
@@ -499,7 +501,7 @@ static inline void jb_a64_shift(jb_emit *e, jb_type sz, jb_a64_shift_op op, jb_a
                             imms << 10 | n << 5 | d);
 }
 /* op rd, rn, rm: the amount is rm mod the width (lslv, lsrv, asrv, rorv). */
-static inline void jb_a64_shift_r(jb_emit *e, jb_type sz, jb_a64_shift_op op, jb_a64_reg d, jb_a64_reg n,
+JB__INLINE void jb_a64_shift_r(jb_emit *e, jb_type sz, jb_a64_shift_op op, jb_a64_reg d, jb_a64_reg n,
                                   jb_a64_reg m)
 {
     if (jb_a64__bad_sz(e, sz) || jb_a64__bad_regs(e, d | n | m) ||
@@ -507,14 +509,14 @@ static inline void jb_a64_shift_r(jb_emit *e, jb_type sz, jb_a64_shift_op op, jb
         return;
     jb_a64__word(e, 0x1ac02000u | JB_A64__SF(sz) | (uint32_t)op << 10 | m << 16 | n << 5 | d);
 }
-static inline void jb_a64_lsl(jb_emit *e, jb_a64_reg d, jb_a64_reg n, unsigned s) { jb_a64_shift(e, JB_I64, JB_A64_LSL, d, n, s); }
-static inline void jb_a64_lsr(jb_emit *e, jb_a64_reg d, jb_a64_reg n, unsigned s) { jb_a64_shift(e, JB_I64, JB_A64_LSR, d, n, s); }
-static inline void jb_a64_asr(jb_emit *e, jb_a64_reg d, jb_a64_reg n, unsigned s) { jb_a64_shift(e, JB_I64, JB_A64_ASR, d, n, s); }
-static inline void jb_a64_ror(jb_emit *e, jb_a64_reg d, jb_a64_reg n, unsigned s) { jb_a64_shift(e, JB_I64, JB_A64_ROR, d, n, s); }
-static inline void jb_a64_lsl_r(jb_emit *e, jb_a64_reg d, jb_a64_reg n, jb_a64_reg m) { jb_a64_shift_r(e, JB_I64, JB_A64_LSL, d, n, m); }
-static inline void jb_a64_lsr_r(jb_emit *e, jb_a64_reg d, jb_a64_reg n, jb_a64_reg m) { jb_a64_shift_r(e, JB_I64, JB_A64_LSR, d, n, m); }
-static inline void jb_a64_asr_r(jb_emit *e, jb_a64_reg d, jb_a64_reg n, jb_a64_reg m) { jb_a64_shift_r(e, JB_I64, JB_A64_ASR, d, n, m); }
-static inline void jb_a64_ror_r(jb_emit *e, jb_a64_reg d, jb_a64_reg n, jb_a64_reg m) { jb_a64_shift_r(e, JB_I64, JB_A64_ROR, d, n, m); }
+JB__INLINE void jb_a64_lsl(jb_emit *e, jb_a64_reg d, jb_a64_reg n, unsigned s) { jb_a64_shift(e, JB_I64, JB_A64_LSL, d, n, s); }
+JB__INLINE void jb_a64_lsr(jb_emit *e, jb_a64_reg d, jb_a64_reg n, unsigned s) { jb_a64_shift(e, JB_I64, JB_A64_LSR, d, n, s); }
+JB__INLINE void jb_a64_asr(jb_emit *e, jb_a64_reg d, jb_a64_reg n, unsigned s) { jb_a64_shift(e, JB_I64, JB_A64_ASR, d, n, s); }
+JB__INLINE void jb_a64_ror(jb_emit *e, jb_a64_reg d, jb_a64_reg n, unsigned s) { jb_a64_shift(e, JB_I64, JB_A64_ROR, d, n, s); }
+JB__INLINE void jb_a64_lsl_r(jb_emit *e, jb_a64_reg d, jb_a64_reg n, jb_a64_reg m) { jb_a64_shift_r(e, JB_I64, JB_A64_LSL, d, n, m); }
+JB__INLINE void jb_a64_lsr_r(jb_emit *e, jb_a64_reg d, jb_a64_reg n, jb_a64_reg m) { jb_a64_shift_r(e, JB_I64, JB_A64_LSR, d, n, m); }
+JB__INLINE void jb_a64_asr_r(jb_emit *e, jb_a64_reg d, jb_a64_reg n, jb_a64_reg m) { jb_a64_shift_r(e, JB_I64, JB_A64_ASR, d, n, m); }
+JB__INLINE void jb_a64_ror_r(jb_emit *e, jb_a64_reg d, jb_a64_reg n, jb_a64_reg m) { jb_a64_shift_r(e, JB_I64, JB_A64_ROR, d, n, m); }
 
 /* Bitfield moves of `width` bits at bit `lsb` (lsb < size, 1 <= width <=
  * size - lsb): ubfx/sbfx (extract to bit 0, zero/sign-extended), bfi
@@ -522,7 +524,7 @@ static inline void jb_a64_ror_r(jb_emit *e, jb_a64_reg d, jb_a64_reg n, jb_a64_r
  * the low bits of rd, keeping the rest), ubfiz/sbfiz (place at lsb, zeros
  * around). */
 typedef enum { JB_A64_UBFX, JB_A64_SBFX, JB_A64_BFI, JB_A64_BFXIL, JB_A64_UBFIZ, JB_A64_SBFIZ } jb_a64_bitfield_op;
-static inline void jb_a64_bitfield(jb_emit *e, jb_type sz, jb_a64_bitfield_op op, jb_a64_reg d,
+JB__INLINE void jb_a64_bitfield(jb_emit *e, jb_type sz, jb_a64_bitfield_op op, jb_a64_reg d,
                                    jb_a64_reg n, unsigned lsb, unsigned width)
 {
     unsigned w = JB__SIZE(sz) == 3 ? 64 : 32;
@@ -541,7 +543,7 @@ static inline void jb_a64_bitfield(jb_emit *e, jb_type sz, jb_a64_bitfield_op op
 /* Two-source operations: udiv, sdiv (x / 0 = 0, MIN / -1 = MIN, no trap),
  * mul, and smulh/umulh (the high 64 bits of a 128-bit product; x only). */
 typedef enum { JB_A64_UDIV, JB_A64_SDIV, JB_A64_MUL, JB_A64_SMULH, JB_A64_UMULH } jb_a64_op2;
-static inline void jb_a64_dp2(jb_emit *e, jb_type sz, jb_a64_op2 op, jb_a64_reg d, jb_a64_reg n,
+JB__INLINE void jb_a64_dp2(jb_emit *e, jb_type sz, jb_a64_op2 op, jb_a64_reg d, jb_a64_reg n,
                               jb_a64_reg m)
 {
     static const uint32_t opc[5] = {0x1ac00800u, 0x1ac00c00u, 0x1b007c00u, 0x9b407c00u, 0x9bc07c00u};
@@ -554,7 +556,7 @@ static inline void jb_a64_dp2(jb_emit *e, jb_type sz, jb_a64_op2 op, jb_a64_reg 
 /* Multiply-add: madd rd = ra + rn * rm, msub rd = ra - rn * rm, and the
  * widening x = x +- w * w forms smaddl/umaddl/smsubl/umsubl (sz JB_I64). */
 typedef enum { JB_A64_MADD, JB_A64_MSUB, JB_A64_SMADDL, JB_A64_UMADDL, JB_A64_SMSUBL, JB_A64_UMSUBL } jb_a64_op3;
-static inline void jb_a64_dp3(jb_emit *e, jb_type sz, jb_a64_op3 op, jb_a64_reg d, jb_a64_reg n,
+JB__INLINE void jb_a64_dp3(jb_emit *e, jb_type sz, jb_a64_op3 op, jb_a64_reg d, jb_a64_reg n,
                               jb_a64_reg m, jb_a64_reg a)
 {
     static const uint32_t opc[6] = {0x1b000000u, 0x1b008000u, 0x9b200000u, 0x9ba00000u,
@@ -568,7 +570,7 @@ static inline void jb_a64_dp3(jb_emit *e, jb_type sz, jb_a64_op3 op, jb_a64_reg 
 /* One-source bit operations: rbit, rev16 (each halfword), rev32 (each
  * word; x only), rev (the whole register), clz, cls. */
 typedef enum { JB_A64_RBIT, JB_A64_REV16, JB_A64_REV32, JB_A64_REV, JB_A64_CLZ, JB_A64_CLS } jb_a64_op1;
-static inline void jb_a64_dp1(jb_emit *e, jb_type sz, jb_a64_op1 op, jb_a64_reg d, jb_a64_reg n)
+JB__INLINE void jb_a64_dp1(jb_emit *e, jb_type sz, jb_a64_op1 op, jb_a64_reg d, jb_a64_reg n)
 {
     static const uint32_t opc[6] = {0x5ac00000u, 0x5ac00400u, 0x5ac00800u, 0x5ac00800u,
                                     0x5ac01000u, 0x5ac01400u};
@@ -582,21 +584,21 @@ static inline void jb_a64_dp1(jb_emit *e, jb_type sz, jb_a64_op1 op, jb_a64_reg 
     jb_a64__word(e, w);
 }
 
-static inline void jb_a64_udiv(jb_emit *e, jb_a64_reg d, jb_a64_reg n, jb_a64_reg m) { jb_a64_dp2(e, JB_I64, JB_A64_UDIV, d, n, m); }
-static inline void jb_a64_sdiv(jb_emit *e, jb_a64_reg d, jb_a64_reg n, jb_a64_reg m) { jb_a64_dp2(e, JB_I64, JB_A64_SDIV, d, n, m); }
-static inline void jb_a64_umulh(jb_emit *e, jb_a64_reg d, jb_a64_reg n, jb_a64_reg m) { jb_a64_dp2(e, JB_I64, JB_A64_UMULH, d, n, m); }
-static inline void jb_a64_smulh(jb_emit *e, jb_a64_reg d, jb_a64_reg n, jb_a64_reg m) { jb_a64_dp2(e, JB_I64, JB_A64_SMULH, d, n, m); }
+JB__INLINE void jb_a64_udiv(jb_emit *e, jb_a64_reg d, jb_a64_reg n, jb_a64_reg m) { jb_a64_dp2(e, JB_I64, JB_A64_UDIV, d, n, m); }
+JB__INLINE void jb_a64_sdiv(jb_emit *e, jb_a64_reg d, jb_a64_reg n, jb_a64_reg m) { jb_a64_dp2(e, JB_I64, JB_A64_SDIV, d, n, m); }
+JB__INLINE void jb_a64_umulh(jb_emit *e, jb_a64_reg d, jb_a64_reg n, jb_a64_reg m) { jb_a64_dp2(e, JB_I64, JB_A64_UMULH, d, n, m); }
+JB__INLINE void jb_a64_smulh(jb_emit *e, jb_a64_reg d, jb_a64_reg n, jb_a64_reg m) { jb_a64_dp2(e, JB_I64, JB_A64_SMULH, d, n, m); }
 /* madd rd = ra + rn * rm, msub rd = ra - rn * rm (remainder: msub with the
  * quotient), mul rd = rn * rm. */
-static inline void jb_a64_madd(jb_emit *e, jb_a64_reg d, jb_a64_reg n, jb_a64_reg m, jb_a64_reg a) { jb_a64_dp3(e, JB_I64, JB_A64_MADD, d, n, m, a); }
-static inline void jb_a64_msub(jb_emit *e, jb_a64_reg d, jb_a64_reg n, jb_a64_reg m, jb_a64_reg a) { jb_a64_dp3(e, JB_I64, JB_A64_MSUB, d, n, m, a); }
-static inline void jb_a64_mul(jb_emit *e, jb_a64_reg d, jb_a64_reg n, jb_a64_reg m) { jb_a64_dp3(e, JB_I64, JB_A64_MADD, d, n, m, 31); }
+JB__INLINE void jb_a64_madd(jb_emit *e, jb_a64_reg d, jb_a64_reg n, jb_a64_reg m, jb_a64_reg a) { jb_a64_dp3(e, JB_I64, JB_A64_MADD, d, n, m, a); }
+JB__INLINE void jb_a64_msub(jb_emit *e, jb_a64_reg d, jb_a64_reg n, jb_a64_reg m, jb_a64_reg a) { jb_a64_dp3(e, JB_I64, JB_A64_MSUB, d, n, m, a); }
+JB__INLINE void jb_a64_mul(jb_emit *e, jb_a64_reg d, jb_a64_reg n, jb_a64_reg m) { jb_a64_dp3(e, JB_I64, JB_A64_MADD, d, n, m, 31); }
 
 /* ---- conditional select ----------------------------------------------------- */
 
 /* csel rd = c ? rn : rm; csinc rd = c ? rn : rm + 1; csinv (~rm); csneg (-rm) */
 typedef enum { JB_A64_CSEL_OP, JB_A64_CSINC_OP, JB_A64_CSINV_OP, JB_A64_CSNEG_OP } jb_a64_csel_op;
-static inline void jb_a64_cond_sel(jb_emit *e, jb_type sz, jb_a64_csel_op op, jb_a64_reg d, jb_a64_reg n,
+JB__INLINE void jb_a64_cond_sel(jb_emit *e, jb_type sz, jb_a64_csel_op op, jb_a64_reg d, jb_a64_reg n,
                                    jb_a64_reg m, jb_a64_cond c)
 {
     static const uint32_t opc[4] = {0x1a800000u, 0x1a800400u, 0x5a800000u, 0x5a800400u};
@@ -606,31 +608,31 @@ static inline void jb_a64_cond_sel(jb_emit *e, jb_type sz, jb_a64_csel_op op, jb
         return;
     jb_a64__word(e, opc[op] | JB_A64__SF(sz) | m << 16 | (uint32_t)c << 12 | n << 5 | d);
 }
-static inline void jb_a64_csel(jb_emit *e, jb_a64_reg d, jb_a64_reg n, jb_a64_reg m, jb_a64_cond c) { jb_a64_cond_sel(e, JB_I64, JB_A64_CSEL_OP, d, n, m, c); }
-static inline void jb_a64_csinc(jb_emit *e, jb_a64_reg d, jb_a64_reg n, jb_a64_reg m, jb_a64_cond c) { jb_a64_cond_sel(e, JB_I64, JB_A64_CSINC_OP, d, n, m, c); }
-static inline void jb_a64_csinv(jb_emit *e, jb_a64_reg d, jb_a64_reg n, jb_a64_reg m, jb_a64_cond c) { jb_a64_cond_sel(e, JB_I64, JB_A64_CSINV_OP, d, n, m, c); }
-static inline void jb_a64_csneg(jb_emit *e, jb_a64_reg d, jb_a64_reg n, jb_a64_reg m, jb_a64_cond c) { jb_a64_cond_sel(e, JB_I64, JB_A64_CSNEG_OP, d, n, m, c); }
+JB__INLINE void jb_a64_csel(jb_emit *e, jb_a64_reg d, jb_a64_reg n, jb_a64_reg m, jb_a64_cond c) { jb_a64_cond_sel(e, JB_I64, JB_A64_CSEL_OP, d, n, m, c); }
+JB__INLINE void jb_a64_csinc(jb_emit *e, jb_a64_reg d, jb_a64_reg n, jb_a64_reg m, jb_a64_cond c) { jb_a64_cond_sel(e, JB_I64, JB_A64_CSINC_OP, d, n, m, c); }
+JB__INLINE void jb_a64_csinv(jb_emit *e, jb_a64_reg d, jb_a64_reg n, jb_a64_reg m, jb_a64_cond c) { jb_a64_cond_sel(e, JB_I64, JB_A64_CSINV_OP, d, n, m, c); }
+JB__INLINE void jb_a64_csneg(jb_emit *e, jb_a64_reg d, jb_a64_reg n, jb_a64_reg m, jb_a64_cond c) { jb_a64_cond_sel(e, JB_I64, JB_A64_CSNEG_OP, d, n, m, c); }
 
 /* cset rd = c ? 1 : 0 (csinc rd, zr, zr, !c); c may not be al. */
-static inline void jb_a64_cset_sz(jb_emit *e, jb_type sz, jb_a64_reg d, jb_a64_cond c)
+JB__INLINE void jb_a64_cset_sz(jb_emit *e, jb_type sz, jb_a64_reg d, jb_a64_cond c)
 {
     if (!jb_a64__bad(e, (unsigned)c >= JB_A64_AL, "arm64: cset needs a condition other than al"))
         jb_a64_cond_sel(e, sz, JB_A64_CSINC_OP, d, 31, 31, (jb_a64_cond)(c ^ 1));
 }
-static inline void jb_a64_cset(jb_emit *e, jb_a64_reg d, jb_a64_cond c) { jb_a64_cset_sz(e, JB_I64, d, c); }
+JB__INLINE void jb_a64_cset(jb_emit *e, jb_a64_reg d, jb_a64_cond c) { jb_a64_cset_sz(e, JB_I64, d, c); }
 
 /* ---- loads and stores --------------------------------------------------------- */
 
 /* ldr/str xt, [xn, #off]: unsigned offset, a multiple of 8 below 32768 */
-static inline void jb_a64__ldst(jb_emit *e, uint32_t op, jb_a64_reg rt, jb_a64_reg rn, uint32_t off)
+JB__INLINE void jb_a64__ldst(jb_emit *e, uint32_t op, jb_a64_reg rt, jb_a64_reg rn, uint32_t off)
 {
     if (jb_a64__bad(e, (off & ~0x7ff8u) || (rt | rn) > 31, /* 0x7ff8 = 32760 */
                     "arm64: ldr/str unsigned offset must be a multiple of 8 in 0..32760"))
         return;
     jb_a64__word(e, op | (off / 8) << 10 | rn << 5 | rt);
 }
-static inline void jb_a64_ldr(jb_emit *e, jb_a64_reg rt, jb_a64_reg rn, uint32_t off) { jb_a64__ldst(e, JB_A64_OP_LDR_UI, rt, rn, off); }
-static inline void jb_a64_str(jb_emit *e, jb_a64_reg rt, jb_a64_reg rn, uint32_t off) { jb_a64__ldst(e, JB_A64_OP_STR_UI, rt, rn, off); }
+JB__INLINE void jb_a64_ldr(jb_emit *e, jb_a64_reg rt, jb_a64_reg rn, uint32_t off) { jb_a64__ldst(e, JB_A64_OP_LDR_UI, rt, rn, off); }
+JB__INLINE void jb_a64_str(jb_emit *e, jb_a64_reg rt, jb_a64_reg rn, uint32_t off) { jb_a64__ldst(e, JB_A64_OP_STR_UI, rt, rn, off); }
 
 /* Addressing modes of the typed loads and stores below. */
 typedef enum {
@@ -652,7 +654,7 @@ static inline uint32_t jb_a64__ldst_bits(jb_type t, int ld, unsigned *size, int 
     return (uint32_t)(k & 3) << 30 | v | opc << 22;
 }
 
-static inline void jb_a64__ldst_mode(jb_emit *e, jb_type t, int ld, jb_a64_reg rt, jb_a64_reg rn,
+JB__INLINE void jb_a64__ldst_mode(jb_emit *e, jb_type t, int ld, jb_a64_reg rt, jb_a64_reg rn,
                                      int32_t off, jb_a64_mode mode)
 {
     unsigned size;
@@ -685,7 +687,7 @@ static inline void jb_a64__ldst_mode(jb_emit *e, jb_type t, int ld, jb_a64_reg r
 #define JB_A64_UXTW 2u   /* the index is a w register, zero-extended */
 #define JB_A64_SXTW 4u   /* the index is a w register, sign-extended */
 
-static inline void jb_a64__ldst_reg(jb_emit *e, jb_type t, int ld, jb_a64_reg rt, jb_a64_reg rn,
+JB__INLINE void jb_a64__ldst_reg(jb_emit *e, jb_type t, int ld, jb_a64_reg rt, jb_a64_reg rn,
                                     jb_a64_reg rm, unsigned opt)
 {
     unsigned size;
@@ -704,22 +706,22 @@ static inline void jb_a64__ldst_reg(jb_emit *e, jb_type t, int ld, jb_a64_reg rt
 /* Loads: rt = the value of type t at the address, widened into x as t says
  * (ldrb, ldrsb, ldrh, ldrsh, ldr wt, ldrsw, ldr xt; JB_F32 / JB_F64: ldr
  * st / dt). Stores of the low bits of rt (strb, strh, str wt/xt/st/dt). */
-static inline void jb_a64_load(jb_emit *e, jb_type t, jb_a64_reg rt, jb_a64_reg rn, int32_t off,
+JB__INLINE void jb_a64_load(jb_emit *e, jb_type t, jb_a64_reg rt, jb_a64_reg rn, int32_t off,
                                jb_a64_mode mode)
 {
     jb_a64__ldst_mode(e, t, 1, rt, rn, off, mode);
 }
-static inline void jb_a64_load_r(jb_emit *e, jb_type t, jb_a64_reg rt, jb_a64_reg rn, jb_a64_reg rm,
+JB__INLINE void jb_a64_load_r(jb_emit *e, jb_type t, jb_a64_reg rt, jb_a64_reg rn, jb_a64_reg rm,
                                  unsigned opt)
 {
     jb_a64__ldst_reg(e, t, 1, rt, rn, rm, opt);
 }
-static inline void jb_a64_store(jb_emit *e, jb_type t, jb_a64_reg rt, jb_a64_reg rn, int32_t off,
+JB__INLINE void jb_a64_store(jb_emit *e, jb_type t, jb_a64_reg rt, jb_a64_reg rn, int32_t off,
                                 jb_a64_mode mode)
 {
     jb_a64__ldst_mode(e, t, 0, rt, rn, off, mode);
 }
-static inline void jb_a64_store_r(jb_emit *e, jb_type t, jb_a64_reg rt, jb_a64_reg rn, jb_a64_reg rm,
+JB__INLINE void jb_a64_store_r(jb_emit *e, jb_type t, jb_a64_reg rt, jb_a64_reg rn, jb_a64_reg rm,
                                   unsigned opt)
 {
     jb_a64__ldst_reg(e, t, 0, rt, rn, rm, opt);
@@ -728,7 +730,7 @@ static inline void jb_a64_store_r(jb_emit *e, jb_type t, jb_a64_reg rt, jb_a64_r
 /* ldp/stp of two registers of type t (JB_I32: w, JB_I64: x, JB_S32: ldpsw,
  * JB_F32: s, JB_F64: d) with a signed offset, a multiple of the size in
  * -64..63 times it (JB_A64_OFFSET, JB_A64_PRE: [xn, #off]!, JB_A64_POST). */
-static inline void jb_a64__pair(jb_emit *e, jb_type t, int ld, jb_a64_reg t1, jb_a64_reg t2,
+JB__INLINE void jb_a64__pair(jb_emit *e, jb_type t, int ld, jb_a64_reg t1, jb_a64_reg t2,
                                 jb_a64_reg rn, int32_t off, jb_a64_mode mode)
 {
     static const uint32_t idx[3] = {2u << 23, 3u << 23, 1u << 23};
@@ -752,10 +754,10 @@ static inline void jb_a64__pair(jb_emit *e, jb_type t, int ld, jb_a64_reg t1, jb
                         (uint32_t)ld << 22 | ((uint32_t)(off / unit) & 0x7fu) << 15 | t2 << 10 |
                         rn << 5 | t1);
 }
-static inline void jb_a64_load_pair(jb_emit *e, jb_type t, jb_a64_reg t1, jb_a64_reg t2, jb_a64_reg rn, int32_t off, jb_a64_mode mode) { jb_a64__pair(e, t, 1, t1, t2, rn, off, mode); }
-static inline void jb_a64_store_pair(jb_emit *e, jb_type t, jb_a64_reg t1, jb_a64_reg t2, jb_a64_reg rn, int32_t off, jb_a64_mode mode) { jb_a64__pair(e, t, 0, t1, t2, rn, off, mode); }
-static inline void jb_a64_ldp(jb_emit *e, jb_a64_reg t1, jb_a64_reg t2, jb_a64_reg rn, int32_t off, jb_a64_mode mode) { jb_a64__pair(e, JB_I64, 1, t1, t2, rn, off, mode); }
-static inline void jb_a64_stp(jb_emit *e, jb_a64_reg t1, jb_a64_reg t2, jb_a64_reg rn, int32_t off, jb_a64_mode mode) { jb_a64__pair(e, JB_I64, 0, t1, t2, rn, off, mode); }
+JB__INLINE void jb_a64_load_pair(jb_emit *e, jb_type t, jb_a64_reg t1, jb_a64_reg t2, jb_a64_reg rn, int32_t off, jb_a64_mode mode) { jb_a64__pair(e, t, 1, t1, t2, rn, off, mode); }
+JB__INLINE void jb_a64_store_pair(jb_emit *e, jb_type t, jb_a64_reg t1, jb_a64_reg t2, jb_a64_reg rn, int32_t off, jb_a64_mode mode) { jb_a64__pair(e, t, 0, t1, t2, rn, off, mode); }
+JB__INLINE void jb_a64_ldp(jb_emit *e, jb_a64_reg t1, jb_a64_reg t2, jb_a64_reg rn, int32_t off, jb_a64_mode mode) { jb_a64__pair(e, JB_I64, 1, t1, t2, rn, off, mode); }
+JB__INLINE void jb_a64_stp(jb_emit *e, jb_a64_reg t1, jb_a64_reg t2, jb_a64_reg rn, int32_t off, jb_a64_mode mode) { jb_a64__pair(e, JB_I64, 0, t1, t2, rn, off, mode); }
 
 /* ---- control flow and pc-relative addresses ------------------------------------ */
 
@@ -764,47 +766,43 @@ JB__INLINE void jb_a64__ref(jb_emit *e, uint32_t w, jb_label l, jb_fixfmt f)
 {
     if (!jb_emit_room(e, 4))
         return;
-    uint32_t at = (uint32_t)(e->cur - e->start);
-    int state;
-    uint32_t field = jb__label_field(e, l, at, f, &state);
-    if (state < 0)
+    uint32_t at = jb__here(e), field;
+    int state = jb__label_use(e, l, at, f, w, &field);
+    if (state < 0) {
+        if (JB__IN_RESERVATION(e))
+            e->cur += 4; /* the advance of every path alike (jb_emit_reserve) */
         return;
-    if (state)
-        w |= field;
-    else if (jb__label_ref(e, l, at, f, w))
-        w = JB_A64__TRAP;
-    else
-        return;
-    jb__put32(e->cur, w);
+    }
+    jb__put32(e->cur, state ? w | field : JB_A64__TRAP);
     e->cur += 4;
 }
-static inline void jb_a64_b(jb_emit *e, jb_label l) { jb_a64__ref(e, JB_A64_OP_B, l, JB_A64_FIX_B26); }
-static inline void jb_a64_bl(jb_emit *e, jb_label l) { jb_a64__ref(e, JB_A64_OP_BL, l, JB_A64_FIX_B26); }
-static inline void jb_a64_bcond(jb_emit *e, jb_a64_cond c, jb_label l)
+JB__INLINE void jb_a64_b(jb_emit *e, jb_label l) { jb_a64__ref(e, JB_A64_OP_B, l, JB_A64_FIX_B26); }
+JB__INLINE void jb_a64_bl(jb_emit *e, jb_label l) { jb_a64__ref(e, JB_A64_OP_BL, l, JB_A64_FIX_B26); }
+JB__INLINE void jb_a64_bcond(jb_emit *e, jb_a64_cond c, jb_label l)
 {
     if (!jb_a64__bad(e, (unsigned)c > 15, "arm64: condition must be 0..15"))
         jb_a64__ref(e, JB_A64_OP_BCOND | c, l, JB_A64_FIX_BCOND);
 }
 /* cbz/cbnz rt, l of size sz (w or x); the shorthands test x. */
-static inline void jb_a64_cbz_sz(jb_emit *e, jb_type sz, int nonzero, jb_a64_reg rt, jb_label l)
+JB__INLINE void jb_a64_cbz_sz(jb_emit *e, jb_type sz, int nonzero, jb_a64_reg rt, jb_label l)
 {
     if (!jb_a64__bad_sz(e, sz) && !jb_a64__bad_regs(e, rt))
         jb_a64__ref(e, (nonzero ? 0x35000000u : 0x34000000u) | JB_A64__SF(sz) | rt, l, JB_A64_FIX_CBZ);
 }
-static inline void jb_a64_cbz(jb_emit *e, jb_a64_reg rt, jb_label l) { jb_a64_cbz_sz(e, JB_I64, 0, rt, l); }
-static inline void jb_a64_cbnz(jb_emit *e, jb_a64_reg rt, jb_label l) { jb_a64_cbz_sz(e, JB_I64, 1, rt, l); }
+JB__INLINE void jb_a64_cbz(jb_emit *e, jb_a64_reg rt, jb_label l) { jb_a64_cbz_sz(e, JB_I64, 0, rt, l); }
+JB__INLINE void jb_a64_cbnz(jb_emit *e, jb_a64_reg rt, jb_label l) { jb_a64_cbz_sz(e, JB_I64, 1, rt, l); }
 
 /* tbz/tbnz rt, #bit, l: branch if bit (0..63) of rt is zero / not zero */
-static inline void jb_a64__tb(jb_emit *e, uint32_t op, jb_a64_reg rt, unsigned bit, jb_label l)
+JB__INLINE void jb_a64__tb(jb_emit *e, uint32_t op, jb_a64_reg rt, unsigned bit, jb_label l)
 {
     if (!jb_a64__bad(e, bit > 63 || rt > 31, "arm64: tbz/tbnz need bit 0..63 and a register 0..31"))
         jb_a64__ref(e, op | (bit >> 5) << 31 | (bit & 31u) << 19 | rt, l, JB_A64_FIX_TBZ);
 }
-static inline void jb_a64_tbz(jb_emit *e, jb_a64_reg rt, unsigned bit, jb_label l) { jb_a64__tb(e, JB_A64_OP_TBZ, rt, bit, l); }
-static inline void jb_a64_tbnz(jb_emit *e, jb_a64_reg rt, unsigned bit, jb_label l) { jb_a64__tb(e, JB_A64_OP_TBNZ, rt, bit, l); }
+JB__INLINE void jb_a64_tbz(jb_emit *e, jb_a64_reg rt, unsigned bit, jb_label l) { jb_a64__tb(e, JB_A64_OP_TBZ, rt, bit, l); }
+JB__INLINE void jb_a64_tbnz(jb_emit *e, jb_a64_reg rt, unsigned bit, jb_label l) { jb_a64__tb(e, JB_A64_OP_TBNZ, rt, bit, l); }
 
 /* adr rd, l: rd = the label's address (+-1 MiB; any byte offset). */
-static inline void jb_a64_adr(jb_emit *e, jb_a64_reg rd, jb_label l)
+JB__INLINE void jb_a64_adr(jb_emit *e, jb_a64_reg rd, jb_label l)
 {
     if (!jb_a64__bad_regs(e, rd))
         jb_a64__ref(e, JB_A64_OP_ADR | rd, l, JB_A64_FIX_ADR);
@@ -812,7 +810,7 @@ static inline void jb_a64_adr(jb_emit *e, jb_a64_reg rd, jb_label l)
 /* Literal loads of the value at a label (+-1 MiB, word-aligned): type
  * JB_I32 (ldr w), JB_I64 (ldr x), JB_S32 (ldrsw), JB_F32 (ldr s), JB_F64
  * (ldr d). */
-static inline void jb_a64_load_l(jb_emit *e, jb_type t, jb_a64_reg rt, jb_label l)
+JB__INLINE void jb_a64_load_l(jb_emit *e, jb_type t, jb_a64_reg rt, jb_label l)
 {
     uint32_t op = t == JB_I32 ? 0x18000000u : (t == JB_I64 || t == JB_S64) ? 0x58000000u
                 : t == JB_S32 ? 0x98000000u : t == JB_F32 ? 0x1c000000u : t == JB_F64 ? 0x5c000000u : 0;
@@ -820,12 +818,12 @@ static inline void jb_a64_load_l(jb_emit *e, jb_type t, jb_a64_reg rt, jb_label 
         !jb_a64__bad_regs(e, rt))
         jb_a64__ref(e, op | rt, l, JB_A64_FIX_LIT);
 }
-static inline void jb_a64_ldr_l(jb_emit *e, jb_a64_reg rt, jb_label l) { jb_a64_load_l(e, JB_I64, rt, l); }
+JB__INLINE void jb_a64_ldr_l(jb_emit *e, jb_a64_reg rt, jb_label l) { jb_a64_load_l(e, JB_I64, rt, l); }
 
 /* adrp rd, #pages: rd = (pc & ~4095) + pages * 4096, pages in +-2^20. pc is
  * the instruction's final address, so the caller computes pages once it
  * knows where the code will run: (target >> 12) - (pc >> 12). */
-static inline void jb_a64_adrp(jb_emit *e, jb_a64_reg rd, int64_t pages)
+JB__INLINE void jb_a64_adrp(jb_emit *e, jb_a64_reg rd, int64_t pages)
 {
     if (jb_a64__bad(e, pages < -(1 << 20) || pages >= (1 << 20) || rd > 31,
                     "arm64: adrp page offset must be within +-4 GiB"))
@@ -834,13 +832,13 @@ static inline void jb_a64_adrp(jb_emit *e, jb_a64_reg rd, int64_t pages)
     jb_a64__word(e, JB_A64_OP_ADRP | (p & 3u) << 29 | ((p >> 2) & 0x7ffffu) << 5 | rd);
 }
 
-static inline void jb_a64_br(jb_emit *e, jb_a64_reg rn) { if (!jb_a64__bad_regs(e, rn)) jb_a64__word(e, JB_A64_OP_BR | rn << 5); }
-static inline void jb_a64_blr(jb_emit *e, jb_a64_reg rn) { if (!jb_a64__bad_regs(e, rn)) jb_a64__word(e, JB_A64_OP_BLR | rn << 5); }
-static inline void jb_a64_ret(jb_emit *e) { jb_a64__word(e, JB_A64_OP_RET | JB_A64_LR << 5); }
+JB__INLINE void jb_a64_br(jb_emit *e, jb_a64_reg rn) { if (!jb_a64__bad_regs(e, rn)) jb_a64__word(e, JB_A64_OP_BR | rn << 5); }
+JB__INLINE void jb_a64_blr(jb_emit *e, jb_a64_reg rn) { if (!jb_a64__bad_regs(e, rn)) jb_a64__word(e, JB_A64_OP_BLR | rn << 5); }
+JB__INLINE void jb_a64_ret(jb_emit *e) { jb_a64__word(e, JB_A64_OP_RET | JB_A64_LR << 5); }
 
 /* Call an absolute address: mov_imm scratch, addr; blr scratch (x16 or
  * x17, the intra-procedure-call registers, are the usual scratch). */
-static inline void jb_a64_call_abs(jb_emit *e, jb_a64_reg scratch, const void *addr)
+JB__INLINE void jb_a64_call_abs(jb_emit *e, jb_a64_reg scratch, const void *addr)
 {
     jb_a64_mov_imm(e, scratch, (uint64_t)(uintptr_t)addr);
     jb_a64_blr(e, scratch);
@@ -851,7 +849,7 @@ static inline void jb_a64_call_abs(jb_emit *e, jb_a64_reg scratch, const void *a
 /* Memory order of an atomic: plain, acquire, release, or both. */
 typedef enum { JB_A64_RELAXED, JB_A64_ACQUIRE, JB_A64_RELEASE, JB_A64_ACQ_REL } jb_a64_order;
 
-static inline int jb_a64__bad_atomic(jb_emit *e, jb_type sz, unsigned regs, unsigned order)
+JB__INLINE int jb_a64__bad_atomic(jb_emit *e, jb_type sz, unsigned regs, unsigned order)
 {
     return jb_a64__bad(e, (unsigned)sz > 7 || regs > 31 || order > 3,
                        "arm64: atomics need an integer size, registers 0..31 and a "
@@ -860,13 +858,13 @@ static inline int jb_a64__bad_atomic(jb_emit *e, jb_type sz, unsigned regs, unsi
 /* ldxr/ldaxr rt, [rn] (exclusive load; acquire with JB_A64_ACQUIRE) and
  * stxr/stlxr rs, rt, [rn] (rs = 0 if the store happened, 1 if the
  * exclusive monitor was lost; release with JB_A64_RELEASE). */
-static inline void jb_a64_ldxr(jb_emit *e, jb_type sz, jb_a64_order o, jb_a64_reg rt, jb_a64_reg rn)
+JB__INLINE void jb_a64_ldxr(jb_emit *e, jb_type sz, jb_a64_order o, jb_a64_reg rt, jb_a64_reg rn)
 {
     if (!jb_a64__bad_atomic(e, sz, rt | rn, o) &&
         !jb_a64__bad(e, o == JB_A64_RELEASE || o == JB_A64_ACQ_REL, "arm64: ldxr is plain or acquire"))
         jb_a64__word(e, 0x085f7c00u | (uint32_t)JB__SIZE(sz) << 30 | (o ? 0x8000u : 0) | rn << 5 | rt);
 }
-static inline void jb_a64_stxr(jb_emit *e, jb_type sz, jb_a64_order o, jb_a64_reg rs, jb_a64_reg rt,
+JB__INLINE void jb_a64_stxr(jb_emit *e, jb_type sz, jb_a64_order o, jb_a64_reg rs, jb_a64_reg rt,
                                jb_a64_reg rn)
 {
     if (!jb_a64__bad_atomic(e, sz, rs | rt | rn, o) &&
@@ -878,12 +876,12 @@ static inline void jb_a64_stxr(jb_emit *e, jb_type sz, jb_a64_order o, jb_a64_re
                             rn << 5 | rt);
 }
 /* ldar rt, [rn] (load-acquire) and stlr rt, [rn] (store-release) */
-static inline void jb_a64_ldar(jb_emit *e, jb_type sz, jb_a64_reg rt, jb_a64_reg rn)
+JB__INLINE void jb_a64_ldar(jb_emit *e, jb_type sz, jb_a64_reg rt, jb_a64_reg rn)
 {
     if (!jb_a64__bad_atomic(e, sz, rt | rn, 0))
         jb_a64__word(e, 0x08dffc00u | (uint32_t)JB__SIZE(sz) << 30 | rn << 5 | rt);
 }
-static inline void jb_a64_stlr(jb_emit *e, jb_type sz, jb_a64_reg rt, jb_a64_reg rn)
+JB__INLINE void jb_a64_stlr(jb_emit *e, jb_type sz, jb_a64_reg rt, jb_a64_reg rn)
 {
     if (!jb_a64__bad_atomic(e, sz, rt | rn, 0))
         jb_a64__word(e, 0x089ffc00u | (uint32_t)JB__SIZE(sz) << 30 | rn << 5 | rt);
@@ -894,7 +892,7 @@ typedef enum {
     JB_A64_LDADD, JB_A64_LDCLR, JB_A64_LDEOR, JB_A64_LDSET, JB_A64_LDSMAX, JB_A64_LDSMIN,
     JB_A64_LDUMAX, JB_A64_LDUMIN, JB_A64_SWP
 } jb_a64_atomic_op;
-static inline void jb_a64_atomic(jb_emit *e, jb_type sz, jb_a64_atomic_op op, jb_a64_order o,
+JB__INLINE void jb_a64_atomic(jb_emit *e, jb_type sz, jb_a64_atomic_op op, jb_a64_order o,
                                  jb_a64_reg rs, jb_a64_reg rt, jb_a64_reg rn)
 {
     if (jb_a64__bad_atomic(e, sz, rs | rt | rn, o) ||
@@ -905,7 +903,7 @@ static inline void jb_a64_atomic(jb_emit *e, jb_type sz, jb_a64_atomic_op op, jb
                         rs << 16 | opc | rn << 5 | rt);
 }
 /* cas rs, rt, [rn] (LSE): if [rn] == rs then [rn] = rt; rs = the old value. */
-static inline void jb_a64_cas(jb_emit *e, jb_type sz, jb_a64_order o, jb_a64_reg rs, jb_a64_reg rt,
+JB__INLINE void jb_a64_cas(jb_emit *e, jb_type sz, jb_a64_order o, jb_a64_reg rs, jb_a64_reg rt,
                               jb_a64_reg rn)
 {
     if (!jb_a64__bad_atomic(e, sz, rs | rt | rn, o))
@@ -918,17 +916,17 @@ static inline void jb_a64_cas(jb_emit *e, jb_type sz, jb_a64_order o, jb_a64_reg
 #define JB_A64_ISH 11u
 #define JB_A64_ISHLD 9u
 #define JB_A64_ISHST 10u
-static inline void jb_a64_dmb(jb_emit *e, unsigned option)
+JB__INLINE void jb_a64_dmb(jb_emit *e, unsigned option)
 {
     if (!jb_a64__bad(e, option > 15, "arm64: barrier option must be 0..15"))
         jb_a64__word(e, 0xd50330bfu | option << 8);
 }
-static inline void jb_a64_dsb(jb_emit *e, unsigned option)
+JB__INLINE void jb_a64_dsb(jb_emit *e, unsigned option)
 {
     if (!jb_a64__bad(e, option > 15, "arm64: barrier option must be 0..15"))
         jb_a64__word(e, 0xd503309fu | option << 8);
 }
-static inline void jb_a64_isb(jb_emit *e) { jb_a64__word(e, 0xd5033fdfu); }
+JB__INLINE void jb_a64_isb(jb_emit *e) { jb_a64__word(e, 0xd5033fdfu); }
 
 /* ---- frames, traps and padding ------------------------------------------------------ */
 
@@ -936,7 +934,7 @@ static inline void jb_a64_isb(jb_emit *e) { jb_a64__word(e, 0xd5033fdfu); }
  * size rounded up to 16 (none for 0; at most 16 MiB). Locals live at
  * [x29 - k] or [sp + k]. jb_a64_frame_leave undoes it (mov sp, x29; ldp
  * x29, x30, [sp], #16); follow with jb_a64_ret. */
-static inline void jb_a64_frame_enter(jb_emit *e, uint32_t size)
+JB__INLINE void jb_a64_frame_enter(jb_emit *e, uint32_t size)
 {
     uint32_t n = (size + 15) & ~15u;
     if (jb_a64__bad(e, size > 0xfff000u, "arm64: frame size above 16 MiB"))
@@ -950,7 +948,7 @@ static inline void jb_a64_frame_enter(jb_emit *e, uint32_t size)
     if (n)
         jb_a64_sub_imm(e, JB_A64_SP, JB_A64_SP, n);
 }
-static inline void jb_a64_frame_leave(jb_emit *e)
+JB__INLINE void jb_a64_frame_leave(jb_emit *e)
 {
     jb_a64_mov_sp(e, JB_A64_SP, JB_A64_FP);
     jb_a64_ldp(e, JB_A64_FP, JB_A64_LR, JB_A64_SP, 16, JB_A64_POST);
@@ -964,7 +962,7 @@ static inline void jb_a64_frame_leave(jb_emit *e)
  * AAPCS64 callee-saved: x19..x28 (JB_A64_AAPCS_X) and d8..d15. */
 #define JB_A64_AAPCS_X 0x1ff80000u
 #define JB_A64_AAPCS_D 0x0000ff00u
-static inline int jb_a64__bad_frame(jb_emit *e, uint32_t xmask, uint32_t locals)
+JB__INLINE int jb_a64__bad_frame(jb_emit *e, uint32_t xmask, uint32_t locals)
 {
     return jb_a64__bad(e, (xmask >> 29) != 0 || locals > 0xfff000u,
                        "arm64: prologue/epilogue save x0..x28 (x29/x30 always) and at most "
@@ -982,7 +980,7 @@ static inline unsigned jb_a64__frame_regs(uint32_t xmask, uint32_t dmask, unsign
             regs[n++] = 64 + r;
     return n;
 }
-static inline void jb_a64_prologue(jb_emit *e, uint32_t xmask, uint32_t dmask, uint32_t locals)
+JB__INLINE void jb_a64_prologue(jb_emit *e, uint32_t xmask, uint32_t dmask, uint32_t locals)
 {
     unsigned regs[64];
     if (jb_a64__bad_frame(e, xmask, locals))
@@ -1009,7 +1007,7 @@ static inline void jb_a64_prologue(jb_emit *e, uint32_t xmask, uint32_t dmask, u
     if (m)
         jb_a64_sub_imm(e, JB_A64_SP, JB_A64_SP, m);
 }
-static inline void jb_a64_epilogue(jb_emit *e, uint32_t xmask, uint32_t dmask)
+JB__INLINE void jb_a64_epilogue(jb_emit *e, uint32_t xmask, uint32_t dmask)
 {
     unsigned regs[64];
     if (jb_a64__bad_frame(e, xmask, 0))
@@ -1032,23 +1030,23 @@ static inline void jb_a64_epilogue(jb_emit *e, uint32_t xmask, uint32_t dmask)
     jb_a64_ret(e);
 }
 
-static inline void jb_a64_brk(jb_emit *e, unsigned imm16)
+JB__INLINE void jb_a64_brk(jb_emit *e, unsigned imm16)
 {
     if (!jb_a64__bad(e, imm16 > 0xffff, "arm64: brk immediate must be 0..0xffff"))
         jb_a64__word(e, JB_A64_OP_BRK | imm16 << 5);
 }
-static inline void jb_a64_udf(jb_emit *e, unsigned imm16)
+JB__INLINE void jb_a64_udf(jb_emit *e, unsigned imm16)
 {
     if (!jb_a64__bad(e, imm16 > 0xffff, "arm64: udf immediate must be 0..0xffff"))
         jb_a64__word(e, JB_A64_OP_UDF | imm16);
 }
-static inline void jb_a64_nop(jb_emit *e) { jb_a64__word(e, JB_A64_OP_NOP); }
+JB__INLINE void jb_a64_nop(jb_emit *e) { jb_a64__word(e, JB_A64_OP_NOP); }
 
 /* Pad with nops until the offset from the cursor's start is a multiple of
  * `align` (a power of two, 4..4096). From an offset that is not a multiple
  * of 4 (after jb_emit_data) it first pads with zero bytes to the next
  * word, which must not be executed. */
-static inline void jb_a64_align(jb_emit *e, size_t align)
+JB__INLINE void jb_a64_align(jb_emit *e, size_t align)
 {
     if (jb_a64__bad(e, align < 4 || align > 4096 || (align & (align - 1)),
                     "arm64: alignment must be a power of two in 4..4096"))

@@ -58,10 +58,12 @@ typedef uint32_t jb_label;
 #if defined(__GNUC__) || defined(__clang__)
 #define JB__INLINE static inline __attribute__((always_inline))
 #define JB__LIKELY(x) __builtin_expect(!!(x), 1)
+#define JB__UNLIKELY(x) __builtin_expect(!!(x), 0)
 #define JB__COLD __attribute__((cold))
 #else
 #define JB__INLINE static inline
 #define JB__LIKELY(x) (x)
+#define JB__UNLIKELY(x) (x)
 #define JB__COLD
 #endif
 
@@ -138,6 +140,30 @@ JB__INLINE uint32_t jb_fix_encode(jb_fixfmt f, int64_t d, int *ok)
     return hi << f.pos | lo << f.lo_pos;
 }
 
+/* jb_fix_encode for what the emitters pass: d = a label's offset minus an
+ * instruction's offset plus bias, both in one cursor's buffer, so within
+ * -(2^31 + 255) .. 2^31. That allows 32-bit arithmetic and, for a signed
+ * 32-bit byte field, no test at all: the buffer is at most INT32_MAX bytes
+ * (jb_emit_init), and an instruction that does not fit it is never written
+ * (its reference is dropped). A 32-bit wrap of such a d lands far outside
+ * a field of at most 30 bits. The same result as jb_fix_encode. */
+JB__INLINE uint32_t jb__fix_field(jb_fixfmt f, int64_t d, int *ok)
+{
+    if (f.bits == 32 && f.scale == 0 && (f.flags & JB_FIX_SIGNED)) {
+        *ok = 1;
+        return (uint32_t)d;
+    }
+    if (f.lo_bits == 0 && f.bits + f.scale <= 30) {
+        uint32_t u = (uint32_t)d;
+        uint32_t half = (f.flags & JB_FIX_SIGNED) ? 1u << (f.bits - 1 + f.scale) : 0;
+        uint32_t bad = ~0u << (f.bits + f.scale) | ((1u << f.scale) - 1);
+        uint32_t mask = ((1u << f.bits) - 1) << f.pos;
+        *ok = !((u + half) & bad);
+        return (f.pos >= f.scale ? u << (f.pos - f.scale) : u >> (f.scale - f.pos)) & mask;
+    }
+    return jb_fix_encode(f, d, ok);
+}
+
 /* ---- the cursor ----------------------------------------------------------------- */
 
 #define JB__FIX_DEAD UINT32_MAX /* a record already applied */
@@ -147,15 +173,23 @@ typedef struct {
     jb_fixfmt fmt;
     uint32_t orig;  /* arm64: the instruction word; x86: its first two bytes */
 } jb__fixup;
-/* A label: pos (-1: unbound) and its references: head -1 none, -2 one,
- * kept in ref (the usual forward branch), else the last of a chain of
- * records in jb__fix. */
+/* A label: pos (-1: unbound) and head, its state: JB__BOUND once bound;
+ * unbound: -1 no reference, JB__ONE_REF - k one reference of kind k
+ * (JB__FIXK_*, below) kept in ref (the usual forward branch), >= 0 the last
+ * of a chain of records in jb__fix. */
 #define JB__ONE_REF (-2)
+#define JB__IS_ONE(h) ((h) <= JB__ONE_REF && (h) >= JB__ONE_REF - 3)
+#define JB__BOUND (-8)
 typedef struct {
     int32_t pos, head;
     jb__fixup ref;
     uint32_t pad; /* 32 bytes: the index is a shift */
 } jb__label_slot;
+/* The label storage starts one slot before label 0, a header whose ref.at
+ * counts the labels with one reference kept in their slot (what
+ * jb_emit_finish looks for): a counter in memory, not one more register
+ * in a hot loop. Valid whenever jb__labels is not NULL. */
+#define JB__NREF(e) ((e)->jb__labels[-1].ref.at)
 
 typedef struct jb_emit {
     uint8_t *cur;   /* next byte to write */
@@ -163,13 +197,15 @@ typedef struct jb_emit {
     uint8_t *start; /* first byte of the buffer (label offsets count from it) */
     int err;        /* 0, or the first error (a negative JB_E* code) */
     /* private, read by the inline code (see ABI above) */
-    uintptr_t jb__lim;  /* cur < lim: JB_EMIT_SLACK bytes are free; 0 after an error */
+    uintptr_t jb__lim;  /* cur < lim: JB_EMIT_SLACK bytes are free; cur after an error */
     uint8_t *jb__limit; /* the buffer's real end */
     jb__label_slot *jb__labels;
     uint32_t jb__nlabels, jb__cap_labels;
     jb__fixup *jb__fix;
     uint32_t jb__nfix, jb__cap_fix;
-    uint32_t jb__nref; /* labels with one reference kept in their slot */
+    /* a reservation (jb_emit_reserve) */
+    uint8_t *jb__resv_end;     /* end of the open reservation */
+    unsigned jb__reserved;     /* 1 while a reservation is open */
 } jb_emit;
 
 /* The most bytes one emitter stores past cur on its fast path: the last
@@ -227,30 +263,262 @@ JB_API JB__COLD void jb_fix_range_fail(jb_emit *e, jb_fixfmt fmt, uint32_t at, i
 static inline void jb__put32(uint8_t *p, uint32_t v) { memcpy(p, &v, 4); }
 static inline void jb__put64(uint8_t *p, uint64_t v) { memcpy(p, &v, 8); }
 
-static inline size_t jb_emit_size(const jb_emit *e)
+JB__INLINE size_t jb_emit_size(const jb_emit *e)
 {
     return (size_t)(e->cur - e->start);
 }
 
+/* The offset of the cursor (labels and references count in these), as
+ * integer arithmetic, which the compiler folds across a group of
+ * instructions: cur - start once, plus each instruction's known place. */
+JB__INLINE uint32_t jb__here(const jb_emit *e)
+{
+    return (uint32_t)(uintptr_t)e->cur - (uint32_t)(uintptr_t)e->start;
+}
+
+/* ---- calls into the library ------------------------------------------------------- */
+
+/* The inline code calls the library only on rare paths, and always on a
+ * temporary copy of the cursor, read back after, so that the cursor's own
+ * address never leaves the function: a local copy (jb_emit_borrow) then
+ * stays in registers. Only what the library changes is read back, so that
+ * an open reservation stays visible to the compiler. */
+/* A compiler barrier between the field copies: without it the copies are
+ * vectorised, and the vectors reach the fast path as packing and unpacking
+ * of register pairs. */
+#if defined(__GNUC__) || defined(__clang__)
+#define JB__SEP() __asm__ __volatile__("" ::: "memory")
+#else
+#define JB__SEP() ((void)0)
+#endif
+JB__INLINE void jb__lib_in(jb_emit *t, const jb_emit *e)
+{
+    t->cur = e->cur; JB__SEP();
+    t->end = e->end; JB__SEP();
+    t->start = e->start; JB__SEP();
+    t->err = e->err; JB__SEP();
+    t->jb__lim = e->jb__lim; JB__SEP();
+    t->jb__limit = e->jb__limit; JB__SEP();
+    t->jb__labels = e->jb__labels; JB__SEP();
+    t->jb__nlabels = e->jb__nlabels; JB__SEP();
+    t->jb__cap_labels = e->jb__cap_labels; JB__SEP();
+    t->jb__fix = e->jb__fix; JB__SEP();
+    t->jb__nfix = e->jb__nfix; JB__SEP();
+    t->jb__cap_fix = e->jb__cap_fix; JB__SEP();
+    t->jb__resv_end = e->jb__resv_end; JB__SEP();
+    t->jb__reserved = e->jb__reserved; JB__SEP();
+}
+/* What a library call may change besides the error state, the records
+ * and the count of single references: JB__BACK_CUR (it emitted), and
+ * JB__BACK_LABELS (it grew the label storage). What it cannot change is not
+ * read back, so that the compiler keeps what it knows of it. */
+#define JB__BACK_CUR 1u
+#define JB__BACK_LABELS 2u
+JB__INLINE void jb__lib_back(jb_emit *e, const jb_emit *t, unsigned what)
+{
+    if (what & JB__BACK_CUR) {
+        e->cur = t->cur; JB__SEP();
+    }
+    e->end = t->end; JB__SEP();
+    e->err = t->err; JB__SEP();
+    e->jb__lim = t->jb__lim; JB__SEP();
+    if (what & JB__BACK_LABELS) {
+        e->jb__labels = t->jb__labels; JB__SEP();
+        e->jb__nlabels = t->jb__nlabels; JB__SEP();
+        e->jb__cap_labels = t->jb__cap_labels; JB__SEP();
+    }
+    e->jb__fix = t->jb__fix; JB__SEP();
+    e->jb__nfix = t->jb__nfix; JB__SEP();
+    e->jb__cap_fix = t->jb__cap_fix; JB__SEP();
+    e->jb__resv_end = t->jb__resv_end; JB__SEP();
+}
+JB__INLINE void jb__lib_fail(jb_emit *e, int err, const char *what)
+{
+    jb_emit t;
+    jb__lib_in(&t, e);
+    jb_emit_fail(&t, err, what);
+    jb__lib_back(e, &t, 0);
+}
+JB__INLINE void jb__lib_tail(jb_emit *e, const void *src, size_t n)
+{
+    jb_emit t;
+    jb__lib_in(&t, e);
+    jb_emit_tail(&t, src, n);
+    jb__lib_back(e, &t, JB__BACK_CUR);
+}
+/* The same for up to 8 bytes given by value (in memory order), so that the
+ * caller's value needs no address on the fast path. */
+JB__INLINE void jb__lib_tail64(jb_emit *e, uint64_t v, size_t n)
+{
+    uint8_t b[8];
+    memcpy(b, &v, 8);
+    jb__lib_tail(e, b, n);
+}
+JB__INLINE void jb__lib_range(jb_emit *e, jb_fixfmt fmt, uint32_t at, int64_t target)
+{
+    jb_emit t;
+    jb__lib_in(&t, e);
+    jb_fix_range_fail(&t, fmt, at, target);
+    jb__lib_back(e, &t, 0);
+}
+
 /* The fast-path test of every emitter: JB_EMIT_SLACK bytes free and no
- * error. When it fails the emitter takes its exact path. */
+ * error. When it fails the emitter takes its exact path. Inside a
+ * reservation that the compiler can see (a local copy, jb_emit_reserve)
+ * the test is known to pass and disappears: the reservation checked the
+ * room for the whole group. */
+#if defined(__GNUC__) || defined(__clang__)
+#define JB__IN_RESERVATION(e) (__builtin_constant_p((e)->jb__reserved) && (e)->jb__reserved)
+#else
+#define JB__IN_RESERVATION(e) 0
+#endif
 JB__INLINE int jb__fast(const jb_emit *e)
 {
+    if (JB__IN_RESERVATION(e))
+        return 1;
     return JB__LIKELY((uintptr_t)e->cur < e->jb__lim);
 }
 
 /* Are n bytes free (exactly)? Else the cursor fails with JB_EFULL. */
-static inline int jb_emit_room(jb_emit *e, size_t n)
+JB__INLINE int jb_emit_room(jb_emit *e, size_t n)
 {
     if (jb__fast(e) && n <= JB_EMIT_SLACK)
         return 1;
     if ((size_t)(e->end - e->cur) >= n && !e->err)
         return 1;
     if (!e->err)
-        jb_emit_fail(e, JB_EFULL, "the emitter buffer is full; give the cursor a "
+        jb__lib_fail(e, JB_EFULL, "the emitter buffer is full; give the cursor a "
                                   "larger buffer");
     return 0;
 }
+
+/* ---- local copies and reservations ---------------------------------------------- */
+
+/* A hot loop can keep the cursor in registers and check the room once per
+ * group of instructions instead of once per instruction:
+ *
+ *     jb_emit c;                      // a local variable
+ *     jb_emit_borrow(e, &c);
+ *     for (...) {
+ *         JB_EMIT_RESERVED(&c, 8 * JB_X64_MAX_INSN, emit_group(&c, ...));
+ *         jb_label_bind(&c, ...);     // labels work on the copy too
+ *     }
+ *     jb_emit_giveback(e, &c);
+ *     jb_emit_finish(e, &size);
+ *
+ * jb_emit_borrow(e, c) makes c a copy of cursor e: emit, create and bind
+ * labels through c, and do not use e until jb_emit_giveback(e, c) puts the
+ * state back. Nothing else changes: every check, error and label rule of
+ * the cursor holds for the copy, and the library's rare paths still work on
+ * e (so do not pass c itself to jb_emit_finish, _install, _reset or _free:
+ * give it back first). It pays only when c is a local variable whose
+ * address goes to nothing but the emitters (not to other functions, not
+ * stored), so that the compiler can see every use.
+ *
+ * Errors: jb_emit_borrow inside a reservation of e fails the copy
+ * (JB_ESTATE; the copy starts with no reservation open; the error reaches
+ * e at the giveback). jb_emit_giveback copies c
+ * over e whatever it holds (it cannot tell whether c is e's copy: give
+ * back only to the cursor you borrowed from), closing a reservation left
+ * open on c first (jb_emit_release, with its checks). Errors on c are e's
+ * after the giveback. Thread safety: a cursor and its copy belong to one
+ * thread at a time, as a cursor does; no locks. Cost: one copy of the
+ * cursor each way (a struct copy), no call, no syscall. */
+JB__INLINE void jb_emit_borrow(jb_emit *e, jb_emit *c)
+{
+    *c = *e;
+    if (c->jb__reserved) { /* so that the copy is known to start without one */
+        c->jb__reserved = 0;
+        jb__lib_fail(c, JB_ESTATE, "jb_emit_borrow inside a reservation; call "
+                                   "jb_emit_release first");
+    }
+}
+
+JB__INLINE void jb_emit_release(jb_emit *e);
+
+JB__INLINE void jb_emit_giveback(jb_emit *e, jb_emit *c)
+{
+    if (c->jb__reserved)
+        jb_emit_release(c);
+    *e = *c;
+}
+
+/* Reserve room for n bytes: between this and jb_emit_release the emitters
+ * do no capacity checks, once the compiler sees the reservation (a local
+ * copy: jb_emit_borrow). n must cover every byte emitted until release:
+ * count JB_X64_MAX_INSN or JB_A64_MAX_INSN per instruction, plus any
+ * jb_emit_data. @return 1 when n bytes are free (with the emitters'
+ * JB_EMIT_SLACK - 1 bytes of store margin past them); 0 when they are not
+ * or the cursor has failed: then emit the same instructions without the
+ * reservation, whose exact checks place code that fits into the last bytes
+ * of the buffer (JB_EMIT_RESERVED does both). A refusal for room (or on a
+ * failed cursor) is not an error and changes nothing. Reservations do not
+ * nest: a second jb_emit_reserve before release fails the cursor
+ * (JB_ESTATE), closes the open reservation and returns 0. An emitter that
+ * fails inside a reservation fails the cursor as anywhere (its first error
+ * stays); the emitters after it may still write into the reserved bytes,
+ * but jb_emit_release puts the cursor back where the first failure left
+ * it, so nothing past that point counts as emitted. Thread safety: as the
+ * cursor (one thread at a time). Cost: one comparison; the saving is in
+ * the emitters, whose checks fold away only where the compiler sees the
+ * reservation (a local copy). */
+JB__INLINE int jb_emit_reserve(jb_emit *e, size_t n)
+{
+    if (e->jb__reserved) { /* ends it: after any reserve, none is open or this one */
+        e->jb__reserved = 0;
+        jb__lib_fail(e, JB_ESTATE, "jb_emit_reserve inside a reservation; call "
+                                   "jb_emit_release first");
+        return 0;
+    }
+    /* lim - cur is below 2 GiB either way (lim = cur after an error) */
+    if (n > INT32_MAX || (intptr_t)(e->jb__lim - (uintptr_t)e->cur) < (intptr_t)n)
+        return 0;
+    e->jb__reserved = 1;
+    e->jb__resv_end = e->cur + n;
+    return 1;
+}
+
+/* End the reservation. If more than the reserved n bytes were emitted (a bug
+ * in the caller: the emitters did not check) the cursor fails with
+ * JB_EFULL, naming the overrun; the extra bytes were written past the
+ * reservation and, when the overrun exceeds JB_EMIT_SLACK - 1 bytes, maybe
+ * past the buffer. After a failure inside the reservation the cursor goes
+ * back to where the first failure left it (its error stays). A release
+ * without a reservation fails the cursor (JB_ESTATE) and moves nothing.
+ * Thread safety: as the cursor. Cost: one comparison. */
+JB__INLINE void jb_emit_release(jb_emit *e)
+{
+    if (!e->jb__reserved) {
+        jb__lib_fail(e, JB_ESTATE, "jb_emit_release without jb_emit_reserve");
+        return;
+    }
+    e->jb__reserved = 0;
+    /* a failure inside the reservation set resv_end to NULL (jb_emit_fail) */
+    if (JB__UNLIKELY((uintptr_t)e->cur > (uintptr_t)e->jb__resv_end)) {
+        if (e->err) /* back to where the first failure left the cursor */
+            e->cur = e->end;
+        else
+            jb__lib_fail(e, JB_EFULL, "more bytes were emitted between jb_emit_reserve and "
+                                      "jb_emit_release than reserved; reserve more (the "
+                                      "arch's MAX_INSN per instruction)");
+    }
+}
+
+/* Run the statements `...` inside a reservation of n bytes when there is
+ * room, else as they are (the last bytes of the buffer, checked per
+ * instruction): the same bytes either way, and JB_EFULL only when they do
+ * not fit the buffer. Errors are those of jb_emit_reserve/_release and of
+ * the statements. Cost: one comparison per group at run time; the
+ * statements are compiled twice (code size). */
+#define JB_EMIT_RESERVED(e, n, ...)              \
+    do {                                         \
+        if (jb_emit_reserve((e), (n))) {         \
+            __VA_ARGS__;                         \
+            jb_emit_release(e);                  \
+        } else {                                 \
+            __VA_ARGS__;                         \
+        }                                        \
+    } while (0)
 
 /* ---- labels ------------------------------------------------------------------------ */
 
@@ -264,7 +532,11 @@ JB__INLINE jb_label jb_label_new(jb_emit *e)
         e->jb__labels[l].head = -1;
         return l;
     }
-    return jb_label_new_slow(e);
+    jb_emit t;
+    jb__lib_in(&t, e);
+    jb_label l = jb_label_new_slow(&t);
+    jb__lib_back(e, &t, JB__BACK_LABELS);
+    return l;
 }
 
 /* Offset of a bound label, or -1 if l is unbound or unknown. */
@@ -283,112 +555,134 @@ JB__INLINE uint64_t jb__fix_shape(jb_fixfmt f)
 }
 
 /* Write the instruction of record r with the field f encodes for target,
- * as f's flags say. 0 if the displacement does not fit. */
-JB__INLINE int jb__fix_put(uint8_t *start, const jb__fixup *r, jb_fixfmt f, int32_t target)
+ * as f's flags say; off and bias are r's (fixed: f's). 0 if the
+ * displacement does not fit. */
+JB__INLINE int jb__fix_put(uint8_t *start, const jb__fixup *r, jb_fixfmt f, int fixed,
+                           int32_t target)
 {
     int ok;
-    uint32_t field = jb_fix_encode(f, (int64_t)target - ((int64_t)r->at + r->fmt.bias), &ok);
+    unsigned off = fixed ? f.off : r->fmt.off, bias = fixed ? f.bias : r->fmt.bias;
+    uint32_t field = jb__fix_field(f, (int64_t)target - ((int64_t)r->at + bias), &ok);
     uint8_t *p = start + r->at;
     if (!ok)
         return 0;
     if (f.flags & JB_FIX_WORD) {
-        jb__put32(p + r->fmt.off, r->orig | field);
+        jb__put32(p + off, r->orig | field);
         return 1;
     }
     uint16_t head = (uint16_t)r->orig;
     memcpy(p, &head, 2); /* the ud2 placeholder becomes the instruction again */
     if (f.flags & JB_FIX_UNIT1)
-        p[r->fmt.off] = (uint8_t)field;
+        p[off] = (uint8_t)field;
     else
-        jb__put32(p + r->fmt.off, field);
+        jb__put32(p + off, field);
     return 1;
 }
 
-/* Write the instruction of record r, now that its label is at target: the
- * one patch every bind uses. 0 if the displacement does not fit. The shapes
- * of the common kinds (a whole 32-bit field; 26- and 19-bit word offsets)
- * pass a constant format so that the encoder folds; every other shape runs
- * it on the record's format. */
-JB__INLINE int jb__fix_apply(uint8_t *start, const jb__fixup *r, int32_t target)
+/* The kinds of reference the inline bind writes with a constant format
+ * (the encoder folds): a whole 32-bit field (x86 rel32: off and bias vary
+ * by instruction), and arm64's 26- and 19-bit word offsets (b/bl; b.cond,
+ * cbz, ldr literal). Every other shape is JB__FIXK_OTHER, for the
+ * library. With a constant fmt, jb__fix_kind folds to a constant. */
+enum { JB__FIXK_OTHER, JB__FIXK_W32, JB__FIXK_W26, JB__FIXK_W19 };
+#define JB__FIXF_W32 jb_fixfmt_make(0, 0, 0, 32, 0, 0, 0, JB_FIX_SIGNED)
+#define JB__FIXF_W26 jb_fixfmt_make(0, 0, 0, 26, 2, 0, 0, JB_FIX_SIGNED | JB_FIX_WORD)
+#define JB__FIXF_W19 jb_fixfmt_make(0, 0, 5, 19, 2, 0, 0, JB_FIX_SIGNED | JB_FIX_WORD)
+JB__INLINE unsigned jb__fix_kind(jb_fixfmt f)
 {
-    const jb_fixfmt w32 = jb_fixfmt_make(0, 0, 0, 32, 0, 0, 0, JB_FIX_SIGNED);
-    const jb_fixfmt w26 = jb_fixfmt_make(0, 0, 0, 26, 2, 0, 0, JB_FIX_SIGNED | JB_FIX_WORD);
-    const jb_fixfmt w19 = jb_fixfmt_make(0, 0, 5, 19, 2, 0, 0, JB_FIX_SIGNED | JB_FIX_WORD);
-    uint64_t s = jb__fix_shape(r->fmt);
-    if (s == jb__fix_shape(w32))
-        return jb__fix_put(start, r, w32, target);
-    if (s == jb__fix_shape(w26))
-        return jb__fix_put(start, r, w26, target);
-    if (s == jb__fix_shape(w19))
-        return jb__fix_put(start, r, w19, target);
-    return jb__fix_put(start, r, r->fmt, target);
+    uint64_t s = jb__fix_shape(f);
+    if (s == jb__fix_shape(JB__FIXF_W32))
+        return JB__FIXK_W32;
+    if (f.off == 0 && f.bias == 0) {
+        if (s == jb__fix_shape(JB__FIXF_W26))
+            return JB__FIXK_W26;
+        if (s == jb__fix_shape(JB__FIXF_W19))
+            return JB__FIXK_W19;
+    }
+    return JB__FIXK_OTHER;
+}
+
+/* Write the instruction of record r (of kind k), now that its label is at
+ * target: the one patch every bind uses (the inline bind passes the kind;
+ * the library passes JB__FIXK_OTHER for the general encoder). 0 if the
+ * displacement does not fit. */
+JB__INLINE int jb__fix_apply(uint8_t *start, const jb__fixup *r, unsigned k, int32_t target)
+{
+    switch (k) {
+    case JB__FIXK_W32: return jb__fix_put(start, r, JB__FIXF_W32, 0, target);
+    case JB__FIXK_W26: return jb__fix_put(start, r, JB__FIXF_W26, 1, target);
+    case JB__FIXK_W19: return jb__fix_put(start, r, JB__FIXF_W19, 1, target);
+    default: return jb__fix_put(start, r, r->fmt, 0, target);
+    }
 }
 
 /* Bind l to the current position and write the instructions that refer to
- * it. A label with no reference yet, or one reference in range, stays
- * inline; several references and every error go to the library. */
+ * it. A label with no reference yet, or one reference of a common kind in
+ * range, stays inline; several references and every error go to the
+ * library. */
 JB__INLINE void jb_label_bind(jb_emit *e, jb_label l)
 {
     if (JB__LIKELY(l < e->jb__nlabels)) {
         jb__label_slot *s = &e->jb__labels[l];
-        int32_t pos = (int32_t)(e->cur - e->start);
-        if (s->pos < 0) {
-            if (s->head == -1) {
-                s->pos = pos;
-                return;
-            }
-            if (s->head == JB__ONE_REF && jb__fix_apply(e->start, &s->ref, pos)) {
-                s->pos = pos;
-                s->head = -1;
-                e->jb__nref--;
-                return;
-            }
+        int32_t pos = (int32_t)jb__here(e), h = s->head;
+        if (h == -1) {
+            s->pos = pos;
+            s->head = JB__BOUND;
+            return;
+        }
+        if ((h == JB__ONE_REF - JB__FIXK_W32 && jb__fix_apply(e->start, &s->ref, JB__FIXK_W32, pos)) ||
+            (h == JB__ONE_REF - JB__FIXK_W26 && jb__fix_apply(e->start, &s->ref, JB__FIXK_W26, pos)) ||
+            (h == JB__ONE_REF - JB__FIXK_W19 && jb__fix_apply(e->start, &s->ref, JB__FIXK_W19, pos))) {
+            JB__NREF(e)--;
+            s->pos = pos;
+            s->head = JB__BOUND;
+            return;
         }
     }
-    jb_label_bind_slow(e, l);
+    jb_emit t;
+    jb__lib_in(&t, e);
+    jb_label_bind_slow(&t, l);
+    jb__lib_back(e, &t, 0);
 }
 
-/* For the arch headers: record that the instruction at `at` refers to the
- * unbound label l (orig as in jb__fixup). 0 if the cursor failed (a bad
- * label, no memory): the caller then writes nothing. */
-JB__INLINE int jb__label_ref(jb_emit *e, jb_label l, uint32_t at, jb_fixfmt fmt, uint32_t orig)
+/* For the arch headers: how the instruction at `at` refers to label l in
+ * format fmt. 1: l is bound and *field is the encoded field. 0: l is not
+ * bound yet; the reference is recorded (orig as in jb__fixup) and the
+ * caller writes its placeholder. -1: the cursor failed (l unknown, out of
+ * range, no memory) and the caller writes nothing. */
+JB__INLINE int jb__label_use(jb_emit *e, jb_label l, uint32_t at, jb_fixfmt fmt, uint32_t orig,
+                             uint32_t *field)
 {
-    if (JB__LIKELY(l < e->jb__nlabels && e->jb__labels[l].head == -1)) {
+    if (JB__LIKELY(l < e->jb__nlabels)) {
         jb__label_slot *s = &e->jb__labels[l];
-        s->ref.at = at;
-        s->ref.fmt = fmt;
-        s->ref.orig = orig;
-        s->head = JB__ONE_REF;
-        e->jb__nref++;
-        return 1;
-    }
-    jb_label_ref_slow(e, l, at, fmt, orig);
-    return !e->err;
-}
-
-/* For the arch headers: the field of an instruction at `at` referring to l
- * in format fmt. *state = 1 and the field when l is bound; 0 (and field 0)
- * when it is not, and the caller then writes a placeholder and calls
- * jb__label_ref; -1 when the label is out of range (the cursor failed). */
-JB__INLINE uint32_t jb__label_field(jb_emit *e, jb_label l, uint32_t at, jb_fixfmt fmt, int *state)
-{
-    int32_t t = jb_label_offset(e, l);
-    int ok = 1;
-    uint32_t field = 0;
-    *state = t >= 0;
-    if (t >= 0) {
-        field = jb_fix_encode(fmt, (int64_t)t - ((int64_t)at + fmt.bias), &ok);
-        if (!ok) {
-            jb_fix_range_fail(e, fmt, at, t);
-            *state = -1;
+        int32_t t = s->pos;
+        if (t >= 0) {
+            int ok;
+            *field = jb__fix_field(fmt, (int64_t)t - ((int64_t)at + fmt.bias), &ok);
+            if (JB__LIKELY(ok))
+                return 1;
+            jb__lib_range(e, fmt, at, t);
+            return -1;
+        }
+        if (JB__LIKELY(s->head == -1)) {
+            s->ref.at = at;
+            s->ref.fmt = fmt;
+            s->ref.orig = orig;
+            s->head = JB__ONE_REF - (int32_t)jb__fix_kind(fmt);
+            JB__NREF(e)++;
+            return 0;
         }
     }
-    return field;
+    jb_emit t;
+    jb__lib_in(&t, e);
+    jb_label_ref_slow(&t, l, at, fmt, orig);
+    jb__lib_back(e, &t, 0);
+    return e->err ? -1 : 0;
 }
 
 /* Copy n raw bytes into the code stream (constant pools, jump tables).
  * Place data where it is not executed, e.g. after the function's return. */
-static inline void jb_emit_data(jb_emit *e, const void *p, size_t n)
+JB__INLINE void jb_emit_data(jb_emit *e, const void *p, size_t n)
 {
     if (jb_emit_room(e, n)) {
         memcpy(e->cur, p, n);

@@ -157,82 +157,114 @@ JB__INLINE uint32_t jb_x64__opbytes(uint32_t opc, unsigned *n)
     return opc >> 16 | (opc & 0xff00) | (opc & 0xff) << 16;
 }
 
+/* REX.R and REX.B (bits 2 and 0) and a register-direct ModRM (bits 16..23)
+ * of reg and rm, from one table: a few instructions instead of a dozen of
+ * shifts and masks on the fast path. */
+#define JB_X64__RM(r, m) ((((r) & 8u) >> 1 | ((m) & 8u) >> 3) | (0xc0u | ((r) & 7u) << 3 | ((m) & 7u)) << 16)
+#define JB_X64__RM4(r, m) JB_X64__RM(r, m), JB_X64__RM(r, m + 1), JB_X64__RM(r, m + 2), JB_X64__RM(r, m + 3)
+#define JB_X64__RM16(r) JB_X64__RM4(r, 0), JB_X64__RM4(r, 4), JB_X64__RM4(r, 8), JB_X64__RM4(r, 12)
+JB__INLINE uint32_t jb_x64__rmbits(unsigned reg, unsigned rm)
+{
+    static const uint32_t tab[256] = {
+        JB_X64__RM16(0),  JB_X64__RM16(1),  JB_X64__RM16(2),  JB_X64__RM16(3),
+        JB_X64__RM16(4),  JB_X64__RM16(5),  JB_X64__RM16(6),  JB_X64__RM16(7),
+        JB_X64__RM16(8),  JB_X64__RM16(9),  JB_X64__RM16(10), JB_X64__RM16(11),
+        JB_X64__RM16(12), JB_X64__RM16(13), JB_X64__RM16(14), JB_X64__RM16(15)};
+    return tab[reg << 4 | rm]; /* every caller checked reg, rm <= 15 */
+}
+
 /* One instruction at p: prefixes, REX (rex holds W and JB_X64__REX; R, X,
  * B come from the operands), opcode, ModRM for reg and the register rm
  * (is_mem 0) or memory operand m, then ilen (0, 1, 2, 4) bytes of imm.
  * Returns the end, or p (nothing written) when a label operand failed the
- * cursor. Stores at most 16 bytes past p (JB_EMIT_SLACK). */
+ * cursor. The head (REX, opcode, ModRM, SIB) is built in a register and
+ * stored at once, the displacement and the immediate each with one store
+ * after it; the stores reach at most 16 bytes past p (JB_EMIT_SLACK). */
 JB__INLINE uint8_t *jb_x64__enc(jb_emit *e, uint8_t *p, unsigned pfx, unsigned rex, uint32_t opc,
                                 unsigned reg, jb_x64_mem m, int is_mem, uint32_t imm, unsigned ilen)
 {
     uint8_t *p0 = p;
-    if (pfx & JB_X64__LOCK) *p++ = 0xf0;
-    if (pfx & JB_X64__P66) *p++ = 0x66;
-    if (pfx & JB_X64__PF2) *p++ = 0xf2;
-    if (pfx & JB_X64__PF3) *p++ = 0xf3;
-    unsigned base = m.base, idx = m.index == JB_X64_NOREG ? 0 : m.index;
-    /* R, X, B from the operands; a REX byte when they or rex (W, or a
-     * forced REX: usually a constant) ask for one */
-    unsigned rxb = (reg & 8) >> 1;
-    if (is_mem && base < 16)
-        rxb |= (idx & 8) >> 2 | (base & 8) >> 3;
-    else if (!is_mem)
-        rxb |= (base & 8) >> 3;
-    if (rex || rxb)
-        *p++ = (uint8_t)(JB_X64__REX | rex | rxb);
-    if (opc > 0xffff)
-        *p++ = (uint8_t)(opc >> 16);
-    if (opc > 0xff)
-        *p++ = (uint8_t)(opc >> 8);
-    *p++ = (uint8_t)opc;
-    unsigned r3 = (reg & 7) << 3;
-    uint8_t *pm = p; /* where ModRM goes */
-    if (!is_mem) {
-        *p++ = (uint8_t)(0xc0 | r3 | (base & 7));
-    } else if (JB__LIKELY(base < 16)) {
-        int32_t d = m.disp;
-        unsigned mod = (d == 0 && (base & 7) != 5) ? 0 : jb_x64__fits8(d) ? 1 : 2;
-        if (m.index == JB_X64_NOREG && (base & 7) != 4) {
-            *p++ = (uint8_t)(mod << 6 | r3 | (base & 7));
-        } else {
-            static const uint8_t ss[16] = {0, 0, 1, 0, 2, 0, 0, 0, 3};
-            *p++ = (uint8_t)(mod << 6 | r3 | 4);
-            *p++ = (uint8_t)(ss[m.scale & 15] << 6 |
-                             (m.index == JB_X64_NOREG ? 4u : (idx & 7)) << 3 | (base & 7));
-        }
-        if (mod == 1) {
-            *p++ = (uint8_t)(int8_t)d;
-        } else if (mod == 2) {
-            jb__put32(p, (uint32_t)d);
-            p += 4;
-        }
-    } else { /* [rip + disp]; a label's field is written below */
-        *p++ = (uint8_t)(5 | r3);
-        jb__put32(p, base == JB_X64_RIP ? (uint32_t)m.disp : 0);
-        p += 4;
+    if (pfx) { /* a constant in every caller: lock, 66, F2, F3 in this order */
+        uint32_t v = 0;
+        unsigned n = 0;
+        if (pfx & JB_X64__LOCK) v |= 0xf0u << 8 * n++;
+        if (pfx & JB_X64__P66) v |= 0x66u << 8 * n++;
+        if (pfx & JB_X64__PF2) v |= 0xf2u << 8 * n++;
+        if (pfx & JB_X64__PF3) v |= 0xf3u << 8 * n++;
+        jb__put32(p, v);
+        p += n;
     }
+    unsigned on, base = m.base;
+    uint64_t ob = jb_x64__opbytes(opc, &on);
+    if (!is_mem || JB__LIKELY(base < 16)) {
+        /* t: R and B, and ModRM mod 11, with the opcode bytes' room */
+        uint64_t t = jb_x64__rmbits(reg, base);
+        if (on > 1)
+            t = (t & 0xffff) | (t & 0xff0000) << 8 * (on - 1);
+        unsigned sib = 0, dn = 0, mpos = 8 + 8 * on;
+        uint64_t v = t | ob << 8 | (JB_X64__REX | rex);
+        int32_t d = m.disp;
+        if (is_mem) {
+            unsigned b7 = base & 7;
+            /* disp bytes: none for [base] (not rbp/r13, which need one), 1 or 4 */
+            dn = (d == 0 && b7 != 5) ? 0 : jb_x64__fits8(d) ? 1 : 4;
+            v ^= (uint64_t)(0xc0u ^ ((dn + 1) >> 1) << 6) << mpos;
+            if (m.index != JB_X64_NOREG || b7 == 4) {
+                static const uint8_t ss[16] = {0, 0, 1, 0, 2, 0, 0, 0, 3};
+                unsigned idx = m.index == JB_X64_NOREG ? 4u : m.index;
+                v |= (idx & 8) >> 2;
+                v ^= (uint64_t)(4 ^ b7) << mpos; /* rm = 100: a SIB follows */
+                v |= (uint64_t)(ss[m.scale & 15] << 6 | (idx & 7) << 3 | b7) << (mpos + 8);
+                sib = 1;
+            }
+        }
+        /* a REX byte when the operands (R, X, B) or rex (W, or a forced
+         * REX: usually a constant) ask for one */
+        unsigned has_rex = rex || (v & 0x0f);
+        if (!has_rex)
+            v >>= 8;
+        jb__put64(p, v);
+        p += has_rex + on + 1 + sib;
+        if (is_mem) {
+            jb__put32(p, (uint32_t)d);
+            p += dn;
+        }
+        if (ilen) {
+            jb__put32(p, imm);
+            p += ilen;
+        }
+        return p;
+    }
+    /* [rip + disp] or [rip + label]: ModRM mod 00, rm 101, then disp32 */
+    unsigned rxb = (reg & 8) >> 1;
+    unsigned has_rex = (rex | rxb) != 0;
+    uint64_t v = (JB_X64__REX | rex | rxb) | ob << 8 | (uint64_t)(5 | (reg & 7) << 3) << (8 + 8 * on);
+    if (!has_rex)
+        v >>= 8;
+    jb__put64(p, v);
+    p += has_rex + on + 1;
+    uint8_t *pd = p; /* the disp32 field */
+    jb__put32(p, base == JB_X64_RIP ? (uint32_t)m.disp : 0);
+    p += 4;
     if (ilen) {
         jb__put32(p, imm);
         p += ilen;
     }
-    if (is_mem && base == JB_X64__LABEL) {
-        uint32_t at = (uint32_t)(e->cur - e->start), n = (uint32_t)(p - p0);
-        unsigned hn = (unsigned)(pm - p0);
-        jb_fixfmt f = jb_fixfmt_make(hn + 1, n, 0, 32, 0, 0, 0,
+    if (base == JB_X64__LABEL) {
+        uint32_t at = jb__here(e), n = (uint32_t)(p - p0);
+        unsigned hn = (unsigned)(pd - p0);
+        jb_fixfmt f = jb_fixfmt_make(hn, n, 0, 32, 0, 0, 0,
                                      JB_FIX_FLAGS(JB_FIX_SIGNED, JB_FIXH_X64_REL32));
-        int state;
-        uint32_t field = jb__label_field(e, (jb_label)m.disp, at, f, &state);
+        uint16_t head;
+        uint32_t field;
+        memcpy(&head, p0, 2);
+        int state = jb__label_use(e, (jb_label)m.disp, at, f, head, &field);
         if (state < 0)
             return p0;
-        if (state) {
-            jb__put32(p0 + hn + 1, field);
-        } else {
-            uint16_t head;
-            memcpy(&head, p0, 2);
-            if (!jb__label_ref(e, (jb_label)m.disp, at, f, head))
-                return p0;
+        if (state)
+            jb__put32(pd, field);
+        else
             p0[0] = 0x0f, p0[1] = 0x0b; /* ud2 until the label binds */
-        }
     }
     return p;
 }
@@ -247,19 +279,19 @@ JB__INLINE uint8_t *jb_x64__enc(jb_emit *e, uint8_t *p, unsigned pfx, unsigned r
             (e)->cur = (x);                                                   \
         } else if (!(e)->err) {                                               \
             uint8_t P##_tmp[JB_EMIT_SLACK], *P = P##_tmp;                      \
-            jb_emit_tail(e, P##_tmp, (size_t)((x) - P##_tmp));                \
+            jb__lib_tail(e, P##_tmp, (size_t)((x) - P##_tmp));                \
         }                                                                     \
     } while (0)
 
-static inline int jb_x64__bad(jb_emit *e, int cond, const char *what)
+JB__INLINE int jb_x64__bad(jb_emit *e, int cond, const char *what)
 {
     if (JB__LIKELY(!cond))
         return 0;
-    jb_emit_fail(e, JB_EOPERAND, what);
+    jb__lib_fail(e, JB_EOPERAND, what);
     return 1;
 }
 
-static inline int jb_x64__bad_reg(jb_emit *e, unsigned r)
+JB__INLINE int jb_x64__bad_reg(jb_emit *e, unsigned r)
 {
     return jb_x64__bad(e, r > 15, "x86_64: register number above 15");
 }
@@ -339,9 +371,7 @@ JB__INLINE void jb_x64__bytes(jb_emit *e, uint64_t v, unsigned n)
         jb__put64(e->cur, v);
         e->cur += n;
     } else if (!e->err) {
-        uint8_t tmp[8];
-        memcpy(tmp, &v, 8);
-        jb_emit_tail(e, tmp, n);
+        jb__lib_tail64(e, v, n);
     }
 }
 
@@ -363,7 +393,7 @@ static inline uint32_t jb_x64__alu_to_reg(jb_x64_alu op)
     return opc[(unsigned)op % 12];
 }
 
-static inline int jb_x64__bad_alu(jb_emit *e, jb_x64_alu op, jb_x64_alu last)
+JB__INLINE int jb_x64__bad_alu(jb_emit *e, jb_x64_alu op, jb_x64_alu last)
 {
     return jb_x64__bad(e, (unsigned)op > (unsigned)last,
                        "x86_64: not a jb_x64_alu operation this form has (memory "
@@ -371,7 +401,7 @@ static inline int jb_x64__bad_alu(jb_emit *e, jb_x64_alu op, jb_x64_alu last)
 }
 
 /* op dst, src (every jb_x64_alu; imul has no 8-bit form). */
-static inline void jb_x64_alu_rr(jb_emit *e, jb_type sz, jb_x64_alu op, jb_x64_reg dst,
+JB__INLINE void jb_x64_alu_rr(jb_emit *e, jb_type sz, jb_x64_alu op, jb_x64_reg dst,
                                  jb_x64_reg src)
 {
     if (jb_x64__bad_alu(e, op, JB_X64_IMUL))
@@ -383,7 +413,7 @@ static inline void jb_x64_alu_rr(jb_emit *e, jb_type sz, jb_x64_alu op, jb_x64_r
 }
 
 /* op dst, [m] (every jb_x64_alu). */
-static inline void jb_x64_alu_rm(jb_emit *e, jb_type sz, jb_x64_alu op, jb_x64_reg dst,
+JB__INLINE void jb_x64_alu_rm(jb_emit *e, jb_type sz, jb_x64_alu op, jb_x64_reg dst,
                                  jb_x64_mem m)
 {
     if (!jb_x64__bad_alu(e, op, JB_X64_IMUL))
@@ -392,7 +422,7 @@ static inline void jb_x64_alu_rm(jb_emit *e, jb_type sz, jb_x64_alu op, jb_x64_r
 }
 
 /* op [m], src (not imul). */
-static inline void jb_x64_alu_mr(jb_emit *e, jb_type sz, jb_x64_alu op, jb_x64_mem m,
+JB__INLINE void jb_x64_alu_mr(jb_emit *e, jb_type sz, jb_x64_alu op, jb_x64_mem m,
                                  jb_x64_reg src)
 {
     if (!jb_x64__bad_alu(e, op, JB_X64_XCHG))
@@ -460,7 +490,7 @@ JB__INLINE void jb_x64__mov64_ri(jb_emit *e, jb_x64_reg dst, int64_t imm)
             memcpy(e->cur, tmp, 10);
             e->cur += 10;
         } else if (!e->err) {
-            jb_emit_tail(e, tmp, 10);
+            jb__lib_tail(e, tmp, 10);
         }
     }
 }
@@ -468,7 +498,7 @@ JB__INLINE void jb_x64__mov64_ri(jb_emit *e, jb_x64_reg dst, int64_t imm)
 /* op dst, imm. For mov the 64-bit form takes any value (jb_x64__mov64_ri);
  * otherwise the immediate must fit the size in its signed or unsigned
  * reading (64 bits: a sign-extended imm32). imul: dst = dst * imm. */
-static inline void jb_x64_alu_ri(jb_emit *e, jb_type sz, jb_x64_alu op, jb_x64_reg dst,
+JB__INLINE void jb_x64_alu_ri(jb_emit *e, jb_type sz, jb_x64_alu op, jb_x64_reg dst,
                                  int64_t imm)
 {
     uint32_t v, opc8;
@@ -505,7 +535,7 @@ static inline void jb_x64_alu_ri(jb_emit *e, jb_type sz, jb_x64_alu op, jb_x64_r
 
 /* op [m], imm (add..cmp, test, mov). For a label m the displacement counts
  * from the end of the instruction, after the immediate. */
-static inline void jb_x64_alu_mi(jb_emit *e, jb_type sz, jb_x64_alu op, jb_x64_mem m,
+JB__INLINE void jb_x64_alu_mi(jb_emit *e, jb_type sz, jb_x64_alu op, jb_x64_mem m,
                                  int64_t imm)
 {
     uint32_t v, opc8;
@@ -521,30 +551,30 @@ static inline void jb_x64_alu_mi(jb_emit *e, jb_type sz, jb_x64_alu op, jb_x64_m
 }
 
 /* 64-bit shorthands. */
-static inline void jb_x64_add_rr(jb_emit *e, jb_x64_reg d, jb_x64_reg s) { jb_x64_alu_rr(e, JB_I64, JB_X64_ADD, d, s); }
-static inline void jb_x64_sub_rr(jb_emit *e, jb_x64_reg d, jb_x64_reg s) { jb_x64_alu_rr(e, JB_I64, JB_X64_SUB, d, s); }
-static inline void jb_x64_and_rr(jb_emit *e, jb_x64_reg d, jb_x64_reg s) { jb_x64_alu_rr(e, JB_I64, JB_X64_AND, d, s); }
-static inline void jb_x64_or_rr(jb_emit *e, jb_x64_reg d, jb_x64_reg s) { jb_x64_alu_rr(e, JB_I64, JB_X64_OR, d, s); }
-static inline void jb_x64_xor_rr(jb_emit *e, jb_x64_reg d, jb_x64_reg s) { jb_x64_alu_rr(e, JB_I64, JB_X64_XOR, d, s); }
-static inline void jb_x64_cmp_rr(jb_emit *e, jb_x64_reg d, jb_x64_reg s) { jb_x64_alu_rr(e, JB_I64, JB_X64_CMP, d, s); }
-static inline void jb_x64_test_rr(jb_emit *e, jb_x64_reg a, jb_x64_reg b) { jb_x64_alu_rr(e, JB_I64, JB_X64_TEST, a, b); }
-static inline void jb_x64_imul_rr(jb_emit *e, jb_x64_reg d, jb_x64_reg s) { jb_x64_alu_rr(e, JB_I64, JB_X64_IMUL, d, s); }
-static inline void jb_x64_mov_rr(jb_emit *e, jb_x64_reg d, jb_x64_reg s) { jb_x64_alu_rr(e, JB_I64, JB_X64_MOV, d, s); }
-static inline void jb_x64_add_ri(jb_emit *e, jb_x64_reg d, int64_t i) { jb_x64_alu_ri(e, JB_I64, JB_X64_ADD, d, i); }
-static inline void jb_x64_sub_ri(jb_emit *e, jb_x64_reg d, int64_t i) { jb_x64_alu_ri(e, JB_I64, JB_X64_SUB, d, i); }
-static inline void jb_x64_and_ri(jb_emit *e, jb_x64_reg d, int64_t i) { jb_x64_alu_ri(e, JB_I64, JB_X64_AND, d, i); }
-static inline void jb_x64_or_ri(jb_emit *e, jb_x64_reg d, int64_t i) { jb_x64_alu_ri(e, JB_I64, JB_X64_OR, d, i); }
-static inline void jb_x64_xor_ri(jb_emit *e, jb_x64_reg d, int64_t i) { jb_x64_alu_ri(e, JB_I64, JB_X64_XOR, d, i); }
-static inline void jb_x64_cmp_ri(jb_emit *e, jb_x64_reg d, int64_t i) { jb_x64_alu_ri(e, JB_I64, JB_X64_CMP, d, i); }
-static inline void jb_x64_test_ri(jb_emit *e, jb_x64_reg a, int64_t i) { jb_x64_alu_ri(e, JB_I64, JB_X64_TEST, a, i); }
-static inline void jb_x64_mov_ri(jb_emit *e, jb_x64_reg d, int64_t i) { jb_x64_alu_ri(e, JB_I64, JB_X64_MOV, d, i); }
+JB__INLINE void jb_x64_add_rr(jb_emit *e, jb_x64_reg d, jb_x64_reg s) { jb_x64_alu_rr(e, JB_I64, JB_X64_ADD, d, s); }
+JB__INLINE void jb_x64_sub_rr(jb_emit *e, jb_x64_reg d, jb_x64_reg s) { jb_x64_alu_rr(e, JB_I64, JB_X64_SUB, d, s); }
+JB__INLINE void jb_x64_and_rr(jb_emit *e, jb_x64_reg d, jb_x64_reg s) { jb_x64_alu_rr(e, JB_I64, JB_X64_AND, d, s); }
+JB__INLINE void jb_x64_or_rr(jb_emit *e, jb_x64_reg d, jb_x64_reg s) { jb_x64_alu_rr(e, JB_I64, JB_X64_OR, d, s); }
+JB__INLINE void jb_x64_xor_rr(jb_emit *e, jb_x64_reg d, jb_x64_reg s) { jb_x64_alu_rr(e, JB_I64, JB_X64_XOR, d, s); }
+JB__INLINE void jb_x64_cmp_rr(jb_emit *e, jb_x64_reg d, jb_x64_reg s) { jb_x64_alu_rr(e, JB_I64, JB_X64_CMP, d, s); }
+JB__INLINE void jb_x64_test_rr(jb_emit *e, jb_x64_reg a, jb_x64_reg b) { jb_x64_alu_rr(e, JB_I64, JB_X64_TEST, a, b); }
+JB__INLINE void jb_x64_imul_rr(jb_emit *e, jb_x64_reg d, jb_x64_reg s) { jb_x64_alu_rr(e, JB_I64, JB_X64_IMUL, d, s); }
+JB__INLINE void jb_x64_mov_rr(jb_emit *e, jb_x64_reg d, jb_x64_reg s) { jb_x64_alu_rr(e, JB_I64, JB_X64_MOV, d, s); }
+JB__INLINE void jb_x64_add_ri(jb_emit *e, jb_x64_reg d, int64_t i) { jb_x64_alu_ri(e, JB_I64, JB_X64_ADD, d, i); }
+JB__INLINE void jb_x64_sub_ri(jb_emit *e, jb_x64_reg d, int64_t i) { jb_x64_alu_ri(e, JB_I64, JB_X64_SUB, d, i); }
+JB__INLINE void jb_x64_and_ri(jb_emit *e, jb_x64_reg d, int64_t i) { jb_x64_alu_ri(e, JB_I64, JB_X64_AND, d, i); }
+JB__INLINE void jb_x64_or_ri(jb_emit *e, jb_x64_reg d, int64_t i) { jb_x64_alu_ri(e, JB_I64, JB_X64_OR, d, i); }
+JB__INLINE void jb_x64_xor_ri(jb_emit *e, jb_x64_reg d, int64_t i) { jb_x64_alu_ri(e, JB_I64, JB_X64_XOR, d, i); }
+JB__INLINE void jb_x64_cmp_ri(jb_emit *e, jb_x64_reg d, int64_t i) { jb_x64_alu_ri(e, JB_I64, JB_X64_CMP, d, i); }
+JB__INLINE void jb_x64_test_ri(jb_emit *e, jb_x64_reg a, int64_t i) { jb_x64_alu_ri(e, JB_I64, JB_X64_TEST, a, i); }
+JB__INLINE void jb_x64_mov_ri(jb_emit *e, jb_x64_reg d, int64_t i) { jb_x64_alu_ri(e, JB_I64, JB_X64_MOV, d, i); }
 /* mov dst, qword [m] and mov qword [m], src */
-static inline void jb_x64_mov_rm(jb_emit *e, jb_x64_reg d, jb_x64_mem m) { jb_x64_alu_rm(e, JB_I64, JB_X64_MOV, d, m); }
-static inline void jb_x64_mov_mr(jb_emit *e, jb_x64_mem m, jb_x64_reg s) { jb_x64_alu_mr(e, JB_I64, JB_X64_MOV, m, s); }
+JB__INLINE void jb_x64_mov_rm(jb_emit *e, jb_x64_reg d, jb_x64_mem m) { jb_x64_alu_rm(e, JB_I64, JB_X64_MOV, d, m); }
+JB__INLINE void jb_x64_mov_mr(jb_emit *e, jb_x64_mem m, jb_x64_reg s) { jb_x64_alu_mr(e, JB_I64, JB_X64_MOV, m, s); }
 
 /* imul dst, src, imm and imul dst, [m], imm (16/32/64 bits; imm8 when it
  * fits, else imm16/imm32). The opcode and immediate bytes, or 0. */
-static inline uint32_t jb_x64__imul3(jb_emit *e, jb_type sz, int64_t imm, uint32_t *v, unsigned *n)
+JB__INLINE uint32_t jb_x64__imul3(jb_emit *e, jb_type sz, int64_t imm, uint32_t *v, unsigned *n)
 {
     int s8;
     if (jb_x64__bad(e, !jb_x64__imm(sz, imm, v, &s8), "x86_64: the imul immediate does not "
@@ -553,7 +583,7 @@ static inline uint32_t jb_x64__imul3(jb_emit *e, jb_type sz, int64_t imm, uint32
     *n = s8 ? 1 : JB__SIZE(sz) == 1 ? 2 : 4;
     return s8 ? 0x6b : 0x69;
 }
-static inline void jb_x64_imul3_rri(jb_emit *e, jb_type sz, jb_x64_reg dst, jb_x64_reg src,
+JB__INLINE void jb_x64_imul3_rri(jb_emit *e, jb_type sz, jb_x64_reg dst, jb_x64_reg src,
                                     int64_t imm)
 {
     uint32_t v, opc;
@@ -561,7 +591,7 @@ static inline void jb_x64_imul3_rri(jb_emit *e, jb_type sz, jb_x64_reg dst, jb_x
     if ((opc = jb_x64__imul3(e, sz, imm, &v, &n)) != 0)
         jb_x64__rr(e, sz, opc, JB_X64__NO8, dst, src, v, n);
 }
-static inline void jb_x64_imul3_rmi(jb_emit *e, jb_type sz, jb_x64_reg dst, jb_x64_mem m,
+JB__INLINE void jb_x64_imul3_rmi(jb_emit *e, jb_type sz, jb_x64_reg dst, jb_x64_mem m,
                                     int64_t imm)
 {
     uint32_t v, opc;
@@ -569,15 +599,15 @@ static inline void jb_x64_imul3_rmi(jb_emit *e, jb_type sz, jb_x64_reg dst, jb_x
     if ((opc = jb_x64__imul3(e, sz, imm, &v, &n)) != 0)
         jb_x64__rm(e, 0, sz, opc, JB_X64__NO8, dst, m, v, n);
 }
-static inline void jb_x64_imul_rri(jb_emit *e, jb_x64_reg d, jb_x64_reg s, int64_t imm) { jb_x64_imul3_rri(e, JB_I64, d, s, imm); }
+JB__INLINE void jb_x64_imul_rri(jb_emit *e, jb_x64_reg d, jb_x64_reg s, int64_t imm) { jb_x64_imul3_rri(e, JB_I64, d, s, imm); }
 
 /* not/neg/mul/imul1/div/idiv/inc/dec of r or [m], every size. */
-static inline int jb_x64__bad_unop(jb_emit *e, jb_x64_unop op)
+JB__INLINE int jb_x64__bad_unop(jb_emit *e, jb_x64_unop op)
 {
     return jb_x64__bad(e, (unsigned)op < JB_X64_NOT || (unsigned)op > JB_X64_DEC,
                        "x86_64: not a jb_x64_unop");
 }
-static inline void jb_x64_unary_r(jb_emit *e, jb_type sz, jb_x64_unop op, jb_x64_reg r)
+JB__INLINE void jb_x64_unary_r(jb_emit *e, jb_type sz, jb_x64_unop op, jb_x64_reg r)
 {
     if (jb_x64__bad_unop(e, op))
         return;
@@ -586,7 +616,7 @@ static inline void jb_x64_unary_r(jb_emit *e, jb_type sz, jb_x64_unop op, jb_x64
     else
         jb_x64__rr(e, sz, 0xf7, 0xf6, (unsigned)op, r, 0, 0);
 }
-static inline void jb_x64_unary_m(jb_emit *e, jb_type sz, jb_x64_unop op, jb_x64_mem m)
+JB__INLINE void jb_x64_unary_m(jb_emit *e, jb_type sz, jb_x64_unop op, jb_x64_mem m)
 {
     if (jb_x64__bad_unop(e, op))
         return;
@@ -595,53 +625,53 @@ static inline void jb_x64_unary_m(jb_emit *e, jb_type sz, jb_x64_unop op, jb_x64
     else
         jb_x64__rm(e, 0, sz, 0xf7, 0xf6, (unsigned)op, m, 0, 0);
 }
-static inline void jb_x64_not(jb_emit *e, jb_x64_reg r) { jb_x64_unary_r(e, JB_I64, JB_X64_NOT, r); }
-static inline void jb_x64_neg(jb_emit *e, jb_x64_reg r) { jb_x64_unary_r(e, JB_I64, JB_X64_NEG, r); }
-static inline void jb_x64_mul(jb_emit *e, jb_x64_reg r) { jb_x64_unary_r(e, JB_I64, JB_X64_MUL, r); }
-static inline void jb_x64_div(jb_emit *e, jb_x64_reg r) { jb_x64_unary_r(e, JB_I64, JB_X64_DIV, r); }
-static inline void jb_x64_idiv(jb_emit *e, jb_x64_reg r) { jb_x64_unary_r(e, JB_I64, JB_X64_IDIV, r); }
+JB__INLINE void jb_x64_not(jb_emit *e, jb_x64_reg r) { jb_x64_unary_r(e, JB_I64, JB_X64_NOT, r); }
+JB__INLINE void jb_x64_neg(jb_emit *e, jb_x64_reg r) { jb_x64_unary_r(e, JB_I64, JB_X64_NEG, r); }
+JB__INLINE void jb_x64_mul(jb_emit *e, jb_x64_reg r) { jb_x64_unary_r(e, JB_I64, JB_X64_MUL, r); }
+JB__INLINE void jb_x64_div(jb_emit *e, jb_x64_reg r) { jb_x64_unary_r(e, JB_I64, JB_X64_DIV, r); }
+JB__INLINE void jb_x64_idiv(jb_emit *e, jb_x64_reg r) { jb_x64_unary_r(e, JB_I64, JB_X64_IDIV, r); }
 
 /* Sign-extend the accumulator for an idiv of size sz: cbw (ax = al), cwd
  * (dx:ax), cdq (edx:eax), cqo (rdx:rax). Before div, zero rdx instead. */
-static inline void jb_x64_cdq(jb_emit *e, jb_type sz)
+JB__INLINE void jb_x64_cdq(jb_emit *e, jb_type sz)
 {
     static const uint16_t b[4] = {0x9866, 0x9966, 0x99, 0x9948};
     if (!jb_x64__bad(e, (unsigned)sz > 7, "x86_64: size must be a jb_type"))
         jb_x64__bytes(e, b[JB__SIZE(sz)], JB__SIZE(sz) == 2 ? 1 : 2);
 }
-static inline void jb_x64_cqo(jb_emit *e) { jb_x64_cdq(e, JB_I64); }
+JB__INLINE void jb_x64_cqo(jb_emit *e) { jb_x64_cdq(e, JB_I64); }
 
 /* Shifts and rotates of r or [m] by an immediate or by cl. The count is
  * 0..31 (0..63 for 64 bits), as the CPU masks it; 1 uses the D1 form. */
-static inline int jb_x64__bad_shift(jb_emit *e, jb_type sz, jb_x64_shift op, unsigned n)
+JB__INLINE int jb_x64__bad_shift(jb_emit *e, jb_type sz, jb_x64_shift op, unsigned n)
 {
     return jb_x64__bad(e, (unsigned)op > 7 || op == 6 || n > (JB__SIZE(sz) == 3 ? 63u : 31u),
                        "x86_64: shift count must be 0..31 (0..63 for 64 bits) and the "
                        "operation a jb_x64_shift");
 }
-static inline void jb_x64_shift_ri(jb_emit *e, jb_type sz, jb_x64_shift op, jb_x64_reg r, unsigned n)
+JB__INLINE void jb_x64_shift_ri(jb_emit *e, jb_type sz, jb_x64_shift op, jb_x64_reg r, unsigned n)
 {
     if (!jb_x64__bad_shift(e, sz, op, n))
         jb_x64__rr(e, sz, n == 1 ? 0xd1 : 0xc1, n == 1 ? 0xd0 : 0xc0, op, r, n, n != 1);
 }
-static inline void jb_x64_shift_rcl(jb_emit *e, jb_type sz, jb_x64_shift op, jb_x64_reg r)
+JB__INLINE void jb_x64_shift_rcl(jb_emit *e, jb_type sz, jb_x64_shift op, jb_x64_reg r)
 {
     if (!jb_x64__bad_shift(e, sz, op, 0))
         jb_x64__rr(e, sz, 0xd3, 0xd2, op, r, 0, 0);
 }
-static inline void jb_x64_shift_mi(jb_emit *e, jb_type sz, jb_x64_shift op, jb_x64_mem m, unsigned n)
+JB__INLINE void jb_x64_shift_mi(jb_emit *e, jb_type sz, jb_x64_shift op, jb_x64_mem m, unsigned n)
 {
     if (!jb_x64__bad_shift(e, sz, op, n))
         jb_x64__rm(e, 0, sz, n == 1 ? 0xd1 : 0xc1, n == 1 ? 0xd0 : 0xc0, op, m, n, n != 1);
 }
-static inline void jb_x64_shift_mcl(jb_emit *e, jb_type sz, jb_x64_shift op, jb_x64_mem m)
+JB__INLINE void jb_x64_shift_mcl(jb_emit *e, jb_type sz, jb_x64_shift op, jb_x64_mem m)
 {
     if (!jb_x64__bad_shift(e, sz, op, 0))
         jb_x64__rm(e, 0, sz, 0xd3, 0xd2, op, m, 0, 0);
 }
 
 /* lzcnt/tzcnt/popcnt/bsf/bsr dst, src (16, 32 or 64 bits). */
-static inline void jb_x64_count_rr(jb_emit *e, jb_type sz, jb_x64_count op, jb_x64_reg dst,
+JB__INLINE void jb_x64_count_rr(jb_emit *e, jb_type sz, jb_x64_count op, jb_x64_reg dst,
                                    jb_x64_reg src)
 {
     static const uint16_t opc[5] = {0x0fbd, 0x0fbc, 0x0fb8, 0x0fbc, 0x0fbd};
@@ -654,7 +684,7 @@ static inline void jb_x64_count_rr(jb_emit *e, jb_type sz, jb_x64_count op, jb_x
 }
 
 /* bswap r (32 or 64 bits). */
-static inline void jb_x64_bswap(jb_emit *e, jb_type sz, jb_x64_reg r)
+JB__INLINE void jb_x64_bswap(jb_emit *e, jb_type sz, jb_x64_reg r)
 {
     if (jb_x64__bad(e, JB__SIZE(sz) < 2 || (unsigned)sz > 7, "x86_64: bswap takes 32 or 64 bits") ||
         jb_x64__bad_reg(e, r))
@@ -667,7 +697,7 @@ static inline void jb_x64_bswap(jb_emit *e, jb_type sz, jb_x64_reg r)
 /* ---- moves, loads, stores, extension ------------------------------------------- */
 
 /* lea dst, [m] (64-bit address) */
-static inline void jb_x64_lea(jb_emit *e, jb_x64_reg dst, jb_x64_mem m)
+JB__INLINE void jb_x64_lea(jb_emit *e, jb_x64_reg dst, jb_x64_mem m)
 {
     jb_x64__op_m(e, 0, JB_X64__W, 0x8d, dst, m, 0, 0);
 }
@@ -692,7 +722,7 @@ JB__INLINE uint32_t jb_x64__ext_op(jb_type t, unsigned *w)
 
 /* dst = the value of type t at [m]: integers widened to 64 bits as t says;
  * JB_F32 / JB_F64: movss / movsd into xmm dst (upper lanes cleared). */
-static inline void jb_x64_load(jb_emit *e, jb_type t, unsigned dst, jb_x64_mem m)
+JB__INLINE void jb_x64_load(jb_emit *e, jb_type t, unsigned dst, jb_x64_mem m)
 {
     unsigned w;
     if (JB__IS_FP(t)) {
@@ -706,7 +736,7 @@ static inline void jb_x64_load(jb_emit *e, jb_type t, unsigned dst, jb_x64_mem m
 }
 
 /* dst = the low 8/16/32 bits of src, zero- or sign-extended (64: a copy). */
-static inline void jb_x64_extend(jb_emit *e, jb_type t, jb_x64_reg dst, jb_x64_reg src)
+JB__INLINE void jb_x64_extend(jb_emit *e, jb_type t, jb_x64_reg dst, jb_x64_reg src)
 {
     unsigned w;
     if (jb_x64__bad(e, (unsigned)t > 7, "x86_64: extend type must be a jb_type"))
@@ -716,7 +746,7 @@ static inline void jb_x64_extend(jb_emit *e, jb_type t, jb_x64_reg dst, jb_x64_r
 }
 
 /* [m] = the low bits of src of type t (integers), or movss / movsd of xmm src. */
-static inline void jb_x64_store(jb_emit *e, jb_type t, jb_x64_mem m, unsigned src)
+JB__INLINE void jb_x64_store(jb_emit *e, jb_type t, jb_x64_mem m, unsigned src)
 {
     if (JB__IS_FP(t))
         jb_x64__op_m(e, t == JB_F32 ? JB_X64__PF3 : JB_X64__PF2, 0, 0x0f11, src, m, 0, 0);
@@ -725,13 +755,13 @@ static inline void jb_x64_store(jb_emit *e, jb_type t, jb_x64_mem m, unsigned sr
 }
 
 /* [m] = imm of size sz (64 bits: a sign-extended imm32). */
-static inline void jb_x64_store_i(jb_emit *e, jb_type sz, jb_x64_mem m, int64_t imm)
+JB__INLINE void jb_x64_store_i(jb_emit *e, jb_type sz, jb_x64_mem m, int64_t imm)
 {
     jb_x64_alu_mi(e, sz, JB_X64_MOV, m, imm);
 }
 
 /* cmovcc dst, src (64-bit): dst = cc ? src : dst */
-static inline void jb_x64_cmov(jb_emit *e, jb_x64_cc cc, jb_x64_reg dst, jb_x64_reg src)
+JB__INLINE void jb_x64_cmov(jb_emit *e, jb_x64_cc cc, jb_x64_reg dst, jb_x64_reg src)
 {
     if (!jb_x64__bad(e, (unsigned)cc > 15, "x86_64: condition must be a jb_x64_cc"))
         jb_x64__op_r(e, 0, JB_X64__W, 0x0f40u + cc, dst, src, 0, 0);
@@ -739,7 +769,7 @@ static inline void jb_x64_cmov(jb_emit *e, jb_x64_cc cc, jb_x64_reg dst, jb_x64_
 
 /* setcc r8: the low byte of r = cc (the rest of r is kept; zero it first,
  * or follow with jb_x64_extend(JB_U8)). */
-static inline void jb_x64_setcc(jb_emit *e, jb_x64_cc cc, jb_x64_reg r)
+JB__INLINE void jb_x64_setcc(jb_emit *e, jb_x64_cc cc, jb_x64_reg r)
 {
     if (!jb_x64__bad(e, (unsigned)cc > 15, "x86_64: condition must be a jb_x64_cc"))
         jb_x64__op_r(e, 0, JB_X64__BYTE_REX(JB_I8, r), 0x0f90u + cc, 0, r, 0, 0);
@@ -748,19 +778,19 @@ static inline void jb_x64_setcc(jb_emit *e, jb_x64_cc cc, jb_x64_reg r)
 /* ---- atomics ---------------------------------------------------------------------- */
 
 /* lock op [m], src and lock op [m], imm (add, or, adc, sbb, and, sub, xor) */
-static inline int jb_x64__bad_lock(jb_emit *e, jb_x64_alu op)
+JB__INLINE int jb_x64__bad_lock(jb_emit *e, jb_x64_alu op)
 {
     return jb_x64__bad(e, (unsigned)op >= JB_X64_CMP,
                        "x86_64: lock takes add, or, adc, sbb, and, sub or xor");
 }
-static inline void jb_x64_lock_alu_mr(jb_emit *e, jb_type sz, jb_x64_alu op, jb_x64_mem m,
+JB__INLINE void jb_x64_lock_alu_mr(jb_emit *e, jb_type sz, jb_x64_alu op, jb_x64_mem m,
                                       jb_x64_reg src)
 {
     if (!jb_x64__bad_lock(e, op))
         jb_x64__rm(e, JB_X64__LOCK, sz, jb_x64__alu_to_rm(op), jb_x64__alu_to_rm(op) - 1u, src,
                    m, 0, 0);
 }
-static inline void jb_x64_lock_alu_mi(jb_emit *e, jb_type sz, jb_x64_alu op, jb_x64_mem m,
+JB__INLINE void jb_x64_lock_alu_mi(jb_emit *e, jb_type sz, jb_x64_alu op, jb_x64_mem m,
                                       int64_t imm)
 {
     uint32_t v, opc8;
@@ -776,33 +806,33 @@ static inline void jb_x64_lock_alu_mi(jb_emit *e, jb_type sz, jb_x64_alu op, jb_
 /* lock xadd [m], src: [m] += src, src = the old value. lock cmpxchg [m],
  * src: if [m] == the accumulator (al/ax/eax/rax) then [m] = src, else the
  * accumulator = [m]; ZF says which. */
-static inline void jb_x64_lock_xadd(jb_emit *e, jb_type sz, jb_x64_mem m, jb_x64_reg src)
+JB__INLINE void jb_x64_lock_xadd(jb_emit *e, jb_type sz, jb_x64_mem m, jb_x64_reg src)
 {
     jb_x64__rm(e, JB_X64__LOCK, sz, 0x0fc1, 0x0fc0, src, m, 0, 0);
 }
-static inline void jb_x64_lock_cmpxchg(jb_emit *e, jb_type sz, jb_x64_mem m, jb_x64_reg src)
+JB__INLINE void jb_x64_lock_cmpxchg(jb_emit *e, jb_type sz, jb_x64_mem m, jb_x64_reg src)
 {
     jb_x64__rm(e, JB_X64__LOCK, sz, 0x0fb1, 0x0fb0, src, m, 0, 0);
 }
 /* xchg [m], r: always atomic (the lock is implicit). */
-static inline void jb_x64_xchg_mr(jb_emit *e, jb_type sz, jb_x64_mem m, jb_x64_reg r)
+JB__INLINE void jb_x64_xchg_mr(jb_emit *e, jb_type sz, jb_x64_mem m, jb_x64_reg r)
 {
     jb_x64_alu_mr(e, sz, JB_X64_XCHG, m, r);
 }
-static inline void jb_x64_mfence(jb_emit *e) { jb_x64__bytes(e, 0xf0ae0f, 3); }
-static inline void jb_x64_pause(jb_emit *e) { jb_x64__bytes(e, 0x90f3, 2); }
+JB__INLINE void jb_x64_mfence(jb_emit *e) { jb_x64__bytes(e, 0xf0ae0f, 3); }
+JB__INLINE void jb_x64_pause(jb_emit *e) { jb_x64__bytes(e, 0x90f3, 2); }
 
 /* ---- stack, frames, traps, padding -------------------------------------- */
 
-static inline void jb_x64__push_pop(jb_emit *e, unsigned base, jb_x64_reg r)
+JB__INLINE void jb_x64__push_pop(jb_emit *e, unsigned base, jb_x64_reg r)
 {
     if (!jb_x64__bad_reg(e, r))
         jb_x64__bytes(e, r >= 8 ? 0x41u | (base + (r & 7)) << 8 : base + r, r >= 8 ? 2 : 1);
 }
-static inline void jb_x64_push(jb_emit *e, jb_x64_reg r) { jb_x64__push_pop(e, 0x50, r); }
-static inline void jb_x64_pop(jb_emit *e, jb_x64_reg r) { jb_x64__push_pop(e, 0x58, r); }
+JB__INLINE void jb_x64_push(jb_emit *e, jb_x64_reg r) { jb_x64__push_pop(e, 0x50, r); }
+JB__INLINE void jb_x64_pop(jb_emit *e, jb_x64_reg r) { jb_x64__push_pop(e, 0x58, r); }
 /* push imm (sign-extended to 64 bits: imm8 or imm32) */
-static inline void jb_x64_push_i(jb_emit *e, int64_t imm)
+JB__INLINE void jb_x64_push_i(jb_emit *e, int64_t imm)
 {
     if (jb_x64__bad(e, imm < INT32_MIN || imm > INT32_MAX,
                     "x86_64: push immediate must be a sign-extended imm32"))
@@ -813,17 +843,17 @@ static inline void jb_x64_push_i(jb_emit *e, int64_t imm)
         jb_x64__bytes(e, 0x68u | (uint64_t)(uint32_t)imm << 8, 5);
 }
 
-static inline void jb_x64_ret(jb_emit *e) { jb_x64__bytes(e, 0xc3, 1); }
-static inline void jb_x64_int3(jb_emit *e) { jb_x64__bytes(e, 0xcc, 1); }
-static inline void jb_x64_nop(jb_emit *e) { jb_x64__bytes(e, 0x90, 1); }
-static inline void jb_x64_leave(jb_emit *e) { jb_x64__bytes(e, 0xc9, 1); }
-static inline void jb_x64_ud2(jb_emit *e) { jb_x64__bytes(e, 0x0b0f, 2); }
+JB__INLINE void jb_x64_ret(jb_emit *e) { jb_x64__bytes(e, 0xc3, 1); }
+JB__INLINE void jb_x64_int3(jb_emit *e) { jb_x64__bytes(e, 0xcc, 1); }
+JB__INLINE void jb_x64_nop(jb_emit *e) { jb_x64__bytes(e, 0x90, 1); }
+JB__INLINE void jb_x64_leave(jb_emit *e) { jb_x64__bytes(e, 0xc9, 1); }
+JB__INLINE void jb_x64_ud2(jb_emit *e) { jb_x64__bytes(e, 0x0b0f, 2); }
 
 /* A frame: push rbp; mov rbp, rsp; sub rsp, size rounded up to 16 (none
  * for 0). Called at function entry, it leaves rsp 16-byte aligned as the
  * SysV and Windows ABIs require at a call. Locals live at [rbp - k].
  * jb_x64_frame_leave undoes it (leave); follow with jb_x64_ret. */
-static inline void jb_x64_frame_enter(jb_emit *e, uint32_t size)
+JB__INLINE void jb_x64_frame_enter(jb_emit *e, uint32_t size)
 {
     if (jb_x64__bad(e, size > 0x7ffffff0u, "x86_64: frame size above 2 GiB"))
         return;
@@ -832,7 +862,7 @@ static inline void jb_x64_frame_enter(jb_emit *e, uint32_t size)
     if (size)
         jb_x64_sub_ri(e, JB_X64_RSP, (size + 15) & ~15u);
 }
-static inline void jb_x64_frame_leave(jb_emit *e) { jb_x64_leave(e); }
+JB__INLINE void jb_x64_frame_leave(jb_emit *e) { jb_x64_leave(e); }
 
 /* A function frame that saves registers: jb_x64_prologue pushes rbp, sets
  * rbp = rsp, pushes each register of `saved` (a bit mask of jb_x64_reg,
@@ -842,7 +872,7 @@ static inline void jb_x64_frame_leave(jb_emit *e) { jb_x64_leave(e); }
  * always saved). */
 #define JB_X64_SYSV_SAVED (1u << JB_X64_RBX | 1u << JB_X64_R12 | 1u << JB_X64_R13 | \
                            1u << JB_X64_R14 | 1u << JB_X64_R15)
-static inline void jb_x64_prologue(jb_emit *e, uint32_t saved, uint32_t locals)
+JB__INLINE void jb_x64_prologue(jb_emit *e, uint32_t saved, uint32_t locals)
 {
     if (jb_x64__bad(e, (saved & (0xffff0000u | 1u << JB_X64_RSP | 1u << JB_X64_RBP)) ||
                            locals > 0x7fff0000u,
@@ -859,7 +889,7 @@ static inline void jb_x64_prologue(jb_emit *e, uint32_t saved, uint32_t locals)
     if (sub)
         jb_x64_sub_ri(e, JB_X64_RSP, sub);
 }
-static inline void jb_x64_epilogue(jb_emit *e, uint32_t saved)
+JB__INLINE void jb_x64_epilogue(jb_emit *e, uint32_t saved)
 {
     if (jb_x64__bad(e, saved & (0xffff0000u | 1u << JB_X64_RSP | 1u << JB_X64_RBP),
                     "x86_64: epilogue takes the prologue's register mask"))
@@ -875,7 +905,7 @@ static inline void jb_x64_epilogue(jb_emit *e, uint32_t saved)
 
 /* n bytes of padding as the fewest multi-byte NOPs (0F 1F forms, up to 9
  * bytes each), so that a padded hot loop start costs few decode slots. */
-static inline void jb_x64_nops(jb_emit *e, size_t n)
+JB__INLINE void jb_x64_nops(jb_emit *e, size_t n)
 {
     static const uint8_t nop[9][9] = {
         {0x90},
@@ -900,7 +930,7 @@ static inline void jb_x64_nops(jb_emit *e, size_t n)
 /* Pad with NOPs until the offset from the cursor's start is a multiple of
  * `align` (a power of two up to 4096). The code's address is aligned too
  * when the buffer's final address is (jb_alloc's alignment argument). */
-static inline void jb_x64_align(jb_emit *e, size_t align)
+JB__INLINE void jb_x64_align(jb_emit *e, size_t align)
 {
     if (jb_x64__bad(e, align == 0 || align > 4096 || (align & (align - 1)),
                     "x86_64: alignment must be a power of two up to 4096"))
@@ -915,88 +945,78 @@ static inline void jb_x64_align(jb_emit *e, size_t align)
 JB__INLINE uint8_t *jb_x64__branch(jb_emit *e, uint8_t *p, unsigned s8, uint32_t l32, unsigned n,
                                    jb_label l, unsigned flags)
 {
-    uint32_t here = (uint32_t)(e->cur - e->start);
-    int32_t t = jb_label_offset(e, l);
+    uint32_t here = jb__here(e), field;
     uint64_t v;
     unsigned len;
-    int ok;
-    if (t >= 0 && !(flags & JB_X64_LONG) && jb_x64__fits8((int64_t)t - (here + 2))) {
-        v = s8 | (uint64_t)jb_fix_encode(JB_X64_FIX_REL8, (int64_t)t - (here + 2), &ok) << 8;
-        len = 2;
-    } else if (flags & JB_X64_SHORT) {
-        if (t >= 0) {
-            jb_fix_range_fail(e, JB_X64_FIX_REL8, here, t);
-            return p;
-        }
-        if (!jb__label_ref(e, l, here, JB_X64_FIX_REL8, s8))
-            return p;
-        v = 0x0b0f; /* ud2 until the label binds */
-        len = 2;
-    } else {
-        len = n + 4;
-        if (t >= 0) {
-            uint32_t field = jb_fix_encode(JB_X64_FIX_REL32(n), (int64_t)t - (here + len), &ok);
-            if (!ok) {
-                jb_fix_range_fail(e, JB_X64_FIX_REL32(n), here, t);
-                return p;
-            }
-            v = l32 | (uint64_t)field << 8 * n;
-        } else {
-            if (!jb__label_ref(e, l, here, JB_X64_FIX_REL32(n), l32 & 0xffff))
-                return p;
-            v = 0x0b0f;
+    int state;
+    if (!(flags & JB_X64_LONG)) {
+        int32_t t = jb_label_offset(e, l);
+        if (t >= 0 && jb_x64__fits8((int64_t)t - (here + 2))) {
+            jb__put64(p, s8 | (uint64_t)(uint8_t)(t - (here + 2)) << 8);
+            return p + 2;
         }
     }
-    jb__put64(p, v);
+    if (flags & JB_X64_SHORT) {
+        state = jb__label_use(e, l, here, JB_X64_FIX_REL8, s8, &field);
+        v = s8 | (uint64_t)field << 8;
+        len = 2;
+    } else {
+        state = jb__label_use(e, l, here, JB_X64_FIX_REL32(n), l32 & 0xffff, &field);
+        v = l32 | (uint64_t)field << 8 * n;
+        len = n + 4;
+    }
+    if (state < 0)
+        return p;
+    jb__put64(p, state ? v : 0x0b0f); /* unbound: ud2 until the label binds */
     return p + len;
 }
 
 /* jcc l: rel8 when the bound label is near (unless JB_X64_LONG), rel32
  * otherwise (unless JB_X64_SHORT). */
-static inline void jb_x64_jcc(jb_emit *e, jb_x64_cc cc, jb_label l, unsigned flags)
+JB__INLINE void jb_x64_jcc(jb_emit *e, jb_x64_cc cc, jb_label l, unsigned flags)
 {
     if (!jb_x64__bad(e, (unsigned)cc > 15 || flags > 3,
                      "x86_64: condition must be a jb_x64_cc, flags JB_X64_SHORT or _LONG"))
         JB_X64__EMIT(e, P, jb_x64__branch(e, P, 0x70u + cc, 0x800fu + (cc << 8), 2, l, flags));
 }
 
-static inline void jb_x64_jmp(jb_emit *e, jb_label l, unsigned flags)
+JB__INLINE void jb_x64_jmp(jb_emit *e, jb_label l, unsigned flags)
 {
     if (!jb_x64__bad(e, flags > 3, "x86_64: flags must be JB_X64_SHORT or JB_X64_LONG"))
         JB_X64__EMIT(e, P, jb_x64__branch(e, P, 0xeb, 0xe9, 1, l, flags));
 }
 
 /* call l (rel32) */
-static inline void jb_x64_call(jb_emit *e, jb_label l)
+JB__INLINE void jb_x64_call(jb_emit *e, jb_label l)
 {
     JB_X64__EMIT(e, P, jb_x64__branch(e, P, 0, 0xe8, 1, l, JB_X64_LONG));
 }
 
 /* call r / jmp r (indirect), call [m] / jmp [m] (through a qword in memory:
  * a jump table, an import slot, or [rip + l] holding an absolute address). */
-static inline void jb_x64_call_r(jb_emit *e, jb_x64_reg r) { jb_x64__op_r(e, 0, 0, 0xff, 2, r, 0, 0); }
-static inline void jb_x64_jmp_r(jb_emit *e, jb_x64_reg r) { jb_x64__op_r(e, 0, 0, 0xff, 4, r, 0, 0); }
-static inline void jb_x64_call_m(jb_emit *e, jb_x64_mem m) { jb_x64__op_m(e, 0, 0, 0xff, 2, m, 0, 0); }
-static inline void jb_x64_jmp_m(jb_emit *e, jb_x64_mem m) { jb_x64__op_m(e, 0, 0, 0xff, 4, m, 0, 0); }
+JB__INLINE void jb_x64_call_r(jb_emit *e, jb_x64_reg r) { jb_x64__op_r(e, 0, 0, 0xff, 2, r, 0, 0); }
+JB__INLINE void jb_x64_jmp_r(jb_emit *e, jb_x64_reg r) { jb_x64__op_r(e, 0, 0, 0xff, 4, r, 0, 0); }
+JB__INLINE void jb_x64_call_m(jb_emit *e, jb_x64_mem m) { jb_x64__op_m(e, 0, 0, 0xff, 2, m, 0, 0); }
+JB__INLINE void jb_x64_jmp_m(jb_emit *e, jb_x64_mem m) { jb_x64__op_m(e, 0, 0, 0xff, 4, m, 0, 0); }
 
 /* call/jmp to an absolute address through a scratch register (movabs
  * scratch, addr; call/jmp scratch): reaches anywhere, position-independent.
  * For a shorter sequence store the address at a label l (jb_emit_data)
  * and use jb_x64_call_m(e, jb_x64_mem_l(l)). */
-static inline void jb_x64_call_abs(jb_emit *e, jb_x64_reg scratch, const void *addr)
+JB__INLINE void jb_x64_call_abs(jb_emit *e, jb_x64_reg scratch, const void *addr)
 {
     jb_x64_mov_ri(e, scratch, (int64_t)(uintptr_t)addr);
     jb_x64_call_r(e, scratch);
 }
-static inline void jb_x64_jmp_abs(jb_emit *e, jb_x64_reg scratch, const void *addr)
+JB__INLINE void jb_x64_jmp_abs(jb_emit *e, jb_x64_reg scratch, const void *addr)
 {
     jb_x64_mov_ri(e, scratch, (int64_t)(uintptr_t)addr);
     jb_x64_jmp_r(e, scratch);
 }
 
 /* lea dst, [rip + l] and mov dst, qword [rip + l] */
-static inline void jb_x64_lea_l(jb_emit *e, jb_x64_reg dst, jb_label l) { jb_x64_lea(e, dst, jb_x64_mem_l(l)); }
-static inline void jb_x64_mov_rl(jb_emit *e, jb_x64_reg dst, jb_label l) { jb_x64_mov_rm(e, dst, jb_x64_mem_l(l)); }
+JB__INLINE void jb_x64_lea_l(jb_emit *e, jb_x64_reg dst, jb_label l) { jb_x64_lea(e, dst, jb_x64_mem_l(l)); }
+JB__INLINE void jb_x64_mov_rl(jb_emit *e, jb_x64_reg dst, jb_label l) { jb_x64_mov_rm(e, dst, jb_x64_mem_l(l)); }
 
 #ifdef __cplusplus
 }
