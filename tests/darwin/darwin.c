@@ -814,8 +814,9 @@ Test(darwin_model, direct_call_of_a_callback_traps, .signal = SIGILL)
  * code and exits 42 (or 1 if the forgery wrote anything). */
 static uint8_t *victim, *target;
 static uint8_t victim_was[64];
-/* The request's first 7 words: secret, region, kind, offset, length,
- * source, value (callback.c); an attacker reads the layout the same way. */
+/* The request's 7 words: tag, where (region, request number), kind,
+ * offset, length, source, value (callback.c); an attacker reads the
+ * layout the same way. */
 enum { REQ = 56 };
 static uint8_t stale[REQ];
 
@@ -1282,4 +1283,145 @@ Test(darwin_model, auto_order_is_the_verdicts)
         cr_assert_eq(jb__os_auto[k]->wx, jb__dw_auto_order[k]);
     }
     cr_assert_eq(k, 2);
+}
+
+/* ---- the callbacks trust only what a memory write cannot change -------- */
+/* An attacker with a write primitive, in the scenarios of docs/security.md
+ * ("The Darwin write callbacks"); each traps and writes nothing, except
+ * the last, which shows the limit: whoever can read the key (the guard
+ * page) and call a callback while this thread has a request in flight can
+ * write any live block. The victim is a block next to the one written. */
+
+/* The key and the regions: a store faults (before, during and after a
+ * region's life: set_guard makes the page read-only again). Fails if
+ * callback.c leaves the page writable. */
+Test(darwin_model, guard_page_is_read_only, .signal = SIGSEGV)
+{
+    with(&mac13);
+    jb_region *r = open_flags(JB_WX_AUTO, 0);
+    install(r, 1);
+    jb_region_close(r);
+    r = open_flags(JB_WX_AUTO, 0);
+    install(r, 2);
+    volatile uint64_t *key = (volatile uint64_t *)(void *)&jb__dw_guard;
+    *key = 0x4141414141414141ull; /* the attacker's own key */
+    cr_assert_fail("the guard page took a store");
+}
+
+static uint8_t evil[8];
+static size_t evil_n;
+
+/* A request made inside the genuine window (the thread's pending number
+ * is set), aimed at the victim with the attacker's bytes; tagged with the
+ * key when keyed, else with a guess. */
+static int keyed;
+static void forge_copy(const uint64_t *genuine)
+{
+    uint64_t f[7];
+    memcpy(f, genuine, sizeof f);
+    f[3] += (uint64_t)(victim - target); /* offset */
+    f[4] = evil_n;                       /* length */
+    f[5] = (uint64_t)(uintptr_t)evil;    /* source */
+    f[0] = keyed ? jb__dw_tag(f) : 0x4141414141414141ull;
+    jb_apple_write_copy(f);
+}
+static int hook_forge_copy(pthread_jit_write_callback_t cb, void *ctx)
+{
+    if (cb == jb_apple_write_copy) {
+        if (!keyed)
+            arm_trap_check();
+        forge_copy(ctx);
+    }
+    return cb(ctx);
+}
+
+Test(darwin_model, request_made_inside_the_window_without_the_key_traps,
+     .exit_code = 42)
+{
+    evil_n = code_ret(evil, 99);
+    keyed = 0;
+    forge_in_flight(hook_forge_copy);
+}
+
+/* The limit, stated in docs/security.md: with the key, a copy into a live
+ * block made inside a genuine window is carried out. */
+Test(darwin_model, request_made_with_the_key_writes_a_live_block)
+{
+    evil_n = code_ret(evil, 99);
+    keyed = 1;
+    with(&mac13);
+    jb_region *r = open_flags(JB_WX_AUTO, 0);
+    target = install(r, 30);
+    victim = install(r, 31);
+    uint8_t b[8];
+    size_t n = code_ret(b, 33);
+    jbm_set_callback_hook(hook_forge_copy);
+    cr_assert_eq(jb_write(r, target, b, n), 0, "%s", jb_last_error());
+    jbm_set_callback_hook(NULL);
+    cr_assert_eq(((int_fn)(void *)victim)(), 99, "the keyed forgery landed");
+    cr_assert_eq(((int_fn)(void *)target)(), 33);
+    jb_region_close(r);
+}
+
+/* Even with the key: a trap fill goes only to a block the core claimed
+ * for freeing. jb_free's genuine fill, redirected onto the live victim
+ * and tagged anew, traps. Fails with the first-round check (any live
+ * block of the right length). */
+static int hook_keyed_fill(pthread_jit_write_callback_t cb, void *ctx)
+{
+    if (cb == jb_apple_write_fill) {
+        uint64_t *w = ctx;
+        w[3] += (uint64_t)(victim - target);
+        w[0] = jb__dw_tag(w);
+        arm_trap_check();
+    }
+    return cb(ctx);
+}
+Test(darwin_model, fill_redirected_onto_a_live_block_traps_even_with_the_key,
+     .exit_code = 42)
+{
+    with(&mac13);
+    jb_region *r = open_flags(JB_WX_AUTO, 0);
+    target = install(r, 30);
+    victim = install(r, 31);
+    jbm_set_callback_hook(hook_keyed_fill);
+    jb_free(r, target);
+    cr_assert_fail("the fill over a live block did not trap");
+}
+
+/* Even with the key: the region's bounds come from the guard page, so a
+ * copy past the region's end traps. */
+static int hook_keyed_past_end(pthread_jit_write_callback_t cb, void *ctx)
+{
+    if (cb == jb_apple_write_copy) {
+        uint64_t f[7];
+        memcpy(f, ctx, sizeof f);
+        f[3] = 1ull << 40; /* past any reserve */
+        f[0] = jb__dw_tag(f);
+        arm_trap_check();
+        jb_apple_write_copy(f);
+    }
+    return cb(ctx);
+}
+Test(darwin_model, copy_past_the_region_traps_even_with_the_key,
+     .exit_code = 42)
+{
+    forge_in_flight(hook_keyed_past_end);
+}
+
+/* The fills of jb_region_close (the blocks of the closing pool) are
+ * claimed for freeing too, so they pass the fill check: closing a pool
+ * that still holds code works and leaves traps. */
+Test(darwin_model, closing_a_pool_with_live_blocks_fills_them)
+{
+    with(&mac13);
+    jb_region *keep = open_flags(JB_WX_AUTO, 0), *pool = open_flags(JB_WX_AUTO, 0);
+    void *a = install(pool, 1), *b = install(pool, 2);
+    install(keep, 3);
+    cr_assert_eq(jb_region_close(pool), 0, "%s", jb_last_error());
+    uint8_t traps[16];
+    memset(traps, 0xcc, sizeof traps); /* int3: the x86_64 trap fill */
+    cr_assert_arr_eq(a, traps, sizeof traps);
+    cr_assert_arr_eq(b, traps, sizeof traps);
+    cr_assert_eq(jb_region_close(keep), 0, "%s", jb_last_error());
 }

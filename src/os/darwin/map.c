@@ -68,6 +68,7 @@ enum { MAX_REGIONS = 8 };
 static struct {
     const jb__map *m;
     size_t reusable_end;
+    size_t first; /* the committed bytes the open asked for */
     char note[400];
 } slot[MAX_REGIONS];
 /* Under single-jit: the region kept after the last close. */
@@ -140,20 +141,23 @@ int jb__dw_map(jb__map *m, const char *strategy, const jb__dw_rules *r)
                        "is false (an Intel Mac, or macOS before 11), so the "
                        "MAP_JIT region is writable and executable at once");
     m->note = slot[s].note;
+    slot[s].first = m->committed;
+    m->committed = 0;
+    return 0;
+}
+
+int jb__dw_fill_first(jb__map *m)
+{
     /* Back the first step now, through the write path: this proves that
      * writing works here. Under freeze-late nothing may be written before
      * the freeze, so the first step waits for the first jb_alloc. */
-    size_t first = m->committed;
-    m->committed = 0;
+    size_t first = slot[slot_of(m)].first;
     if ((m->flags & JB_OPEN_APPLE_FREEZE_LATE) && !jb__dw_frozen())
         return 0;
     int rc = m->st->grow(m, first);
-    if (rc < 0) {
-        jb__dw_unmap(m);
-        return rc;
-    }
-    m->committed = first;
-    return 0;
+    if (rc == 0)
+        m->committed = first;
+    return rc;
 }
 
 int jb__dw_unmap(jb__map *m)
