@@ -30,7 +30,7 @@ const jb__strategy *jb__os_strategy(jb_wx wx)
     case JB_WX_MPROTECT:
     case JB_WX_RWX:
         jb__fail(JB_EUNSUPPORTED, "%s: not possible on macOS, where JIT code "
-                                  "lives in one MAP_JIT region that cannot be "
+                                  "lives in MAP_JIT memory that cannot be "
                                   "shared, file-backed or mprotected; use "
                                   "JB_WX_AUTO (apple-callback)",
                  jb_wx_name(wx));
