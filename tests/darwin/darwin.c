@@ -199,8 +199,8 @@ static const pthread_jit_write_callback_t host_only[] = {listed_cb, NULL};
 
 Test(darwin_model, rule_odd_sized_and_shared_cache_sections_are_skipped)
 {
-    jbm_image odd = {"libodd.dylib", NULL, jb_only, 4, 4, 0, 0};
-    jbm_image cached = {"libcached.dylib", NULL, jb_only, 4, 0, 0, 1};
+    jbm_image odd = {"libodd.dylib", NULL, jb_only, 4, 4, 0, 0, NULL, NULL};
+    jbm_image cached = {"libcached.dylib", NULL, jb_only, 4, 0, 0, 1, NULL, NULL};
     jbm_image both[] = {odd, cached};
     jbm_config c = allowlisted;
     c.main_list = host_only;
@@ -219,7 +219,7 @@ static void with_entries(size_t n)
     for (size_t i = 0; i < n; i++)
         many[i] = listed_cb;
     many[n] = NULL;
-    jbm_image big = {"libbig.dylib", NULL, many, n + 1, 0, 0, 0};
+    jbm_image big = {"libbig.dylib", NULL, many, n + 1, 0, 0, 0, NULL, NULL};
     jbm_config c = allowlisted;
     c.main_list = host_only;
     c.main_n = 1; /* no NULL: the whole section is one entry */
@@ -253,8 +253,8 @@ static const pthread_jit_write_callback_t dl_only[] = {dl_cb, NULL};
 static const pthread_jit_write_callback_t late_only[] = {late_cb, NULL};
 Test(darwin_model, rule_dlopen_counts_only_before_a_freeze_late_freeze)
 {
-    jbm_image lib = {"libjit.dylib", NULL, dl_only, 2, 0, 0, 0};
-    jbm_image later = {"liblate.dylib", NULL, late_only, 2, 0, 0, 0};
+    jbm_image lib = {"libjit.dylib", NULL, dl_only, 2, 0, 0, 0, NULL, NULL};
+    jbm_image later = {"liblate.dylib", NULL, late_only, 2, 0, 0, 0, NULL, NULL};
     with(&allowlisted);
     jbm_dlopen(&lib);
     cr_assert(!jbm_allowed(dl_cb), "without freeze-late: ignored");
@@ -419,7 +419,7 @@ Test(darwin_model, two_lists_in_one_image_refused_at_open)
 
 Test(darwin_model, lists_the_os_skips_are_refused)
 {
-    jbm_image odd = {"libodd.dylib", NULL, jb_only, 4, 4, 0, 0};
+    jbm_image odd = {"libodd.dylib", NULL, jb_only, 4, 4, 0, 0, NULL, NULL};
     jbm_config c = allowlisted;
     c.main_list = host_only;
     c.main_n = 2;
@@ -460,7 +460,7 @@ Test(darwin_model, model_kills_what_jitbuf_refused, .signal = SIGTRAP)
 static const char *const links_jitbuf[] = {"@rpath/libjitbuf.0.dylib", NULL};
 Test(darwin_model, dylib_linked_at_launch_is_honoured)
 {
-    jbm_image lib = {"@rpath/libjitbuf.0.dylib", NULL, jb_only, 4, 0, 0, 0};
+    jbm_image lib = {"@rpath/libjitbuf.0.dylib", NULL, jb_only, 4, 0, 0, 0, NULL, NULL};
     jbm_config c = allowlisted;
     c.main_list = host_only;
     c.main_n = 2;
@@ -475,7 +475,7 @@ Test(darwin_model, dylib_linked_at_launch_is_honoured)
 
 Test(darwin_model, dlopened_dylib_is_refused_without_freeze_late)
 {
-    jbm_image lib = {"@rpath/libjitbuf.0.dylib", NULL, jb_only, 4, 0, 0, 0};
+    jbm_image lib = {"@rpath/libjitbuf.0.dylib", NULL, jb_only, 4, 0, 0, 0, NULL, NULL};
     jbm_config c = allowlisted;
     c.main_list = host_only;
     c.main_n = 2;
@@ -492,7 +492,7 @@ Test(darwin_model, dlopened_dylib_is_refused_without_freeze_late)
 
 Test(darwin_model, dlopened_dylib_counts_under_freeze_late)
 {
-    jbm_image lib = {"@rpath/libjitbuf.0.dylib", NULL, jb_only, 4, 0, 0, 0};
+    jbm_image lib = {"@rpath/libjitbuf.0.dylib", NULL, jb_only, 4, 0, 0, 0, NULL, NULL};
     jbm_config c = freeze_late;
     c.main_list = host_only;
     c.main_n = 2;
@@ -502,6 +502,100 @@ Test(darwin_model, dlopened_dylib_counts_under_freeze_late)
     cr_assert_eq(jb_freeze(r), 0, "%s", jb_last_error());
     install(r, 22);
     jb_region_close(r);
+}
+
+/* Which images were there at launch: the dependencies dyld loads then
+ * (dyld-1378 common/MachOFile.cpp:586-589: LC_LOAD_DYLIB, _WEAK_,
+ * REEXPORT_, _UPWARD_; not LC_LAZY_LOAD_DYLIB), matched by install name or
+ * by the path dyld loaded (dyld/Loader.cpp:1303-1340). */
+enum { LC_LAZY = 0x20, LC_WEAK = 0x80000018, LC_UPWARD = 0x80000023 };
+
+/* Fails when LC_LOAD_UPWARD_DYLIB is not a launch dependency (refused as
+ * if dlopen'd). */
+Test(darwin_model, upward_and_weak_dependencies_count_at_launch)
+{
+    static const uint32_t kinds[][1] = {{LC_UPWARD}, {LC_WEAK}};
+    for (int k = 0; k < 2; k++) {
+        jbm_image lib = {"@rpath/libjitbuf.0.dylib", NULL, jb_only, 4, 0, 0, 0,
+                         NULL, NULL};
+        jbm_config c = allowlisted;
+        c.main_list = host_only;
+        c.main_n = 2;
+        c.main_deps = links_jitbuf;
+        c.main_dep_cmds = kinds[k];
+        c.launch = &lib;
+        c.nlaunch = 1;
+        with(&c);
+        jb_region *r = open_flags(JB_WX_AUTO, 0);
+        install(r, 23);
+        jb_region_close(r);
+    }
+}
+
+/* dyld does not load an LC_LAZY_LOAD_DYLIB at launch: the same library
+ * dlopen'd later is not read, so the open refuses rather than let the
+ * first write die. Fails when lazy dependencies count as launch ones. */
+Test(darwin_model, lazy_dependency_dlopened_later_is_refused)
+{
+    static const uint32_t lazy[] = {LC_LAZY};
+    jbm_image lib = {"@rpath/libjitbuf.0.dylib", NULL, jb_only, 4, 0, 0, 0,
+                     NULL, NULL};
+    jbm_config c = allowlisted;
+    c.main_list = host_only;
+    c.main_n = 2;
+    c.main_deps = links_jitbuf;
+    c.main_dep_cmds = lazy;
+    with(&c);
+    jbm_dlopen(&lib);
+    cr_assert(!jbm_allowed(jb_apple_write_copy), "the OS ignores it");
+    cr_assert_eq(open_rc(JB_WX_AUTO, 0), JB_EPERM);
+    cr_assert(strstr(jb_last_error(), "after launch"), "%s", jb_last_error());
+    assert_nothing_written();
+}
+
+/* install_name_tool -change without -id: the executable's name for the
+ * library (@executable_path/...) is not the library's install name; dyld
+ * loaded it all the same, and libpthread read its list. Fails when only
+ * install names are compared. */
+Test(darwin_model, dependency_named_by_path_not_install_name_counts)
+{
+    static const char *const dep[] = {
+        "@executable_path/../Frameworks/libjitbuf.0.dylib", NULL};
+    jbm_image lib = {"/usr/local/lib/libjitbuf.0.dylib", NULL, jb_only, 4, 0,
+                     0, 0, NULL,
+                     "/Applications/A.app/Contents/MacOS/../Frameworks/"
+                     "./libjitbuf.0.dylib"};
+    jbm_config c = allowlisted;
+    c.main_list = host_only;
+    c.main_n = 2;
+    c.main_deps = dep;
+    c.main_path = "/Applications/A.app/Contents/MacOS/A";
+    c.launch = &lib;
+    c.nlaunch = 1;
+    with(&c);
+    cr_assert(jbm_allowed(jb_apple_write_copy), "the OS read the list");
+    jb_region *r = open_flags(JB_WX_AUTO, 0);
+    install(r, 24);
+    jb_region_close(r);
+}
+
+/* The same by a path that names another directory: not the image. */
+Test(darwin_model, dependency_path_of_another_directory_does_not_count)
+{
+    static const char *const dep[] = {
+        "@executable_path/../Other/libjitbuf.0.dylib", NULL};
+    jbm_image lib = {"/usr/local/lib/libjitbuf.0.dylib", NULL, jb_only, 4, 0,
+                     0, 0, NULL,
+                     "/Applications/A.app/Contents/Frameworks/libjitbuf.0.dylib"};
+    jbm_config c = allowlisted;
+    c.main_list = host_only;
+    c.main_n = 2;
+    c.main_deps = dep;
+    c.main_path = "/Applications/A.app/Contents/MacOS/A";
+    with(&c);
+    jbm_dlopen(&lib);
+    cr_assert_eq(open_rc(JB_WX_AUTO, 0), JB_EPERM);
+    cr_assert(strstr(jb_last_error(), "after launch"), "%s", jb_last_error());
 }
 
 /* ---- item 2: the signature decides, flags are assertions ------------ */

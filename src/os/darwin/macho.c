@@ -305,12 +305,12 @@ enum {
     LC_ID_DYLIB = 0xd,
     LC_SEGMENT_64 = 0x19,
     LC_CODE_SIGNATURE = 0x1d,
-    LC_LAZY_LOAD_DYLIB = 0x20,
     LC_VERSION_MIN_MACOSX = 0x24,
     LC_BUILD_VERSION = 0x32,
     LC_LOAD_WEAK_DYLIB = 0x80000018,
     LC_RPATH = 0x8000001c,
     LC_REEXPORT_DYLIB = 0x8000001f,
+    LC_LOAD_UPWARD_DYLIB = 0x80000023,
     LC_DYLD_CHAINED_FIXUPS = 0x80000034,
 };
 
@@ -471,8 +471,10 @@ const char *jb__macho_dylib(const jb__macho *m, int i)
     uint32_t k;
     for (const uint8_t *c = next_cmd(m, NULL, &k); c; c = next_cmd(m, c, &k)) {
         uint32_t cmd = le32(c);
+        /* the dependencies dyld loads at launch (dyld-1378
+         * common/MachOFile.cpp:586-589); LC_LAZY_LOAD_DYLIB is not one */
         int load = cmd == LC_LOAD_DYLIB || cmd == LC_LOAD_WEAK_DYLIB ||
-                   cmd == LC_REEXPORT_DYLIB || cmd == LC_LAZY_LOAD_DYLIB;
+                   cmd == LC_REEXPORT_DYLIB || cmd == LC_LOAD_UPWARD_DYLIB;
         if (le32(c + 4) < 24 || !(i < 0 ? cmd == LC_ID_DYLIB : load))
             continue;
         if (i <= 0)

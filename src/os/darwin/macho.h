@@ -73,8 +73,9 @@ int jb__macho_section(const jb__macho *m, const char *seg, const char *sect,
                       const uint8_t **data, size_t *n, uint64_t *addr,
                       const char **why);
 
-/* Dylib names: LC_ID_DYLIB (index -1) and the i-th LC_LOAD_DYLIB,
- * LC_LOAD_WEAK_DYLIB, LC_REEXPORT_DYLIB or LC_LAZY_LOAD_DYLIB (i >= 0); NULL
+/* Dylib names: LC_ID_DYLIB (index -1) and the i-th dependency dyld loads
+ * at launch: LC_LOAD_DYLIB, LC_LOAD_WEAK_DYLIB, LC_REEXPORT_DYLIB or
+ * LC_LOAD_UPWARD_DYLIB (i >= 0; never LC_LAZY_LOAD_DYLIB); NULL
  * when there is no such command. The name is NUL-terminated in the image. */
 const char *jb__macho_dylib(const jb__macho *m, int i);
 /* The i-th LC_RPATH, or NULL. */
