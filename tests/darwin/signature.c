@@ -266,6 +266,21 @@ Test(signature, hostile_xml)
     cr_assert_eq(e, BIT(JB__ENT_ALLOWLIST), "0x%x", e);
 }
 
+/* Xcode writes an empty entitlements file as <dict/>: no entitlements, not
+ * a malformed signature (which failed the first reader, "no <dict>"); a
+ * <dict/> nested in a value is skipped like any other value. */
+Test(signature, empty_dict_is_no_entitlements)
+{
+    unsigned e = ~0u;
+    cr_assert_eq(xml_case("<?xml version=\"1.0\"?><plist version=\"1.0\"><dict/></plist>", &e), 0);
+    cr_assert_eq(e, 0, "0x%x", e);
+    cr_assert_eq(xml_case("<plist><dict><key>x</key><dict/>"
+                          "<key>com.apple.security.cs.allow-jit</key><true/></dict></plist>",
+                          &e),
+                 0);
+    cr_assert_eq(e, BIT(JB__ENT_ALLOW_JIT), "0x%x", e);
+}
+
 /* Mach-O files: the real ones, and cut or corrupted copies. */
 Test(signature, macho_files_and_their_damage)
 {

@@ -146,8 +146,11 @@ static int xml_entitlements(const uint8_t *p, size_t n, unsigned *ents,
         if ((rc = xml_tag(&x, &name, &len, &close, &empty)) <= 0)
             return fail(why, rc ? "the entitlements XML is malformed"
                                 : "the entitlements XML has no <dict>");
-        if (!close && !empty && is(name, len, "dict") && depth <= 1)
+        if (!close && is(name, len, "dict") && depth <= 1) {
+            if (empty) /* <dict/>: Xcode's empty entitlements file */
+                return 0;
             break;
+        }
         if (!close && !empty)
             depth++;
         else if (close)
