@@ -86,7 +86,7 @@ typedef struct {
     size_t icache_last_len;
     unsigned long callbacks;          /* pthread_jit_write_with_callback_np */
     unsigned long toggles;            /* pthread_jit_write_protect_np */
-    unsigned long jit_mprotects;      /* mprotect on MAP_JIT pages (refused) */
+    unsigned long jit_mprotects;      /* mprotect on MAP_JIT pages */
     unsigned long freezes;
     unsigned long reusable, reuse;    /* madvise(MADV_FREE_REUSABLE / _REUSE) */
     size_t reusable_off, reusable_len;/* ... the last REUSABLE range */

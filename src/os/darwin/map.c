@@ -1,8 +1,10 @@
 /* The Darwin code regions: MAP_JIT mappings.
  *
  * xnu's rules (xnu-11417.101.15): MAP_JIT cannot be MAP_FIXED, MAP_SHARED
- * or a file mapping (bsd/kern/kern_mman.c:399-408, 536-538); an mprotect
- * of MAP_JIT pages fails (osfmk/vm/vm_map.c:5809-5813); a second MAP_JIT
+ * or a file mapping (bsd/kern/kern_mman.c:399-408, 536-538); jitbuf never
+ * mprotects MAP_JIT pages (the public kernel allows it: osfmk/vm/vm_map.c:
+ * 5809-5813 refuses only where pmap_has_prot_policy() does, false in every
+ * public pmap; W^X comes from the per-thread write protection); a second MAP_JIT
  * region fails with EINVAL only under com.apple.security.cs.single-jit or
  * for an iOS app on a Mac (vm_map.c:2297-2301, vm_map_internal.h:774-782),
  * and then for the rest of the process's life, since the kernel never
