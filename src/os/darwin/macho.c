@@ -309,6 +309,7 @@ enum {
     LC_SEGMENT_64 = 0x19,
     LC_CODE_SIGNATURE = 0x1d,
     LC_VERSION_MIN_MACOSX = 0x24,
+    LC_VERSION_MIN_IPHONEOS = 0x25,
     LC_BUILD_VERSION = 0x32,
     LC_LOAD_WEAK_DYLIB = 0x80000018,
     LC_RPATH = 0x8000001c,
@@ -496,16 +497,31 @@ const char *jb__macho_rpath(const jb__macho *m, int i)
     return NULL;
 }
 
+/* As xnu's loader reads it (xnu-11417.101.15 bsd/kern/mach_loader.c):
+ * the version command, LC_BUILD_VERSION (its platform: 1422-1437) or an
+ * LC_VERSION_MIN_* one, whose platform load_version() infers (2436-2466:
+ * LC_VERSION_MIN_IPHONEOS is iOS on an arm64 kernel, the iOS simulator (7)
+ * on an x86_64 one: arm64 code runs only on the former, x86_64 code is
+ * taken as the simulator). xnu refuses a file with two (1430-1433,
+ * 2430-2432); here the first counts. */
 uint32_t jb__macho_minos(const jb__macho *m, uint32_t *platform)
 {
-    const uint8_t *c = find_cmd(m, LC_BUILD_VERSION, 24);
-    if (c) {
-        *platform = le32(c + 8);
-        return le32(c + 12);
+    uint32_t k;
+    int arm = m->cputype == JB__CPU_ARM64;
+    for (const uint8_t *c = next_cmd(m, NULL, &k); c; c = next_cmd(m, c, &k)) {
+        uint32_t cmd = le32(c), size = le32(c + 4);
+        if (cmd == LC_BUILD_VERSION && size >= 24) {
+            *platform = le32(c + 8);
+            return le32(c + 12);
+        }
+        if ((cmd == LC_VERSION_MIN_MACOSX || cmd == LC_VERSION_MIN_IPHONEOS) &&
+            size >= 16) {
+            *platform = cmd == LC_VERSION_MIN_MACOSX ? 1 : arm ? 2 : 7;
+            return le32(c + 8);
+        }
     }
-    c = find_cmd(m, LC_VERSION_MIN_MACOSX, 16);
-    *platform = c ? 1 : 0;
-    return c ? le32(c + 8) : 0;
+    *platform = 0;
+    return 0;
 }
 
 /* The defined (N_SECT, not N_STAB) symbol at vmaddr addr, or named name
