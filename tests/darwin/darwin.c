@@ -514,6 +514,15 @@ Test(darwin_model, dlopened_dylib_counts_under_freeze_late)
  * by the path dyld loaded (dyld/Loader.cpp:1303-1340). */
 enum { LC_LAZY = 0x20, LC_WEAK = 0x80000018, LC_UPWARD = 0x80000023 };
 
+/* Allowlisted, the executable listing only a callback of the host's. */
+static jbm_config host_listed(void)
+{
+    jbm_config c = allowlisted;
+    c.main_list = host_only;
+    c.main_n = 2;
+    return c;
+}
+
 /* Fails when LC_LOAD_UPWARD_DYLIB is not a launch dependency (refused as
  * if dlopen'd). */
 Test(darwin_model, upward_and_weak_dependencies_count_at_launch)
@@ -522,9 +531,7 @@ Test(darwin_model, upward_and_weak_dependencies_count_at_launch)
     for (int k = 0; k < 2; k++) {
         jbm_image lib = {"@rpath/libjitbuf.0.dylib", NULL, jb_only, 4, 0, 0, 0,
                          NULL, NULL};
-        jbm_config c = allowlisted;
-        c.main_list = host_only;
-        c.main_n = 2;
+        jbm_config c = host_listed();
         c.main_deps = links_jitbuf;
         c.main_dep_cmds = kinds[k];
         c.launch = &lib;
@@ -544,9 +551,7 @@ Test(darwin_model, lazy_dependency_dlopened_later_is_refused)
     static const uint32_t lazy[] = {LC_LAZY};
     jbm_image lib = {"@rpath/libjitbuf.0.dylib", NULL, jb_only, 4, 0, 0, 0,
                      NULL, NULL};
-    jbm_config c = allowlisted;
-    c.main_list = host_only;
-    c.main_n = 2;
+    jbm_config c = host_listed();
     c.main_deps = links_jitbuf;
     c.main_dep_cmds = lazy;
     with(&c);
@@ -569,9 +574,7 @@ Test(darwin_model, dependency_named_by_path_not_install_name_counts)
                      0, 0, NULL,
                      "/Applications/A.app/Contents/MacOS/../Frameworks/"
                      "./libjitbuf.0.dylib"};
-    jbm_config c = allowlisted;
-    c.main_list = host_only;
-    c.main_n = 2;
+    jbm_config c = host_listed();
     c.main_deps = dep;
     c.main_path = "/Applications/A.app/Contents/MacOS/A";
     c.launch = &lib;
@@ -591,9 +594,7 @@ Test(darwin_model, dependency_path_of_another_directory_does_not_count)
     jbm_image lib = {"/usr/local/lib/libjitbuf.0.dylib", NULL, jb_only, 4, 0,
                      0, 0, NULL,
                      "/Applications/A.app/Contents/Frameworks/libjitbuf.0.dylib"};
-    jbm_config c = allowlisted;
-    c.main_list = host_only;
-    c.main_n = 2;
+    jbm_config c = host_listed();
     c.main_deps = dep;
     c.main_path = "/Applications/A.app/Contents/MacOS/A";
     with(&c);
