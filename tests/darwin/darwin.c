@@ -1153,6 +1153,28 @@ Test(darwin_model, intel_mac_works_and_says_not_wx)
     jb_region_close(r);
 }
 
+/* Signed with the allowlist on an Intel Mac: libpthread enforces nothing
+ * there (P:1243-1244, 1371-1373, 1408-1410), yet the same executable dies
+ * on Apple silicon, so jitbuf refuses as it would there, and the sentence
+ * says which Mac kills. Fails if the refusal claims this Mac kills. */
+Test(darwin_model, intel_mac_refusals_say_apple_silicon_kills)
+{
+    jbm_config c = host_listed();
+    c.apple_silicon = 0;
+    with(&c);
+    cr_assert_eq(open_rc(JB_WX_AUTO, 0), JB_EPERM);
+    const char *e = jb_last_error();
+    cr_assert(strstr(e, "not in any") || strstr(e, "unlisted"), "%s", e);
+    cr_assert(strstr(e, "this Intel Mac enforces none of this"), "%s", e);
+    cr_assert_eq(open_rc(JB_WX_APPLE_TOGGLE, 0), JB_EPERM);
+    cr_assert(strstr(jb_last_error(), "this Intel Mac enforces none"), "%s",
+              jb_last_error());
+    jbm_config d = host_listed(); /* Apple silicon: no such clause */
+    with(&d);
+    cr_assert_eq(open_rc(JB_WX_AUTO, 0), JB_EPERM);
+    cr_assert_null(strstr(jb_last_error(), "Intel"), "%s", jb_last_error());
+}
+
 /* ---- threads: writing and running at once --------------------------- */
 
 /* Each thread installs, runs, patches, reruns and frees its own blocks

@@ -42,6 +42,15 @@ int jb__dw_has(const jb__dw_sig *s, int ent)
 
 /* ---- the rules -------------------------------------------------------- */
 
+/* The end of a refusal that names a kill, on a Mac that would not kill. */
+static const char *on_intel(const jb__dw_rules *r)
+{
+    return r->intel ? " (this Intel Mac enforces none of this, but the same "
+                      "executable is killed on Apple silicon, so jitbuf "
+                      "refuses here too)"
+                    : "";
+}
+
 /* The OS decides from the entitlements the process was launched with: the
  * kernel reports the allowlist and freeze-late entitlements to libpthread
  * (libpthread-539 kern/kern_support.c:669-680), which then kills a process
@@ -60,6 +69,7 @@ int jb__dw_rules_decide(const jb__dw_sig *s, unsigned flags,
     int want_late = (flags & JB_OPEN_APPLE_FREEZE_LATE) != 0;
     memset(out, 0, sizeof *out);
     out->signed_ = s->read;
+    out->intel = os->intel;
     if (!s->read) {
         out->allowlist = want_list || want_late;
         out->freeze_late = want_late;
@@ -83,8 +93,9 @@ int jb__dw_rules_decide(const jb__dw_sig *s, unsigned flags,
                             "so the OS would kill the process at jb_freeze(); "
                             "sign it with "
                             "entitlements/jit-allowlist-freeze-late.plist or "
-                            "open without the flag",
-                            fn, out->allowlist ? "-freeze-late" : "");
+                            "open without the flag%s",
+                            fn, out->allowlist ? "-freeze-late" : "",
+                            on_intel(out));
         if (want_list && !out->allowlist)
             return jb__fail(JB_EINVAL,
                             "%s: JB_OPEN_APPLE_ALLOWLIST, but the "
@@ -139,12 +150,13 @@ int jb__dw_strategy_ok(jb_wx wx, const jb__dw_rules *r, const jb__dw_os *os)
                         "com.apple.security.cs.jit-write-allowlist the OS "
                         "kills a process that calls "
                         "pthread_jit_write_protect_np; use apple-callback "
-                        "(JB_WX_AUTO picks it on macOS 11.4 and later)",
+                        "(JB_WX_AUTO picks it on macOS 11.4 and later)%s",
                         r->signed_ ? "the executable is signed with that "
                                      "entitlement"
                                    : "the region was opened with "
                                      "JB_OPEN_APPLE_ALLOWLIST (or "
-                                     "_FREEZE_LATE, which implies it)");
+                                     "_FREEZE_LATE, which implies it)",
+                        on_intel(r));
     return 0;
 }
 
@@ -365,8 +377,8 @@ int jb__dw_listed(const jb__dw_images *im, const jb__dw_rules *r,
                         "com.apple.security.cs.jit-write-allowlist the OS "
                         "would kill the first write; put "
                         "JB_APPLE_WRITE_CALLBACKS into the image's one "
-                        "invocation, or link libjitbuf.dylib",
-                        two_lists);
+                        "invocation, or link libjitbuf.dylib%s",
+                        two_lists, on_intel(r));
     if (late)
         return jb__fail(JB_EPERM,
                         "apple-callback: jitbuf's write callbacks are listed "
@@ -377,12 +389,13 @@ int jb__dw_listed(const jb__dw_images *im, const jb__dw_rules *r,
                         "launch, or sign with "
                         "entitlements/jit-allowlist-freeze-late.plist, open "
                         "with JB_OPEN_APPLE_FREEZE_LATE and call jb_freeze() "
-                        "after loading it (macOS 12.1 and later)",
+                        "after loading it (macOS 12.1 and later)%s",
                         late,
                         r->late_signed && !r->freeze_late
                             ? " (this macOS has no freeze-late, which needs "
                               "12.1)"
-                            : "");
+                            : "",
+                        on_intel(r));
     return jb__fail(JB_EPERM,
                     "apple-callback: the executable is signed with "
                     "com.apple.security.cs.jit-write-allowlist, but no loaded "
@@ -391,7 +404,8 @@ int jb__dw_listed(const jb__dw_images *im, const jb__dw_rules *r,
                     "with a static libjitbuf, the image that links it must "
                     "write PTHREAD_JIT_WRITE_ALLOW_CALLBACKS_NP(JB_APPLE_WRITE_"
                     "CALLBACKS, ...), or link libjitbuf.dylib, which lists "
-                    "them itself");
+                    "them itself%s",
+                    on_intel(r));
 }
 
 /* ---- the verdict -------------------------------------------------------- */
