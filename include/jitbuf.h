@@ -138,7 +138,8 @@ JB_API const char *jb_wx_name(jb_wx wx);
 
 /* jb_options.flags */
 #define JB_OPEN_PRIVATE 0x1u /* own mapping, not the process-wide region
-                                (Linux only; macOS allows one MAP_JIT region) */
+                                (macOS: JB_EUNSUPPORTED where xnu allows one
+                                MAP_JIT region; see jb_region_open) */
 #define JB_OPEN_NO_ENV 0x2u  /* ignore the JITBUF_WX environment variable */
 /* macOS: assert that the executable is signed with
  * com.apple.security.cs.jit-write-allowlist (entitlements/jit-allowlist.plist).
@@ -185,14 +186,19 @@ typedef struct {
 
 /* Open a handle on the code region.
  *
- * By default there is one code region per process (macOS allows only one
- * MAP_JIT mapping, and one region keeps code within branch range). The
+ * By default there is one code region per process (Apple documents one
+ * MAP_JIT region for every hardened app, and one region keeps code within
+ * branch range). xnu enforces one region, with EINVAL for the process's
+ * whole life, only under com.apple.security.cs.single-jit or for an iOS
+ * app on a Mac; elsewhere a second one maps. The
  * first open reserves it; each later open returns a new handle on the same
  * region, a pool: its blocks are its own, and closing it frees them. A later
  * open must ask for JB_WX_AUTO or the strategy already in use, and for a
  * reserve no larger than the region's (0 = whatever it has); otherwise it
- * fails with JB_EBUSY. JB_OPEN_PRIVATE gives a separate region instead
- * (Linux only).
+ * fails with JB_EBUSY. JB_OPEN_PRIVATE gives a separate region instead:
+ * on Linux always; on macOS only where the code signature can be read and
+ * shows no single-jit, and the process is not an iOS app on a Mac (else
+ * JB_EUNSUPPORTED, naming the entitlement).
  *
  * With JB_WX_AUTO the strategy is the first that initialises, in platform
  * order (Linux: dualmap, then mprotect; rwx is never chosen automatically;

@@ -203,6 +203,9 @@ int jb__all_traps(const jb__arena *a, uint32_t g, uint32_t n)
 static int release(jb__arena *a, const char *fn, uint32_t g,
                    uint32_t keep_owner)
 {
+    /* Claimed for the fill (jb_free claimed it already; jb_region_close
+     * has not): a fill of any other block is forged (jb__map_freeing_len). */
+    jb__st32(&a->heap.next[g], JB__FREEING);
     int rc = jb__fill_block(a, fn, g, a->heap.size[g] & ~JB__USED);
     atomic_fetch_add(&a->windows, 1);
     if (rc < 0 && (a->map.broken ||
@@ -290,6 +293,14 @@ size_t jb__map_block_len(const jb__map *m, size_t off)
         jb__ld32(&h->next[g]) == JB__CACHED)
         return 0;
     return (size_t)(t & ~JB__USED) * JB_GRANULE;
+}
+
+size_t jb__map_freeing_len(const jb__map *m, size_t off)
+{
+    const jb__heap *h = &arena_of(m)->heap;
+    size_t len = jb__map_block_len(m, off);
+    return len && jb__ld32(&h->next[off / JB_GRANULE]) == JB__FREEING ? len
+                                                                      : 0;
 }
 
 static int free_locked(const jb__handle *h, void *exec);

@@ -119,6 +119,9 @@ int jb__map_live(const jb__map *m, size_t off, size_t len);
 /* The granule-rounded length of the live block starting exactly at off,
  * or 0 if no live block starts there. */
 size_t jb__map_block_len(const jb__map *m, size_t off);
+/* The same, but only for a block the core has claimed for freeing (the
+ * one block a genuine trap fill of a used block is for), else 0. */
+size_t jb__map_freeing_len(const jb__map *m, size_t off);
 
 /* ---- Provided by the OS layer ---------------------------------------- */
 

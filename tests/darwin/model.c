@@ -246,16 +246,19 @@ int jbm_munmap(void *addr, size_t len)
     return munmap(addr, len);
 }
 
-/* V:5809-5813: mprotect of a MAP_JIT entry fails (KERN_PROTECTION_FAILURE,
- * EACCES by M:1303-1306). */
+/* mprotect of a MAP_JIT entry is carried out: V:5809-5813 refuses it
+ * (KERN_PROTECTION_FAILURE, EACCES by M:1303-1306) only if
+ * pmap_has_prot_policy() says so, and every public pmap returns false
+ * (xnu-11417.101.15 osfmk/arm/pmap/pmap.c:5391-5394,
+ * osfmk/arm64/sptm/pmap/pmap.c:4752-4755, osfmk/i386/pmap_x86_common.c:
+ * 2669). Counted: jitbuf must never make one (its effect next to the
+ * per-thread write protection is not in Apple's open source). */
 int jbm_mprotect(void *addr, size_t len, int prot)
 {
     if (in_jit(addr, len)) {
         pthread_mutex_lock(&mu);
         st.jit_mprotects++;
         pthread_mutex_unlock(&mu);
-        errno = EACCES;
-        return -1;
     }
     return mprotect(addr, len, prot);
 }

@@ -41,6 +41,9 @@ typedef struct {
     size_t odd_bytes;               /* added to the size (not a multiple of 8) */
     int no_section;                 /* no __pth_jit_func at all */
     int in_cache;                   /* MH_DYLIB_IN_CACHE: in the shared cache */
+    const uint32_t *dep_cmds;       /* each dep's load command (NULL or 0:
+                                       LC_LOAD_DYLIB) */
+    const char *path;               /* dyld's name for it, NULL: the id */
 } jbm_image;
 
 /* The process and its code signature, chosen per test. */
@@ -61,6 +64,8 @@ typedef struct {
     const pthread_jit_write_callback_t *main_list;
     size_t main_n;
     const char *const *main_deps;   /* its LC_LOAD_DYLIBs */
+    const uint32_t *main_dep_cmds;  /* as jbm_image.dep_cmds */
+    const char *main_path;          /* dyld's name for it (NULL: a phrase) */
     const jbm_image *launch;        /* other images present at launch */
     size_t nlaunch;
 } jbm_config;
@@ -81,7 +86,7 @@ typedef struct {
     size_t icache_last_len;
     unsigned long callbacks;          /* pthread_jit_write_with_callback_np */
     unsigned long toggles;            /* pthread_jit_write_protect_np */
-    unsigned long jit_mprotects;      /* mprotect on MAP_JIT pages (refused) */
+    unsigned long jit_mprotects;      /* mprotect on MAP_JIT pages */
     unsigned long freezes;
     unsigned long reusable, reuse;    /* madvise(MADV_FREE_REUSABLE / _REUSE) */
     size_t reusable_off, reusable_len;/* ... the last REUSABLE range */

@@ -7,7 +7,8 @@
  * buffer): __TEXT maps the header, __DATA_CONST holds __pth_jit_func,
  * __LINKEDIT the code signature (image 0 only: the bytes of a real Mach-O
  * file that Zig signed), then LC_CODE_SIGNATURE, LC_ID_DYLIB and
- * LC_LOAD_DYLIB. Image 0 is the main executable; launch images follow in
+ * the dependencies (LC_LOAD_DYLIB unless a test names another). Image 0
+ * is the main executable; launch images follow in
  * load order, dlopen'd ones after (D include/mach-o/dyld_priv.h:579-585).
  *
  * libpthread: at libSystem's initialisation (jbm_configure), with the
@@ -164,8 +165,10 @@ static uint8_t *build(const jbm_image *im, int exe, const uint8_t *sig,
     }
     if (im->id)
         c = dylib_cmd(c, 0xd, im->id); /* LC_ID_DYLIB */
-    for (const char *const *d = im->deps; d && *d; d++)
-        c = dylib_cmd(c, 0xc, *d); /* LC_LOAD_DYLIB */
+    for (size_t d = 0; im->deps && im->deps[d]; d++)
+        c = dylib_cmd(c, im->dep_cmds && im->dep_cmds[d] ? im->dep_cmds[d]
+                                                         : 0xc, /* LC_LOAD_DYLIB */
+                      im->deps[d]);
     uint32_t ncmds = 0;
     for (uint8_t *q = h + 32; q < c; q += get32(q + 4))
         ncmds++;
@@ -213,7 +216,8 @@ void jbm__images_reset(const jbm_config *c)
     memset(&snap, 0, sizeof snap);
     jbm__set_allowlist_count(0);
     /* image 0: the main executable */
-    jbm_image exe = {NULL, c->main_deps, c->main_list, c->main_n, 0, 0, 0};
+    jbm_image exe = {NULL, c->main_deps, c->main_list, c->main_n, 0, 0, 0,
+                     c->main_dep_cmds, NULL};
     if (!c->main_list) {
         exe.list = __start_jbm_pth_jit_func;
         exe.n = (size_t)(__stop_jbm_pth_jit_func - __start_jbm_pth_jit_func);
@@ -222,9 +226,10 @@ void jbm__images_reset(const jbm_config *c)
     const char *path = c->signature ? c->signature : signed_file(c);
     size_t sig_n = 0;
     uint8_t *sig = *path ? signature_of(path, &sig_n) : NULL;
-    add_image(build(&exe, 1, sig, sig_n), NULL);
+    add_image(build(&exe, 1, sig, sig_n), c->main_path);
     for (size_t i = 0; i < c->nlaunch; i++)
-        add_image(build(&c->launch[i], 0, NULL, 0), c->launch[i].id);
+        add_image(build(&c->launch[i], 0, NULL, 0),
+                  c->launch[i].path ? c->launch[i].path : c->launch[i].id);
     /* libSystem's initialisation: P:1230-1272, then P:1344-1362 */
     /* the allowlist arrived in macOS 11.4: libpthread-454.100.8 (11.3) has
      * no allowlist_enabled, 454.120.2 (11.4) does */
@@ -240,7 +245,7 @@ void jbm__images_reset(const jbm_config *c)
 void jbm_dlopen(const jbm_image *im)
 {
     uint8_t *h = build(im, 0, NULL, 0);
-    add_image(h, im->id);
+    add_image(h, im->path ? im->path : im->id);
     if (snap.enabled)
         bulk_load(h);
 }

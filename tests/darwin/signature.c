@@ -266,6 +266,21 @@ Test(signature, hostile_xml)
     cr_assert_eq(e, BIT(JB__ENT_ALLOWLIST), "0x%x", e);
 }
 
+/* Xcode writes an empty entitlements file as <dict/>: no entitlements, not
+ * a malformed signature (which failed the first reader, "no <dict>"); a
+ * <dict/> nested in a value is skipped like any other value. */
+Test(signature, empty_dict_is_no_entitlements)
+{
+    unsigned e = ~0u;
+    cr_assert_eq(xml_case("<?xml version=\"1.0\"?><plist version=\"1.0\"><dict/></plist>", &e), 0);
+    cr_assert_eq(e, 0, "0x%x", e);
+    cr_assert_eq(xml_case("<plist><dict><key>x</key><dict/>"
+                          "<key>com.apple.security.cs.allow-jit</key><true/></dict></plist>",
+                          &e),
+                 0);
+    cr_assert_eq(e, BIT(JB__ENT_ALLOW_JIT), "0x%x", e);
+}
+
 /* Mach-O files: the real ones, and cut or corrupted copies. */
 Test(signature, macho_files_and_their_damage)
 {
@@ -277,6 +292,22 @@ Test(signature, macho_files_and_their_damage)
     uint32_t platform = 0;
     cr_assert_eq(jb__macho_minos(&m, &platform), 0x0d0000u);
     cr_assert_eq(platform, 1);
+    /* an old iOS app: LC_VERSION_MIN_IPHONEOS, which xnu takes as iOS in an
+     * arm64 process (mach_loader.c:2450-2458), so the map is alien; the
+     * first reader said "no platform" */
+    {
+        uint8_t *c = f.p + 32, was[24];
+        while (c[0] != 0x32) /* LC_BUILD_VERSION, which Zig writes */
+            c += c[4] | c[5] << 8;
+        memcpy(was, c, sizeof was);
+        c[0] = 0x25;                               /* LC_VERSION_MIN_IPHONEOS */
+        c[8] = 0, c[9] = 0, c[10] = 14, c[11] = 0; /* version 14.0 */
+        jb__macho v;
+        cr_assert_eq(jb__macho_file(&v, f.p, f.n, &why), 0, "%s", why);
+        cr_assert_eq(jb__macho_minos(&v, &platform), 0x0e0000u);
+        cr_assert_eq(platform, 2);
+        memcpy(c, was, sizeof was);
+    }
     /* every prefix that cuts the load commands is refused */
     for (size_t n = 1; n < 32 + m.sizeofcmds; n += 7) {
         uint8_t *c = malloc(n);

@@ -29,8 +29,8 @@
 
 PTHREAD_JIT_WRITE_ALLOW_CALLBACKS_NP(JB_APPLE_WRITE_CALLBACKS);
 
-/* The request's words (src/os/darwin/callback.c): secret, region, kind,
- * offset, length, source, value. An attacker reads the layout as well. */
+/* The request's words (src/os/darwin/callback.c): tag, where (region,
+ * request number), kind, offset, length, source, value. An attacker reads the layout as well. */
 enum { WORDS = 7, W_OFF = 3, W_LEN = 4 };
 
 static jb_region *r;

@@ -266,7 +266,7 @@ static int verdicts(slice *s, jbd_node *out, const jb__dw_sig *sig,
         if (k < 2 && lows[k + 1] <= minos)
             continue; /* the binary does not run there */
         uint32_t lo = lows[k] > minos ? lows[k] : minos;
-        jb__dw_os os = {lo >= V(11, 4), lo >= V(12, 1), callback_api};
+        jb__dw_os os = {lo >= V(11, 4), lo >= V(12, 1), callback_api, 0};
         jb_wx wx;
         char story[2048];
         int rc = region_open(s, sig, &os, &wx, story, sizeof story);
@@ -572,7 +572,7 @@ static int analyse(jbd_node *slices, const jbd_file *files, size_t nfiles,
                     "rebuild jitbuf with a macOS 12 or later SDK");
 
     /* The lists, as the OS reads them on the newest macOS. */
-    jb__dw_os newest = {1, 1, callback_api};
+    jb__dw_os newest = {1, 1, callback_api, 0};
     jb__dw_rules r;
     jb__dw_rules_decide(exe ? &sig : &(jb__dw_sig){0, "a library", 0, 0, 0},
                         0, &newest, &r, "jb_region_open");

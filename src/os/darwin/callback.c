@@ -14,15 +14,28 @@
  * writable through jb_apple_write_protect(0) is made writable again after
  * each write.
  *
- * Apple's header asks callbacks to treat their context as attacker
- * controlled (include/pthread/pthread.h:683-692). So each callback accepts
- * only the request that jitbuf itself submitted on this thread: it copies
- * the request once, checks the copy against the copy this thread kept and
- * the per-process secret, re-checks it against state the request cannot
- * name (the region's bounds and block table, reached through a read-only
- * page), writes from the copy only, and finally checks that the request
- * was not changed while it ran. Anything else is a forged request and
- * traps at once (__builtin_trap, as the header recommends). */
+ * Apple's header asks callbacks to assume an attacker controls their input
+ * and to validate it "using as little attackable state as possible"
+ * (libpthread-539 include/pthread/pthread.h:683-687). So a callback trusts
+ * only what a memory write cannot change:
+ *   - the guard page: a page-aligned static holding the MAC key and the
+ *     registered regions (their jb__map, base and size), read-only except
+ *     while jitbuf maps or unmaps a region (set_guard); it is ordinary
+ *     data, not MAP_JIT, and is reached by its link-time address, never
+ *     through a pointer;
+ *   - its own code.
+ * A request is seven words: a tag, where (region index and this thread's
+ * request number) and the jb__wop. The tag is SipHash-1-3, keyed from the
+ * guard page, of the other six words and of the submitting thread's
+ * identity. A callback reads the request once (atomic loads into locals:
+ * no second read of ctx), recomputes the tag, requires the thread's
+ * pending request number, takes the region from the guard page by index
+ * and checks the operation there (check_op), writes from its copy only,
+ * and traps if the request changed while it ran. Anything else is forged
+ * and traps at once (__builtin_trap, as the header recommends, 688-692).
+ * What this does and does not stop is in docs/security.md ("The Darwin
+ * write callbacks"). */
+#include <errno.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -59,24 +72,76 @@ int jb__os_host_froze(void)
 
 #if JB__DW_HAVE_CALLBACK_API
 
-enum { MAX_REGIONS = 8 };
+/* ---- the guard page ---------------------------------------------------- */
+
+/* PAGE_MAX_SIZE on arm64 (16 KiB; 4 pages on Intel), as libpthread sizes
+ * and aligns its own read-only JIT configuration (src/pthread.c:1215-
+ * 1222). */
+enum { MAX_REGIONS = 8, GUARD_PAGE = 16384 };
 
 typedef struct {
-    uint64_t secret;
-    uint64_t region; /* index into the guard's maps */
-    jb__wop op;
+    const jb__map *m; /* NULL: a free entry */
+    uint8_t *exec;
+    size_t reserve;
+} jb__dw_region;
+
+typedef struct {
+    uint64_t key[2];
+    jb__dw_region regions[MAX_REGIONS];
+} jb__dw_guard_data;
+
+union jb__dw_guard_page {
+    jb__dw_guard_data g;
+    unsigned char page[GUARD_PAGE];
+} jb__dw_guard __attribute__((aligned(GUARD_PAGE)));
+
+/* Keyed and made read-only when the library loads, before any code of the
+ * host runs (a key set later could be set by an attacker first). */
+__attribute__((constructor)) static void guard_init(void)
+{
+    arc4random_buf(jb__dw_guard.g.key, sizeof jb__dw_guard.g.key);
+    mprotect(&jb__dw_guard, sizeof jb__dw_guard, PROT_READ);
+}
+
+/* Add (m, add) or remove (m, !add) a region, then read-only again. */
+static int set_guard(const jb__map *m, int add)
+{
+    if (mprotect(&jb__dw_guard, sizeof jb__dw_guard, PROT_READ | PROT_WRITE))
+        return jb__fail(JB_EOS, "apple-callback: the write guard page could "
+                                "not be made writable (%s)",
+                        jb__errno_name(errno));
+    int done = !add;
+    for (int i = 0; i < MAX_REGIONS; i++) {
+        jb__dw_region *e = &jb__dw_guard.g.regions[i];
+        if (add && !done && !e->m) {
+            *e = (jb__dw_region){m, m->exec, m->reserve};
+            done = 1;
+        } else if (!add && e->m == m) {
+            *e = (jb__dw_region){NULL, NULL, 0};
+        }
+    }
+    if (mprotect(&jb__dw_guard, sizeof jb__dw_guard, PROT_READ))
+        return jb__fail(JB_EOS, "apple-callback: the write guard page could "
+                                "not be made read-only again (%s)",
+                        jb__errno_name(errno));
+    return done ? 0
+                : jb__fail(JB_ENOMEM, "apple-callback: %d regions are open "
+                                      "already; close one",
+                           MAX_REGIONS);
+}
+
+/* ---- requests ------------------------------------------------------------ */
+
+enum { W_TAG, W_WHERE, W_OP, REQ_WORDS = W_OP + 5 };
+_Static_assert(sizeof(jb__wop) == (REQ_WORDS - W_OP) * sizeof(uint64_t),
+               "a jb__wop fills the request's last five words");
+typedef struct {
+    uint64_t w[REQ_WORDS];
 } jb__dw_request;
 
-/* Read-only except while a region is being mapped or unmapped. */
-typedef struct {
-    uint64_t secret;
-    const jb__map *maps[MAX_REGIONS];
-} jb__dw_guard;
-
-static jb__dw_guard *guard;
-/* The request this thread submitted: where, and a copy of its bytes. */
-static _Thread_local const jb__dw_request *expected;
-static _Thread_local jb__dw_request submitted;
+/* The request this thread has in flight (its number, 0: none) and the
+ * last number used. Writable, but a forged request also needs the tag. */
+static _Thread_local uint32_t pending, last_seq;
 
 #define REQUIRE(c)                                                             \
     do {                                                                       \
@@ -84,102 +149,159 @@ static _Thread_local jb__dw_request submitted;
             __builtin_trap();                                                  \
     } while (0)
 
-/* Copy the request at ctx once into *q and check what every callback
- * needs; returns the trusted region. The compiler barrier keeps every
- * later use on the copy (never a second read of ctx). */
-static const jb__map *genuine(const void *ctx, jb__dw_request *q,
-                              jb__opkind kind)
+/* SipHash-1-3 over 64-bit words (Aumasson and Bernstein's SipHash with one
+ * compression and three finalisation rounds). Streaming, so that a
+ * request of many operations is tagged the same way. */
+typedef struct {
+    uint64_t v0, v1, v2, v3;
+    uint64_t words;
+} jb__dw_mac;
+
+#define ROTL(x, b) (uint64_t)(((x) << (b)) | ((x) >> (64 - (b))))
+static inline void sip_round(jb__dw_mac *s)
 {
-    const jb__dw_guard *g = guard;
-    REQUIRE(g && ctx && ctx == expected);
-    memcpy(q, ctx, sizeof *q);
-    __asm__ volatile("" : : "r"(q) : "memory");
-    REQUIRE(!memcmp(q, &submitted, sizeof *q));
-    REQUIRE(q->secret == g->secret && q->op.kind == kind &&
-            q->region < MAX_REGIONS);
-    const jb__map *m = g->maps[q->region];
-    REQUIRE(m && q->op.len != 0 && q->op.len <= m->reserve &&
-            q->op.off <= m->reserve - q->op.len);
-    return m;
+    s->v0 += s->v1, s->v1 = ROTL(s->v1, 13), s->v1 ^= s->v0;
+    s->v0 = ROTL(s->v0, 32);
+    s->v2 += s->v3, s->v3 = ROTL(s->v3, 16), s->v3 ^= s->v2;
+    s->v0 += s->v3, s->v3 = ROTL(s->v3, 21), s->v3 ^= s->v0;
+    s->v2 += s->v1, s->v1 = ROTL(s->v1, 17), s->v1 ^= s->v2;
+    s->v2 = ROTL(s->v2, 32);
+}
+static inline void mac_init(jb__dw_mac *s)
+{
+    const uint64_t *k = jb__dw_guard.g.key;
+    *s = (jb__dw_mac){k[0] ^ 0x736f6d6570736575ull, k[1] ^ 0x646f72616e646f6dull,
+                      k[0] ^ 0x6c7967656e657261ull, k[1] ^ 0x7465646279746573ull,
+                      0};
+}
+static inline void mac_word(jb__dw_mac *s, uint64_t m)
+{
+    s->v3 ^= m;
+    sip_round(s);
+    s->v0 ^= m;
+    s->words++;
+}
+static inline uint64_t mac_final(jb__dw_mac *s)
+{
+    uint64_t b = (s->words * 8) << 56;
+    s->v3 ^= b;
+    sip_round(s);
+    s->v0 ^= b;
+    s->v2 ^= 0xff;
+    sip_round(s);
+    sip_round(s);
+    sip_round(s);
+    return s->v0 ^ s->v1 ^ s->v2 ^ s->v3;
 }
 
-/* The request must be what it was when the callback copied it. */
+/* The tag of q's words after W_TAG, for the calling thread. */
+static uint64_t tag_of(const jb__dw_request *q)
+{
+    jb__dw_mac s;
+    mac_init(&s);
+    mac_word(&s, (uint64_t)(uintptr_t)&pending); /* this thread */
+    for (int i = W_WHERE; i < REQ_WORDS; i++)
+        mac_word(&s, q->w[i]);
+    return mac_final(&s);
+}
+
+uint64_t jb__dw_tag(const void *request)
+{
+    return tag_of(request);
+}
+
+/* What every callback checks first: read the request at ctx once into *q
+ * and *op, and require its tag, this thread's pending number, the kind
+ * and a registered region that holds [off, off + len). Returns the
+ * region's entry in the guard page. */
+static const jb__dw_region *genuine(const void *ctx, jb__dw_request *q,
+                                    jb__wop *op, jb__opkind kind)
+{
+    REQUIRE(ctx && (uintptr_t)ctx % sizeof(uint64_t) == 0);
+    const uint64_t *c = ctx;
+    for (int i = 0; i < REQ_WORDS; i++)
+        q->w[i] = __atomic_load_n(&c[i], __ATOMIC_RELAXED);
+    uint32_t seq = pending;
+    REQUIRE(seq != 0 && (uint32_t)(q->w[W_WHERE] >> 32) == seq &&
+            tag_of(q) == q->w[W_TAG]);
+    memcpy(op, &q->w[W_OP], sizeof *op);
+    uint32_t i = (uint32_t)q->w[W_WHERE];
+    REQUIRE(op->kind == kind && i < MAX_REGIONS);
+    const jb__dw_region *rg = &jb__dw_guard.g.regions[i];
+    REQUIRE(rg->m && op->len != 0 && op->len <= rg->reserve &&
+            op->off <= rg->reserve - op->len);
+    return rg;
+}
+
+/* The operation, against what the request cannot name: the region's
+ * bounds (guard page) and the core's block table. A copy goes into one
+ * live block from outside the region; a patch is one aligned 4- or 8-byte
+ * store into a live block; a fill (traps only) covers exactly a block the
+ * core has claimed for freeing, or lies past the committed part. */
+static void check_op(const jb__dw_region *rg, const jb__wop *op)
+{
+    switch (op->kind) {
+    case JB__OP_COPY: {
+        uintptr_t s = (uintptr_t)op->src, base = (uintptr_t)rg->exec;
+        REQUIRE(s + op->len > s &&
+                (s + op->len <= base || s >= base + rg->reserve));
+        REQUIRE(jb__map_live(rg->m, op->off, op->len));
+        break;
+    }
+    case JB__OP_PATCH:
+        REQUIRE((op->len == 4 || op->len == 8) &&
+                (op->off & (op->len - 1)) == 0);
+        REQUIRE(jb__map_live(rg->m, op->off, op->len));
+        break;
+    case JB__OP_FILL:
+        REQUIRE(op->off >=
+                    __atomic_load_n(&rg->m->committed, __ATOMIC_RELAXED) ||
+                jb__map_freeing_len(rg->m, op->off) == op->len);
+        break;
+    default:
+        REQUIRE(0);
+    }
+}
+
+/* The request must be what it was when the callback read it. */
 static void unchanged(const void *ctx, const jb__dw_request *q)
 {
-    REQUIRE(!memcmp(ctx, q, sizeof *q));
+    const uint64_t *c = ctx;
+    for (int i = 0; i < REQ_WORDS; i++)
+        REQUIRE(__atomic_load_n(&c[i], __ATOMIC_RELAXED) == q->w[i]);
+}
+
+/* One callback's whole job. */
+static inline int serve(void *ctx, jb__opkind kind)
+{
+    jb__dw_request q;
+    jb__wop op;
+    const jb__dw_region *rg = genuine(ctx, &q, &op, kind);
+    check_op(rg, &op);
+    jb__wop_apply(&op, rg->exec + op.off);
+    unchanged(ctx, &q);
+    return 0;
 }
 
 int jb_apple_write_copy(void *ctx)
 {
-    jb__dw_request q;
-    const jb__map *m = genuine(ctx, &q, JB__OP_COPY);
-    uintptr_t s = (uintptr_t)q.op.src, base = (uintptr_t)m->exec;
-    REQUIRE(s + q.op.len > s &&
-            (s + q.op.len <= base || s >= base + m->reserve));
-    REQUIRE(jb__map_live(m, q.op.off, q.op.len));
-    memcpy(m->exec + q.op.off, q.op.src, q.op.len);
-    unchanged(ctx, &q);
-    return 0;
+    return serve(ctx, JB__OP_COPY);
 }
 
 int jb_apple_write_patch(void *ctx)
 {
-    jb__dw_request q;
-    const jb__map *m = genuine(ctx, &q, JB__OP_PATCH);
-    REQUIRE((q.op.len == 4 || q.op.len == 8) &&
-            (q.op.off & (q.op.len - 1)) == 0);
-    REQUIRE(jb__map_live(m, q.op.off, q.op.len));
-    jb__wop_apply(&q.op, m->exec + q.op.off);
-    unchanged(ctx, &q);
-    return 0;
+    return serve(ctx, JB__OP_PATCH);
 }
 
-/* Fills write only trap instructions, into a whole freed block or into
- * the part of the region that is being committed. */
 int jb_apple_write_fill(void *ctx)
 {
-    jb__dw_request q;
-    const jb__map *m = genuine(ctx, &q, JB__OP_FILL);
-    REQUIRE(q.op.off >= __atomic_load_n(&m->committed, __ATOMIC_RELAXED) ||
-            jb__map_block_len(m, q.op.off) == q.op.len);
-    jb__wop_apply(&q.op, m->exec + q.op.off);
-    unchanged(ctx, &q);
-    return 0;
+    return serve(ctx, JB__OP_FILL);
 }
 
-/* Set (m, add) or clear (m, !add) a region in the guard page, which is
- * read-only otherwise. */
-static int set_guard(const jb__map *m, int add)
+static uint32_t region_of(const jb__map *m)
 {
-    size_t page = jb__os_page_size();
-    if (!guard) {
-        void *p = mmap(NULL, page, PROT_READ | PROT_WRITE,
-                       MAP_PRIVATE | MAP_ANON, -1, 0);
-        if (p == MAP_FAILED)
-            return jb__fail(JB_ENOMEM, "apple-callback: no memory for the "
-                                       "write guard page");
-        guard = p;
-        arc4random_buf(&guard->secret, sizeof guard->secret);
-    } else if (mprotect(guard, page, PROT_READ | PROT_WRITE) != 0) {
-        return jb__fail(JB_EOS, "apple-callback: the write guard page could "
-                                "not be made writable");
-    }
-    for (int i = 0; i < MAX_REGIONS; i++) {
-        if (add && !guard->maps[i]) {
-            guard->maps[i] = m;
-            break;
-        }
-        if (!add && guard->maps[i] == m)
-            guard->maps[i] = NULL;
-    }
-    mprotect(guard, page, PROT_READ);
-    return 0;
-}
-
-static uint64_t region_of(const jb__map *m)
-{
-    for (uint64_t i = 0; i < MAX_REGIONS; i++)
-        if (guard->maps[i] == m)
+    for (uint32_t i = 0; i < MAX_REGIONS; i++)
+        if (jb__dw_guard.g.regions[i].m == m)
             return i;
     return MAX_REGIONS; /* not reached: the map is registered */
 }
@@ -208,23 +330,22 @@ static int cb_write(jb__map *m, const jb__wop *op)
     int rc = check_frozen(m, "writing code");
     if (rc < 0)
         return rc;
+    if (++last_seq == 0)
+        last_seq = 1;
     jb__dw_request q;
-    memset(&q, 0, sizeof q);
-    q.secret = guard->secret;
-    q.region = region_of(m);
-    memcpy(&q.op, op, sizeof q.op);
-    memcpy(&submitted, &q, sizeof q);
+    q.w[W_WHERE] = region_of(m) | (uint64_t)last_seq << 32;
+    memcpy(&q.w[W_OP], op, sizeof *op);
+    q.w[W_TAG] = tag_of(&q);
     pthread_jit_write_callback_t cb =
         op->kind == JB__OP_COPY    ? jb_apple_write_copy
         : op->kind == JB__OP_PATCH ? jb_apple_write_patch
                                    : jb_apple_write_fill;
-    expected = &q;
+    pending = last_seq;
     if (JB__DW_OS_11_4)
         rc = pthread_jit_write_with_callback_np(cb, &q);
     else
         rc = jb__fail(JB_EUNSUPPORTED, "apple-callback: needs macOS 11.4");
-    expected = NULL;
-    memset(&submitted, 0, sizeof submitted);
+    pending = 0;
     jb__dw_restore_host_state();
     return rc;
 }
@@ -260,23 +381,25 @@ static int cb_map(jb__map *m)
      * first write through an unlisted callback: check the lists now. */
     if (rc == 0 && r.allowlist)
         rc = jb__dw_check_listed(&r);
-    if (rc == 0)
-        rc = set_guard(m, 1);
     if (rc < 0)
         return rc;
     jb__dw_late_signed = r.late_signed;
     rc = jb__dw_map(m, "apple-callback", &r);
     if (rc < 0)
+        return rc;
+    /* The first fill goes through the callbacks, which need the region in
+     * the guard page. */
+    if ((rc = set_guard(m, 1)) < 0 || (rc = jb__dw_fill_first(m)) < 0) {
         set_guard(m, 0);
+        jb__dw_unmap(m);
+    }
     return rc;
 }
 
 static int cb_unmap(jb__map *m)
 {
     int rc = jb__dw_unmap(m);
-    if (rc == 0)
-        set_guard(m, 0);
-    return rc;
+    return rc < 0 ? rc : set_guard(m, 0);
 }
 
 /* jb_freeze: call pthread_jit_write_freeze_callbacks_np at most once per

@@ -33,12 +33,15 @@ int jb__dw_check_listed(const jb__dw_rules *r);
 void jb__dw_process_images(jb__dw_images *im);
 
 /* ---- map.c: the MAP_JIT regions ------------------------------------- */
-/* Reserve a MAP_JIT region (or take the adopted one), decide the rules
- * (m->flags then carries the effective JB_OPEN_APPLE_* bits), and
- * trap-fill the first committed step through the strategy's own write
- * path. A refusal names the entitlement, the plist and the one-region
- * rule. */
+/* Reserve a MAP_JIT region (or take the adopted one) and apply the rules
+ * (m->flags then carries the effective JB_OPEN_APPLE_* bits); nothing is
+ * committed yet. A refusal names the entitlement, the plist and the
+ * one-region rule. */
 int jb__dw_map(jb__map *m, const char *strategy, const jb__dw_rules *r);
+/* Then trap-fill the first committed step through the strategy's own
+ * write path (not before the freeze under freeze-late); on failure the
+ * caller unmaps. */
+int jb__dw_fill_first(jb__map *m);
 /* JB_OPEN_* flags (effective) of the process-wide region (0 if none). */
 extern unsigned jb__dw_open_flags;
 int jb__dw_unmap(jb__map *m);
@@ -58,6 +61,16 @@ int jb__dw_frozen(void);
 extern uint32_t jb__dw_frozen_images;
 /* Freeze-late was signed (or asked for) by the process's region. */
 extern int jb__dw_late_signed;
+
+/* ---- callback.c ------------------------------------------------------ */
+/* The guard page: the write callbacks' key and registered regions,
+ * read-only except while a region is mapped or unmapped. */
+extern union jb__dw_guard_page jb__dw_guard;
+/* The tag apple-callback gives a request (seven words) on the calling
+ * thread: what an attacker who can read the guard page could compute
+ * (the model tests use it to play one; whoever can call it can call
+ * jb_write). */
+uint64_t jb__dw_tag(const void *request);
 
 /* ---- toggle.c: the calling thread's write state ---------------------- */
 /* pthread_jit_write_with_callback_np always leaves the thread executable

@@ -42,6 +42,15 @@ int jb__dw_has(const jb__dw_sig *s, int ent)
 
 /* ---- the rules -------------------------------------------------------- */
 
+/* The end of a refusal that names a kill, on a Mac that would not kill. */
+static const char *on_intel(const jb__dw_rules *r)
+{
+    return r->intel ? " (this Intel Mac enforces none of this, but the same "
+                      "executable is killed on Apple silicon, so jitbuf "
+                      "refuses here too)"
+                    : "";
+}
+
 /* The OS decides from the entitlements the process was launched with: the
  * kernel reports the allowlist and freeze-late entitlements to libpthread
  * (libpthread-539 kern/kern_support.c:669-680), which then kills a process
@@ -60,6 +69,7 @@ int jb__dw_rules_decide(const jb__dw_sig *s, unsigned flags,
     int want_late = (flags & JB_OPEN_APPLE_FREEZE_LATE) != 0;
     memset(out, 0, sizeof *out);
     out->signed_ = s->read;
+    out->intel = os->intel;
     if (!s->read) {
         out->allowlist = want_list || want_late;
         out->freeze_late = want_late;
@@ -83,8 +93,9 @@ int jb__dw_rules_decide(const jb__dw_sig *s, unsigned flags,
                             "so the OS would kill the process at jb_freeze(); "
                             "sign it with "
                             "entitlements/jit-allowlist-freeze-late.plist or "
-                            "open without the flag",
-                            fn, out->allowlist ? "-freeze-late" : "");
+                            "open without the flag%s",
+                            fn, out->allowlist ? "-freeze-late" : "",
+                            on_intel(out));
         if (want_list && !out->allowlist)
             return jb__fail(JB_EINVAL,
                             "%s: JB_OPEN_APPLE_ALLOWLIST, but the "
@@ -139,12 +150,13 @@ int jb__dw_strategy_ok(jb_wx wx, const jb__dw_rules *r, const jb__dw_os *os)
                         "com.apple.security.cs.jit-write-allowlist the OS "
                         "kills a process that calls "
                         "pthread_jit_write_protect_np; use apple-callback "
-                        "(JB_WX_AUTO picks it on macOS 11.4 and later)",
+                        "(JB_WX_AUTO picks it on macOS 11.4 and later)%s",
                         r->signed_ ? "the executable is signed with that "
                                      "entitlement"
                                    : "the region was opened with "
                                      "JB_OPEN_APPLE_ALLOWLIST (or "
-                                     "_FREEZE_LATE, which implies it)");
+                                     "_FREEZE_LATE, which implies it)",
+                        on_intel(r));
     return 0;
 }
 
@@ -188,9 +200,82 @@ int jb__dw_no_allow_jit(const char *how)
 
 /* ---- the allowlists --------------------------------------------------- */
 
-/* Mark the images reachable from the main executable by LC_LOAD_DYLIB (a
- * dependency's name against an image's LC_ID_DYLIB): those were present
- * when libSystem started; jitbuf cannot ask dyld which were. */
+/* p with "." and "x/.." components and repeated slashes removed, into
+ * out (n bytes); 0 if it does not fit. Lexical only: dyld's name for an
+ * image and a dependency's path may differ by such components. */
+static int tidy(const char *p, char *out, size_t n)
+{
+    size_t o = 0;
+    int abs = *p == '/';
+    for (;;) {
+        while (*p == '/')
+            p++;
+        if (!*p)
+            break;
+        size_t k = strcspn(p, "/");
+        int dotdot = k == 2 && p[0] == '.' && p[1] == '.';
+        int last_dotdot = o >= 2 && out[o - 1] == '.' && out[o - 2] == '.' &&
+                          (o == 2 || out[o - 3] == '/');
+        if (k == 1 && p[0] == '.') {
+            /* nothing */
+        } else if (dotdot && o && !last_dotdot) {
+            while (o && out[o - 1] != '/')
+                o--;
+            if (o)
+                o--;
+        } else {
+            if (o + k + 2 > n)
+                return 0;
+            if (o || abs)
+                out[o++] = '/';
+            memcpy(out + o, p, k);
+            o += k;
+        }
+        p += k;
+    }
+    if (!o && abs)
+        out[o++] = '/';
+    out[o] = 0;
+    return 1;
+}
+
+/* Does dependency dep, of the image dyld calls loader, name the image
+ * with install name id that dyld calls path? Either by install name, or
+ * by the path dyld resolved: as written, or with @executable_path/ and
+ * @loader_path/ standing for the directory of the main executable or of
+ * the loader (dyld-1378 dyld/Loader.cpp:1269-1301, 1303-1340 expand them
+ * so); an @rpath name matches only by install name. */
+static int names_image(const char *dep, const char *loader, const char *exe,
+                       const char *id, const char *path)
+{
+    if (id && !strcmp(dep, id))
+        return 1;
+    if (!path)
+        return 0;
+    const char *base = !strncmp(dep, "@executable_path/", 17) ? exe
+                       : !strncmp(dep, "@loader_path/", 13)   ? loader
+                                                              : NULL;
+    char joined[1024], a[1024], b[1024];
+    if (base) {
+        const char *slash = base ? strrchr(base, '/') : NULL;
+        if (!slash)
+            return 0;
+        int len = (int)(slash - base);
+        if (snprintf(joined, sizeof joined, "%.*s%s", len, base,
+                     strchr(dep, '/')) >= (int)sizeof joined)
+            return 0;
+        dep = joined;
+    } else if (dep[0] == '@') {
+        return 0;
+    }
+    return tidy(dep, a, sizeof a) && tidy(path, b, sizeof b) && !strcmp(a, b);
+}
+
+/* Mark the images reachable from the main executable by the dependencies
+ * dyld loads at launch (jb__macho_dylib): those were present when
+ * libSystem started; jitbuf cannot ask dyld which were. A dependency that
+ * names no image leaves it unmarked: a refusal with the fix, never a
+ * list counted that the OS ignores. */
 static void launch_set(const jb__dw_images *im, unsigned char *at_launch)
 {
     memset(at_launch, 0, im->n);
@@ -206,9 +291,11 @@ static void launch_set(const jb__dw_images *im, unsigned char *at_launch)
             for (int d = 0; (dep = jb__macho_dylib(&m, d)); d++)
                 for (uint32_t k = 0; k < im->n; k++) {
                     jb__macho o;
-                    const char *id;
                     if (at_launch[k] || im->image(im->arg, k, &o) < 0 ||
-                        !(id = jb__macho_dylib(&o, -1)) || strcmp(id, dep))
+                        !names_image(dep, im->name(im->arg, i),
+                                     im->name(im->arg, 0),
+                                     jb__macho_dylib(&o, -1),
+                                     im->name(im->arg, k)))
                         continue;
                     at_launch[k] = changed = 1;
                 }
@@ -290,8 +377,8 @@ int jb__dw_listed(const jb__dw_images *im, const jb__dw_rules *r,
                         "com.apple.security.cs.jit-write-allowlist the OS "
                         "would kill the first write; put "
                         "JB_APPLE_WRITE_CALLBACKS into the image's one "
-                        "invocation, or link libjitbuf.dylib",
-                        two_lists);
+                        "invocation, or link libjitbuf.dylib%s",
+                        two_lists, on_intel(r));
     if (late)
         return jb__fail(JB_EPERM,
                         "apple-callback: jitbuf's write callbacks are listed "
@@ -302,12 +389,13 @@ int jb__dw_listed(const jb__dw_images *im, const jb__dw_rules *r,
                         "launch, or sign with "
                         "entitlements/jit-allowlist-freeze-late.plist, open "
                         "with JB_OPEN_APPLE_FREEZE_LATE and call jb_freeze() "
-                        "after loading it (macOS 12.1 and later)",
+                        "after loading it (macOS 12.1 and later)%s",
                         late,
                         r->late_signed && !r->freeze_late
                             ? " (this macOS has no freeze-late, which needs "
                               "12.1)"
-                            : "");
+                            : "",
+                        on_intel(r));
     return jb__fail(JB_EPERM,
                     "apple-callback: the executable is signed with "
                     "com.apple.security.cs.jit-write-allowlist, but no loaded "
@@ -316,7 +404,8 @@ int jb__dw_listed(const jb__dw_images *im, const jb__dw_rules *r,
                     "with a static libjitbuf, the image that links it must "
                     "write PTHREAD_JIT_WRITE_ALLOW_CALLBACKS_NP(JB_APPLE_WRITE_"
                     "CALLBACKS, ...), or link libjitbuf.dylib, which lists "
-                    "them itself");
+                    "them itself%s",
+                    on_intel(r));
 }
 
 /* ---- the verdict -------------------------------------------------------- */

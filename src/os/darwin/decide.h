@@ -36,6 +36,11 @@ typedef struct {
                          has no allowlist_freeze_late) */
     int callback_api; /* libjitbuf was built with a macOS 12 or later SDK:
                          the apple-callback strategy exists */
+    int intel;        /* no per-thread write protection (an Intel Mac):
+                         libpthread enforces no allowlist (libpthread-539
+                         src/pthread.c:1243-1244, 1371-1373, 1408-1410,
+                         1455-1457), but the executable's arm64 side would
+                         be killed, so jitbuf refuses the same and says so */
 } jb__dw_os;
 
 /* ---- the rules that bind a region ------------------------------------ */
@@ -46,6 +51,7 @@ typedef struct {
     int freeze_late; /* ... and this OS has it (12.1+): no write before the
                         freeze */
     int single_jit;  /* xnu allows one MAP_JIT region per process lifetime */
+    int intel;       /* jb__dw_os.intel */
     char note[200];  /* for jb_info.why */
 } jb__dw_rules;
 /* The rules for an open with flags (JB_OPEN_*; fn names the call in the

@@ -146,8 +146,11 @@ static int xml_entitlements(const uint8_t *p, size_t n, unsigned *ents,
         if ((rc = xml_tag(&x, &name, &len, &close, &empty)) <= 0)
             return fail(why, rc ? "the entitlements XML is malformed"
                                 : "the entitlements XML has no <dict>");
-        if (!close && !empty && is(name, len, "dict") && depth <= 1)
+        if (!close && is(name, len, "dict") && depth <= 1) {
+            if (empty) /* <dict/>: Xcode's empty entitlements file */
+                return 0;
             break;
+        }
         if (!close && !empty)
             depth++;
         else if (close)
@@ -305,12 +308,13 @@ enum {
     LC_ID_DYLIB = 0xd,
     LC_SEGMENT_64 = 0x19,
     LC_CODE_SIGNATURE = 0x1d,
-    LC_LAZY_LOAD_DYLIB = 0x20,
     LC_VERSION_MIN_MACOSX = 0x24,
+    LC_VERSION_MIN_IPHONEOS = 0x25,
     LC_BUILD_VERSION = 0x32,
     LC_LOAD_WEAK_DYLIB = 0x80000018,
     LC_RPATH = 0x8000001c,
     LC_REEXPORT_DYLIB = 0x8000001f,
+    LC_LOAD_UPWARD_DYLIB = 0x80000023,
     LC_DYLD_CHAINED_FIXUPS = 0x80000034,
 };
 
@@ -471,8 +475,10 @@ const char *jb__macho_dylib(const jb__macho *m, int i)
     uint32_t k;
     for (const uint8_t *c = next_cmd(m, NULL, &k); c; c = next_cmd(m, c, &k)) {
         uint32_t cmd = le32(c);
+        /* the dependencies dyld loads at launch (dyld-1378
+         * common/MachOFile.cpp:586-589); LC_LAZY_LOAD_DYLIB is not one */
         int load = cmd == LC_LOAD_DYLIB || cmd == LC_LOAD_WEAK_DYLIB ||
-                   cmd == LC_REEXPORT_DYLIB || cmd == LC_LAZY_LOAD_DYLIB;
+                   cmd == LC_REEXPORT_DYLIB || cmd == LC_LOAD_UPWARD_DYLIB;
         if (le32(c + 4) < 24 || !(i < 0 ? cmd == LC_ID_DYLIB : load))
             continue;
         if (i <= 0)
@@ -491,16 +497,31 @@ const char *jb__macho_rpath(const jb__macho *m, int i)
     return NULL;
 }
 
+/* As xnu's loader reads it (xnu-11417.101.15 bsd/kern/mach_loader.c):
+ * the version command, LC_BUILD_VERSION (its platform: 1422-1437) or an
+ * LC_VERSION_MIN_* one, whose platform load_version() infers (2436-2466:
+ * LC_VERSION_MIN_IPHONEOS is iOS on an arm64 kernel, the iOS simulator (7)
+ * on an x86_64 one: arm64 code runs only on the former, x86_64 code is
+ * taken as the simulator). xnu refuses a file with two (1430-1433,
+ * 2430-2432); here the first counts. */
 uint32_t jb__macho_minos(const jb__macho *m, uint32_t *platform)
 {
-    const uint8_t *c = find_cmd(m, LC_BUILD_VERSION, 24);
-    if (c) {
-        *platform = le32(c + 8);
-        return le32(c + 12);
+    uint32_t k;
+    int arm = m->cputype == JB__CPU_ARM64;
+    for (const uint8_t *c = next_cmd(m, NULL, &k); c; c = next_cmd(m, c, &k)) {
+        uint32_t cmd = le32(c), size = le32(c + 4);
+        if (cmd == LC_BUILD_VERSION && size >= 24) {
+            *platform = le32(c + 8);
+            return le32(c + 12);
+        }
+        if ((cmd == LC_VERSION_MIN_MACOSX || cmd == LC_VERSION_MIN_IPHONEOS) &&
+            size >= 16) {
+            *platform = cmd == LC_VERSION_MIN_MACOSX ? 1 : arm ? 2 : 7;
+            return le32(c + 8);
+        }
     }
-    c = find_cmd(m, LC_VERSION_MIN_MACOSX, 16);
-    *platform = c ? 1 : 0;
-    return c ? le32(c + 8) : 0;
+    *platform = 0;
+    return 0;
 }
 
 /* The defined (N_SECT, not N_STAB) symbol at vmaddr addr, or named name

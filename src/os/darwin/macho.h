@@ -73,14 +73,16 @@ int jb__macho_section(const jb__macho *m, const char *seg, const char *sect,
                       const uint8_t **data, size_t *n, uint64_t *addr,
                       const char **why);
 
-/* Dylib names: LC_ID_DYLIB (index -1) and the i-th LC_LOAD_DYLIB,
- * LC_LOAD_WEAK_DYLIB, LC_REEXPORT_DYLIB or LC_LAZY_LOAD_DYLIB (i >= 0); NULL
+/* Dylib names: LC_ID_DYLIB (index -1) and the i-th dependency dyld loads
+ * at launch: LC_LOAD_DYLIB, LC_LOAD_WEAK_DYLIB, LC_REEXPORT_DYLIB or
+ * LC_LOAD_UPWARD_DYLIB (i >= 0; never LC_LAZY_LOAD_DYLIB); NULL
  * when there is no such command. The name is NUL-terminated in the image. */
 const char *jb__macho_dylib(const jb__macho *m, int i);
 /* The i-th LC_RPATH, or NULL. */
 const char *jb__macho_rpath(const jb__macho *m, int i);
-/* The minimum OS version (LC_BUILD_VERSION or LC_VERSION_MIN_MACOSX) as
- * 0xMMMMmmpp, and the platform (1 macOS, 2 iOS, 6 Mac Catalyst); 0 if none. */
+/* The minimum OS version (the first LC_BUILD_VERSION, LC_VERSION_MIN_MACOSX
+ * or LC_VERSION_MIN_IPHONEOS) as 0xMMMMmmpp, and the platform as xnu infers
+ * it (1 macOS, 2 iOS, 6 Mac Catalyst, 7 iOS simulator); 0 if none. */
 uint32_t jb__macho_minos(const jb__macho *m, uint32_t *platform);
 /* The name of the defined symbol at vmaddr addr (file images with a
  * symbol table), or NULL. */

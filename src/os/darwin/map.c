@@ -1,8 +1,10 @@
 /* The Darwin code regions: MAP_JIT mappings.
  *
  * xnu's rules (xnu-11417.101.15): MAP_JIT cannot be MAP_FIXED, MAP_SHARED
- * or a file mapping (bsd/kern/kern_mman.c:399-408, 536-538); an mprotect
- * of MAP_JIT pages fails (osfmk/vm/vm_map.c:5809-5813); a second MAP_JIT
+ * or a file mapping (bsd/kern/kern_mman.c:399-408, 536-538); jitbuf never
+ * mprotects MAP_JIT pages (the public kernel allows it: osfmk/vm/vm_map.c:
+ * 5809-5813 refuses only where pmap_has_prot_policy() does, false in every
+ * public pmap; W^X comes from the per-thread write protection); a second MAP_JIT
  * region fails with EINVAL only under com.apple.security.cs.single-jit or
  * for an iOS app on a Mac (vm_map.c:2297-2301, vm_map_internal.h:774-782),
  * and then for the rest of the process's life, since the kernel never
@@ -68,6 +70,7 @@ enum { MAX_REGIONS = 8 };
 static struct {
     const jb__map *m;
     size_t reusable_end;
+    size_t first; /* the committed bytes the open asked for */
     char note[400];
 } slot[MAX_REGIONS];
 /* Under single-jit: the region kept after the last close. */
@@ -140,20 +143,23 @@ int jb__dw_map(jb__map *m, const char *strategy, const jb__dw_rules *r)
                        "is false (an Intel Mac, or macOS before 11), so the "
                        "MAP_JIT region is writable and executable at once");
     m->note = slot[s].note;
+    slot[s].first = m->committed;
+    m->committed = 0;
+    return 0;
+}
+
+int jb__dw_fill_first(jb__map *m)
+{
     /* Back the first step now, through the write path: this proves that
      * writing works here. Under freeze-late nothing may be written before
      * the freeze, so the first step waits for the first jb_alloc. */
-    size_t first = m->committed;
-    m->committed = 0;
+    size_t first = slot[slot_of(m)].first;
     if ((m->flags & JB_OPEN_APPLE_FREEZE_LATE) && !jb__dw_frozen())
         return 0;
     int rc = m->st->grow(m, first);
-    if (rc < 0) {
-        jb__dw_unmap(m);
-        return rc;
-    }
-    m->committed = first;
-    return 0;
+    if (rc == 0)
+        m->committed = first;
+    return rc;
 }
 
 int jb__dw_unmap(jb__map *m)

@@ -40,11 +40,14 @@ const jb__dw_sig *jb__dw_signature(void)
  * apple.h). */
 jb__dw_os jb__dw_os_now(void)
 {
-    jb__dw_os os = {0, 0, JB__DW_HAVE_CALLBACK_API};
+    jb__dw_os os = {0, 0, JB__DW_HAVE_CALLBACK_API, 0};
     if (JB__DW_OS_11_4)
         os.os_11_4 = 1;
     if (JB__DW_OS_12_1)
         os.os_12_1 = 1;
+    os.intel = 1; /* before 11.0 there is no write protection either */
+    if (JB__DW_OS_11_0)
+        os.intel = !pthread_jit_write_protect_supported_np();
     return os;
 }
 

@@ -1,7 +1,9 @@
 /* Which strategies exist on macOS, and the order JB_WX_AUTO tries them
  * (jb__dw_auto_order in decide.c): apple-callback (macOS >= 11.4), then
- * apple-toggle. dualmap, mprotect and rwx are impossible here: MAP_JIT
- * cannot be shared or file-backed, and its pages cannot be mprotected. */
+ * apple-toggle. dualmap, mprotect and rwx are not offered here: MAP_JIT
+ * cannot be shared or file-backed (kern_mman.c:399-408, 536-538), and the
+ * hardened runtime grants executable memory only as MAP_JIT, whose W^X is
+ * the per-thread write protection, not mprotect. */
 #include "apple.h"
 #include "../../error.h"
 #include "darwin.h"
@@ -30,8 +32,9 @@ const jb__strategy *jb__os_strategy(jb_wx wx)
     case JB_WX_MPROTECT:
     case JB_WX_RWX:
         jb__fail(JB_EUNSUPPORTED, "%s: not possible on macOS, where JIT code "
-                                  "lives in one MAP_JIT region that cannot be "
-                                  "shared, file-backed or mprotected; use "
+                                  "lives in MAP_JIT memory, which cannot be "
+                                  "shared or file-backed and is made "
+                                  "writable per thread, not by mprotect; use "
                                   "JB_WX_AUTO (apple-callback)",
                  jb_wx_name(wx));
         return NULL;

@@ -102,7 +102,10 @@ static int tg_map(jb__map *m)
     if (rc < 0)
         return rc;
     jb__dw_late_signed = r.late_signed;
-    return jb__dw_map(m, "apple-toggle", &r);
+    if ((rc = jb__dw_map(m, "apple-toggle", &r)) == 0 &&
+        (rc = jb__dw_fill_first(m)) < 0)
+        jb__dw_unmap(m);
+    return rc;
 }
 
 const jb__strategy jb__dw_toggle = {
