@@ -137,6 +137,7 @@ int jb__cache_free(jb__arena *a, uint32_t pool, const void *exec)
                                     __ATOMIC_RELAXED, __ATOMIC_RELAXED);
         return 0;
     }
+    jb__edit_released(exec); /* freed: before anyone can have it again */
     jb__slot *s = slot_lock(a);
     jb__st32(&h->next[g], JB__CACHED);
     s->fills++;
