@@ -342,9 +342,11 @@ JB_API int jb_alloc(jb_region *r, size_t size, size_t align, void **exec);
  *   nothing changed). Under mprotect, JB_EOS or JB_EPERM if the system
  *   refused a protection change for the trap fill: if the sentence says
  *   the window could not be opened, nothing changed (the block is live
- *   and holds its code); if it says "the trap fill was done", the block is
- *   freed and holds traps, but the pages named stay not executable until
- *   a later write makes them executable again (as for jb_write). A block
+ *   and holds its code); if it says "the trap fill was done" or "it is
+ *   freed" (a block that held only traps, e.g. never written, is freed
+ *   whether or not its fill ran), the block is freed and holds traps, and
+ *   after "the trap fill was done" the pages named stay not executable
+ *   until a later write makes them executable again (as for jb_write). A block
  *   is never handed out again while it holds old code.
  * Thread-safe. Cost: dualmap and rwx, no syscall; mprotect, two. */
 JB_API int jb_free(jb_region *r, void *exec);

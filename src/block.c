@@ -5,6 +5,7 @@
  * region is trap-filled as it grows, and every freed block is refilled). */
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "arch/arch.h"
@@ -209,6 +210,13 @@ static int release(jb__arena *a, const char *fn, uint32_t g,
                    !jb__all_traps(a, g, a->heap.size[g] & ~JB__USED))) {
         jb__st32(&a->heap.next[g], keep_owner);
         return rc;
+    }
+    if (rc < 0) { /* freed all the same: the sentence must say so */
+        char why[1024];
+        snprintf(why, sizeof why, "%s", jb_last_error());
+        rc = jb__fail(rc, "%s; the block held only traps, so it is freed "
+                          "(do not free it again)",
+                      why);
     }
     jb__edit_released(a->map.exec + (size_t)g * JB_GRANULE);
     jb__heap_free(&a->heap, g);

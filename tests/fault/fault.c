@@ -145,7 +145,8 @@ static int after(world *w, const char *call, int rc, const snapshot *before)
     if (strstr(s, "executable again"))
         w->stuck = 1;
     int wrote = strstr(s, "were written") || strstr(s, "was done") || strstr(s, "callback ran");
-    int freed = strstr(s, "blocks are freed") || strstr(s, "fill was done");
+    int freed = strstr(s, "blocks are freed") || strstr(s, "fill was done") ||
+                strstr(s, "it is freed");
     snapshot now;
     snap(w, &now);
     if (!freed &&
@@ -263,6 +264,14 @@ static void lifecycle(world *w)
         if (frc == 0 || strstr(jb_last_error(), "fill was done"))
             w->blk[2] = NULL, w->ret[2] = 0;
     }
+    /* A block that holds only traps (never written): a failed free says
+     * whether it freed it (after() holds it to that). */
+    uint8_t *traps_only;
+    if (CALL(w, jb_alloc(w->r, 64, 16, (void **)&traps_only)) == 0 &&
+        CALL(w, jb_free(w->r, traps_only)) < 0 && !strstr(jb_last_error(), "is freed") &&
+        !strstr(jb_last_error(), "fill was done") && fault_fired() &&
+        jb_free(w->r, traps_only) != 0)
+        fail("a failed jb_free left a live block it could not free later: %s", jb_last_error());
     size_t rel = 0;
     CALL(w, jb_region_trim(w->r, &rel));
     put(w, 0, 103); /* any write restores pages a failed close left */
