@@ -381,6 +381,56 @@ static int sync_matrix(void)
     return ok;
 }
 
+/* jb_begin racing a free of its block and a bigger jb_alloc at the same
+ * address, made in the gap where jb_begin allocates the staging copy: the
+ * record must describe the block now there (an undersized copy is a heap
+ * overflow, which ASan reports, on the next edit of the whole block). */
+typedef struct {
+    jb_region *r;
+    uint8_t *x, *y;
+} regrow;
+
+static void free_and_regrow(void *p)
+{
+    regrow *g = p;
+    if (jb_free(g->r, g->x) != 0 || jb_alloc(g->r, 4096, 16, (void **)&g->y) != 0)
+        g->y = NULL;
+}
+
+static int begin_gap(void)
+{
+    jb_options o = {0, JB_WX_MPROTECT, JB_OPEN_PRIVATE | JB_OPEN_NO_ENV};
+    regrow g = {0};
+    const char *bad = NULL;
+    uint8_t *w;
+    if (jb_region_open(&g.r, &o) || jb_alloc(g.r, 64, 16, (void **)&g.x))
+        bad = jb_last_error();
+    else {
+        fault_on_aligned_alloc(free_and_regrow, &g);
+        int rc = jb_begin(g.r, g.x, 64, JB_BEGIN_KEEP, (void **)&w);
+        fault_on_aligned_alloc(NULL, NULL);
+        if (g.y != g.x)
+            bad = "the bigger block did not land at the freed address";
+        else if (rc != 0 || jb_commit(g.r, g.x, 64) != 0)
+            bad = jb_last_error();
+        else if (jb_begin(g.r, g.y, 4096, 0, (void **)&w) != 0)
+            bad = jb_last_error();
+        else if (jb_executable(g.r, w + 4095) != g.y + 4095)
+            bad = "the staging copy does not cover the whole block";
+        else if (jb_commit(g.r, g.y, 4096) != 0)
+            bad = jb_last_error();
+    }
+    cases++;
+    if (bad) {
+        fprintf(stderr, "  FAIL begin_gap: %s\n", bad);
+        failures++;
+    }
+    if (g.r)
+        jb_region_close(g.r);
+    printf("[%s] begin_gap: a free and a bigger alloc inside jb_begin\n", bad ? "FAIL" : "PASS");
+    return !bad;
+}
+
 /* fork: under dualmap the parent copies the code for the child; a fault
  * there (or in the child's mapping of the copy) leaves the child cut off
  * from the region, never sharing the parent's code. */
@@ -541,6 +591,8 @@ int main(int argc, char **argv)
     const char *only = argc > 1 ? argv[1] : ""; /* a substring of "scenario/strategy" */
     if (strstr("sync_threads", only))
         sync_matrix() ? passed++ : failed++; /* first: no command chosen yet */
+    if (strstr("begin_gap", only))
+        begin_gap() ? passed++ : failed++;
     for (size_t s = 0; s < sizeof scs / sizeof scs[0]; s++)
         for (size_t x = 0; x < sizeof wxs / sizeof wxs[0]; x++) {
             char name[64];

@@ -111,6 +111,24 @@ void *__wrap_calloc(size_t n, size_t size)
     return hit(FC_CALLOC, 0) ? NULL : calloc(n, size);
 }
 
+static void (*aa_hook)(void *);
+static void *aa_ctx;
+void fault_on_aligned_alloc(void (*hook)(void *), void *ctx)
+{
+    aa_ctx = ctx;
+    aa_hook = hook;
+}
+
+void *__wrap_aligned_alloc(size_t align, size_t size);
+void *__wrap_aligned_alloc(size_t align, size_t size)
+{
+    void (*hook)(void *) = aa_hook;
+    aa_hook = NULL;
+    if (hook)
+        hook(aa_ctx);
+    return aligned_alloc(align, size);
+}
+
 /* jitbuf calls syscall() only for membarrier. */
 long __wrap_syscall(long nr, ...);
 long __wrap_syscall(long nr, ...)
