@@ -233,6 +233,11 @@ void jb__cache_flush(jb__arena *a, uint64_t *fills);
 /* fork(): hold every slot of a (before its arena lock), then release. */
 void jb__cache_lock_all(jb__arena *a);
 void jb__cache_unlock_all(jb__arena *a);
+/* In a fork() child, arena lock held: finish the frees that other
+ * threads had claimed (JB__FREEING) and were filling without a lock; the
+ * child does not have those threads. Cost: one pass over the start bits
+ * of the committed part of the region. */
+void jb__cache_fork_child(jb__arena *a);
 
 /* Edits (edit.c). A record of an edit never outlives its block: every
  * path that releases a block calls jb__edit_released after it has claimed

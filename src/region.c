@@ -147,6 +147,8 @@ static void fork_child(void)
         a->pins = NULL;
         if (a->map.st->atfork_child)
             a->map.st->atfork_child(&a->map);
+        if (a->cached)
+            jb__cache_fork_child(a);
         if (!own_window(a))
             jb__lock_release(&a->lock);
         jb__cache_unlock_all(a);

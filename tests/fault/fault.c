@@ -431,6 +431,59 @@ static int begin_gap(void)
     return !bad;
 }
 
+/* fork() while a jb_free on the cache path is filling its block with no
+ * lock held: the child, which does not have that thread, finishes the free
+ * (the block is not left claimed and counted as used for good). The fork
+ * is made from inside the fill. */
+typedef struct {
+    jb_region *r;
+    pid_t pid;
+} fill_fork;
+
+static void fork_in_fill(void *p)
+{
+    fill_fork *f = p;
+    f->pid = fork();
+    if (f->pid != 0)
+        return;
+    jb_info i;
+    void *y;
+    int bad = jb_region_info(f->r, &i) != 0 || i.blocks != 0 || i.used != 0;
+    bad = bad || jb_alloc(f->r, 64, 16, &y) != 0 || jb_free(f->r, y) != 0;
+    _exit(bad);
+}
+
+static int free_fork(void)
+{
+    jb_options o = {0, JB_WX_DUALMAP, JB_OPEN_PRIVATE | JB_OPEN_NO_ENV};
+    fill_fork f = {NULL, -1};
+    void *x;
+    const char *bad = NULL;
+    if (jb_region_open(&f.r, &o) || jb_alloc(f.r, 64, 16, &x))
+        bad = jb_last_error();
+    else {
+        fault_on_trap_fill(fork_in_fill, &f);
+        int rc = jb_free(f.r, x);
+        fault_on_trap_fill(NULL, NULL);
+        int st = 0;
+        if (rc != 0)
+            bad = jb_last_error();
+        else if (f.pid <= 0 || waitpid(f.pid, &st, 0) != f.pid)
+            bad = "no fork was made inside the fill";
+        else if (!WIFEXITED(st) || WEXITSTATUS(st))
+            bad = "in the child the block being freed stays claimed";
+    }
+    cases++;
+    if (bad) {
+        fprintf(stderr, "  FAIL free_fork: %s\n", bad);
+        failures++;
+    }
+    if (f.r)
+        jb_region_close(f.r);
+    printf("[%s] free_fork: fork() inside a cache-path jb_free\n", bad ? "FAIL" : "PASS");
+    return !bad;
+}
+
 /* fork: under dualmap the parent copies the code for the child; a fault
  * there (or in the child's mapping of the copy) leaves the child cut off
  * from the region, never sharing the parent's code. */
@@ -593,6 +646,8 @@ int main(int argc, char **argv)
         sync_matrix() ? passed++ : failed++; /* first: no command chosen yet */
     if (strstr("begin_gap", only))
         begin_gap() ? passed++ : failed++;
+    if (strstr("free_fork", only))
+        free_fork() ? passed++ : failed++;
     for (size_t s = 0; s < sizeof scs / sizeof scs[0]; s++)
         for (size_t x = 0; x < sizeof wxs / sizeof wxs[0]; x++) {
             char name[64];
