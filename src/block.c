@@ -212,7 +212,7 @@ static int release(jb__arena *a, const char *fn, uint32_t g,
         return rc;
     }
     if (rc < 0) { /* freed all the same: the sentence must say so */
-        char why[1024];
+        char why[JB__SENTENCE_MAX];
         snprintf(why, sizeof why, "%s", jb_last_error());
         rc = jb__fail(rc, "%s; the block held only traps, so it is freed "
                           "(do not free it again)",

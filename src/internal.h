@@ -135,7 +135,7 @@ typedef struct jb__arena {
     jb__pin *pins;       /* open windows on blocks (arena lock) */
     atomic_uint_fast64_t windows;
     struct jb__arena *next_arena; /* registry list, for fork handling */
-    char why[512];
+    char why[JB__SENTENCE_MAX];
 } jb__arena;
 
 /* ---- Handles. A jb_region * is not a pointer but a token: a slot index

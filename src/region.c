@@ -239,7 +239,7 @@ static int arena_create(jb__arena **out, const jb__want *w)
                          : "; NOT W^X: pages are writable and executable "
                            "at once");
     } else {
-        char tried[900] = "", prev[512] = "";
+        char tried[JB__SENTENCE_MAX] = "", prev[JB__SENTENCE_MAX] = "";
         rc = JB_EUNSUPPORTED;
         for (const jb__strategy *const *s = jb__os_auto; *s; s++) {
             rc = start(a, *s, w);
@@ -252,7 +252,7 @@ static int arena_create(jb__arena **out, const jb__want *w)
             }
             size_t used = strlen(tried);
             int same = !strcmp(prev, jb_last_error());
-            snprintf(tried + used, sizeof tried - used, "%s%s failed (%.400s)",
+            snprintf(tried + used, sizeof tried - used, "%s%s failed (%s)",
                      used ? "; " : "", jb_wx_name((*s)->wx),
                      same ? "the same reason" : jb_last_error());
             snprintf(prev, sizeof prev, "%s", jb_last_error());

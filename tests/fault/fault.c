@@ -484,6 +484,54 @@ static int free_fork(void)
     return !bad;
 }
 
+/* auto's story survives whole: for each of the first calls of a dualmap
+ * open failed in turn, the sentence dualmap alone gives is in auto's
+ * jb_info.why (auto then runs under mprotect), and in full. */
+static int auto_story(void)
+{
+    jb_options dm = {0, JB_WX_DUALMAP, JB_OPEN_PRIVATE | JB_OPEN_NO_ENV};
+    jb_options au = {0, JB_WX_AUTO, JB_OPEN_PRIVATE | JB_OPEN_NO_ENV};
+    int ok = 1;
+    size_t longest = 0, longest_why = 0;
+    static const int es[] = {EMFILE, ENOMEM, EPERM, EACCES, EINVAL, ENOSPC};
+    for (long n = 1; n <= 12 * 6; n++) {
+        jb_region *r;
+        int e = es[(n - 1) % 6];
+        long call = (n - 1) / 6 + 1;
+        fault_plan(call, e);
+        int rc = jb_region_open(&r, &dm);
+        fault_plan(0, 0);
+        if (rc == 0) {
+            jb_region_close(r);
+            continue;
+        }
+        char alone[8192];
+        const char *s = jb_last_error(), *colon = strstr(s, ": ");
+        snprintf(alone, sizeof alone, "%s", colon && !strncmp(s, "jb_region_open", 14) ? colon + 2 : s);
+        if (fault_kind(call) == FC_CALLOC) /* the core's, not dualmap's: auto fails too */
+            continue;
+        fault_plan(call, e);
+        rc = jb_region_open(&r, &au);
+        fault_plan(0, 0);
+        cases++;
+        jb_info i;
+        if (rc != 0 || jb_region_info(r, &i) != 0 || !strstr(i.why, alone)) {
+            fprintf(stderr, "  FAIL auto_story: call %ld fails with %s: dualmap alone says \"%s\"; auto %s\n", call, errno_name(e),
+                    alone, rc ? jb_last_error() : i.why);
+            failures++, ok = 0;
+        }
+        if (strlen(alone) > longest)
+            longest = strlen(alone);
+        if (rc == 0 && strlen(i.why) + 1 > longest_why)
+            longest_why = strlen(i.why) + 1;
+        if (rc == 0)
+            jb_region_close(r);
+    }
+    printf("[%s] auto_story: dualmap's sentence whole in auto's why (longest %zu chars; "
+           "why up to %zu bytes)\n", ok ? "PASS" : "FAIL", longest, longest_why);
+    return ok;
+}
+
 /* fork: under dualmap the parent copies the code for the child; a fault
  * there (or in the child's mapping of the copy) leaves the child cut off
  * from the region, never sharing the parent's code. */
@@ -648,6 +696,8 @@ int main(int argc, char **argv)
         begin_gap() ? passed++ : failed++;
     if (strstr("free_fork", only))
         free_fork() ? passed++ : failed++;
+    if (strstr("auto_story", only))
+        auto_story() ? passed++ : failed++;
     for (size_t s = 0; s < sizeof scs / sizeof scs[0]; s++)
         for (size_t x = 0; x < sizeof wxs / sizeof wxs[0]; x++) {
             char name[64];
