@@ -381,6 +381,21 @@ static int sync_matrix(void)
     return ok;
 }
 
+/* One case that is not a fault matrix: count it, print its line, close
+ * its region; 1 if it passed (bad is NULL). */
+static int one_case(const char *name, const char *what, const char *bad, jb_region *r)
+{
+    cases++;
+    if (bad) {
+        fprintf(stderr, "  FAIL %s: %s\n", name, bad);
+        failures++;
+    }
+    if (r)
+        jb_region_close(r);
+    printf("[%s] %s: %s\n", bad ? "FAIL" : "PASS", name, what);
+    return !bad;
+}
+
 /* jb_begin racing a free of its block and a bigger jb_alloc at the same
  * address, made in the gap where jb_begin allocates the staging copy: the
  * record must describe the block now there (an undersized copy is a heap
@@ -420,15 +435,7 @@ static int begin_gap(void)
         else if (jb_commit(g.r, g.y, 4096) != 0)
             bad = jb_last_error();
     }
-    cases++;
-    if (bad) {
-        fprintf(stderr, "  FAIL begin_gap: %s\n", bad);
-        failures++;
-    }
-    if (g.r)
-        jb_region_close(g.r);
-    printf("[%s] begin_gap: a free and a bigger alloc inside jb_begin\n", bad ? "FAIL" : "PASS");
-    return !bad;
+    return one_case("begin_gap", "a free and a bigger alloc inside jb_begin", bad, g.r);
 }
 
 /* fork() while a jb_free on the cache path is filling its block with no
@@ -473,15 +480,7 @@ static int free_fork(void)
         else if (!WIFEXITED(st) || WEXITSTATUS(st))
             bad = "in the child the block being freed stays claimed";
     }
-    cases++;
-    if (bad) {
-        fprintf(stderr, "  FAIL free_fork: %s\n", bad);
-        failures++;
-    }
-    if (f.r)
-        jb_region_close(f.r);
-    printf("[%s] free_fork: fork() inside a cache-path jb_free\n", bad ? "FAIL" : "PASS");
-    return !bad;
+    return one_case("free_fork", "fork() inside a cache-path jb_free", bad, f.r);
 }
 
 /* auto's story survives whole: for each of the first calls of a dualmap
