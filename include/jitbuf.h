@@ -191,8 +191,10 @@ typedef struct {
  * region, a pool: its blocks are its own, and closing it frees them. A later
  * open must ask for JB_WX_AUTO or the strategy already in use, and for a
  * reserve no larger than the region's (0 = whatever it has); otherwise it
- * fails with JB_EBUSY. JB_OPEN_PRIVATE gives a separate region instead
- * (Linux only).
+ * fails with JB_EBUSY. JB_WX_AUTO promises W^X, so it also fails with
+ * JB_EBUSY if the region was opened rwx (ask for JB_WX_RWX by name to
+ * share it). JB_OPEN_PRIVATE gives a separate region instead (Linux
+ * only).
  *
  * With JB_WX_AUTO the strategy is the first that initialises, in platform
  * order (Linux: dualmap, then mprotect; rwx is never chosen automatically;
@@ -223,6 +225,14 @@ typedef struct {
  * parent, mmap in the child), the child is cut off: both views become
  * inaccessible (calling code compiled before the fork faults) and each
  * call that would change code fails with JB_EOS naming the call and errno.
+ * dualmap's memfd counts against RLIMIT_FSIZE ('ulimit -f'): past it,
+ * growing the region fails with JB_ENOSPC naming the limit, a fork() copy
+ * fails as above, and SIGXFSZ is never left to kill the process.
+ * fork() may be called from inside a jb_write_with callback, and while
+ * other threads are inside jitbuf calls: in the child, a jb_commit or a
+ * jb_free that another thread had under way is over (the commit's bytes
+ * are in the child's code in whole or not at all, and its edit is
+ * closed; the block being freed is freed).
  * mprotect and rwx regions are private mappings, copied on write. A child
  * made by a raw clone() or vfork() without exec() gets no copy.
  *
