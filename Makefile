@@ -223,7 +223,7 @@ check-readme-emitters:
 # N-th one on demand; tests/fault/fault.c fails each call of each scenario
 # in turn, with each errno it can return.
 WRAP_SYMS := mmap munmap mprotect madvise memfd_create ftruncate syscall \
-             pwrite close calloc
+             pwrite close calloc aligned_alloc memset
 FAULT_DIR := $(BUILD)/fault
 FAULT_BIN := $(FAULT_DIR)/tests/fault
 test-fault:

@@ -195,9 +195,11 @@ typedef struct {
  * region, a pool: its blocks are its own, and closing it frees them. A later
  * open must ask for JB_WX_AUTO or the strategy already in use, and for a
  * reserve no larger than the region's (0 = whatever it has); otherwise it
- * fails with JB_EBUSY. JB_OPEN_PRIVATE gives a separate region instead:
- * on Linux always; on macOS only where the code signature can be read and
- * shows no single-jit, and the process is not an iOS app on a Mac (else
+ * fails with JB_EBUSY. JB_WX_AUTO promises W^X, so it also fails with
+ * JB_EBUSY if the region was opened rwx (ask for JB_WX_RWX by name to
+ * share it). JB_OPEN_PRIVATE gives a separate region instead: on Linux
+ * always; on macOS only where the code signature can be read and shows no
+ * single-jit, and the process is not an iOS app on a Mac (else
  * JB_EUNSUPPORTED, naming the entitlement).
  *
  * With JB_WX_AUTO the strategy is the first that initialises, in platform
@@ -229,6 +231,14 @@ typedef struct {
  * parent, mmap in the child), the child is cut off: both views become
  * inaccessible (calling code compiled before the fork faults) and each
  * call that would change code fails with JB_EOS naming the call and errno.
+ * dualmap's memfd counts against RLIMIT_FSIZE ('ulimit -f'): past it,
+ * growing the region fails with JB_ENOSPC naming the limit, a fork() copy
+ * fails as above, and SIGXFSZ is never left to kill the process.
+ * fork() may be called from inside a jb_write_with callback, and while
+ * other threads are inside jitbuf calls: in the child, a jb_commit or a
+ * jb_free that another thread had under way is over (the commit's bytes
+ * are in the child's code in whole or not at all, and its edit is
+ * closed; the block being freed is freed).
  * mprotect and rwx regions are private mappings, copied on write. A child
  * made by a raw clone() or vfork() without exec() gets no copy.
  *
@@ -348,9 +358,11 @@ JB_API int jb_alloc(jb_region *r, size_t size, size_t align, void **exec);
  *   nothing changed). Under mprotect, JB_EOS or JB_EPERM if the system
  *   refused a protection change for the trap fill: if the sentence says
  *   the window could not be opened, nothing changed (the block is live
- *   and holds its code); if it says "the trap fill was done", the block is
- *   freed and holds traps, but the pages named stay not executable until
- *   a later write makes them executable again (as for jb_write). A block
+ *   and holds its code); if it says "the trap fill was done" or "it is
+ *   freed" (a block that held only traps, e.g. never written, is freed
+ *   whether or not its fill ran), the block is freed and holds traps, and
+ *   after "the trap fill was done" the pages named stay not executable
+ *   until a later write makes them executable again (as for jb_write). A block
  *   is never handed out again while it holds old code.
  * Thread-safe. Cost: dualmap and rwx, no syscall; mprotect, two. */
 JB_API int jb_free(jb_region *r, void *exec);

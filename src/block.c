@@ -5,6 +5,7 @@
  * region is trap-filled as it grows, and every freed block is refilled). */
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "arch/arch.h"
@@ -14,11 +15,11 @@ int jb__check_usable(const jb__arena *a, const char *fn)
 {
     if (a->map.broken)
         return jb__fail(JB_EOS, "%s: this region's code can no longer be "
-                                "changed: %s failed with %s; it can still run "
-                                "code written before; close it (jb_region_"
-                                "close retries what failed) and open another",
+                                "changed: %s failed with %s; %s; close it "
+                                "(jb_region_close retries what failed) and "
+                                "open another",
                         fn, a->map.broken_why ? a->map.broken_why : "a call",
-                        jb__errno_name(a->map.broken));
+                        jb__errno_name(a->map.broken), a->map.broken_left);
     return 0;
 }
 
@@ -213,6 +214,14 @@ static int release(jb__arena *a, const char *fn, uint32_t g,
         jb__st32(&a->heap.next[g], keep_owner);
         return rc;
     }
+    if (rc < 0) { /* freed all the same: the sentence must say so */
+        char why[JB__SENTENCE_MAX];
+        snprintf(why, sizeof why, "%s", jb_last_error());
+        rc = jb__fail(rc, "%s; the block held only traps, so it is freed "
+                          "(do not free it again)",
+                      why);
+    }
+    jb__edit_released(a->map.exec + (size_t)g * JB_GRANULE);
     jb__heap_free(&a->heap, g);
     return rc;
 }
@@ -313,7 +322,6 @@ int jb_free(jb_region *r, void *exec)
         return rc;
     if (!exec)
         return jb__fail_null("jb_free", "exec");
-    jb__edit_released(r, exec);
     jb__arena *a = h->a;
     if (a->cached && jb__cache_free(a, h->pool, exec))
         return 0;

@@ -137,6 +137,7 @@ int jb__cache_free(jb__arena *a, uint32_t pool, const void *exec)
                                     __ATOMIC_RELAXED, __ATOMIC_RELAXED);
         return 0;
     }
+    jb__edit_released(exec); /* freed: before anyone can have it again */
     jb__slot *s = slot_lock(a);
     jb__st32(&h->next[g], JB__CACHED);
     s->fills++;
@@ -171,4 +172,23 @@ void jb__cache_unlock_all(jb__arena *a)
 {
     for (unsigned i = 0; i < JB__SLOTS; i++)
         jb__lock_release(&a->slots[i].lock);
+}
+
+void jb__cache_fork_child(jb__arena *a)
+{
+    jb__heap *h = &a->heap;
+    uint32_t end = (uint32_t)(a->map.committed / JB_GRANULE);
+    for (uint32_t w = 0; w < (end + 63) / 64; w++)
+        for (uint64_t bits = h->starts[w]; bits; bits &= bits - 1) {
+            uint32_t g = w * 64 + (uint32_t)__builtin_ctzll(bits);
+            if (g >= end || !(h->size[g] & JB__USED) ||
+                h->next[g] != JB__FREEING)
+                continue;
+            /* A fill refused (a child cut off from the region) leaves the
+             * block claimed: nothing can be written there anyway. */
+            if (jb__fill_block(a, "fork", g, h->size[g] & ~JB__USED) == 0) {
+                jb__edit_released(a->map.exec + (size_t)g * JB_GRANULE);
+                jb__heap_free(h, g);
+            }
+        }
 }

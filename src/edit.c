@@ -17,8 +17,15 @@
  * Records of edits live here, outside the code region, in one list under
  * one lock; the list holds only blocks with an open edit or a kept staging
  * copy (JB_BEGIN_KEEP), so it is short in every JIT that commits what it
- * begins. jb_free and jb_region_close drop a block's record
- * (jb__edit_forget); a counter lets them skip the lock when there is none. */
+ * begins. A record never outlives its block: jb_begin makes one only with
+ * the arena lock and the edit lock held and the block found live under
+ * them, and every path that releases a block drops the block's records
+ * after claiming it and before it can be handed out again (internal.h), so
+ * a record always describes the block now at its address, size included.
+ * A counter lets the free paths skip the edit lock when no record exists.
+ *
+ * The edit lock is last in the library's lock order (internal.h): held, it
+ * takes no other lock, and fork() takes it after every arena lock. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -30,11 +37,13 @@ typedef struct edit {
     jb_region *r;
     uint8_t *block;   /* executable address of the block's first byte */
     size_t size;      /* the block's granule-rounded length */
+    size_t bytes;     /* the block's length as allocated */
     uint8_t *stage;   /* staging copy of the whole block, or NULL (alias) */
     size_t off, len;  /* the open edit, relative to block; len 0: closed */
     int keep;         /* JB_BEGIN_KEEP: the staging copy outlives commits */
     int busy;         /* a commit is copying from it without the lock */
-    int dead;         /* forgotten while busy: the commit drops it */
+    int dead;         /* its block was released while busy: no lookup
+                         finds it, and the commit drops it */
 } edit;
 
 #define STAGE_ALIGN ((size_t)64)
@@ -42,16 +51,13 @@ typedef struct edit {
 static jb__lock edit_lock;
 static edit *edits;
 atomic_size_t jb__edits_live;
-static atomic_int atfork_done;
 
-static void fork_prepare(void) { jb__lock_acquire(&edit_lock); }
-static void fork_release(void) { jb__lock_release(&edit_lock); }
-
-/* With edit_lock held. */
-static edit *find_block(const jb_region *r, const uint8_t *block)
+/* With edit_lock held: the record of the block at block (one block lives
+ * at an address, and its handle was checked by jb__locate). */
+static edit *find_block(const uint8_t *block)
 {
     for (edit *e = edits; e; e = e->next)
-        if (e->r == r && e->block == block)
+        if (e->block == block && !e->dead)
             return e;
     return NULL;
 }
@@ -74,22 +80,52 @@ static uint8_t *alias_of(jb__arena *a, size_t off)
     return a->map.st->alias(&a->map, off);
 }
 
-/* Locate [p, p + n) in one live block of h's pool: its first byte and
- * rounded length. The sentence names fn. */
-static int block_of(const jb__handle *h, const char *fn, const void *p,
-                    size_t n, uint8_t **block, size_t *size)
+/* 0 if [p, p + n) lies in one live block of h's pool, else the code and
+ * a sentence naming fn. */
+static int check_live(const jb__handle *h, const char *fn, const void *p,
+                      size_t n)
 {
-    jb__arena *a = h->a;
-    jb__lock_acquire(&a->lock);
+    jb__lock_acquire(&h->a->lock);
     uint32_t g;
     int rc = jb__locate(h, fn, p, n, &g);
-    if (rc == 0) {
-        size_t off = (size_t)g * JB_GRANULE;
-        *block = a->map.exec + off;
-        *size = jb__map_block_len(&a->map, off);
-    }
-    jb__lock_release(&a->lock);
+    jb__lock_release(&h->a->lock);
     return rc;
+}
+
+/* A record for a block of size bytes (rounded), with room for its staging
+ * copy unless the strategy has a persistent view. Made without any lock;
+ * jb_begin checks the size again under them. */
+static edit *new_record(size_t size, int staged)
+{
+    /* A staging copy sits at the block's address modulo STAGE_ALIGN, for
+     * JITs that align code by the address they write at. */
+    size_t head = (sizeof(edit) + STAGE_ALIGN - 1) & ~(STAGE_ALIGN - 1);
+    edit *e = staged ? aligned_alloc(STAGE_ALIGN,
+                                     head + STAGE_ALIGN +
+                                         ((size + STAGE_ALIGN - 1) &
+                                          ~(STAGE_ALIGN - 1)))
+                     : malloc(sizeof *e);
+    if (e) {
+        memset(e, 0, sizeof *e);
+        e->size = size;
+        e->stage = staged ? (uint8_t *)e + head : NULL;
+    }
+    return e;
+}
+
+/* With the arena lock held, pin the live block at g of pool (the PINNED
+ * bit of its owner word) while its record is made: a free that claims
+ * blocks without the arena lock (jb__cache_free) then fails its claim and
+ * takes the locked path, which waits for the lock. 1 if this call pinned
+ * it, 0 if a write window had, -1 if such a free claimed it first. */
+static int hold(jb__arena *a, uint32_t pool, uint32_t g)
+{
+    uint32_t want = pool;
+    if (__atomic_compare_exchange_n(&a->heap.next[g], &want,
+                                    pool | JB__PINNED, 0, __ATOMIC_ACQUIRE,
+                                    __ATOMIC_RELAXED))
+        return 1;
+    return want == (pool | JB__PINNED) ? 0 : -1;
 }
 
 int jb_begin(jb_region *r, void *exec, size_t len, unsigned flags,
@@ -110,63 +146,87 @@ int jb_begin(jb_region *r, void *exec, size_t len, unsigned flags,
         return jb__fail(JB_EINVAL, "jb_begin: unknown flag bits 0x%x; use "
                                    "JB_BEGIN_KEEP or 0",
                         flags & ~JB_BEGIN_KEEP);
-    uint8_t *block = NULL;
-    size_t size = 0;
-    rc = block_of(h, "jb_begin", exec, len, &block, &size);
-    if (rc < 0)
-        return rc;
     jb__arena *a = h->a;
-    uint8_t *alias = alias_of(a, (size_t)(block - a->map.exec));
-    size_t off = (size_t)((uint8_t *)exec - block);
-
-    jb__lock_acquire(&edit_lock);
-    edit *e = find_block(r, block);
-    if (e && (e->len || e->busy)) {
-        jb__lock_release(&edit_lock);
-        return jb__fail(JB_ESTATE, "jb_begin: the block at %p already has an "
-                                   "open edit (of %zu bytes at %p); commit or "
-                                   "abort it first: a block has one edit at "
-                                   "a time",
-                        (void *)block, e->len, (void *)(block + e->off));
-    }
-    if (!e) {
-        /* A staging copy sits at the block's address modulo STAGE_ALIGN,
-         * for JITs that align code by the address they write at. */
-        size_t head = (sizeof *e + STAGE_ALIGN - 1) & ~(STAGE_ALIGN - 1);
-        e = alias ? calloc(1, sizeof *e)
-                  : aligned_alloc(STAGE_ALIGN, head + STAGE_ALIGN +
-                                                   ((size + STAGE_ALIGN - 1) &
-                                                    ~(STAGE_ALIGN - 1)));
-        if (!e) {
-            jb__lock_release(&edit_lock);
-            return jb__fail(JB_ENOMEM, "jb_begin: out of memory for the "
-                                       "staging copy of a %zu-byte block",
-                            size);
+    edit *fresh = NULL; /* made outside the locks, for the size seen last */
+    for (;;) {
+        /* The block is found live, and its record found or made, under
+         * both locks: a free of the block is before or after all of it. */
+        jb__lock_acquire(&a->lock);
+        jb__lock_acquire(&edit_lock);
+        uint32_t g;
+        rc = jb__locate(h, "jb_begin", exec, len, &g);
+        if (rc < 0)
+            break;
+        size_t at = (size_t)g * JB_GRANULE;
+        uint8_t *block = a->map.exec + at;
+        uint8_t *alias = alias_of(a, at);
+        size_t size = (size_t)(a->heap.size[g] & ~JB__USED) * JB_GRANULE;
+        edit *e = find_block(block);
+        if (e && e->busy) {
+            rc = jb__fail(JB_ESTATE, "jb_begin: the block at %p is being "
+                                     "committed by another thread; begin the "
+                                     "next edit after that jb_commit returns",
+                          (void *)block);
+            break;
         }
-        memset(e, 0, sizeof *e);
-        e->r = r;
-        e->block = block;
-        e->size = size;
-        e->stage = alias ? NULL
-                         : (uint8_t *)e + head +
-                               ((uintptr_t)block & (STAGE_ALIGN - 1));
-        e->next = edits;
-        edits = e;
-        atomic_fetch_add_explicit(&jb__edits_live, 1, memory_order_relaxed);
-        if (!atomic_exchange(&atfork_done, 1))
-            jb__os_atfork(fork_prepare, fork_release, fork_release);
+        if (e && e->len) {
+            rc = jb__fail(JB_ESTATE, "jb_begin: the block at %p already has "
+                                     "an open edit (of %zu bytes at %p); "
+                                     "commit or abort it first: a block has "
+                                     "one edit at a time",
+                          (void *)block, e->len, (void *)(block + e->off));
+            break;
+        }
+        if (!e && (!fresh || fresh->size != size)) {
+            jb__lock_release(&edit_lock);
+            jb__lock_release(&a->lock);
+            free(fresh);
+            if (!(fresh = new_record(size, !alias)))
+                return jb__fail(JB_ENOMEM, "jb_begin: out of memory for the "
+                                           "staging copy of a %zu-byte block",
+                                size);
+            continue;
+        }
+        int held = hold(a, h->pool, g);
+        if (held < 0) {
+            rc = jb__fail(JB_ERANGE, "jb_begin: the block at %p was freed by "
+                                     "another thread just now; allocate a "
+                                     "block with jb_alloc first",
+                          (void *)block);
+            break;
+        }
+        if (!e) {
+            e = fresh;
+            fresh = NULL;
+            e->r = r;
+            e->block = block;
+            e->bytes = jb__ld32(&a->heap.prev[g]);
+            if (e->stage)
+                e->stage += (uintptr_t)block & (STAGE_ALIGN - 1);
+            e->next = edits;
+            edits = e;
+            atomic_fetch_add_explicit(&jb__edits_live, 1,
+                                      memory_order_relaxed);
+        }
+        size_t off = (size_t)((uint8_t *)exec - block);
+        e->off = off;
+        e->len = len;
+        e->keep = (flags & JB_BEGIN_KEEP) != 0;
+        /* The staging copy starts as the block's current bytes, so that
+         * bytes the JIT does not write commit unchanged. The executable
+         * view is readable under every strategy. */
+        if (e->stage)
+            memcpy(e->stage + off, exec, len);
+        *writable = e->stage ? e->stage + off : alias + off;
+        if (held)
+            __atomic_fetch_and(&a->heap.next[g], ~JB__PINNED,
+                               __ATOMIC_RELEASE);
+        break;
     }
-    e->off = off;
-    e->len = len;
-    e->keep = (flags & JB_BEGIN_KEEP) != 0;
-    /* The staging copy starts as the block's current bytes, so that bytes
-     * the JIT does not write commit unchanged. The executable view is
-     * readable under every strategy. */
-    if (e->stage)
-        memcpy(e->stage + off, exec, len);
-    *writable = e->stage ? e->stage + off : alias + off;
     jb__lock_release(&edit_lock);
-    return 0;
+    jb__lock_release(&a->lock);
+    free(fresh);
+    return rc;
 }
 
 /* The open edit of r whose range holds [p, p + n), with edit_lock held;
@@ -253,9 +313,16 @@ int jb_abort(jb_region *r, void *exec)
     size_t n = 0;
     uint8_t *traps = NULL;
     if (e) {
-        /* Traps in the whole edited range, in whole 4-byte units from the
-         * block's (16-aligned) start so that arm64 words stay aligned. */
-        size_t from = e->off & ~(size_t)3, to = e->off + e->len;
+        /* Traps over exactly the edited range where a trap is one byte
+         * (x86_64). Where it is one aligned word (arm64), over every word
+         * the range touches, within the block: from the block's 16-aligned
+         * start those words are its instructions, so a word the edit
+         * touched is an instruction the edit changed. */
+        size_t unit = jb__arch_trap_unit;
+        size_t from = e->off / unit * unit;
+        size_t to = (e->off + e->len + unit - 1) / unit * unit;
+        if (to > e->bytes)
+            to = e->bytes;
         lo = e->block + from;
         n = to - from;
         traps = malloc((n + 3) & ~(size_t)3);
@@ -290,7 +357,8 @@ void *jb_executable(jb_region *r, const void *writable)
     uint8_t *exec = NULL;
     jb__lock_acquire(&edit_lock);
     for (edit *e = edits; e && !exec; e = e->next)
-        if (e->r == r && e->stage && w >= e->stage && w < e->stage + e->size)
+        if (e->r == r && e->stage && !e->dead && w >= e->stage &&
+            w < e->stage + e->size)
             exec = e->block + (w - e->stage);
     jb__lock_release(&edit_lock);
     if (!exec) {
@@ -302,10 +370,7 @@ void *jb_executable(jb_region *r, const void *writable)
             return NULL;
         exec = a->map.exec + (w - base);
     }
-    uint8_t *block;
-    size_t size;
-    return block_of(h, "jb_executable", exec, 1, &block, &size) == 0 ? exec
-                                                                    : NULL;
+    return check_live(h, "jb_executable", exec, 1) == 0 ? exec : NULL;
 }
 
 int jb_flush_icache(jb_region *r, void *exec, size_t len)
@@ -319,24 +384,50 @@ int jb_flush_icache(jb_region *r, void *exec, size_t len)
     if (len == 0)
         return jb__fail(JB_EINVAL, "jb_flush_icache: len is 0; name the "
                                    "bytes that were written");
-    uint8_t *block;
-    size_t size;
-    rc = block_of(h, "jb_flush_icache", exec, len, &block, &size);
+    rc = check_live(h, "jb_flush_icache", exec, len);
     if (rc == 0)
         jb__os_flush_icache(exec, len);
     return rc;
 }
 
-void jb__edit_forget(jb_region *r, const void *block)
+void jb__edit_forget(const jb_region *r, const void *block)
 {
     jb__lock_acquire(&edit_lock);
     for (edit *e = edits, *next; e; e = next) {
         next = e->next;
-        if (e->r == r && (!block || e->block == block)) {
-            if (e->busy)
-                e->dead = 1;
-            else
-                drop(e);
+        if (e->dead || (block ? e->block != block : e->r != r))
+            continue;
+        if (e->busy)
+            e->dead = 1;
+        else
+            drop(e);
+    }
+    jb__lock_release(&edit_lock);
+}
+
+/* fork(): the edit lock is the last lock the core's prepare handler takes
+ * (region.c), so the child never inherits a half-made record. */
+void jb__edit_fork_prepare(void)
+{
+    jb__lock_acquire(&edit_lock);
+}
+
+void jb__edit_fork_parent(void)
+{
+    jb__lock_release(&edit_lock);
+}
+
+/* In the child: a busy record is a jb_commit of a thread that the child
+ * does not have. Its copy either reached this process's code before fork()
+ * (it holds the arena lock, which fork() waits for) or never will: the
+ * commit is over here, as it would be when that thread got back. */
+void jb__edit_fork_child(void)
+{
+    for (edit *e = edits, *next; e; e = next) {
+        next = e->next;
+        if (e->busy) {
+            e->busy = 0;
+            close_edit(e, 0);
         }
     }
     jb__lock_release(&edit_lock);

@@ -6,7 +6,7 @@
 
 #include "error.h"
 
-static _Thread_local char last_error[1024];
+static _Thread_local char last_error[JB__SENTENCE_MAX];
 
 const char *jb_strerror(int err)
 {

@@ -4,6 +4,10 @@
 
 #include "jitbuf.h"
 
+/* The room for one sentence (jb_last_error(), jb_info.why): enough for
+ * auto's full story, every strategy it tried and each one's sentence. */
+#define JB__SENTENCE_MAX 4096
+
 /* Record a sentence for jb_last_error() on this thread and return code.
  * The sentence says what failed and what to do. */
 #if defined(__GNUC__)

@@ -12,7 +12,17 @@
 #include "os/os.h"
 
 /* ---- Lock: test-and-test-and-set, yields after a short spin. Critical
- * sections are a few dozen instructions (allocator, validation, memcpy). */
+ * sections are a few dozen instructions (allocator, validation, memcpy).
+ *
+ * Lock order, one for the whole library: the registry lock (region.c);
+ * then, arena by arena, its slot locks (cache.c) and its arena lock; then
+ * the edit lock (edit.c). A thread that holds one of them takes only locks
+ * later in this order. fork() takes them all in this order, in the one
+ * set of fork handlers (region.c; no other file registers any), so the
+ * child inherits none half-way. The one exception is a fork() from inside
+ * a jb_write_with callback of a strategy whose window holds the arena lock
+ * (serial): that thread keeps its arena lock across the fork, and the
+ * handlers leave that lock alone. */
 typedef struct { atomic_int v; } jb__lock;
 void jb__lock_acquire(jb__lock *l);
 static inline int jb__lock_try(jb__lock *l)
@@ -37,7 +47,9 @@ static inline void jb__lock_release(jb__lock *l)
 #define JB__CACHED 0xffffffffu  /* held by a cache: free to every caller */
 #define JB__FREEING 0xfffffffeu /* claimed by the jb_free that fills it */
 #define JB__PINNED 0x40000000u  /* inside an open jb_write_with window: not
-                                   freed until it closes */
+                                   freed until it closes (also set by
+                                   jb_begin, under the arena lock, while
+                                   it makes the block's edit record) */
 
 /* The caches (cache.c) read block metadata, and write the owner and byte
  * size of blocks they hold, under a slot lock only; so every word that can
@@ -123,7 +135,7 @@ typedef struct jb__arena {
     jb__pin *pins;       /* open windows on blocks (arena lock) */
     atomic_uint_fast64_t windows;
     struct jb__arena *next_arena; /* registry list, for fork handling */
-    char why[512];
+    char why[JB__SENTENCE_MAX];
 } jb__arena;
 
 /* ---- Handles. A jb_region * is not a pointer but a token: a slot index
@@ -221,16 +233,37 @@ void jb__cache_flush(jb__arena *a, uint64_t *fills);
 /* fork(): hold every slot of a (before its arena lock), then release. */
 void jb__cache_lock_all(jb__arena *a);
 void jb__cache_unlock_all(jb__arena *a);
+/* In a fork() child, arena lock held: finish the frees that other
+ * threads had claimed (JB__FREEING) and were filling without a lock; the
+ * child does not have those threads. Cost: one pass over the start bits
+ * of the committed part of the region. */
+void jb__cache_fork_child(jb__arena *a);
 
-/* Edits (edit.c). jb_free and jb_region_close forget the records of the
- * blocks they release (block NULL: every block of r); the count lets them
- * skip that when no edit exists. Call without the arena lock. */
+/* Edits (edit.c). A record of an edit never outlives its block: every
+ * path that releases a block calls jb__edit_released after it has claimed
+ * the block and only if it releases it, before the block can be handed out
+ * again (release() in block.c, under the arena lock; jb__cache_free after
+ * its fill); jb_region_close calls jb__edit_closed under the arena lock
+ * once the handle's blocks are freed. The count lets those paths skip the
+ * edit lock when no record exists. Either may be called with slot and
+ * arena locks held (the edit lock is last in the order). */
 extern atomic_size_t jb__edits_live;
-void jb__edit_forget(jb_region *r, const void *block);
-static inline void jb__edit_released(jb_region *r, const void *block)
+void jb__edit_forget(const jb_region *r, const void *block);
+static inline void jb__edit_released(const void *block)
 {
     if (atomic_load_explicit(&jb__edits_live, memory_order_relaxed))
-        jb__edit_forget(r, block);
+        jb__edit_forget(NULL, block);
 }
+static inline void jb__edit_closed(const jb_region *r)
+{
+    if (atomic_load_explicit(&jb__edits_live, memory_order_relaxed))
+        jb__edit_forget(r, NULL);
+}
+/* fork(), from region.c's handlers: prepare takes the edit lock (after
+ * every arena lock), parent releases it, child also closes the commits
+ * under way in threads that the child does not have. */
+void jb__edit_fork_prepare(void);
+void jb__edit_fork_parent(void);
+void jb__edit_fork_child(void);
 
 #endif

@@ -89,27 +89,45 @@ int jb__enter_nohandle(const char *fn)
     return jb__in_window() ? jb__refused(NULL, fn) : 0;
 }
 
-/* ---- fork: every arena lock is held across fork(), so the child never
- * inherits a half-updated heap; then each strategy keeps its fork policy
- * (dualmap copies the code in prepare, while nothing can change it). */
+/* ---- fork: every lock of the library is held across fork(), taken in
+ * the lock order (internal.h), so the child never inherits a half-updated
+ * heap or edit list; then each strategy keeps its fork policy (dualmap
+ * copies the code in prepare, while nothing can change it). These are the
+ * library's only fork handlers.
+ *
+ * A fork() from inside a jb_write_with callback whose window holds the
+ * arena lock (serial strategies) finds that lock held by its own thread:
+ * it is left held, in both processes, for the window, which closes when
+ * the callback returns in each. Nothing else waits for an arena lock while
+ * holding the registry lock (jb_region_close only tries it), so taking the
+ * registry lock out of order there cannot wait for that window. */
+
+static int own_window(const jb__arena *a)
+{
+    return jb__window_map == &a->map && a->map.st->serial;
+}
 
 static void fork_prepare(void)
 {
     jb__lock_acquire(&registry_lock);
     for (jb__arena *a = arenas; a; a = a->next_arena) {
         jb__cache_lock_all(a);
-        jb__lock_acquire(&a->lock);
+        if (!own_window(a))
+            jb__lock_acquire(&a->lock);
         if (a->map.st->atfork_prepare)
             a->map.st->atfork_prepare(&a->map);
     }
+    jb__edit_fork_prepare();
 }
 
 static void fork_parent(void)
 {
+    jb__edit_fork_parent();
     for (jb__arena *a = arenas; a; a = a->next_arena) {
         if (a->map.st->atfork_parent)
             a->map.st->atfork_parent(&a->map);
-        jb__lock_release(&a->lock);
+        if (!own_window(a))
+            jb__lock_release(&a->lock);
         jb__cache_unlock_all(a);
     }
     jb__lock_release(&registry_lock);
@@ -117,16 +135,22 @@ static void fork_parent(void)
 
 static void fork_child(void)
 {
+    jb__edit_fork_child();
     for (jb__arena *a = arenas; a; a = a->next_arena) {
         /* The windows that pinned blocks were other threads', which the
-         * child does not have. */
+         * child does not have (this thread's own window pins no block
+         * that anything here could free before it closes: calls inside
+         * it are refused). */
         for (jb__pin *p = a->pins; p; p = p->next)
             jb__st32(&a->heap.next[p->g],
                      jb__ld32(&a->heap.next[p->g]) & ~JB__PINNED);
         a->pins = NULL;
         if (a->map.st->atfork_child)
             a->map.st->atfork_child(&a->map);
-        jb__lock_release(&a->lock);
+        if (a->cached)
+            jb__cache_fork_child(a);
+        if (!own_window(a))
+            jb__lock_release(&a->lock);
         jb__cache_unlock_all(a);
     }
     jb__lock_release(&registry_lock);
@@ -215,7 +239,7 @@ static int arena_create(jb__arena **out, const jb__want *w)
                          : "; NOT W^X: pages are writable and executable "
                            "at once");
     } else {
-        char tried[900] = "", prev[512] = "";
+        char tried[JB__SENTENCE_MAX] = "", prev[JB__SENTENCE_MAX] = "";
         rc = JB_EUNSUPPORTED;
         for (const jb__strategy *const *s = jb__os_auto; *s; s++) {
             rc = start(a, *s, w);
@@ -228,7 +252,7 @@ static int arena_create(jb__arena **out, const jb__want *w)
             }
             size_t used = strlen(tried);
             int same = !strcmp(prev, jb_last_error());
-            snprintf(tried + used, sizeof tried - used, "%s%s failed (%.400s)",
+            snprintf(tried + used, sizeof tried - used, "%s%s failed (%s)",
                      used ? "; " : "", jb_wx_name((*s)->wx),
                      same ? "the same reason" : jb_last_error());
             snprintf(prev, sizeof prev, "%s", jb_last_error());
@@ -321,6 +345,17 @@ static int open_region(jb_region **out, const jb_options *opt, const char *fn,
                                 "first jb_region_open, or close every handle "
                                 "first",
                       fn, (void *)a->map.exec);
+    else if (a && o.wx == JB_WX_AUTO && !a->map.st->wx_exclusive)
+        /* auto promises W^X: it never joins a region that is not (rwx,
+         * which only a name asks for) */
+        rc = jb__fail(JB_EBUSY,
+                      "%s: the process-wide code region is already open with "
+                      "strategy %s (%s), which is not W^X, and JB_WX_AUTO "
+                      "asks for W^X; pass JB_OPEN_PRIVATE (Linux only) for a "
+                      "separate W^X region, or ask for %s by name to share "
+                      "this one",
+                      fn, jb_wx_name(a->map.st->wx), a->why,
+                      jb_wx_name(a->map.st->wx));
     else if (a && ((o.wx != JB_WX_AUTO && o.wx != a->map.st->wx) ||
                    o.reserve > a->map.reserve))
         rc = jb__fail(JB_EBUSY,
@@ -418,15 +453,23 @@ int jb_region_close(jb_region *r)
     int rc = jb__enter(r, "jb_region_close", &h);
     if (rc < 0)
         return rc;
-    jb__lock_acquire(&registry_lock);
-    if (jb__handle_of(r) != h) { /* another thread closed it just now */
+    jb__arena *a;
+    for (;;) {
+        jb__lock_acquire(&registry_lock);
+        if (jb__handle_of(r) != h) { /* another thread closed it just now */
+            jb__lock_release(&registry_lock);
+            return jb__refused(r, "jb_region_close");
+        }
+        /* Only tried with the registry lock held: waiting for it there
+         * would wait for a window that a fork() inside it holds. */
+        a = h->a;
+        if (jb__lock_try(&a->lock))
+            break;
         jb__lock_release(&registry_lock);
-        return jb__refused(r, "jb_region_close");
+        jb__os_yield();
     }
-    jb__edit_released(r, NULL);
-    jb__arena *a = h->a;
-    jb__lock_acquire(&a->lock);
     rc = jb__free_pool(a, h->pool);
+    jb__edit_closed(r); /* the kept blocks' records too */
     jb__lock_release(&a->lock);
     if (a->refs == 1) {
         int urc = arena_destroy(a);

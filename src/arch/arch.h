@@ -16,6 +16,10 @@ void jb__arch_flush_icache(void *exec, size_t n);
 /* Fill n bytes (a multiple of 4, dst 4-aligned) with trap instructions. */
 void jb__arch_fill_traps(void *dst, size_t n);
 
+/* The length of one trap instruction, which is also the unit in which
+ * instructions are aligned: 1 on x86_64 (int3), 4 on arm64 (brk). */
+extern const size_t jb__arch_trap_unit;
+
 /* Spin-wait hint (pause / yield). */
 void jb__arch_relax(void);
 

@@ -14,7 +14,8 @@
  *   unmap    release everything map made: 0, or a JB_E* code with a
  *            sentence naming the call and errno; then the map records what
  *            is left (NULL views, fd -1), so that calling unmap again
- *            finishes the job, and sets broken (nothing may be written).
+ *            finishes the job, and sets broken (nothing may be written)
+ *            with broken_why and broken_left.
  *   grow     back [m->committed, to), trap-filled; the core then sets
  *            m->committed = to.
  *   trim     give the memory behind [to, m->committed) back to the system
@@ -51,6 +52,8 @@ typedef struct jb__map {
     int broken;       /* errno of a failed fork copy or close; nothing may
                          be written any more */
     const char *broken_why; /* which call failed, for the sentence */
+    const char *broken_left; /* set with broken: what the failure left,
+                                e.g. whether code written before runs */
     int fork_fd;      /* dualmap: the child's copy, made by atfork_prepare */
     int fork_errno;   /* ... or why it could not be made */
     const char *fork_call;

@@ -145,7 +145,8 @@ static int after(world *w, const char *call, int rc, const snapshot *before)
     if (strstr(s, "executable again"))
         w->stuck = 1;
     int wrote = strstr(s, "were written") || strstr(s, "was done") || strstr(s, "callback ran");
-    int freed = strstr(s, "blocks are freed") || strstr(s, "fill was done");
+    int freed = strstr(s, "blocks are freed") || strstr(s, "fill was done") ||
+                strstr(s, "it is freed");
     snapshot now;
     snap(w, &now);
     if (!freed &&
@@ -263,6 +264,14 @@ static void lifecycle(world *w)
         if (frc == 0 || strstr(jb_last_error(), "fill was done"))
             w->blk[2] = NULL, w->ret[2] = 0;
     }
+    /* A block that holds only traps (never written): a failed free says
+     * whether it freed it (after() holds it to that). */
+    uint8_t *traps_only;
+    if (CALL(w, jb_alloc(w->r, 64, 16, (void **)&traps_only)) == 0 &&
+        CALL(w, jb_free(w->r, traps_only)) < 0 && !strstr(jb_last_error(), "is freed") &&
+        !strstr(jb_last_error(), "fill was done") && fault_fired() &&
+        jb_free(w->r, traps_only) != 0)
+        fail("a failed jb_free left a live block it could not free later: %s", jb_last_error());
     size_t rel = 0;
     CALL(w, jb_region_trim(w->r, &rel));
     put(w, 0, 103); /* any write restores pages a failed close left */
@@ -369,6 +378,156 @@ static int sync_matrix(void)
         }
     printf("[%s] sync_threads: membarrier calls 1-%ld, each failed in turn\n",
            ok ? "PASS" : "FAIL", calls);
+    return ok;
+}
+
+/* One case that is not a fault matrix: count it, print its line, close
+ * its region; 1 if it passed (bad is NULL). */
+static int one_case(const char *name, const char *what, const char *bad, jb_region *r)
+{
+    cases++;
+    if (bad) {
+        fprintf(stderr, "  FAIL %s: %s\n", name, bad);
+        failures++;
+    }
+    if (r)
+        jb_region_close(r);
+    printf("[%s] %s: %s\n", bad ? "FAIL" : "PASS", name, what);
+    return !bad;
+}
+
+/* jb_begin racing a free of its block and a bigger jb_alloc at the same
+ * address, made in the gap where jb_begin allocates the staging copy: the
+ * record must describe the block now there (an undersized copy is a heap
+ * overflow, which ASan reports, on the next edit of the whole block). */
+typedef struct {
+    jb_region *r;
+    uint8_t *x, *y;
+} regrow;
+
+static void free_and_regrow(void *p)
+{
+    regrow *g = p;
+    if (jb_free(g->r, g->x) != 0 || jb_alloc(g->r, 4096, 16, (void **)&g->y) != 0)
+        g->y = NULL;
+}
+
+static int begin_gap(void)
+{
+    jb_options o = {0, JB_WX_MPROTECT, JB_OPEN_PRIVATE | JB_OPEN_NO_ENV};
+    regrow g = {0};
+    const char *bad = NULL;
+    uint8_t *w;
+    if (jb_region_open(&g.r, &o) || jb_alloc(g.r, 64, 16, (void **)&g.x))
+        bad = jb_last_error();
+    else {
+        fault_on_aligned_alloc(free_and_regrow, &g);
+        int rc = jb_begin(g.r, g.x, 64, JB_BEGIN_KEEP, (void **)&w);
+        fault_on_aligned_alloc(NULL, NULL);
+        if (g.y != g.x)
+            bad = "the bigger block did not land at the freed address";
+        else if (rc != 0 || jb_commit(g.r, g.x, 64) != 0)
+            bad = jb_last_error();
+        else if (jb_begin(g.r, g.y, 4096, 0, (void **)&w) != 0)
+            bad = jb_last_error();
+        else if (jb_executable(g.r, w + 4095) != g.y + 4095)
+            bad = "the staging copy does not cover the whole block";
+        else if (jb_commit(g.r, g.y, 4096) != 0)
+            bad = jb_last_error();
+    }
+    return one_case("begin_gap", "a free and a bigger alloc inside jb_begin", bad, g.r);
+}
+
+/* fork() while a jb_free on the cache path is filling its block with no
+ * lock held: the child, which does not have that thread, finishes the free
+ * (the block is not left claimed and counted as used for good). The fork
+ * is made from inside the fill. */
+typedef struct {
+    jb_region *r;
+    pid_t pid;
+} fill_fork;
+
+static void fork_in_fill(void *p)
+{
+    fill_fork *f = p;
+    f->pid = fork();
+    if (f->pid != 0)
+        return;
+    jb_info i;
+    void *y;
+    int bad = jb_region_info(f->r, &i) != 0 || i.blocks != 0 || i.used != 0;
+    bad = bad || jb_alloc(f->r, 64, 16, &y) != 0 || jb_free(f->r, y) != 0;
+    _exit(bad);
+}
+
+static int free_fork(void)
+{
+    jb_options o = {0, JB_WX_DUALMAP, JB_OPEN_PRIVATE | JB_OPEN_NO_ENV};
+    fill_fork f = {NULL, -1};
+    void *x;
+    const char *bad = NULL;
+    if (jb_region_open(&f.r, &o) || jb_alloc(f.r, 64, 16, &x))
+        bad = jb_last_error();
+    else {
+        fault_on_trap_fill(fork_in_fill, &f);
+        int rc = jb_free(f.r, x);
+        fault_on_trap_fill(NULL, NULL);
+        int st = 0;
+        if (rc != 0)
+            bad = jb_last_error();
+        else if (f.pid <= 0 || waitpid(f.pid, &st, 0) != f.pid)
+            bad = "no fork was made inside the fill";
+        else if (!WIFEXITED(st) || WEXITSTATUS(st))
+            bad = "in the child the block being freed stays claimed";
+    }
+    return one_case("free_fork", "fork() inside a cache-path jb_free", bad, f.r);
+}
+
+/* auto's story survives whole: for each of the first calls of a dualmap
+ * open failed in turn, the sentence dualmap alone gives is in auto's
+ * jb_info.why (auto then runs under mprotect), and in full. */
+static int auto_story(void)
+{
+    jb_options dm = {0, JB_WX_DUALMAP, JB_OPEN_PRIVATE | JB_OPEN_NO_ENV};
+    jb_options au = {0, JB_WX_AUTO, JB_OPEN_PRIVATE | JB_OPEN_NO_ENV};
+    int ok = 1;
+    size_t longest = 0, longest_why = 0;
+    static const int es[] = {EMFILE, ENOMEM, EPERM, EACCES, EINVAL, ENOSPC};
+    for (long n = 1; n <= 12 * 6; n++) {
+        jb_region *r;
+        int e = es[(n - 1) % 6];
+        long call = (n - 1) / 6 + 1;
+        fault_plan(call, e);
+        int rc = jb_region_open(&r, &dm);
+        fault_plan(0, 0);
+        if (rc == 0) {
+            jb_region_close(r);
+            continue;
+        }
+        char alone[8192];
+        const char *s = jb_last_error(), *colon = strstr(s, ": ");
+        snprintf(alone, sizeof alone, "%s", colon && !strncmp(s, "jb_region_open", 14) ? colon + 2 : s);
+        if (fault_kind(call) == FC_CALLOC) /* the core's, not dualmap's: auto fails too */
+            continue;
+        fault_plan(call, e);
+        rc = jb_region_open(&r, &au);
+        fault_plan(0, 0);
+        cases++;
+        jb_info i;
+        if (rc != 0 || jb_region_info(r, &i) != 0 || !strstr(i.why, alone)) {
+            fprintf(stderr, "  FAIL auto_story: call %ld fails with %s: dualmap alone says \"%s\"; auto %s\n", call, errno_name(e),
+                    alone, rc ? jb_last_error() : i.why);
+            failures++, ok = 0;
+        }
+        if (strlen(alone) > longest)
+            longest = strlen(alone);
+        if (rc == 0 && strlen(i.why) + 1 > longest_why)
+            longest_why = strlen(i.why) + 1;
+        if (rc == 0)
+            jb_region_close(r);
+    }
+    printf("[%s] auto_story: dualmap's sentence whole in auto's why (longest %zu chars; "
+           "why up to %zu bytes)\n", ok ? "PASS" : "FAIL", longest, longest_why);
     return ok;
 }
 
@@ -532,6 +691,12 @@ int main(int argc, char **argv)
     const char *only = argc > 1 ? argv[1] : ""; /* a substring of "scenario/strategy" */
     if (strstr("sync_threads", only))
         sync_matrix() ? passed++ : failed++; /* first: no command chosen yet */
+    if (strstr("begin_gap", only))
+        begin_gap() ? passed++ : failed++;
+    if (strstr("free_fork", only))
+        free_fork() ? passed++ : failed++;
+    if (strstr("auto_story", only))
+        auto_story() ? passed++ : failed++;
     for (size_t s = 0; s < sizeof scs / sizeof scs[0]; s++)
         for (size_t x = 0; x < sizeof wxs / sizeof wxs[0]; x++) {
             char name[64];

@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -109,6 +110,43 @@ void *__wrap_calloc(size_t n, size_t size);
 void *__wrap_calloc(size_t n, size_t size)
 {
     return hit(FC_CALLOC, 0) ? NULL : calloc(n, size);
+}
+
+static void (*aa_hook)(void *);
+static void *aa_ctx;
+void fault_on_aligned_alloc(void (*hook)(void *), void *ctx)
+{
+    aa_ctx = ctx;
+    aa_hook = hook;
+}
+
+void *__wrap_aligned_alloc(size_t align, size_t size);
+void *__wrap_aligned_alloc(size_t align, size_t size)
+{
+    void (*hook)(void *) = aa_hook;
+    aa_hook = NULL;
+    if (hook)
+        hook(aa_ctx);
+    return aligned_alloc(align, size);
+}
+
+static void (*fill_hook)(void *);
+static void *fill_ctx;
+void fault_on_trap_fill(void (*hook)(void *), void *ctx)
+{
+    fill_ctx = ctx;
+    fill_hook = hook;
+}
+
+void *__wrap_memset(void *d, int c, size_t n);
+void *__wrap_memset(void *d, int c, size_t n)
+{
+    void (*hook)(void *) = c == 0xcc ? fill_hook : NULL;
+    if (hook) {
+        fill_hook = NULL;
+        hook(fill_ctx);
+    }
+    return memset(d, c, n);
 }
 
 /* jitbuf calls syscall() only for membarrier. */

@@ -48,4 +48,12 @@ int fault_arg(long k);
 /* 1 once the planned fault has been injected. */
 int fault_fired(void);
 
+/* Not a fault: the library's next aligned_alloc (jb_begin's staging copy,
+ * made with no lock held) first calls hook(ctx), once. A test's way to
+ * act in that gap, as another thread could. */
+void fault_on_aligned_alloc(void (*hook)(void *), void *ctx);
+/* The same for the library's next memset with the x86_64 trap byte (a
+ * trap fill, e.g. jb_free's, which the cache path runs with no lock). */
+void fault_on_trap_fill(void (*hook)(void *), void *ctx);
+
 #endif

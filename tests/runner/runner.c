@@ -517,11 +517,39 @@ static void emitted_code_runs(void)
     jb_region_close(r);
 }
 
+/* jb_abort puts traps over the edited bytes in whole trap instructions
+ * (one byte on x86_64, one aligned word on arm64) and nowhere else. */
+static void abort_traps_whole_trap_units(void)
+{
+#if defined(__aarch64__)
+    const size_t unit = 4;
+#else
+    const size_t unit = 1;
+#endif
+    for (size_t s = 0; s < 3; s++) {
+        jb_region *r = open_wx(strategies[s]);
+        CHECK(r, "open %s", jb_wx_name(strategies[s]));
+        uint8_t *fn, trap[4], fill[32];
+        void *w;
+        CHECK(jb_alloc(r, 32, 16, (void **)&fn) == 0, "alloc");
+        memcpy(trap, fn, sizeof trap); /* a fresh block holds traps */
+        memset(fill, 0x11, sizeof fill);
+        CHECK(jb_write(r, fn, fill, sizeof fill) == 0, "write");
+        CHECK(jb_begin(r, fn + 6, 3, 0, &w) == 0, "begin");
+        CHECK(jb_abort(r, fn + 6) == 0, "abort");
+        size_t lo = 6 / unit * unit, hi = (9 + unit - 1) / unit * unit;
+        for (size_t i = 0; i < sizeof fill; i++)
+            CHECK(fn[i] == (i >= lo && i < hi ? trap[i % unit] : 0x11),
+                  "%s: byte %zu is %#x", jb_wx_name(strategies[s]), i, fn[i]);
+        jb_region_close(r);
+    }
+}
+
 static const test_case tests[] = {
 #define T(f) {#f, f}
     T(write_run_rewrite_patch), T(wx_never_both), T(bad_input_changes_nothing),
     T(fork_policy), T(threads_share_a_region), T(small_blocks_across_threads),
-    T(trim_while_threads_work), T(emitted_code_runs),
+    T(trim_while_threads_work), T(emitted_code_runs), T(abort_traps_whole_trap_units),
 #undef T
 };
 

@@ -15,3 +15,5 @@ void jb__arch_fill_traps(void *dst, size_t n)
     for (size_t i = 0; i + 4 <= n; i += 4)
         memcpy(p + i, &w, 4);
 }
+
+const size_t jb__arch_trap_unit = 4;

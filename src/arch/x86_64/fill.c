@@ -8,3 +8,5 @@ void jb__arch_fill_traps(void *dst, size_t n)
 {
     memset(dst, 0xCC, n);
 }
+
+const size_t jb__arch_trap_unit = 1;

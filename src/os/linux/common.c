@@ -83,6 +83,8 @@ int jb__lx_release_failed(jb__map *m, const char *call, int e)
 {
     m->broken = e;
     m->broken_why = call;
+    m->broken_left = "the handle's blocks are freed and the region is only "
+                     "partly released";
     return jb__fail(JB_EOS, "jb_region_close: %s failed with %s; the handle "
                             "stays open and its blocks are freed; call "
                             "jb_region_close again to retry",

@@ -25,10 +25,20 @@
  * neither process can change the other's code afterwards. If the copy
  * cannot be made, the child is cut off from the region (both views
  * become inaccessible) rather than left sharing it. A child made by a raw
- * clone() or vfork() without exec() gets no copy. */
+ * clone() or vfork() without exec() gets no copy.
+ *
+ * RLIMIT_FSIZE ('ulimit -f') applies to the memfd: past it ftruncate and
+ * pwrite fail with EFBIG and the kernel also sends SIGXFSZ, whose default
+ * action kills the process. Every call that sizes or fills a memfd runs
+ * with SIGXFSZ blocked on the calling thread (file_op), so that it is an
+ * error like any other. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <pthread.h>
+#include <signal.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "../../arch/arch.h"
@@ -42,6 +52,52 @@
 #define MFD_EXEC 0x0010U /* Linux 6.3+: ask for an executable memfd */
 #endif
 
+/* SIGXFSZ held off the calling thread around a call that may pass the
+ * file-size limit: the call then fails with EFBIG, and the signal it
+ * raised stays pending on this thread, where sigtimedwait takes it back.
+ * A SIGXFSZ already pending before the call is the caller's and is left
+ * alone (signals of one number do not queue: ours merged with it). The
+ * caller's handlers and mask are as they were. */
+typedef struct {
+    sigset_t old;
+    int pending_before;
+} file_op;
+
+static void file_op_begin(file_op *f)
+{
+    int e = errno;
+    sigset_t xfsz, pending;
+    sigemptyset(&xfsz);
+    sigaddset(&xfsz, SIGXFSZ);
+    pthread_sigmask(SIG_BLOCK, &xfsz, &f->old);
+    f->pending_before = sigpending(&pending) == 0 &&
+                        sigismember(&pending, SIGXFSZ) == 1;
+    errno = e;
+}
+
+static void file_op_end(file_op *f, int failed)
+{
+    int e = errno;
+    if (failed && e == EFBIG && !f->pending_before) {
+        sigset_t xfsz;
+        sigemptyset(&xfsz);
+        sigaddset(&xfsz, SIGXFSZ);
+        struct timespec now = {0, 0};
+        (void)sigtimedwait(&xfsz, NULL, &now);
+    }
+    pthread_sigmask(SIG_SETMASK, &f->old, NULL);
+    errno = e;
+}
+
+static int sized(int fd, size_t to)
+{
+    file_op f;
+    file_op_begin(&f);
+    int rc = ftruncate(fd, (off_t)to);
+    file_op_end(&f, rc < 0);
+    return rc;
+}
+
 static int new_memfd(void)
 {
     /* Kernels before 6.3 reject the unknown MFD_EXEC with EINVAL. */
@@ -53,8 +109,19 @@ static int new_memfd(void)
 
 static int grow_file(jb__map *m, size_t to)
 {
-    if (ftruncate(m->fd, (off_t)to) < 0) {
+    if (sized(m->fd, to) < 0) {
         int e = errno;
+        struct rlimit rl;
+        if (e == EFBIG && getrlimit(RLIMIT_FSIZE, &rl) == 0)
+            return jb__fail(JB_ENOSPC, "dualmap: growing the code memfd to "
+                                       "%zu bytes (ftruncate) failed with "
+                                       "EFBIG: the process's file-size limit "
+                                       "(RLIMIT_FSIZE, 'ulimit -f') is %llu "
+                                       "bytes; raise it ('ulimit -f "
+                                       "unlimited', or setrlimit before "
+                                       "opening the region), or use "
+                                       "JB_WX_MPROTECT, which has no file",
+                            to, (unsigned long long)rl.rlim_cur);
         return jb__fail(e == ENOSPC || e == ENOMEM || e == EFBIG ? JB_ENOSPC
                                                                  : JB_EOS,
                         "dualmap: growing the code memfd to %zu bytes "
@@ -69,7 +136,7 @@ static int grow_file(jb__map *m, size_t to)
 
 static int dm_trim(jb__map *m, size_t to)
 {
-    if (ftruncate(m->fd, (off_t)to) < 0)
+    if (sized(m->fd, to) < 0)
         return jb__fail(JB_EOS, "dualmap: shrinking the code memfd to %zu "
                                 "bytes (ftruncate) failed with %s; nothing "
                                 "was given back",
@@ -180,6 +247,12 @@ static void copy_failed(jb__map *m, const char *call, int fd)
         close(fd);
 }
 
+/* The call's name, and the limit and its fix after an EFBIG. */
+#define PAST_FSIZE(call)                                                       \
+    (errno == EFBIG ? call " (past the file-size limit RLIMIT_FSIZE, "         \
+                           "'ulimit -f': raise it before fork())"              \
+                    : call)
+
 /* In the parent, every arena lock held: copy the committed code into a new
  * memfd for the child. A write through a jb_writable alias that another
  * thread makes meanwhile may reach the copy in whole, in part or not at
@@ -194,12 +267,17 @@ static void dm_atfork_prepare(jb__map *m)
     int fd = new_memfd();
     if (fd < 0)
         return copy_failed(m, "memfd_create for the child's copy", -1);
-    if (ftruncate(fd, (off_t)m->committed) < 0)
-        return copy_failed(m, "ftruncate of the child's copy", fd);
+    if (sized(fd, m->committed) < 0)
+        return copy_failed(m, PAST_FSIZE("ftruncate of the child's copy"),
+                           fd);
     for (size_t done = 0; done < m->committed;) {
+        file_op f;
+        file_op_begin(&f);
         ssize_t n = pwrite(fd, m->rw + done, m->committed - done, (off_t)done);
+        file_op_end(&f, n < 0);
         if (n <= 0)
-            return copy_failed(m, "pwrite of the child's copy", fd);
+            return copy_failed(m, PAST_FSIZE("pwrite of the child's copy"),
+                               fd);
         done += (size_t)n;
     }
     m->fork_fd = fd;
@@ -250,6 +328,9 @@ static void dm_atfork_child(jb__map *m)
         m->broken = m->fork_errno;
         m->broken_why = m->fork_call;
     }
+    m->broken_left = "this process was cut off from the region at fork() "
+                     "(both views are inaccessible here), so code written "
+                     "before the fork faults if called in this process";
     m->exec = cut_view(m->exec, m->reserve);
     m->rw = cut_view(m->rw, m->reserve);
     close(m->fd);
