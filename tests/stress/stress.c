@@ -39,6 +39,9 @@ static long pct = 100;
 static int emulated; /* JB_TEST_EMULATOR: rewrite code with rwx */
 
 static jb_wx rewrite_wx(void) { return emulated ? JB_WX_RWX : JB_WX_DUALMAP; }
+/* A second pool joins the region by JB_WX_AUTO natively; auto promises
+ * W^X and refuses to join an rwx region, so under qemu it names rwx. */
+static jb_wx join_wx(void) { return emulated ? JB_WX_RWX : JB_WX_AUTO; }
 
 static jb_region *open_wx(jb_wx wx, unsigned flags)
 {
@@ -161,7 +164,7 @@ static void *mix_with_windows(void *p)
 
 static void mixed_calls_on_shared_pools(void)
 {
-    jb_region *pool[2] = {open_wx(rewrite_wx(), 0), open_wx(JB_WX_AUTO, 0)};
+    jb_region *pool[2] = {open_wx(rewrite_wx(), 0), open_wx(join_wx(), 0)};
     CHECK(pool[0] && pool[1], "open the pools");
     pthread_t t[MIX_THREADS];
     mixer w[MIX_THREADS];
@@ -407,7 +410,7 @@ static void write_with_races_free_and_realloc(void)
 {
     wwrace w = {0};
     w.a = open_wx(rewrite_wx(), 0);
-    w.b = open_wx(JB_WX_AUTO, 0);
+    w.b = open_wx(join_wx(), 0);
     CHECK(w.a && w.b, "open two pools");
     uint8_t *t, code[16];
     CHECK(jb_alloc(w.a, 64, 16, (void **)&t) == 0, "alloc");
