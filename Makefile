@@ -483,7 +483,7 @@ ifeq ($(origin CXX),default)
 CXX := g++
 endif
 BENCH_BIN   := $(BUILD)/bench/jitbuf-bench
-BENCH_CSRC  := bench/bench.c bench/count.c bench/mix8.c bench/workload.c
+BENCH_CSRC  := bench/bench.c bench/count.c bench/mix8.c bench/shapes.c bench/workload.c
 BENCH_CXXSRC := bench/shim.cc
 BENCH_DEFS  :=
 BENCH_LIBS  := -lbenchmark
