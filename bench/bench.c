@@ -5,7 +5,8 @@
  *   install/asmjit, install/asmjit_dualmap
  *   alloc_free/<impl>/64              (threads:1 and threads:2, shared)
  *   commit/jitbuf/<strategy>/{64,4096}  jb_write into a live block
- *   patch/jitbuf/<strategy>           jb_patch of 4 bytes in a live block */
+ *   patch/jitbuf/<strategy>           jb_patch of 4 bytes in a live block
+ * Floors, install shapes and costs against live blocks: bench/shapes.c. */
 #define _GNU_SOURCE
 #include <stdio.h>
 #include <stdlib.h>

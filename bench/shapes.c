@@ -283,7 +283,7 @@ static void bm_live(jbb_state *s, void *arg)
     jbb_function64(code, 1);
     /* The check before timing: the block takes the bytes and the patch. */
     if (jb_write(ls->r, mid, code, 64) || memcmp(mid, code, 64) ||
-        jb_patch(ls->r, mid, 0x90909090u, 4) || memcmp(mid, "\x90\x90\x90\x90", 4)) {
+        jb_patch(ls->r, mid, 0xccccccccu, 4) || memcmp(mid, "\xcc\xcc\xcc\xcc", 4)) {
         jbb_skip(s, "live: the block did not take the write or patch");
         return;
     }
