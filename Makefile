@@ -8,6 +8,7 @@
 #                        tests and the benchmark binary), macOS cross-build
 #   make bench           benchmarks beside asmjit and xbyak (bench/README.md)
 #   make bench-report    the last run as a page with plots in build/bench-report/
+#   make bench-count-live  callgrind counts against live blocks (bench/README.md)
 #   make install         PREFIX, DESTDIR, LIBDIR, INCLUDEDIR honoured
 #   make ARCH=arm64 CC=aarch64-linux-gnu-gcc    cross-build for arm64
 #
@@ -83,7 +84,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 .PHONY: all lib demo deps check test runner test-asan test-tsan check-clang \
         check-symbols check-arm64 test-exec examples install uninstall clean \
         test-darwin-model darwin-model-run darwin-signature-run fuzz-darwin-check \
-        fuzz-darwin darwin-fuzz-run check-macos check-mac bench bench-report bench-count \
+        fuzz-darwin darwin-fuzz-run check-macos check-mac bench bench-report bench-count bench-count-live \
         check-readme-emitters \
         bench-arm64 test-fault fuzz fuzz-build fuzz-replay fuzz-merge test-stress \
         test-stress-tsan hot-count check-leak-gate san-leak-demo check-clients \
@@ -563,6 +564,11 @@ bench-count: $(BENCH_BIN)
 	  ir=$$(awk '/^(summary|totals):/ { print $$2; exit }' $$out); \
 	  awk -v i=$$i -v ir=$$ir 'BEGIN { printf "%-12s %8.2f host instructions per emitted instruction (Ir %d)\n", i, ir / 1e6, ir }'; \
 	done
+
+# Instructions per commit, patch and free with 10, 10,000 and 1,000,000
+# live blocks (callgrind): whether the costs grow, where wall time is noise.
+bench-count-live: $(BENCH_BIN)
+	scripts/bench-count-live.sh ./$(BENCH_BIN) $(BUILD)/bench
 
 # ---- install --------------------------------------------------------------
 

@@ -146,44 +146,44 @@ static void bm_install_fifo(jbb_state *s, void *arg)
         jb_region_close(r);
 }
 
-/* n functions installed one after another, then each called, then all
- * freed; the time is per function. There is no batch write API on this
- * branch: each function is its own jb_alloc + jb_write. */
+/* One round of the batch: n functions installed one after another, then
+ * each called and checked, then all freed. 0, -1 (a wrong result) or a
+ * jitbuf error. */
+static int batch_round(jb_region *r, void **f, uint8_t (*code)[64], size_t n)
+{
+    int rc;
+    for (size_t i = 0; i < n; i++) {
+        if ((rc = jb_alloc(r, 64, 16, &f[i])))
+            return rc;
+        jbb_function64(code[i], value_for(f[i]));
+        if ((rc = jb_write(r, f[i], code[i], 64)))
+            return rc;
+    }
+    for (size_t i = 0; i < n; i++)
+        if ((uint32_t)((int (*)(void))f[i])() != value_for(f[i]))
+            return -1;
+    for (size_t i = 0; i < n; i++)
+        if ((rc = jb_free(r, f[i])))
+            return rc;
+    return 0;
+}
+
+/* The time is per function. There is no batch write API on this branch:
+ * each function is its own jb_alloc + jb_write. One round is checked
+ * before timing; every timed round is checked too. */
 static void bm_install_batch(jbb_state *s, void *arg)
 {
     const shape *sh = arg;
     jb_region *r = open_private(sh->wx, 0);
     void **f = calloc(sh->n, sizeof *f);
     uint8_t(*code)[64] = calloc(sh->n, 64);
-    if (!r || !f || !code) {
-        jbb_skip(s, "install_batch: set-up failed");
-        goto out;
-    }
-    while (jbb_running_batch(s, sh->n)) {
-        for (size_t i = 0; i < sh->n; i++) {
-            if (jb_alloc(r, 64, 16, &f[i])) {
-                jbb_skip(s, jb_last_error());
-                goto out;
-            }
-            jbb_function64(code[i], value_for(f[i]));
-            if (jb_write(r, f[i], code[i], 64)) {
-                jbb_skip(s, jb_last_error());
-                goto out;
-            }
-        }
-        for (size_t i = 0; i < sh->n; i++)
-            if ((uint32_t)((int (*)(void))f[i])() != value_for(f[i])) {
-                jbb_skip(s, install_error(-1));
-                goto out;
-            }
-        for (size_t i = 0; i < sh->n; i++)
-            if (jb_free(r, f[i])) {
-                jbb_skip(s, jb_last_error());
-                goto out;
-            }
-    }
-    jbb_label(s, "one by one (no batch write API); each call's result checked");
-out:
+    int rc = r && f && code ? batch_round(r, f, code, sh->n) : -2;
+    while (rc == 0 && jbb_running_batch(s, sh->n))
+        rc = batch_round(r, f, code, sh->n);
+    if (rc)
+        jbb_skip(s, rc == -2 ? "install_batch: set-up failed" : install_error(rc));
+    else
+        jbb_label(s, "one by one (no batch write API); each call's result checked");
     free(code);
     free(f);
     if (r)
