@@ -7,6 +7,8 @@
 #                        clang -Werror build, exported symbols, arm64 (qemu,
 #                        tests and the benchmark binary), macOS cross-build
 #   make bench           benchmarks beside asmjit and xbyak (bench/README.md)
+#   make bench-report    the last run as a page with plots in build/bench-report/
+#   make bench-count-live  callgrind counts against live blocks (bench/README.md)
 #   make install         PREFIX, DESTDIR, LIBDIR, INCLUDEDIR honoured
 #   make ARCH=arm64 CC=aarch64-linux-gnu-gcc    cross-build for arm64
 #
@@ -68,7 +70,7 @@ DEB_PACKAGES := build-essential clang libclang-rt-14-dev llvm lld pkg-config lib
                 libcapstone-dev valgrind strace qemu-user gcc-aarch64-linux-gnu \
                 g++-aarch64-linux-gnu \
                 libc6-dev-arm64-cross g++ python3 python3-yaml libbenchmark-dev \
-                libasmjit-dev libxbyak-dev \
+                libasmjit-dev libxbyak-dev python3-matplotlib \
                 dpkg-dev qemu-system-arm cpio cmake \
                 $(shell command -v npm >/dev/null 2>&1 || echo nodejs npm)
 # Debian's npm only where none is installed: it conflicts with a Node.js that
@@ -82,7 +84,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 .PHONY: all lib demo deps check test runner test-asan test-tsan check-clang \
         check-symbols check-arm64 test-exec examples install uninstall clean \
         test-darwin-model darwin-model-run darwin-signature-run fuzz-darwin-check \
-        fuzz-darwin darwin-fuzz-run check-macos check-mac bench bench-count \
+        fuzz-darwin darwin-fuzz-run check-macos check-mac bench bench-report bench-count bench-count-live \
         check-readme-emitters \
         bench-arm64 test-fault fuzz fuzz-build fuzz-replay fuzz-merge test-stress \
         test-stress-tsan hot-count check-leak-gate san-leak-demo check-clients \
@@ -490,7 +492,7 @@ ifeq ($(origin CXX),default)
 CXX := g++
 endif
 BENCH_BIN   := $(BUILD)/bench/jitbuf-bench
-BENCH_CSRC  := bench/bench.c bench/count.c bench/mix8.c bench/workload.c
+BENCH_CSRC  := bench/bench.c bench/count.c bench/mix8.c bench/shapes.c bench/workload.c
 BENCH_CXXSRC := bench/shim.cc
 BENCH_DEFS  :=
 BENCH_LIBS  := -lbenchmark
@@ -530,6 +532,16 @@ bench: $(BENCH_BIN)
 	  $(if $(BENCH_FILTER),--benchmark_filter='$(BENCH_FILTER)')
 	python3 bench/table.py $(BUILD)/bench.json
 
+# The page for the last run (bench/README.md): build/bench.json, running
+# make bench first if there is none, into $(BUILD)/bench-report/ (index.md
+# and PNG plots). Debian's python3 because matplotlib is Debian's
+# python3-matplotlib (make deps). Not part of make check: it reads times.
+REPORT_PYTHON ?= /usr/bin/python3
+$(BUILD)/bench.json:
+	$(MAKE) --no-print-directory bench
+bench-report: $(BUILD)/bench.json
+	$(REPORT_PYTHON) bench/report.py $(BUILD)/bench.json $(BUILD)/bench-report
+
 # The same binary built for arm64 and run under qemu-user with a tiny time
 # budget: it must build and run to completion (times under emulation are
 # not quoted). Debian's arm64 Google Benchmark is fetched, not installed
@@ -559,6 +571,11 @@ bench-count: $(BENCH_BIN)
 	  ir=$$(awk '/^(summary|totals):/ { print $$2; exit }' $$out); \
 	  awk -v i=$$i -v ir=$$ir 'BEGIN { printf "%-12s %8.2f host instructions per emitted instruction (Ir %d)\n", i, ir / 1e6, ir }'; \
 	done
+
+# Instructions per commit, patch and free with 10, 10,000 and 1,000,000
+# live blocks (callgrind): whether the costs grow, where wall time is noise.
+bench-count-live: $(BENCH_BIN)
+	scripts/bench-count-live.sh ./$(BENCH_BIN) $(BUILD)/bench
 
 # ---- install --------------------------------------------------------------
 

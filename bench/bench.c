@@ -5,7 +5,8 @@
  *   install/asmjit, install/asmjit_dualmap
  *   alloc_free/<impl>/64              (threads:1 and threads:2, shared)
  *   commit/jitbuf/<strategy>/{64,4096}  jb_write into a live block
- *   patch/jitbuf/<strategy>           jb_patch of 4 bytes in a live block */
+ *   patch/jitbuf/<strategy>           jb_patch of 4 bytes in a live block
+ * Floors, install shapes and costs against live blocks: bench/shapes.c. */
 #define _GNU_SOURCE
 #include <stdio.h>
 #include <stdlib.h>
@@ -101,21 +102,6 @@ static void bm_mix8_xbyak(jbb_state *s, void *arg)
 
 /* ---- install, commit, patch ------------------------------------------- */
 
-/* A 64-byte function returning 1, padded with no-ops. */
-static void function64(uint8_t out[64])
-{
-#if defined(__x86_64__)
-    memset(out, 0x90, 64);
-    static const uint8_t body[] = {0xb8, 1, 0, 0, 0, 0xc3}; /* mov eax,1; ret */
-    memcpy(out + 58, body, sizeof body);
-#else
-    for (int i = 0; i < 14; i++)
-        memcpy(out + 4 * i, &(uint32_t){0xd503201fu}, 4);  /* nop */
-    memcpy(out + 56, &(uint32_t){0x52800020u}, 4);           /* mov w0, #1 */
-    memcpy(out + 60, &(uint32_t){0xd65f03c0u}, 4);           /* ret */
-#endif
-}
-
 /* Mappings that are writable and executable at once (Linux), to show what
  * each allocator's mapping really is; -1 where /proc is absent. */
 static int wx_mappings(void)
@@ -146,7 +132,7 @@ static void bm_install_jitbuf(jbb_state *s, void *arg)
 {
     jb_case *c = arg;
     uint8_t fn[64];
-    function64(fn);
+    jbb_function64(fn, 1);
     jbb_set_counter(s, "wx_mappings_added", wx_mappings() - wx_baseline);
     while (jbb_running(s)) {
         void *f;
@@ -204,7 +190,7 @@ static void bm_install_asmjit(jbb_state *s, void *arg)
 {
     int dual = (int)(intptr_t)arg;
     uint8_t fn[64];
-    function64(fn);
+    jbb_function64(fn, 1);
     void *rt = asmjit_rt_new(dual, fn, 64);
     if (!rt || asmjit_install(rt) != 1) {
         jbb_skip(s, "asmjit: JitRuntime::add failed");
@@ -293,6 +279,7 @@ void jbb_register_all(void)
 #else
     fprintf(stderr, "bench: asmjit headers not found: its figures are skipped\n");
 #endif
+    jbb_register_shapes();
 #ifndef JBB_HAVE_XBYAK
     fprintf(stderr, "bench: xbyak headers not found: its figures are skipped\n");
 #endif

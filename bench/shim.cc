@@ -71,6 +71,16 @@ int jbb_thread_index(const jbb_state *s)
     return s->st->thread_index();
 }
 
+void jbb_pause(jbb_state *s)
+{
+    s->st->PauseTiming();
+}
+
+void jbb_resume(jbb_state *s)
+{
+    s->st->ResumeTiming();
+}
+
 } // extern "C"
 
 int main(int argc, char **argv)

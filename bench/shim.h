@@ -27,9 +27,15 @@ void jbb_ns_per(jbb_state *s, const char *name, double units_per_iter);
 void jbb_label(jbb_state *s, const char *text);
 void jbb_skip(jbb_state *s, const char *why);
 int jbb_thread_index(const jbb_state *s);
+/* Stop and restart the clock inside the loop (set-up between timed
+ * batches; each pair costs a few hundred ns, so pause per batch only). */
+void jbb_pause(jbb_state *s);
+void jbb_resume(jbb_state *s);
 
 /* Registers every benchmark (bench/bench.c). */
 void jbb_register_all(void);
+/* The install shapes, floors and costs against live blocks (bench/shapes.c). */
+void jbb_register_shapes(void);
 /* make bench-count: run the named workload once under callgrind's
  * toggle (jbb_counted). 0 on success, -1 for an unknown name. */
 int jbb_count(const char *name);

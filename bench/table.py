@@ -4,16 +4,35 @@ ratios to the peer each figure is judged against (bench/README.md)."""
 import json
 import sys
 
-def main(path):
+def reference(n):
+    """The row a figure is judged against (bench/README.md), or None."""
+    if n.startswith("mix8/"):
+        return n.rsplit("/", 1)[0] + "/asmjit"
+    if n.startswith(("install/jitbuf", "install_fifo/", "install_batch/")):
+        return "install/asmjit"
+    if n.startswith("alloc_free/jitbuf"):
+        return n.replace("jitbuf", "asmjit")
+    if n.startswith("commit/jitbuf/") and n.endswith("/64"):
+        return "floor/memcpy64"
+    if n.startswith("patch/jitbuf/"):
+        return "floor/store4"
+    if n.startswith("live/"):
+        return n.rsplit("/", 1)[0] + "/10"
+    return None
+
+def load(path):
+    """(context, median, min, max, ns_per_insn) by benchmark name; errors
+    are returned as {name: message} in context["errors"]."""
     with open(path) as f:
         data = json.load(f)
     ctx = data.get("context", {})
+    ctx["errors"] = {}
     med, lo, hi, ns_insn = {}, {}, {}, {}
     for b in data["benchmarks"]:
-        if b.get("error_occurred"):
-            print(f"{b['name']}: ERROR {b.get('error_message')}")
-            continue
         name = b.get("run_name", b["name"])
+        if b.get("error_occurred"):
+            ctx["errors"][name] = b.get("error_message")
+            continue
         agg = b.get("aggregate_name")
         if agg is None:
             agg = "median"  # a single repetition
@@ -26,16 +45,15 @@ def main(path):
             lo[name] = t
         elif agg == "max":
             hi[name] = t
+    return ctx, med, lo, hi, ns_insn
+
+def main(path):
+    ctx, med, lo, hi, ns_insn = load(path)
+    for name, msg in ctx["errors"].items():
+        print(f"{name}: ERROR {msg}")
     def fig(n):
         return ns_insn.get(n, med.get(n))
-    ref = {}
-    for n in med:
-        if n.startswith("mix8/"):
-            ref[n] = n.rsplit("/", 1)[0] + "/asmjit"
-        elif n.startswith("install/jitbuf"):
-            ref[n] = "install/asmjit"
-        elif n.startswith("alloc_free/jitbuf"):
-            ref[n] = n.replace("jitbuf", "asmjit")
+    ref = {n: reference(n) for n in med}
     print(f"# {ctx.get('date', '')}  {ctx.get('num_cpus', '?')} CPUs @ "
           f"{ctx.get('mhz_per_cpu', '?')} MHz  ({ctx.get('library_build_type', '')} benchmark lib)")
     print(f"{'benchmark':44} {'median':>10} {'min':>10} {'max':>10}  unit       ratio")

@@ -36,3 +36,18 @@ int jbb_mix8_ok(jbb_arch a, size_t n)
     uint64_t fnv = a == JBB_X64 ? MIX8_X64_FNV : MIX8_A64_FNV;
     return n == want && mix8_fnv1a64(jbb_mix8_buf(), n) == fnv;
 }
+
+void jbb_function64(uint8_t out[64], uint32_t value)
+{
+#if defined(__x86_64__)
+    memset(out, 0x90, 64);
+    uint8_t body[6] = {0xb8, 0, 0, 0, 0, 0xc3}; /* mov eax, value; ret */
+    memcpy(body + 1, &value, 4);
+    memcpy(out + 58, body, sizeof body);
+#else
+    for (int i = 0; i < 14; i++)
+        memcpy(out + 4 * i, &(uint32_t){0xd503201fu}, 4);             /* nop */
+    memcpy(out + 56, &(uint32_t){0x52800000u | (value & 0xffffu) << 5}, 4); /* movz w0 */
+    memcpy(out + 60, &(uint32_t){0xd65f03c0u}, 4);                      /* ret */
+#endif
+}

@@ -21,4 +21,8 @@ size_t jbb_mix8_jitbuf(jbb_arch a, jb_emit *e);
 /* 1 if the buffer's first n bytes are the reference stream for a. */
 int jbb_mix8_ok(jbb_arch a, size_t n);
 
+/* A 64-byte function (no-ops, then return value) for the host arch;
+ * value < 65536 so that arm64 encodes it in one movz. */
+void jbb_function64(uint8_t out[64], uint32_t value);
+
 #endif
