@@ -44,6 +44,45 @@ static int overlaps(const void *p, size_t n, const uint8_t *base, size_t len)
     return base && a < b + len && b < a + n;
 }
 
+/* Set the PINNED bit of the block at g (arena lock held); *was says
+ * whether a window had set it already. jb_free's cache path claims the
+ * owner word without the arena lock, only from the bare pool value: a
+ * pinned block makes it take the locked path, which waits for the lock,
+ * so a write is wholly before the free's fill or, if the claim came
+ * first, fails here with JB_ERANGE. Hence the CAS. */
+static int mark(jb__handle *h, const char *fn, uint32_t g, int *was)
+{
+    jb__arena *a = h->a;
+    uint32_t old = jb__ld32(&a->heap.next[g]);
+    do {
+        if ((old & ~JB__PINNED) != h->pool)
+            return jb__fail(JB_ERANGE, "%s: the block at %p was freed by "
+                                       "another thread just now; allocate a "
+                                       "block with jb_alloc first",
+                            fn,
+                            (void *)(a->map.exec + (size_t)g * JB_GRANULE));
+    } while (!__atomic_compare_exchange_n(&a->heap.next[g], &old,
+                                          old | JB__PINNED, 0,
+                                          __ATOMIC_ACQUIRE, __ATOMIC_RELAXED));
+    *was = (old & JB__PINNED) != 0;
+    return 0;
+}
+
+/* Pin the block at g for a window (arena lock held): until unpin, jb_free
+ * refuses it (JB_EBUSY), so that it is never freed and handed out again
+ * while the callback may still write it. */
+static int pin(jb__handle *h, jb__pin *p, uint32_t g)
+{
+    int was;
+    int rc = mark(h, "jb_write_with", g, &was);
+    if (rc < 0)
+        return rc;
+    p->g = g;
+    p->next = h->a->pins;
+    h->a->pins = p;
+    return 0;
+}
+
 /* Validate, then carry out op inside the strategy's window. */
 static int submit(jb__handle *h, const char *fn, void *exec, jb__wop *op)
 {
@@ -51,10 +90,16 @@ static int submit(jb__handle *h, const char *fn, void *exec, jb__wop *op)
     jb__lock_acquire(&a->lock);
     uint32_t g;
     int rc = jb__locate(h, fn, exec, op->len, &g);
+    int was = 0;
+    if (rc == 0)
+        rc = mark(h, fn, g, &was);
     if (rc == 0) {
         op->off = (size_t)((uint8_t *)exec - a->map.exec);
         rc = jb__within(fn, a->map.st->write(&a->map, op));
         atomic_fetch_add_explicit(&a->windows, 1, memory_order_relaxed);
+        if (!was)
+            __atomic_fetch_and(&a->heap.next[g], ~JB__PINNED,
+                               __ATOMIC_RELEASE);
     }
     jb__lock_release(&a->lock);
     if (rc == 0)
@@ -103,29 +148,6 @@ int jb_patch(jb_region *r, void *exec_dst, uint64_t value, unsigned width)
                         exec_dst, width, width);
     jb__wop op = {JB__OP_PATCH, 0, width, NULL, value};
     return submit(h, "jb_patch", exec_dst, &op);
-}
-
-/* Pin the block at g for a window (arena lock held): until unpin, jb_free
- * refuses it (JB_EBUSY), so that it is never freed and handed out again
- * while the callback may still write it. The owner word is also claimed
- * by jb_free's cache path without the arena lock: hence the CAS. */
-static int pin(jb__handle *h, jb__pin *p, uint32_t g)
-{
-    jb__arena *a = h->a;
-    uint32_t old = jb__ld32(&a->heap.next[g]);
-    do {
-        if ((old & ~JB__PINNED) != h->pool)
-            return jb__fail(JB_ERANGE, "jb_write_with: the block at %p was "
-                                       "freed by another thread just now; "
-                                       "allocate a block with jb_alloc first",
-                            (void *)(a->map.exec + (size_t)g * JB_GRANULE));
-    } while (!__atomic_compare_exchange_n(&a->heap.next[g], &old,
-                                          old | JB__PINNED, 0,
-                                          __ATOMIC_ACQUIRE, __ATOMIC_RELAXED));
-    p->g = g;
-    p->next = a->pins;
-    a->pins = p;
-    return 0;
 }
 
 static void unpin(jb__arena *a, jb__pin *p)

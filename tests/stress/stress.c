@@ -452,6 +452,82 @@ static void write_with_races_free_and_realloc(void)
     jb_region_close(w.b);
 }
 
+/* ---- jb_write and jb_patch racing a small block's free ----------------
+ * jitbuf.h: a write racing a free happens wholly before the free or fails
+ * with JB_ERANGE. Blocks of at most 512 bytes are freed through a cache
+ * without the arena lock; a write that lands after the free's trap fill
+ * leaves code in a freed block, and in the next owner's. */
+
+typedef struct {
+    jb_region *r;
+    _Atomic(uint8_t *) cur;
+    atomic_ulong seq;
+    atomic_int stop;
+    int patch;
+} wfrace;
+
+static void *race_writer(void *p)
+{
+    wfrace *w = p;
+    uint8_t nops[512];
+    memset(nops, 0x90, sizeof nops);
+    while (!atomic_load(&w->stop)) {
+        uint8_t *t = atomic_load(&w->cur);
+        if (t && w->patch)
+            for (int k = 0; k < 512; k += 8) jb_patch(w->r, t + k, 0x9090909090909090u, 8);
+        else if (t)
+            jb_write(w->r, t, nops, sizeof nops);
+        atomic_fetch_add(&w->seq, 1);
+    }
+    return NULL;
+}
+
+static int all_traps(const uint8_t *b, size_t n, const uint8_t *trap)
+{
+    for (size_t k = 0; k < n; k += 4)
+        if (memcmp(b + k, trap, 4)) return 0;
+    return 1;
+}
+
+static void writes_race_a_small_free(void)
+{
+    for (int patch = 0; patch < 2; patch++) {
+        wfrace w = {.patch = patch};
+        w.r = open_wx(rewrite_wx(), JB_OPEN_PRIVATE);
+        CHECK(w.r, "open: %s", jb_last_error());
+        uint8_t *x, trap[4];
+        CHECK(jb_alloc(w.r, 512, 0, (void **)&x) == 0, "alloc");
+        memcpy(trap, x, 4); /* a fresh block is traps */
+        CHECK(jb_free(w.r, x) == 0, "free");
+        pthread_t th;
+        CHECK(pthread_create(&th, NULL, race_writer, &w) == 0, "thread");
+        long rounds = ROUNDS(20000L), wrong = 0, dirty = 0;
+        for (long i = 0; i < rounds; i++) {
+            CHECK(jb_alloc(w.r, 512, 0, (void **)&x) == 0, "alloc: %s", jb_last_error());
+            if (!all_traps(x, 512, trap)) dirty++;
+            atomic_store(&w.cur, x);
+            for (volatile long s = 0; s < i % 200; s++)
+                ;
+            atomic_store(&w.cur, NULL);
+            CHECK(jb_free(w.r, x) == 0, "free: %s", jb_last_error());
+            unsigned long s0 = atomic_load(&w.seq); /* the write in flight ended */
+            while (atomic_load(&w.seq) < s0 + 2 && !emulated)
+                ;
+            while (atomic_load(&w.seq) < s0 + 2)
+                sched_yield();
+            if (!all_traps(x, 512, trap)) wrong++;
+        }
+        atomic_store(&w.stop, 1);
+        pthread_join(th, NULL);
+        report(patch ? "jb_patch racing a small free" : "jb_write racing a small free", 2,
+               rounds, wrong + dirty);
+        printf("  ... %ld freed blocks held code after the racing call ended, %ld blocks "
+               "handed out were not all traps\n", wrong, dirty);
+        CHECK(wrong == 0 && dirty == 0, "freed bytes are not traps");
+        jb_region_close(w.r);
+    }
+}
+
 /* ---- fork() while threads write -------------------------------------- */
 #if !UNDER_TSAN /* TSan does not follow fork() in a threaded process */
 
@@ -531,6 +607,7 @@ static const test_case tests[] = {
 #define T(f) {#f, f}
     T(mixed_calls_on_shared_pools), T(live_patching_under_callers),
     T(two_threads_free_one_block), T(write_with_races_free_and_realloc),
+    T(writes_race_a_small_free),
 #if !UNDER_TSAN /* TSan does not follow fork() in a threaded process */
     T(fork_while_threads_write),
 #endif
