@@ -44,28 +44,31 @@ static int overlaps(const void *p, size_t n, const uint8_t *base, size_t len)
     return base && a < b + len && b < a + n;
 }
 
-/* Set the PINNED bit of the block at g (arena lock held); *was says
- * whether a window had set it already. jb_free's cache path claims the
- * owner word without the arena lock, only from the bare pool value: a
- * pinned block makes it take the locked path, which waits for the lock,
- * so a write is wholly before the free's fill or, if the claim came
- * first, fails here with JB_ERANGE. Hence the CAS. */
-static int mark(jb__handle *h, const char *fn, uint32_t g, int *was)
+/* Set the PINNED bit of the block at g, which jb__locate has just found
+ * live and the caller's, arena lock held; returns the word before (its
+ * PINNED bit set if a window has the block). jb_free's cache path claims
+ * the owner word without the arena lock, and only from the bare pool
+ * value: a pinned block sends it
+ * to the locked path, which waits for the lock, so a write is wholly
+ * before the free's fill or, if that claim came first, fails here with
+ * JB_ERANGE. Set by one OR: the claimed values (FREEING, and CACHED after
+ * it) have the bit already, so the OR leaves a claim intact. */
+_Static_assert((JB__FREEING & JB__PINNED) && (JB__CACHED & JB__PINNED),
+               "an OR of PINNED must not change a claimed owner word");
+static inline uint32_t mark(jb__arena *a, uint32_t g)
 {
-    jb__arena *a = h->a;
-    uint32_t old = jb__ld32(&a->heap.next[g]);
-    do {
-        if ((old & ~JB__PINNED) != h->pool)
-            return jb__fail(JB_ERANGE, "%s: the block at %p was freed by "
-                                       "another thread just now; allocate a "
-                                       "block with jb_alloc first",
-                            fn,
-                            (void *)(a->map.exec + (size_t)g * JB_GRANULE));
-    } while (!__atomic_compare_exchange_n(&a->heap.next[g], &old,
-                                          old | JB__PINNED, 0,
-                                          __ATOMIC_ACQUIRE, __ATOMIC_RELAXED));
-    *was = (old & JB__PINNED) != 0;
-    return 0;
+    return __atomic_fetch_or(&a->heap.next[g], JB__PINNED, __ATOMIC_ACQUIRE);
+}
+
+/* The sentence for a block that mark found claimed by a free. */
+static __attribute__((noinline, cold)) int freed_now(const char *fn,
+                                                      jb__arena *a,
+                                                      uint32_t g)
+{
+    return jb__fail(JB_ERANGE, "%s: the block at %p was freed by another "
+                               "thread just now; allocate a block with "
+                               "jb_alloc first",
+                    fn, (void *)(a->map.exec + (size_t)g * JB_GRANULE));
 }
 
 /* Pin the block at g for a window (arena lock held): until unpin, jb_free
@@ -73,10 +76,8 @@ static int mark(jb__handle *h, const char *fn, uint32_t g, int *was)
  * while the callback may still write it. */
 static int pin(jb__handle *h, jb__pin *p, uint32_t g)
 {
-    int was;
-    int rc = mark(h, "jb_write_with", g, &was);
-    if (rc < 0)
-        return rc;
+    if ((mark(h->a, g) & ~JB__PINNED) != h->pool)
+        return freed_now("jb_write_with", h->a, g);
     p->g = g;
     p->next = h->a->pins;
     h->a->pins = p;
@@ -90,16 +91,16 @@ static int submit(jb__handle *h, const char *fn, void *exec, jb__wop *op)
     jb__lock_acquire(&a->lock);
     uint32_t g;
     int rc = jb__locate(h, fn, exec, op->len, &g);
-    int was = 0;
-    if (rc == 0)
-        rc = mark(h, fn, g, &was);
+    uint32_t old = 0;
+    if (rc == 0 && ((old = mark(a, g)) & ~JB__PINNED) != h->pool)
+        rc = freed_now(fn, a, g);
     if (rc == 0) {
         op->off = (size_t)((uint8_t *)exec - a->map.exec);
         rc = jb__within(fn, a->map.st->write(&a->map, op));
         atomic_fetch_add_explicit(&a->windows, 1, memory_order_relaxed);
-        if (!was)
-            __atomic_fetch_and(&a->heap.next[g], ~JB__PINNED,
-                               __ATOMIC_RELEASE);
+        /* Nothing else changes a pinned word while the arena lock is
+         * held (the cache path's claim fails on it): put it back. */
+        __atomic_store_n(&a->heap.next[g], old, __ATOMIC_RELEASE);
     }
     jb__lock_release(&a->lock);
     if (rc == 0)
