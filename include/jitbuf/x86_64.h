@@ -308,6 +308,19 @@ JB__INLINE int jb_x64__bad_mem(jb_emit *e, jb_x64_mem m)
                        "an index; rip and labels take none) or scale");
 }
 
+/* A valid register and memory operand (jb_x64__bad_reg, jb_x64__bad_mem)?
+ * The usual operand, a register base, passes one test, which also tells
+ * the encoder that the base is a register (its own test folds); rip,
+ * labels and every error take the full checks. */
+JB__INLINE int jb_x64__bad_regmem(jb_emit *e, unsigned reg, jb_x64_mem m)
+{
+    int bad_index = m.index != JB_X64_NOREG && (m.index > 15 || m.index == JB_X64_RSP);
+    int bad_scale = m.scale != 1 && m.scale != 2 && m.scale != 4 && m.scale != 8;
+    if (JB__LIKELY((reg | m.base) < 16) && !bad_index && !bad_scale)
+        return 0;
+    return jb_x64__bad_reg(e, reg) || jb_x64__bad_mem(e, m);
+}
+
 /* Size-dependent parts of an integer instruction: prefix, REX.W, and
  * whether the byte form (opcode - 1) applies. */
 #define JB_X64__SZ_PFX(sz) (JB__SIZE(sz) == 1 ? JB_X64__P66 : 0u)
@@ -337,10 +350,10 @@ JB__INLINE void jb_x64__rm(jb_emit *e, unsigned pfx, jb_type sz, uint32_t opc, u
                            unsigned reg, jb_x64_mem m, uint32_t imm, unsigned ilen)
 {
     unsigned s = JB__SIZE(sz);
-    if (jb_x64__bad(e, reg > 15 || (unsigned)sz > 7 || (s == 0 && opc8 == JB_X64__NO8),
-                    "x86_64: register number above 15, a size that is not a jb_type, or "
-                    "8 bits for a form that has none") ||
-        jb_x64__bad_mem(e, m))
+    if (jb_x64__bad(e, (unsigned)sz > 7 || (s == 0 && opc8 == JB_X64__NO8),
+                    "x86_64: a size that is not a jb_type, or 8 bits for a form that has "
+                    "none") ||
+        jb_x64__bad_regmem(e, reg, m))
         return;
     unsigned rex = JB_X64__SZ_W(sz) | JB_X64__BYTE_REX(sz, reg);
     JB_X64__EMIT(e, P, jb_x64__enc(e, P, pfx | JB_X64__SZ_PFX(sz), rex, s ? opc : opc8, reg, m,
@@ -359,7 +372,7 @@ JB__INLINE void jb_x64__op_r(jb_emit *e, unsigned pfx, unsigned rex, uint32_t op
 JB__INLINE void jb_x64__op_m(jb_emit *e, unsigned pfx, unsigned rex, uint32_t opc, unsigned reg,
                              jb_x64_mem m, uint32_t imm, unsigned ilen)
 {
-    if (jb_x64__bad_reg(e, reg) || jb_x64__bad_mem(e, m))
+    if (jb_x64__bad_regmem(e, reg, m))
         return;
     JB_X64__EMIT(e, P, jb_x64__enc(e, P, pfx, rex, opc, reg, m, 1, imm, ilen));
 }
