@@ -66,6 +66,16 @@ typedef uint32_t jb_label;
 #define JB__UNLIKELY(x) (x)
 #define JB__COLD
 #endif
+/* An error condition, far rarer than __builtin_expect's default 90/10: the
+ * compiler then lays the fast path out straight, its error path aside. */
+#if defined(__has_builtin)
+#if __has_builtin(__builtin_expect_with_probability)
+#define JB__NEVER(x) __builtin_expect_with_probability(!!(x), 0, 0.9999)
+#endif
+#endif
+#ifndef JB__NEVER
+#define JB__NEVER(x) JB__UNLIKELY(x)
+#endif
 
 /* ---- widths ---------------------------------------------------------------- */
 

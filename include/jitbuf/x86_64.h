@@ -285,7 +285,7 @@ JB__INLINE uint8_t *jb_x64__enc(jb_emit *e, uint8_t *p, unsigned pfx, unsigned r
 
 JB__INLINE int jb_x64__bad(jb_emit *e, int cond, const char *what)
 {
-    if (JB__LIKELY(!cond))
+    if (JB__NEVER(cond) == 0)
         return 0;
     jb__lib_fail(e, JB_EOPERAND, what);
     return 1;
