@@ -175,7 +175,8 @@ JB__INLINE uint32_t jb_x64__rmbits(unsigned reg, unsigned rm)
 
 /* One instruction at p: prefixes, REX (rex holds W and JB_X64__REX; R, X,
  * B come from the operands), opcode, ModRM for reg and the register rm
- * (is_mem 0) or memory operand m, then ilen (0, 1, 2, 4) bytes of imm.
+ * (is_mem 0) or memory operand m (is_mem 1; 2: one whose base the caller
+ * knows is a register), then ilen (0, 1, 2, 4) bytes of imm.
  * Returns the end, or p (nothing written) when a label operand failed the
  * cursor. The head (REX, opcode, ModRM, SIB) is built in a register and
  * stored at once, the displacement and the immediate each with one store
@@ -196,19 +197,21 @@ JB__INLINE uint8_t *jb_x64__enc(jb_emit *e, uint8_t *p, unsigned pfx, unsigned r
     }
     unsigned on, base = m.base;
     uint64_t ob = jb_x64__opbytes(opc, &on);
-    if (!is_mem || JB__LIKELY(base < 16)) {
+    if (is_mem != 1 || JB__LIKELY(base < 16)) {
         /* t: R and B, and ModRM mod 11, with the opcode bytes' room */
         uint64_t t = jb_x64__rmbits(reg, base);
         if (on > 1)
             t = (t & 0xffff) | (t & 0xff0000) << 8 * (on - 1);
         unsigned sib = 0, dn = 0, mpos = 8 + 8 * on;
-        uint64_t v = t | ob << 8 | (JB_X64__REX | rex);
+        /* + is | here (t's bits and the constant's do not overlap), and
+         * with the - of the mod bits below folds into one addition */
+        uint64_t v = t + (ob << 8 | (JB_X64__REX | rex));
         int32_t d = m.disp;
         if (is_mem) {
             unsigned b7 = base & 7;
             /* disp bytes: none for [base] (not rbp/r13, which need one), 1 or 4 */
             dn = (d == 0 && b7 != 5) ? 0 : jb_x64__fits8(d) ? 1 : 4;
-            v ^= (uint64_t)(0xc0u ^ ((dn + 1) >> 1) << 6) << mpos;
+            v -= (uint64_t)(0xc0u - (((dn + 1) >> 1) << 6)) << mpos; /* mod 11 -> 00/01/10 */
             if (m.index != JB_X64_NOREG || b7 == 4) {
                 static const uint8_t ss[16] = {0, 0, 1, 0, 2, 0, 0, 0, 3};
                 unsigned idx = m.index == JB_X64_NOREG ? 4u : m.index;
@@ -308,17 +311,15 @@ JB__INLINE int jb_x64__bad_mem(jb_emit *e, jb_x64_mem m)
                        "an index; rip and labels take none) or scale");
 }
 
-/* A valid register and memory operand (jb_x64__bad_reg, jb_x64__bad_mem)?
- * The usual operand, a register base, passes one test, which also tells
- * the encoder that the base is a register (its own test folds); rip,
- * labels and every error take the full checks. */
-JB__INLINE int jb_x64__bad_regmem(jb_emit *e, unsigned reg, jb_x64_mem m)
+/* The usual register and memory operands: a register and a register base
+ * (index and scale valid: these fold for constant operands), in one test.
+ * The callers then encode with is_mem 2 (no base test); rip, labels and
+ * every error take the full checks (jb_x64__bad_reg, jb_x64__bad_mem). */
+JB__INLINE int jb_x64__regbase(unsigned reg, jb_x64_mem m)
 {
     int bad_index = m.index != JB_X64_NOREG && (m.index > 15 || m.index == JB_X64_RSP);
     int bad_scale = m.scale != 1 && m.scale != 2 && m.scale != 4 && m.scale != 8;
-    if (JB__LIKELY((reg | m.base) < 16) && !bad_index && !bad_scale)
-        return 0;
-    return jb_x64__bad_reg(e, reg) || jb_x64__bad_mem(e, m);
+    return JB__LIKELY((reg | m.base) < 16) && !bad_index && !bad_scale;
 }
 
 /* Size-dependent parts of an integer instruction: prefix, REX.W, and
@@ -352,12 +353,15 @@ JB__INLINE void jb_x64__rm(jb_emit *e, unsigned pfx, jb_type sz, uint32_t opc, u
     unsigned s = JB__SIZE(sz);
     if (jb_x64__bad(e, (unsigned)sz > 7 || (s == 0 && opc8 == JB_X64__NO8),
                     "x86_64: a size that is not a jb_type, or 8 bits for a form that has "
-                    "none") ||
-        jb_x64__bad_regmem(e, reg, m))
+                    "none"))
         return;
     unsigned rex = JB_X64__SZ_W(sz) | JB_X64__BYTE_REX(sz, reg);
-    JB_X64__EMIT(e, P, jb_x64__enc(e, P, pfx | JB_X64__SZ_PFX(sz), rex, s ? opc : opc8, reg, m,
-                                   1, imm, ilen));
+    if (jb_x64__regbase(reg, m))
+        JB_X64__EMIT(e, P, jb_x64__enc(e, P, pfx | JB_X64__SZ_PFX(sz), rex, s ? opc : opc8, reg,
+                                       m, 2, imm, ilen));
+    else if (!jb_x64__bad_reg(e, reg) && !jb_x64__bad_mem(e, m))
+        JB_X64__EMIT(e, P, jb_x64__enc(e, P, pfx | JB_X64__SZ_PFX(sz), rex, s ? opc : opc8, reg,
+                                       m, 1, imm, ilen));
 }
 
 /* Fixed (not size-dependent) forms: SSE, movzx/movsx, lea, call [m]. */
@@ -372,9 +376,10 @@ JB__INLINE void jb_x64__op_r(jb_emit *e, unsigned pfx, unsigned rex, uint32_t op
 JB__INLINE void jb_x64__op_m(jb_emit *e, unsigned pfx, unsigned rex, uint32_t opc, unsigned reg,
                              jb_x64_mem m, uint32_t imm, unsigned ilen)
 {
-    if (jb_x64__bad_regmem(e, reg, m))
-        return;
-    JB_X64__EMIT(e, P, jb_x64__enc(e, P, pfx, rex, opc, reg, m, 1, imm, ilen));
+    if (jb_x64__regbase(reg, m))
+        JB_X64__EMIT(e, P, jb_x64__enc(e, P, pfx, rex, opc, reg, m, 2, imm, ilen));
+    else if (!jb_x64__bad_reg(e, reg) && !jb_x64__bad_mem(e, m))
+        JB_X64__EMIT(e, P, jb_x64__enc(e, P, pfx, rex, opc, reg, m, 1, imm, ilen));
 }
 
 /* Raw bytes (up to 8) of a fixed instruction. */
