@@ -480,8 +480,11 @@ JB__INLINE int jb_emit_reserve(jb_emit *e, size_t n)
                                    "jb_emit_release first");
         return 0;
     }
-    /* lim - cur is below 2 GiB either way (lim = cur after an error) */
-    if (n > INT32_MAX || (intptr_t)(e->jb__lim - (uintptr_t)e->cur) < (intptr_t)n)
+    /* The end first: the test then reuses it. cur + n cannot wrap (n is
+     * below 2 GiB, and user addresses end far below the top of the address
+     * space); lim = cur after an error, so any n > 0 is refused then. */
+    uintptr_t end = (uintptr_t)e->cur + n;
+    if (n > INT32_MAX || end > e->jb__lim)
         return 0;
     e->jb__reserved = 1;
     e->jb__resv_end = e->cur + n;
