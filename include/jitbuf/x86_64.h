@@ -294,10 +294,22 @@ JB__INLINE int jb_x64__bad(jb_emit *e, int cond, const char *what)
     return 1;
 }
 
-JB__INLINE int jb_x64__bad_reg(jb_emit *e, unsigned r)
+/* Is either of two register numbers above 15? One test of a | b, or of the
+ * other alone when one is a constant (a /digit, a fixed register): the
+ * constant's own test folds, the | would not. */
+#if defined(__GNUC__) || defined(__clang__)
+#define JB_X64__ABOVE15(a, b) \
+    (__builtin_constant_p(a) ? (a) > 15 || (b) > 15 \
+     : __builtin_constant_p(b) ? (b) > 15 || (a) > 15 : ((a) | (b)) > 15)
+#else
+#define JB_X64__ABOVE15(a, b) (((a) | (b)) > 15)
+#endif
+
+JB__INLINE int jb_x64__bad_regs(jb_emit *e, unsigned a, unsigned b)
 {
-    return jb_x64__bad(e, r > 15, "x86_64: register number above 15");
+    return jb_x64__bad(e, JB_X64__ABOVE15(a, b), "x86_64: register number above 15");
 }
+JB__INLINE int jb_x64__bad_reg(jb_emit *e, unsigned r) { return jb_x64__bad_regs(e, r, 0); }
 
 /* A valid memory operand? (base a register, rip or a label; index not rsp;
  * scale 1/2/4/8; rip and labels take no index) */
@@ -319,7 +331,7 @@ JB__INLINE int jb_x64__regbase(unsigned reg, jb_x64_mem m)
 {
     int bad_index = m.index != JB_X64_NOREG && (m.index > 15 || m.index == JB_X64_RSP);
     int bad_scale = m.scale != 1 && m.scale != 2 && m.scale != 4 && m.scale != 8;
-    return JB__LIKELY((reg | m.base) < 16) && !bad_index && !bad_scale;
+    return JB__LIKELY(!JB_X64__ABOVE15(reg, m.base)) && !bad_index && !bad_scale;
 }
 
 /* Size-dependent parts of an integer instruction: prefix, REX.W, and
@@ -337,7 +349,7 @@ JB__INLINE void jb_x64__rr(jb_emit *e, jb_type sz, uint32_t opc, uint32_t opc8, 
                            unsigned rm, uint32_t imm, unsigned ilen)
 {
     unsigned s = JB__SIZE(sz);
-    if (jb_x64__bad(e, (reg | rm) > 15 || (unsigned)sz > 7 || (s == 0 && opc8 == JB_X64__NO8),
+    if (jb_x64__bad(e, JB_X64__ABOVE15(reg, rm) || (unsigned)sz > 7 || (s == 0 && opc8 == JB_X64__NO8),
                     "x86_64: register number above 15, a size that is not a jb_type, or "
                     "8 bits for a form that has none"))
         return;
@@ -368,7 +380,7 @@ JB__INLINE void jb_x64__rm(jb_emit *e, unsigned pfx, jb_type sz, uint32_t opc, u
 JB__INLINE void jb_x64__op_r(jb_emit *e, unsigned pfx, unsigned rex, uint32_t opc, unsigned reg,
                              unsigned rm, uint32_t imm, unsigned ilen)
 {
-    if (jb_x64__bad_reg(e, reg | rm))
+    if (jb_x64__bad_regs(e, reg, rm))
         return;
     JB_X64__EMIT(e, P, jb_x64__enc(e, P, pfx, rex, opc, reg, jb_x64_mem_bd((jb_x64_reg)rm, 0), 0,
                                    imm, ilen));
@@ -500,7 +512,9 @@ JB__INLINE void jb_x64__mov64_ri(jb_emit *e, jb_x64_reg dst, int64_t imm)
         else
             jb_x64__bytes(e, (0xb8 + r) | u << 8, 5);
     } else if (imm >= INT32_MIN && imm <= INT32_MAX) {
-        jb_x64__bytes(e, (0x48 | b) | 0xc7u << 8 | (0xc0 | r) << 16 | lo << 24, 7);
+        /* C7 /0 through the general encoder: its ModRM table and separate
+         * store of the immediate take fewer instructions than one word */
+        jb_x64__op_r(e, 0, JB_X64__W, 0xc7, 0, dst, (uint32_t)lo, 4);
     } else {
         uint8_t tmp[16] = {(uint8_t)(0x48 | b), (uint8_t)(0xb8 + r)};
         memcpy(tmp + 2, &u, 8);
@@ -695,7 +709,7 @@ JB__INLINE void jb_x64_count_rr(jb_emit *e, jb_type sz, jb_x64_count op, jb_x64_
     static const uint16_t opc[5] = {0x0fbd, 0x0fbc, 0x0fb8, 0x0fbc, 0x0fbd};
     if (jb_x64__bad(e, (unsigned)op > JB_X64_BSR || JB__SIZE(sz) == 0 || (unsigned)sz > 7,
                     "x86_64: bit counts take 16, 32 or 64 bits and a jb_x64_count") ||
-        jb_x64__bad_reg(e, dst | src))
+        jb_x64__bad_regs(e, dst, src))
         return;
     JB_X64__EMIT(e, P, jb_x64__enc(e, P, JB_X64__SZ_PFX(sz) | (op <= JB_X64_POPCNT ? JB_X64__PF3 : 0),
                                    JB_X64__SZ_W(sz), opc[op], dst, jb_x64_mem_bd(src, 0), 0, 0, 0));
