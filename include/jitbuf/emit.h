@@ -66,6 +66,16 @@ typedef uint32_t jb_label;
 #define JB__UNLIKELY(x) (x)
 #define JB__COLD
 #endif
+/* An error condition, far rarer than __builtin_expect's default 90/10: the
+ * compiler then lays the fast path out straight, its error path aside. */
+#if defined(__has_builtin)
+#if __has_builtin(__builtin_expect_with_probability)
+#define JB__NEVER(x) __builtin_expect_with_probability(!!(x), 0, 0.9999)
+#endif
+#endif
+#ifndef JB__NEVER
+#define JB__NEVER(x) JB__UNLIKELY(x)
+#endif
 
 /* ---- widths ---------------------------------------------------------------- */
 
@@ -470,8 +480,11 @@ JB__INLINE int jb_emit_reserve(jb_emit *e, size_t n)
                                    "jb_emit_release first");
         return 0;
     }
-    /* lim - cur is below 2 GiB either way (lim = cur after an error) */
-    if (n > INT32_MAX || (intptr_t)(e->jb__lim - (uintptr_t)e->cur) < (intptr_t)n)
+    /* The end first: the test then reuses it. cur + n cannot wrap (n is
+     * below 2 GiB, and user addresses end far below the top of the address
+     * space); lim = cur after an error, so any n > 0 is refused then. */
+    uintptr_t end = (uintptr_t)e->cur + n;
+    if (n > INT32_MAX || end > e->jb__lim)
         return 0;
     e->jb__reserved = 1;
     e->jb__resv_end = e->cur + n;

@@ -175,7 +175,8 @@ JB__INLINE uint32_t jb_x64__rmbits(unsigned reg, unsigned rm)
 
 /* One instruction at p: prefixes, REX (rex holds W and JB_X64__REX; R, X,
  * B come from the operands), opcode, ModRM for reg and the register rm
- * (is_mem 0) or memory operand m, then ilen (0, 1, 2, 4) bytes of imm.
+ * (is_mem 0) or memory operand m (is_mem 1; 2: one whose base the caller
+ * knows is a register), then ilen (0, 1, 2, 4) bytes of imm.
  * Returns the end, or p (nothing written) when a label operand failed the
  * cursor. The head (REX, opcode, ModRM, SIB) is built in a register and
  * stored at once, the displacement and the immediate each with one store
@@ -196,19 +197,21 @@ JB__INLINE uint8_t *jb_x64__enc(jb_emit *e, uint8_t *p, unsigned pfx, unsigned r
     }
     unsigned on, base = m.base;
     uint64_t ob = jb_x64__opbytes(opc, &on);
-    if (!is_mem || JB__LIKELY(base < 16)) {
+    if (is_mem != 1 || JB__LIKELY(base < 16)) {
         /* t: R and B, and ModRM mod 11, with the opcode bytes' room */
         uint64_t t = jb_x64__rmbits(reg, base);
         if (on > 1)
             t = (t & 0xffff) | (t & 0xff0000) << 8 * (on - 1);
         unsigned sib = 0, dn = 0, mpos = 8 + 8 * on;
-        uint64_t v = t | ob << 8 | (JB_X64__REX | rex);
+        /* + is | here (t's bits and the constant's do not overlap), and
+         * with the - of the mod bits below folds into one addition */
+        uint64_t v = t + (ob << 8 | (JB_X64__REX | rex));
         int32_t d = m.disp;
         if (is_mem) {
             unsigned b7 = base & 7;
             /* disp bytes: none for [base] (not rbp/r13, which need one), 1 or 4 */
             dn = (d == 0 && b7 != 5) ? 0 : jb_x64__fits8(d) ? 1 : 4;
-            v ^= (uint64_t)(0xc0u ^ ((dn + 1) >> 1) << 6) << mpos;
+            v -= (uint64_t)(0xc0u - (((dn + 1) >> 1) << 6)) << mpos; /* mod 11 -> 00/01/10 */
             if (m.index != JB_X64_NOREG || b7 == 4) {
                 static const uint8_t ss[16] = {0, 0, 1, 0, 2, 0, 0, 0, 3};
                 unsigned idx = m.index == JB_X64_NOREG ? 4u : m.index;
@@ -285,16 +288,28 @@ JB__INLINE uint8_t *jb_x64__enc(jb_emit *e, uint8_t *p, unsigned pfx, unsigned r
 
 JB__INLINE int jb_x64__bad(jb_emit *e, int cond, const char *what)
 {
-    if (JB__LIKELY(!cond))
+    if (JB__NEVER(cond) == 0)
         return 0;
     jb__lib_fail(e, JB_EOPERAND, what);
     return 1;
 }
 
-JB__INLINE int jb_x64__bad_reg(jb_emit *e, unsigned r)
+/* Is either of two register numbers above 15? One test of a | b, or of the
+ * other alone when one is a constant (a /digit, a fixed register): the
+ * constant's own test folds, the | would not. */
+#if defined(__GNUC__) || defined(__clang__)
+#define JB_X64__ABOVE15(a, b) \
+    (__builtin_constant_p(a) ? (a) > 15 || (b) > 15 \
+     : __builtin_constant_p(b) ? (b) > 15 || (a) > 15 : ((a) | (b)) > 15)
+#else
+#define JB_X64__ABOVE15(a, b) (((a) | (b)) > 15)
+#endif
+
+JB__INLINE int jb_x64__bad_regs(jb_emit *e, unsigned a, unsigned b)
 {
-    return jb_x64__bad(e, r > 15, "x86_64: register number above 15");
+    return jb_x64__bad(e, JB_X64__ABOVE15(a, b), "x86_64: register number above 15");
 }
+JB__INLINE int jb_x64__bad_reg(jb_emit *e, unsigned r) { return jb_x64__bad_regs(e, r, 0); }
 
 /* A valid memory operand? (base a register, rip or a label; index not rsp;
  * scale 1/2/4/8; rip and labels take no index) */
@@ -306,6 +321,17 @@ JB__INLINE int jb_x64__bad_mem(jb_emit *e, jb_x64_mem m)
     return jb_x64__bad(e, m.base > JB_X64__LABEL || bad_index || bad_scale,
                        "x86_64: memory operand with a bad base, index (rsp cannot be "
                        "an index; rip and labels take none) or scale");
+}
+
+/* The usual register and memory operands: a register and a register base
+ * (index and scale valid: these fold for constant operands), in one test.
+ * The callers then encode with is_mem 2 (no base test); rip, labels and
+ * every error take the full checks (jb_x64__bad_reg, jb_x64__bad_mem). */
+JB__INLINE int jb_x64__regbase(unsigned reg, jb_x64_mem m)
+{
+    int bad_index = m.index != JB_X64_NOREG && (m.index > 15 || m.index == JB_X64_RSP);
+    int bad_scale = m.scale != 1 && m.scale != 2 && m.scale != 4 && m.scale != 8;
+    return JB__LIKELY(!JB_X64__ABOVE15(reg, m.base)) && !bad_index && !bad_scale;
 }
 
 /* Size-dependent parts of an integer instruction: prefix, REX.W, and
@@ -323,7 +349,7 @@ JB__INLINE void jb_x64__rr(jb_emit *e, jb_type sz, uint32_t opc, uint32_t opc8, 
                            unsigned rm, uint32_t imm, unsigned ilen)
 {
     unsigned s = JB__SIZE(sz);
-    if (jb_x64__bad(e, (reg | rm) > 15 || (unsigned)sz > 7 || (s == 0 && opc8 == JB_X64__NO8),
+    if (jb_x64__bad(e, JB_X64__ABOVE15(reg, rm) || (unsigned)sz > 7 || (s == 0 && opc8 == JB_X64__NO8),
                     "x86_64: register number above 15, a size that is not a jb_type, or "
                     "8 bits for a form that has none"))
         return;
@@ -337,21 +363,24 @@ JB__INLINE void jb_x64__rm(jb_emit *e, unsigned pfx, jb_type sz, uint32_t opc, u
                            unsigned reg, jb_x64_mem m, uint32_t imm, unsigned ilen)
 {
     unsigned s = JB__SIZE(sz);
-    if (jb_x64__bad(e, reg > 15 || (unsigned)sz > 7 || (s == 0 && opc8 == JB_X64__NO8),
-                    "x86_64: register number above 15, a size that is not a jb_type, or "
-                    "8 bits for a form that has none") ||
-        jb_x64__bad_mem(e, m))
+    if (jb_x64__bad(e, (unsigned)sz > 7 || (s == 0 && opc8 == JB_X64__NO8),
+                    "x86_64: a size that is not a jb_type, or 8 bits for a form that has "
+                    "none"))
         return;
     unsigned rex = JB_X64__SZ_W(sz) | JB_X64__BYTE_REX(sz, reg);
-    JB_X64__EMIT(e, P, jb_x64__enc(e, P, pfx | JB_X64__SZ_PFX(sz), rex, s ? opc : opc8, reg, m,
-                                   1, imm, ilen));
+    if (jb_x64__regbase(reg, m))
+        JB_X64__EMIT(e, P, jb_x64__enc(e, P, pfx | JB_X64__SZ_PFX(sz), rex, s ? opc : opc8, reg,
+                                       m, 2, imm, ilen));
+    else if (!jb_x64__bad_reg(e, reg) && !jb_x64__bad_mem(e, m))
+        JB_X64__EMIT(e, P, jb_x64__enc(e, P, pfx | JB_X64__SZ_PFX(sz), rex, s ? opc : opc8, reg,
+                                       m, 1, imm, ilen));
 }
 
 /* Fixed (not size-dependent) forms: SSE, movzx/movsx, lea, call [m]. */
 JB__INLINE void jb_x64__op_r(jb_emit *e, unsigned pfx, unsigned rex, uint32_t opc, unsigned reg,
                              unsigned rm, uint32_t imm, unsigned ilen)
 {
-    if (jb_x64__bad_reg(e, reg | rm))
+    if (jb_x64__bad_regs(e, reg, rm))
         return;
     JB_X64__EMIT(e, P, jb_x64__enc(e, P, pfx, rex, opc, reg, jb_x64_mem_bd((jb_x64_reg)rm, 0), 0,
                                    imm, ilen));
@@ -359,9 +388,10 @@ JB__INLINE void jb_x64__op_r(jb_emit *e, unsigned pfx, unsigned rex, uint32_t op
 JB__INLINE void jb_x64__op_m(jb_emit *e, unsigned pfx, unsigned rex, uint32_t opc, unsigned reg,
                              jb_x64_mem m, uint32_t imm, unsigned ilen)
 {
-    if (jb_x64__bad_reg(e, reg) || jb_x64__bad_mem(e, m))
-        return;
-    JB_X64__EMIT(e, P, jb_x64__enc(e, P, pfx, rex, opc, reg, m, 1, imm, ilen));
+    if (jb_x64__regbase(reg, m))
+        JB_X64__EMIT(e, P, jb_x64__enc(e, P, pfx, rex, opc, reg, m, 2, imm, ilen));
+    else if (!jb_x64__bad_reg(e, reg) && !jb_x64__bad_mem(e, m))
+        JB_X64__EMIT(e, P, jb_x64__enc(e, P, pfx, rex, opc, reg, m, 1, imm, ilen));
 }
 
 /* Raw bytes (up to 8) of a fixed instruction. */
@@ -482,7 +512,9 @@ JB__INLINE void jb_x64__mov64_ri(jb_emit *e, jb_x64_reg dst, int64_t imm)
         else
             jb_x64__bytes(e, (0xb8 + r) | u << 8, 5);
     } else if (imm >= INT32_MIN && imm <= INT32_MAX) {
-        jb_x64__bytes(e, (0x48 | b) | 0xc7u << 8 | (0xc0 | r) << 16 | lo << 24, 7);
+        /* C7 /0 through the general encoder: its ModRM table and separate
+         * store of the immediate take fewer instructions than one word */
+        jb_x64__op_r(e, 0, JB_X64__W, 0xc7, 0, dst, (uint32_t)lo, 4);
     } else {
         uint8_t tmp[16] = {(uint8_t)(0x48 | b), (uint8_t)(0xb8 + r)};
         memcpy(tmp + 2, &u, 8);
@@ -677,7 +709,7 @@ JB__INLINE void jb_x64_count_rr(jb_emit *e, jb_type sz, jb_x64_count op, jb_x64_
     static const uint16_t opc[5] = {0x0fbd, 0x0fbc, 0x0fb8, 0x0fbc, 0x0fbd};
     if (jb_x64__bad(e, (unsigned)op > JB_X64_BSR || JB__SIZE(sz) == 0 || (unsigned)sz > 7,
                     "x86_64: bit counts take 16, 32 or 64 bits and a jb_x64_count") ||
-        jb_x64__bad_reg(e, dst | src))
+        jb_x64__bad_regs(e, dst, src))
         return;
     JB_X64__EMIT(e, P, jb_x64__enc(e, P, JB_X64__SZ_PFX(sz) | (op <= JB_X64_POPCNT ? JB_X64__PF3 : 0),
                                    JB_X64__SZ_W(sz), opc[op], dst, jb_x64_mem_bd(src, 0), 0, 0, 0));

@@ -357,3 +357,28 @@ Test(emit_x64, generated_function_runs)
     jb_region_close(r);
     jb_emit_free(&e);
 }
+
+/* Operands known only at run time take the emitters' one-test fast paths
+ * (a register with a register base; a register with a constant /digit;
+ * mov r64, simm32): each bad one must still fail the cursor with
+ * JB_EOPERAND and write nothing. volatile keeps the compiler from folding
+ * them. (Without the scale test in jb_x64__regbase row 2 is encoded.) */
+Test(emit_x64, runtime_bad_operands_fail, .init = setup, .fini = teardown)
+{
+    static volatile unsigned v[] = {16, 18, 3, 16, 255, 16, 16};
+    for (unsigned r = 0; r < 7; r++) {
+        jb_emit_init(&e, buf, sizeof buf);
+        unsigned x = v[r];
+        switch (r) {
+        case 0: jb_x64_mov_rm(&e, (jb_x64_reg)x, jb_x64_mem_bd(JB_X64_RAX, 8)); break;
+        case 1: jb_x64_mov_mr(&e, jb_x64_mem_bd((jb_x64_reg)x, 8), JB_X64_RAX); break;
+        case 2: jb_x64_mov_rm(&e, JB_X64_RAX, jb_x64_mem_bisd(JB_X64_RBX, JB_X64_RCX, x, 8)); break;
+        case 3: jb_x64_mov_rm(&e, JB_X64_RAX, jb_x64_mem_bisd(JB_X64_RBX, (jb_x64_reg)x, 1, 8)); break;
+        case 4: jb_x64_cmp_ri(&e, (jb_x64_reg)x, 1); break;
+        case 5: jb_x64_mov_ri(&e, (jb_x64_reg)x, -1); break;
+        case 6: jb_x64_add_rr(&e, JB_X64_RAX, (jb_x64_reg)x); break;
+        }
+        cr_assert_eq(e.err, JB_EOPERAND, "row %u accepted", r);
+        cr_assert_eq(jb_emit_size(&e), 0, "row %u wrote bytes", r);
+    }
+}
