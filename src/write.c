@@ -53,7 +53,7 @@ static int overlaps(const void *p, size_t n, const uint8_t *base, size_t len)
  * before the free's fill or, if that claim came first, fails here with
  * JB_ERANGE. Set by one OR: the claimed values (FREEING, and CACHED after
  * it) have the bit already, so the OR leaves a claim intact. */
-_Static_assert((JB__FREEING & JB__PINNED) && (JB__CACHED & JB__PINNED),
+_Static_assert((JB__FREEING & JB__CACHED & JB__PINNED) == JB__PINNED,
                "an OR of PINNED must not change a claimed owner word");
 static inline uint32_t mark(jb__arena *a, uint32_t g)
 {
