@@ -578,6 +578,41 @@ for p, status in (("jit-allowlist", 1), ("jit-allowlist-freeze-late", 0)):
     else:
         checks += [verdict("arm64", (LATEST, CB))]
     report("Plugin-%s.app" % p, a, status, *checks)
+# A dependency that resolves outside the bundle (an absolute path, or
+# @rpath through an LC_RPATH outside it) is loaded from there, even when a
+# bundled copy has that install name (dyld-1378 dyld/Loader.cpp:846-879,
+# JustInTimeLoader.cpp:122-129): the copy's list does not count.
+def set_name(cmd, value, old="libjitbuf"):
+    """The string (holding old) of load command cmd (LC_ID_DYLIB 0xD,
+    LC_LOAD_DYLIB 0xC, LC_RPATH 0x8000001C), rewritten in place: what
+    install_name_tool -id, -change or -rpath writes, without moving the
+    signature (llvm-install-name-tool leaves it unreadable)."""
+    def fn(b):
+        for c, off in load_commands(b):
+            size = struct.unpack_from("<I", b, off + 4)[0]
+            at = off + struct.unpack_from("<I", b, off + 8)[0]
+            if c == cmd and old.encode() in b[at:off + size]:
+                assert len(value) < off + size - at, value
+                b[at:off + size] = value.encode().ljust(off + size - at, b"\0")
+                return
+        raise SystemExit("doctor: FAIL: no load command 0x%x" % cmd)
+    return fn
+
+
+for name, dep, rpath in (("Absolute", "/usr/local/lib/libjitbuf.dylib", None),
+                         ("OutsideRpath", "@rpath/libjitbuf.0.dylib", "/opt/lib")):
+    lib = edit(dylib, "libjitbuf.0.dylib", set_name(0xD, dep))
+    host = edit(os.path.join(OUT, "dylib-host"), name + "-host",
+                set_name(0x8000001C, rpath, "@executable_path") if rpath
+                else set_name(0xC, dep))
+    a = app(name, host, [lib])
+    report(name + ".app", a, 1, verdict("arm64", (LATEST, None)),
+           problem("arm64", "is not the library dyld loads"),
+           images("arm64", lambda ims: len(ims) == 2 and
+                  not ims[1]["linked_at_launch"] and
+                  ims[1].get("dyld_loads_instead") == dep,
+                  "the bundled copy is not loaded"),
+           field("arm64", "jitbuf", dep + " (not in the bundle)"))
 a = app("Binary", os.path.join(OUT, "list-jit"), [], info="binary")
 report("binary Info.plist", a, 0, verdict("arm64", (LATEST, CB)))
 
