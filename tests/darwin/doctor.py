@@ -538,6 +538,50 @@ report("universal-bad", f, 1,
        field("arm64", "ok", False), field("x86_64", "ok", True),
        verdict("arm64", (LATEST, None)), verdict("x86_64", (LATEST, CB)))
 
+# Universal files the kernel refuses to exec although each slice is good
+# (xnu-11417.101.15 bsd/kern/kern_exec.c:809-812, 1414-1419,
+# bsd/kern/mach_fat.c:296-299): edits of the lipo'd file, and a file with
+# more slices than the doctor reads.
+def file_problem(text):
+    return lambda j: (any(text in f["text"] for f in j["findings"]
+                          if f["severity"] == "problem"),
+                      "no file-level problem with %r in %s" % (text, j["findings"]))
+
+
+def fat_arch(i, cputype, subtype):
+    def fn(b):
+        struct.pack_into(">II", b, 8 + 20 * i, cputype, subtype)
+    return fn
+
+
+def fat64(b):
+    n = struct.unpack_from(">I", b, 4)[0]
+    arches = [struct.unpack_from(">IIIII", b, 8 + 20 * i) for i in range(n)]
+    hdr = struct.pack(">II", 0xCAFEBABF, n) + b"".join(
+        struct.pack(">IIQQII", c, s, o, l, a, 0) for c, s, o, l, a in arches)
+    b[:len(hdr)] = hdr
+
+
+uni = os.path.join(OUT, "universal")
+for name, fn, text in (
+        ("universal-swapped", lambda b: (fat_arch(0, 0x100000C, 0)(b),
+                                         fat_arch(1, 0x1000007, 3)(b)),
+         "but its Mach-O header says"),
+        ("universal-dup-arm64", fat_arch(0, 0x100000C, 0),
+         "have the same cputype and cpusubtype"),
+        ("universal-fat64", fat64, "FAT_MAGIC_64")):
+    report(name, edit(uni, name, fn), 1, file_problem(text))
+thin = open(os.path.join(OUT, "list-jit-allowlist"), "rb").read()
+junk = [(7, 0x4000 + 64 * k, 64) for k in range(16)]  # i386, ignored
+body = 0x8000
+f = os.path.join(OUT, "universal-17")
+with open(f, "wb") as o:
+    hdr = struct.pack(">II", 0xCAFEBABE, 17) + b"".join(
+        struct.pack(">IIIII", c, 3, off, n, 6) for c, off, n in junk) + \
+        struct.pack(">IIIII", 0x100000C, 0, body, len(thin), 14)
+    o.write(hdr.ljust(body, b"\0") + thin)
+report("universal-17", f, 1, file_problem("after the first 16 are not checked"))
+
 # ---- damaged or foreign input ------------------------------------------------------
 
 whole = open(os.path.join(OUT, "list-jit"), "rb").read()

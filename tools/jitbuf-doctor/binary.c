@@ -412,16 +412,19 @@ typedef struct {
     size_t n;
 } raw_slice;
 
+enum { MAX_SLICES = 16 };
 typedef struct {
-    raw_slice s[16];
-    int n;
+    raw_slice s[MAX_SLICES];
+    int n, more; /* more: slices past the first MAX_SLICES */
 } raw_slices;
 
 static void collect(void *arg, uint32_t cputype, const uint8_t *p, size_t n)
 {
     raw_slices *r = arg;
-    if (r->n < 16)
+    if (r->n < MAX_SLICES)
         r->s[r->n++] = (raw_slice){cputype, p, n};
+    else
+        r->more++;
 }
 
 /* The slice of file f for cputype, parsed, or -1. */
@@ -723,6 +726,18 @@ int jbd_binary(jbd_node *root, const char *path)
         for (int i = 0; i < r.n; i++)
             if (!analyse(slices, files, n, &r.s[i], fat))
                 ok = 0;
+        if (r.more) {
+            char text[300];
+            snprintf(text, sizeof text,
+                     "%s: %d universal slices after the first %d are not "
+                     "checked, and one of them may be the one a Mac runs",
+                     files[0].name, r.more, MAX_SLICES);
+            jbd_finding(findings, JBD_FAIL, text,
+                        "ship one slice per architecture (arm64, x86_64)");
+            ok = 0;
+        }
+        if (jbd_fat_exec(files[0].p, files[0].n, findings))
+            ok = 0;
     }
     jbd_unload(files, n);
     jbd_bool(root, "ok", ok);

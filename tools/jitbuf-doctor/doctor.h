@@ -63,6 +63,11 @@ typedef struct {
 void jbd_launch_shadowed(const jbd_launch *l, unsigned char *loaded,
                          const char **instead);
 
+/* ---- fat.c: a universal executable of n bytes at p, checked as xnu's
+ * exec checks it; the number of problems put into findings (0 for a thin
+ * file, a library, or one jb__macho_slices cannot read). */
+int jbd_fat_exec(const uint8_t *p, size_t n, jbd_node *findings);
+
 /* ---- the two modes: each fills root and returns the exit status. */
 int jbd_binary(jbd_node *root, const char *path);
 int jbd_machine(jbd_node *root);
