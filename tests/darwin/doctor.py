@@ -439,6 +439,28 @@ report("hardened-list-jit", f, 0, verdict("arm64", (LATEST, CB)),
        field("arm64", "hardened_runtime", True),
        no_finding("arm64", "hardened runtime is off"))
 
+
+
+def second_codedirectory(b):
+    """The signature's second index entry (Zig writes CodeDirectory and
+    XML entitlements) turned into an alternate CodeDirectory (slot 0x1000)
+    that is the same one: two of one hash type, which the kernel rejects
+    (xnu-11417.101.15 bsd/kern/ubc_subr.c:590-594)."""
+    for cmd, off in load_commands(b):
+        if cmd == 0x1D:
+            dataoff = struct.unpack_from("<I", b, off + 8)[0]
+            cd = struct.unpack_from(">II", b, dataoff + 12)
+            assert cd[0] == 0, cd
+            struct.pack_into(">II", b, dataoff + 20, 0x1000, cd[1])
+            return
+    raise SystemExit("doctor: FAIL: no LC_CODE_SIGNATURE to edit")
+
+
+f = edit(os.path.join(OUT, "list-jit"), "two-codedirectories", second_codedirectory)
+report("two-codedirectories", f, 1,
+       problem("arm64", "two CodeDirectories of one hash type"),
+       field("arm64", "hardened_runtime", False))
+
 # ---- platforms: xnu makes an iOS binary's map "alien" (one MAP_JIT),
 # a Mac Catalyst one not (bsd/kern/mach_loader.c:1439-1443) ----------------
 
