@@ -439,6 +439,28 @@ report("hardened-list-jit", f, 0, verdict("arm64", (LATEST, CB)),
        field("arm64", "hardened_runtime", True),
        no_finding("arm64", "hardened runtime is off"))
 
+
+
+def second_codedirectory(b):
+    """The signature's second index entry (Zig writes CodeDirectory and
+    XML entitlements) turned into an alternate CodeDirectory (slot 0x1000)
+    that is the same one: two of one hash type, which the kernel rejects
+    (xnu-11417.101.15 bsd/kern/ubc_subr.c:590-594)."""
+    for cmd, off in load_commands(b):
+        if cmd == 0x1D:
+            dataoff = struct.unpack_from("<I", b, off + 8)[0]
+            cd = struct.unpack_from(">II", b, dataoff + 12)
+            assert cd[0] == 0, cd
+            struct.pack_into(">II", b, dataoff + 20, 0x1000, cd[1])
+            return
+    raise SystemExit("doctor: FAIL: no LC_CODE_SIGNATURE to edit")
+
+
+f = edit(os.path.join(OUT, "list-jit"), "two-codedirectories", second_codedirectory)
+report("two-codedirectories", f, 1,
+       problem("arm64", "two CodeDirectories of one hash type"),
+       field("arm64", "hardened_runtime", False))
+
 # ---- platforms: xnu makes an iOS binary's map "alien" (one MAP_JIT),
 # a Mac Catalyst one not (bsd/kern/mach_loader.c:1439-1443) ----------------
 
@@ -538,6 +560,50 @@ report("universal-bad", f, 1,
        field("arm64", "ok", False), field("x86_64", "ok", True),
        verdict("arm64", (LATEST, None)), verdict("x86_64", (LATEST, CB)))
 
+# Universal files the kernel refuses to exec although each slice is good
+# (xnu-11417.101.15 bsd/kern/kern_exec.c:809-812, 1414-1419,
+# bsd/kern/mach_fat.c:296-299): edits of the lipo'd file, and a file with
+# more slices than the doctor reads.
+def file_problem(text):
+    return lambda j: (any(text in f["text"] for f in j["findings"]
+                          if f["severity"] == "problem"),
+                      "no file-level problem with %r in %s" % (text, j["findings"]))
+
+
+def fat_arch(i, cputype, subtype):
+    def fn(b):
+        struct.pack_into(">II", b, 8 + 20 * i, cputype, subtype)
+    return fn
+
+
+def fat64(b):
+    n = struct.unpack_from(">I", b, 4)[0]
+    arches = [struct.unpack_from(">IIIII", b, 8 + 20 * i) for i in range(n)]
+    hdr = struct.pack(">II", 0xCAFEBABF, n) + b"".join(
+        struct.pack(">IIQQII", c, s, o, l, a, 0) for c, s, o, l, a in arches)
+    b[:len(hdr)] = hdr
+
+
+uni = os.path.join(OUT, "universal")
+for name, fn, text in (
+        ("universal-swapped", lambda b: (fat_arch(0, 0x100000C, 0)(b),
+                                         fat_arch(1, 0x1000007, 3)(b)),
+         "but its Mach-O header says"),
+        ("universal-dup-arm64", fat_arch(0, 0x100000C, 0),
+         "have the same cputype and cpusubtype"),
+        ("universal-fat64", fat64, "FAT_MAGIC_64")):
+    report(name, edit(uni, name, fn), 1, file_problem(text))
+thin = open(os.path.join(OUT, "list-jit-allowlist"), "rb").read()
+junk = [(7, 0x4000 + 64 * k, 64) for k in range(16)]  # i386, ignored
+body = 0x8000
+f = os.path.join(OUT, "universal-17")
+with open(f, "wb") as o:
+    hdr = struct.pack(">II", 0xCAFEBABE, 17) + b"".join(
+        struct.pack(">IIIII", c, 3, off, n, 6) for c, off, n in junk) + \
+        struct.pack(">IIIII", 0x100000C, 0, body, len(thin), 14)
+    o.write(hdr.ljust(body, b"\0") + thin)
+report("universal-17", f, 1, file_problem("after the first 16 are not checked"))
+
 # ---- damaged or foreign input ------------------------------------------------------
 
 whole = open(os.path.join(OUT, "list-jit"), "rb").read()
@@ -578,6 +644,41 @@ for p, status in (("jit-allowlist", 1), ("jit-allowlist-freeze-late", 0)):
     else:
         checks += [verdict("arm64", (LATEST, CB))]
     report("Plugin-%s.app" % p, a, status, *checks)
+# A dependency that resolves outside the bundle (an absolute path, or
+# @rpath through an LC_RPATH outside it) is loaded from there, even when a
+# bundled copy has that install name (dyld-1378 dyld/Loader.cpp:846-879,
+# JustInTimeLoader.cpp:122-129): the copy's list does not count.
+def set_name(cmd, value, old="libjitbuf"):
+    """The string (holding old) of load command cmd (LC_ID_DYLIB 0xD,
+    LC_LOAD_DYLIB 0xC, LC_RPATH 0x8000001C), rewritten in place: what
+    install_name_tool -id, -change or -rpath writes, without moving the
+    signature (llvm-install-name-tool leaves it unreadable)."""
+    def fn(b):
+        for c, off in load_commands(b):
+            size = struct.unpack_from("<I", b, off + 4)[0]
+            at = off + struct.unpack_from("<I", b, off + 8)[0]
+            if c == cmd and old.encode() in b[at:off + size]:
+                assert len(value) < off + size - at, value
+                b[at:off + size] = value.encode().ljust(off + size - at, b"\0")
+                return
+        raise SystemExit("doctor: FAIL: no load command 0x%x" % cmd)
+    return fn
+
+
+for name, dep, rpath in (("Absolute", "/usr/local/lib/libjitbuf.dylib", None),
+                         ("OutsideRpath", "@rpath/libjitbuf.0.dylib", "/opt/lib")):
+    lib = edit(dylib, "libjitbuf.0.dylib", set_name(0xD, dep))
+    host = edit(os.path.join(OUT, "dylib-host"), name + "-host",
+                set_name(0x8000001C, rpath, "@executable_path") if rpath
+                else set_name(0xC, dep))
+    a = app(name, host, [lib])
+    report(name + ".app", a, 1, verdict("arm64", (LATEST, None)),
+           problem("arm64", "is not the library dyld loads"),
+           images("arm64", lambda ims: len(ims) == 2 and
+                  not ims[1]["linked_at_launch"] and
+                  ims[1].get("dyld_loads_instead") == dep,
+                  "the bundled copy is not loaded"),
+           field("arm64", "jitbuf", dep + " (not in the bundle)"))
 a = app("Binary", os.path.join(OUT, "list-jit"), [], info="binary")
 report("binary Info.plist", a, 0, verdict("arm64", (LATEST, CB)))
 

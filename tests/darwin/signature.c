@@ -357,3 +357,79 @@ Test(signature, allowlist_scan_counts_lists)
     cr_assert(a.ignored, "size not a multiple of 8");
     cr_assert_eq(a.read + a.unread, 0);
 }
+
+/* A SuperBlob of CodeDirectories (slot, hashType, flags) and XML or DER
+ * entitlement blobs (slot 5 or 7, empty dicts), parsed. */
+typedef struct {
+    uint32_t slot, hash, flags;
+} sig_blob;
+
+static int superblob_case(const sig_blob *bl, size_t nb, jb__sig *s,
+                          const char **why)
+{
+    static const char xml[] = "<plist><dict></dict></plist>";
+    static const uint8_t der[] = {0x70, 0x05, 0x02, 0x01, 0x01, 0xb0, 0x00};
+    uint8_t b[1024] = {0};
+    uint32_t at = 12 + 8 * (uint32_t)nb;
+    be(b, 0xfade0cc0), be(b + 8, (uint32_t)nb);
+    for (size_t i = 0; i < nb; i++) {
+        be(b + 12 + 8 * i, bl[i].slot), be(b + 16 + 8 * i, at);
+        uint8_t *p = b + at;
+        uint32_t len;
+        if (bl[i].slot == 5) {
+            len = 8 + (uint32_t)strlen(xml);
+            be(p, 0xfade7171), memcpy(p + 8, xml, strlen(xml));
+        } else if (bl[i].slot == 7) {
+            len = 8 + sizeof der;
+            be(p, 0xfade7172), memcpy(p + 8, der, sizeof der);
+        } else { /* a CodeDirectory header: hashType at byte 37 */
+            len = 44;
+            be(p, 0xfade0c02), be(p + 8, 0x20400), be(p + 12, bl[i].flags);
+            p[36] = 32, p[37] = (uint8_t)bl[i].hash;
+        }
+        be(p + 4, len);
+        at += (len + 3) & ~3u;
+    }
+    be(b + 4, at);
+    uint8_t *c = malloc(at);
+    memcpy(c, b, at);
+    int rc = jb__sig_parse(c, at, s, why);
+    free(c);
+    return rc;
+}
+
+/* The kernel takes the CodeDirectory of the best hash type, wherever it
+ * sits (slot 0 or 0x1000-0x1004), and rejects two of one type and two
+ * entitlement blobs of one kind (xnu-11417.101.15 bsd/kern/ubc_subr.c:
+ * 573-594, 604-621). */
+Test(signature, the_kernel_codedirectory_and_duplicate_blobs)
+{
+    jb__sig s;
+    const char *why = NULL;
+    /* codesign's layout: SHA-1 in slot 0, SHA-256 (the one used) after */
+    sig_blob two[] = {{0, 1, 0x2}, {0x1000, 2, 0x10002}};
+    cr_assert_eq(superblob_case(two, 2, &s, &why), 0, "%s", why);
+    cr_assert_eq(s.cd_flags, 0x10002u, "flags 0x%x", s.cd_flags);
+    sig_blob rev[] = {{0, 2, 0x10002}, {0x1001, 1, 0x2}};
+    cr_assert_eq(superblob_case(rev, 2, &s, &why), 0, "%s", why);
+    cr_assert_eq(s.cd_flags, 0x10002u, "flags 0x%x", s.cd_flags);
+    const struct {
+        sig_blob b[3];
+        size_t n;
+        const char *phrase;
+    } bad[] = {
+        {{{0, 2, 0x2}, {0x1000, 2, 0x10002}}, 2, "two CodeDirectories"},
+        {{{0, 2, 0x2}, {5, 0, 0}, {5, 0, 0}}, 3, "two XML entitlements"},
+        {{{0, 2, 0x2}, {7, 0, 0}, {7, 0, 0}}, 3, "two DER entitlements"},
+        {{{0x1004, 2, 0x2}}, 1, NULL}, /* an alternate alone is fine */
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        int rc = superblob_case(bad[i].b, bad[i].n, &s, &why);
+        if (!bad[i].phrase) {
+            cr_assert_eq(rc, 0, "case %zu: %s", i, why);
+            continue;
+        }
+        cr_assert_eq(rc, -1, "case %zu", i);
+        cr_assert(strstr(why, bad[i].phrase), "case %zu: %s", i, why);
+    }
+}

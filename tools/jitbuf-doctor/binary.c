@@ -30,6 +30,8 @@ typedef struct {
     image img[MAX_IMAGES];
     uint32_t n;
     unsigned char scratch[MAX_IMAGES];
+    unsigned char loaded[MAX_IMAGES];  /* launch.c's: by path */
+    const char *instead[MAX_IMAGES];   /* launch.c's: never loaded */
     jbd_node *images;   /* the report's "images" array, or NULL */
     jbd_node *findings; /* the slice's findings */
     int allowlist, arm64, freeze_late;
@@ -39,10 +41,13 @@ static const char *const cb_names[3] = {"_jb_apple_write_copy",
                                         "_jb_apple_write_patch",
                                         "_jb_apple_write_fill"};
 
+/* A bundled library that dyld does not load for the dependency carrying
+ * its install name is left out of the shared rules (launch.c). */
 static int acc_image(void *arg, uint32_t i, jb__macho *m)
 {
-    *m = ((slice *)arg)->img[i].m;
-    return 0;
+    const slice *s = arg;
+    *m = s->img[i].m;
+    return s->instead[i] ? -1 : 0;
 }
 static const char *acc_name(void *arg, uint32_t i)
 {
@@ -224,6 +229,50 @@ static void acc_report(void *arg, uint32_t i, const jb__dw_image_list *l)
     }
 }
 
+/* The bundled libraries dyld does not load (launch.c): into the report,
+ * each with the dependency dyld loads instead. A problem when it is
+ * jitbuf or has an allowlist: what runs is not what was checked. */
+static void shadowed(slice *s)
+{
+    for (uint32_t i = 1; i < s->n; i++) {
+        const char *dep = s->instead[i];
+        if (!dep)
+            continue;
+        const jb__macho *m = &s->img[i].m;
+        size_t size;
+        uint64_t a;
+        int list = acc_section(s, i, m, &size) != NULL;
+        int jitbuf = jb__macho_symbol_addr(m, "_jb_region_open", &a) == 0;
+        jbd_node *o = jbd_object(s->images, NULL);
+        jbd_str(o, "name", s->img[i].name);
+        jbd_str(o, "kind", "library");
+        jbd_bool(o, "linked_at_launch", 0);
+        jbd_bool(o, "os_reads_its_list", 0);
+        jbd_str(o, "allowlist", list ? "not read: dyld loads another file"
+                                     : "none");
+        jbd_str(o, "dyld_loads_instead", dep);
+        char text[900];
+        snprintf(text, sizeof text,
+                 "%s is not the library dyld loads: a launch dependency "
+                 "names %s, its install name, and dyld loads that path, "
+                 "outside the bundle (dyld-1378 dyld/Loader.cpp:846-879, "
+                 "982-987); an install name matches only an image already "
+                 "loaded (dyld/JustInTimeLoader.cpp:122-129), and nothing "
+                 "loads this copy by its path. %s",
+                 s->img[i].name, dep,
+                 jitbuf || list
+                     ? "The jitbuf and allowlist dyld would load cannot be "
+                       "checked here, and on a Mac without that file the "
+                       "app does not start"
+                     : "On a Mac without that file the app does not start");
+        jbd_finding(s->findings, jitbuf || list ? JBD_FAIL : JBD_WARN, text,
+                    "name it by @rpath: install_name_tool -id "
+                    "@rpath/NAME on the library and -change DEP "
+                    "@rpath/NAME on the executable, with LC_RPATH "
+                    "@executable_path/../Frameworks (-add_rpath)");
+    }
+}
+
 /* ---- the verdict: what jb_region_open does, on each macOS --------------- */
 
 #define V(maj, min) ((uint32_t)(maj) << 16 | (uint32_t)(min) << 8)
@@ -363,16 +412,19 @@ typedef struct {
     size_t n;
 } raw_slice;
 
+enum { MAX_SLICES = 16 };
 typedef struct {
-    raw_slice s[16];
-    int n;
+    raw_slice s[MAX_SLICES];
+    int n, more; /* more: slices past the first MAX_SLICES */
 } raw_slices;
 
 static void collect(void *arg, uint32_t cputype, const uint8_t *p, size_t n)
 {
     raw_slices *r = arg;
-    if (r->n < 16)
+    if (r->n < MAX_SLICES)
         r->s[r->n++] = (raw_slice){cputype, p, n};
+    else
+        r->more++;
 }
 
 /* The slice of file f for cputype, parsed, or -1. */
@@ -398,7 +450,8 @@ static const char *find_jitbuf(const slice *s, int *callback_api)
     *callback_api = 1; /* unless shown otherwise */
     for (uint32_t i = 0; i < s->n; i++) {
         const jb__macho *m = &s->img[i].m;
-        if (jb__macho_symbol_addr(m, "_jb_region_open", &a) == 0) {
+        if (!s->instead[i] &&
+            jb__macho_symbol_addr(m, "_jb_region_open", &a) == 0) {
             *callback_api = jb__macho_symbol_addr(m, cb_names[0], &a) == 0;
             snprintf(where, sizeof where, "%s %s",
                      i ? "in" : "linked statically into", s->img[i].name);
@@ -535,6 +588,11 @@ static int analyse(jbd_node *slices, const jbd_file *files, size_t nfiles,
     for (size_t f = 1; f < nfiles && s.n < MAX_IMAGES; f++)
         if (slice_of(&files[f], raw->cputype, &s.img[s.n].m) == 0)
             s.img[s.n++].name = files[f].name;
+    const jb__macho *ms[MAX_IMAGES];
+    const char *names[MAX_IMAGES];
+    for (uint32_t i = 0; i < s.n; i++)
+        ms[i] = &s.img[i].m, names[i] = s.img[i].name;
+    jbd_launch_shadowed(&(jbd_launch){s.n, ms, names}, s.loaded, s.instead);
 
     uint32_t platform = 0, minos = jb__macho_minos(m, &platform);
     char v[16] = "";
@@ -584,6 +642,7 @@ static int analyse(jbd_node *slices, const jbd_file *files, size_t nfiles,
                         acc_report};
     size_t total = 0;
     int listed = jb__dw_listed(&im, &r, &total);
+    shadowed(&s);
     jbd_bool(o, "jitbuf_callbacks_read_by_os", listed == 0);
     if (total > JB__ALLOWLIST_CAPACITY && s.allowlist && s.arm64) {
         char text[300];
@@ -667,6 +726,18 @@ int jbd_binary(jbd_node *root, const char *path)
         for (int i = 0; i < r.n; i++)
             if (!analyse(slices, files, n, &r.s[i], fat))
                 ok = 0;
+        if (r.more) {
+            char text[300];
+            snprintf(text, sizeof text,
+                     "%s: %d universal slices after the first %d are not "
+                     "checked, and one of them may be the one a Mac runs",
+                     files[0].name, r.more, MAX_SLICES);
+            jbd_finding(findings, JBD_FAIL, text,
+                        "ship one slice per architecture (arm64, x86_64)");
+            ok = 0;
+        }
+        if (jbd_fat_exec(files[0].p, files[0].n, findings))
+            ok = 0;
     }
     jbd_unload(files, n);
     jbd_bool(root, "ok", ok);

@@ -9,6 +9,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "os/darwin/macho.h"
+
 /* ---- out.c: a report is a tree of objects, arrays and scalars, printed
  * as JSON or as indented text. Keys are ASCII; values may be anything. */
 typedef struct jbd_node jbd_node;
@@ -46,6 +48,25 @@ enum { JBD_MAX_FILES = 64 };
 size_t jbd_load(const char *path, jbd_file *files, jbd_node *findings,
                 int *bundle);
 void jbd_unload(jbd_file *files, size_t n);
+
+/* ---- launch.c: n images of one architecture (0: the main executable),
+ * each with its path in the bundle. */
+typedef struct {
+    uint32_t n;
+    const jb__macho *const *m;
+    const char *const *name;
+} jbd_launch;
+/* loaded[k]: dyld loads image k at launch by a path it resolves to;
+ * instead[k]: image k is loaded by nothing, but a launch dependency
+ * carries its install name and resolves outside the bundle (that
+ * dependency, which dyld loads instead), or NULL. */
+void jbd_launch_shadowed(const jbd_launch *l, unsigned char *loaded,
+                         const char **instead);
+
+/* ---- fat.c: a universal executable of n bytes at p, checked as xnu's
+ * exec checks it; the number of problems put into findings (0 for a thin
+ * file, a library, or one jb__macho_slices cannot read). */
+int jbd_fat_exec(const uint8_t *p, size_t n, jbd_node *findings);
 
 /* ---- the two modes: each fills root and returns the exit status. */
 int jbd_binary(jbd_node *root, const char *path);

@@ -67,6 +67,8 @@ enum {
     CSSLOT_CODEDIRECTORY = 0,                   /* :110 */
     CSSLOT_ENTITLEMENTS = 5,                    /* :115 */
     CSSLOT_DER_ENTITLEMENTS = 7,                /* :116 */
+    CSSLOT_ALTERNATE_CODEDIRECTORIES = 0x1000,  /* :122-124, five slots */
+    CSSLOT_ALTERNATE_CODEDIRECTORY_LIMIT = 0x1005,
 };
 
 static int ent_index(const uint8_t *key, size_t n)
@@ -252,6 +254,19 @@ static int der_entitlements(const uint8_t *p, size_t n, unsigned *ents,
     return 0;
 }
 
+/* The kernel's preference among CodeDirectories (xnu-11417.101.15
+ * bsd/kern/ubc_subr.c:226-245): SHA-1 < SHA-256 truncated < SHA-256 <
+ * SHA-384 (hashType, byte 37: cs_blobs.h:223); 0 for any other, or a
+ * CodeDirectory too short to say. */
+static int cd_rank(const uint8_t *cd, uint32_t len)
+{
+    static const uint8_t order[] = {1, 3, 2, 4};
+    for (int r = 0; len >= 38 && r < 4; r++)
+        if (cd[37] == order[r])
+            return r + 1;
+    return 0;
+}
+
 int jb__sig_parse(const uint8_t *blob, size_t n, jb__sig *out,
                   const char **why)
 {
@@ -263,7 +278,7 @@ int jb__sig_parse(const uint8_t *blob, size_t n, jb__sig *out,
         return fail(why, "the SuperBlob's length runs past its bytes");
     if (count > (length - 12) / 8)
         return fail(why, "the SuperBlob's index runs past its length");
-    int have_cd = 0;
+    int best = -1; /* the rank of the CodeDirectory the kernel uses */
     for (uint32_t i = 0; i < count; i++) {
         uint32_t type = be32(blob + 12 + 8 * i), off = be32(blob + 16 + 8 * i);
         if (off > length || length - off < 8)
@@ -273,26 +288,48 @@ int jb__sig_parse(const uint8_t *blob, size_t n, jb__sig *out,
         if (blen < 8 || blen > length - off)
             return fail(why, "a blob's length runs past the SuperBlob");
         int rc = 0;
-        if (type == CSSLOT_CODEDIRECTORY) {
+        /* slot 0 and the alternates: the kernel takes the best hash type
+         * and rejects two of one type (ubc_subr.c:573-594) */
+        if (type == CSSLOT_CODEDIRECTORY ||
+            (type >= CSSLOT_ALTERNATE_CODEDIRECTORIES &&
+             type < CSSLOT_ALTERNATE_CODEDIRECTORY_LIMIT)) {
             if (magic != CSMAGIC_CODEDIRECTORY || blen < 16)
-                return fail(why, "slot 0 is not a CodeDirectory");
-            out->cd_flags = be32(b + 12);
-            have_cd = 1;
+                return fail(why, type ? "an alternate CodeDirectory slot "
+                                        "holds no CodeDirectory"
+                                      : "slot 0 is not a CodeDirectory");
+            int rank = cd_rank(b, blen);
+            if (rank == best)
+                return fail(why, "two CodeDirectories of one hash type, "
+                                 "which the kernel rejects (EBADEXEC, "
+                                 "xnu-11417.101.15 bsd/kern/ubc_subr.c:"
+                                 "590-594)");
+            if (rank > best) {
+                best = rank;
+                out->cd_flags = be32(b + 12);
+            }
         } else if (type == CSSLOT_ENTITLEMENTS) {
             if (magic != CSMAGIC_EMBEDDED_ENTITLEMENTS)
                 return fail(why, "slot 5 is not an XML entitlements blob");
+            if (out->xml)
+                return fail(why, "two XML entitlements blobs, which the "
+                                 "kernel rejects (EBADEXEC, xnu-11417.101.15 "
+                                 "bsd/kern/ubc_subr.c:604-612)");
             out->xml = 1;
             rc = xml_entitlements(b + 8, blen - 8, &out->ents, why);
         } else if (type == CSSLOT_DER_ENTITLEMENTS) {
             if (magic != CSMAGIC_EMBEDDED_DER_ENTITLEMENTS)
                 return fail(why, "slot 7 is not a DER entitlements blob");
+            if (out->der)
+                return fail(why, "two DER entitlements blobs, which the "
+                                 "kernel rejects (EBADEXEC, xnu-11417.101.15 "
+                                 "bsd/kern/ubc_subr.c:613-621)");
             out->der = 1;
             rc = der_entitlements(b + 8, blen - 8, &out->ents, why);
         }
         if (rc < 0)
             return rc;
     }
-    if (!have_cd)
+    if (best < 0)
         return fail(why, "the signature has no CodeDirectory");
     return 0;
 }
