@@ -26,7 +26,7 @@ extern const char *const jb__ent_names[JB__ENT_COUNT];
 
 /* What one embedded signature says. */
 typedef struct {
-    uint32_t cd_flags;  /* CodeDirectory flags (slot 0) */
+    uint32_t cd_flags;  /* flags of the CodeDirectory the kernel uses */
     unsigned ents;      /* bit (1u << JB__ENT_*) per entitlement set true */
     int xml, der;       /* which entitlement blobs were present */
 } jb__sig;
