@@ -344,8 +344,17 @@ static int open_all(state *s)
         s->wx = JB_WX_DUALMAP;
     if (s->shared && (c & 8)) { /* a second pool on the same region */
         jb_options any = {0, JB_WX_AUTO, JB_OPEN_NO_ENV};
-        if (jb_region_open(&s->h[1], &any))
-            die("a second pool failed", -1);
+        int rc = jb_region_open(&s->h[1], &any);
+        if (s->wx == JB_WX_RWX) {
+            /* auto promises W^X: it refuses an rwx region and changes
+             * nothing; rwx asked for by name joins it */
+            if (rc != JB_EBUSY || s->h[1])
+                die("auto joined an rwx region", rc);
+            any.wx = JB_WX_RWX;
+            rc = jb_region_open(&s->h[1], &any);
+        }
+        if (rc)
+            die("a second pool failed", rc);
     }
     return 0;
 }
