@@ -197,14 +197,21 @@ static const pthread_jit_write_callback_t jb_only[] = {JB_APPLE_WRITE_CALLBACKS,
                                                         NULL};
 static const pthread_jit_write_callback_t host_only[] = {listed_cb, NULL};
 
+/* Allowlisted, the executable listing only a callback of the host's. */
+static jbm_config host_listed(void)
+{
+    jbm_config c = allowlisted;
+    c.main_list = host_only;
+    c.main_n = 2;
+    return c;
+}
+
 Test(darwin_model, rule_odd_sized_and_shared_cache_sections_are_skipped)
 {
     jbm_image odd = {"libodd.dylib", NULL, jb_only, 4, 4, 0, 0, NULL, NULL};
     jbm_image cached = {"libcached.dylib", NULL, jb_only, 4, 0, 0, 1, NULL, NULL};
     jbm_image both[] = {odd, cached};
-    jbm_config c = allowlisted;
-    c.main_list = host_only;
-    c.main_n = 2;
+    jbm_config c = host_listed();
     c.launch = both;
     c.nlaunch = 2;
     with(&c);
@@ -424,9 +431,7 @@ Test(darwin_model, two_lists_in_one_image_refused_at_open)
 Test(darwin_model, lists_the_os_skips_are_refused)
 {
     jbm_image odd = {"libodd.dylib", NULL, jb_only, 4, 4, 0, 0, NULL, NULL};
-    jbm_config c = allowlisted;
-    c.main_list = host_only;
-    c.main_n = 2;
+    jbm_config c = host_listed();
     c.launch = &odd;
     c.nlaunch = 1;
     with(&c);
@@ -437,9 +442,7 @@ Test(darwin_model, lists_the_os_skips_are_refused)
 
 Test(darwin_model, unlisted_jitbuf_callbacks_refused_at_open)
 {
-    jbm_config c = allowlisted;
-    c.main_list = host_only;
-    c.main_n = 2;
+    jbm_config c = host_listed();
     with(&c);
     cr_assert_eq(open_rc(JB_WX_AUTO, JB_OPEN_APPLE_ALLOWLIST), JB_EPERM);
     const char *e = jb_last_error();
@@ -452,9 +455,7 @@ Test(darwin_model, unlisted_jitbuf_callbacks_refused_at_open)
 Test(darwin_model, model_kills_what_jitbuf_refused, .signal = SIGTRAP)
 {
     /* The refusal above is needed: that write would be killed. */
-    jbm_config c = allowlisted;
-    c.main_list = host_only;
-    c.main_n = 2;
+    jbm_config c = host_listed();
     with(&c);
     uint64_t junk[8] = {0};
     pthread_jit_write_with_callback_np(jb_apple_write_copy, junk);
@@ -465,9 +466,7 @@ static const char *const links_jitbuf[] = {"@rpath/libjitbuf.0.dylib", NULL};
 Test(darwin_model, dylib_linked_at_launch_is_honoured)
 {
     jbm_image lib = {"@rpath/libjitbuf.0.dylib", NULL, jb_only, 4, 0, 0, 0, NULL, NULL};
-    jbm_config c = allowlisted;
-    c.main_list = host_only;
-    c.main_n = 2;
+    jbm_config c = host_listed();
     c.main_deps = links_jitbuf;
     c.launch = &lib;
     c.nlaunch = 1;
@@ -480,9 +479,7 @@ Test(darwin_model, dylib_linked_at_launch_is_honoured)
 Test(darwin_model, dlopened_dylib_is_refused_without_freeze_late)
 {
     jbm_image lib = {"@rpath/libjitbuf.0.dylib", NULL, jb_only, 4, 0, 0, 0, NULL, NULL};
-    jbm_config c = allowlisted;
-    c.main_list = host_only;
-    c.main_n = 2;
+    jbm_config c = host_listed();
     with(&c);
     jbm_dlopen(&lib);
     cr_assert(!jbm_allowed(jb_apple_write_copy), "the OS ignores it");
@@ -513,15 +510,6 @@ Test(darwin_model, dlopened_dylib_counts_under_freeze_late)
  * REEXPORT_, _UPWARD_; not LC_LAZY_LOAD_DYLIB), matched by install name or
  * by the path dyld loaded (dyld/Loader.cpp:1303-1340). */
 enum { LC_LAZY = 0x20, LC_WEAK = 0x80000018, LC_UPWARD = 0x80000023 };
-
-/* Allowlisted, the executable listing only a callback of the host's. */
-static jbm_config host_listed(void)
-{
-    jbm_config c = allowlisted;
-    c.main_list = host_only;
-    c.main_n = 2;
-    return c;
-}
 
 /* Fails when LC_LOAD_UPWARD_DYLIB is not a launch dependency (refused as
  * if dlopen'd). */
