@@ -113,21 +113,6 @@ static edit *new_record(size_t size, int staged)
     return e;
 }
 
-/* With the arena lock held, pin the live block at g of pool (the PINNED
- * bit of its owner word) while its record is made: a free that claims
- * blocks without the arena lock (jb__cache_free) then fails its claim and
- * takes the locked path, which waits for the lock. 1 if this call pinned
- * it, 0 if a write window had, -1 if such a free claimed it first. */
-static int hold(jb__arena *a, uint32_t pool, uint32_t g)
-{
-    uint32_t want = pool;
-    if (__atomic_compare_exchange_n(&a->heap.next[g], &want,
-                                    pool | JB__PINNED, 0, __ATOMIC_ACQUIRE,
-                                    __ATOMIC_RELAXED))
-        return 1;
-    return want == (pool | JB__PINNED) ? 0 : -1;
-}
-
 int jb_begin(jb_region *r, void *exec, size_t len, unsigned flags,
              void **writable)
 {
@@ -187,12 +172,10 @@ int jb_begin(jb_region *r, void *exec, size_t len, unsigned flags,
                                 size);
             continue;
         }
-        int held = hold(a, h->pool, g);
-        if (held < 0) {
-            rc = jb__fail(JB_ERANGE, "jb_begin: the block at %p was freed by "
-                                     "another thread just now; allocate a "
-                                     "block with jb_alloc first",
-                          (void *)block);
+        /* Pinned while its record is made (jb__hold). */
+        uint32_t was = jb__hold(a, g);
+        if ((was & ~JB__PINNED) != h->pool) {
+            rc = jb__freed_now("jb_begin", a, g);
             break;
         }
         if (!e) {
@@ -218,9 +201,7 @@ int jb_begin(jb_region *r, void *exec, size_t len, unsigned flags,
         if (e->stage)
             memcpy(e->stage + off, exec, len);
         *writable = e->stage ? e->stage + off : alias + off;
-        if (held)
-            __atomic_fetch_and(&a->heap.next[g], ~JB__PINNED,
-                               __ATOMIC_RELEASE);
+        jb__unhold(a, g, was);
         break;
     }
     jb__lock_release(&edit_lock);

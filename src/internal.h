@@ -48,8 +48,9 @@ static inline void jb__lock_release(jb__lock *l)
 #define JB__FREEING 0xfffffffeu /* claimed by the jb_free that fills it */
 #define JB__PINNED 0x40000000u  /* inside an open jb_write_with window: not
                                    freed until it closes (also set by
-                                   jb_begin, under the arena lock, while
-                                   it makes the block's edit record) */
+                                   jb_write, jb_patch and jb_begin, under
+                                   the arena lock, while they write or make
+                                   the block's edit record) */
 
 /* The caches (cache.c) read block metadata, and write the owner and byte
  * size of blocks they hold, under a slot lock only; so every word that can
@@ -201,6 +202,29 @@ int jb__free_pool(jb__arena *a, uint32_t pool);
  * sentence that names fn. The one validation every write path shares. */
 int jb__locate(const jb__handle *h, const char *fn, const void *p, size_t n,
                uint32_t *block);
+/* With the arena lock held, after jb__locate found the block at g live
+ * and h's: pin it (set PINNED) and return the owner word as it was (its
+ * PINNED bit set if a window has the block already). jb_free's cache path
+ * claims the owner word without the arena lock, and only from the bare
+ * pool value: a pinned block sends it to the locked path, which waits for
+ * the lock, so what the caller does before jb__unhold is wholly before
+ * the free; if that claim came first, the word is not h's pool and the
+ * caller fails with jb__freed_now. One OR: the claimed values (FREEING,
+ * and CACHED after it) have the bit already, so it leaves a claim intact.
+ * jb__unhold puts the word back: nothing else changes a pinned word while
+ * the arena lock is held. */
+_Static_assert((JB__FREEING & JB__CACHED & JB__PINNED) == JB__PINNED,
+               "an OR of PINNED must not change a claimed owner word");
+static inline uint32_t jb__hold(jb__arena *a, uint32_t g)
+{
+    return __atomic_fetch_or(&a->heap.next[g], JB__PINNED, __ATOMIC_ACQUIRE);
+}
+static inline void jb__unhold(jb__arena *a, uint32_t g, uint32_t was)
+{
+    __atomic_store_n(&a->heap.next[g], was, __ATOMIC_RELEASE);
+}
+/* JB_ERANGE, for a block jb__hold found claimed by a free; names fn. */
+int jb__freed_now(const char *fn, jb__arena *a, uint32_t g);
 /* 0 if the region's code may be changed, else JB_EOS with a sentence that
  * names fn and why (a failed fork copy, a failed close). */
 int jb__check_usable(const jb__arena *a, const char *fn);

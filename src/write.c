@@ -44,26 +44,9 @@ static int overlaps(const void *p, size_t n, const uint8_t *base, size_t len)
     return base && a < b + len && b < a + n;
 }
 
-/* Set the PINNED bit of the block at g, which jb__locate has just found
- * live and the caller's, arena lock held; returns the word before (its
- * PINNED bit set if a window has the block). jb_free's cache path claims
- * the owner word without the arena lock, and only from the bare pool
- * value: a pinned block sends it
- * to the locked path, which waits for the lock, so a write is wholly
- * before the free's fill or, if that claim came first, fails here with
- * JB_ERANGE. Set by one OR: the claimed values (FREEING, and CACHED after
- * it) have the bit already, so the OR leaves a claim intact. */
-_Static_assert((JB__FREEING & JB__CACHED & JB__PINNED) == JB__PINNED,
-               "an OR of PINNED must not change a claimed owner word");
-static inline uint32_t mark(jb__arena *a, uint32_t g)
-{
-    return __atomic_fetch_or(&a->heap.next[g], JB__PINNED, __ATOMIC_ACQUIRE);
-}
-
-/* The sentence for a block that mark found claimed by a free. */
-static __attribute__((noinline, cold)) int freed_now(const char *fn,
-                                                      jb__arena *a,
-                                                      uint32_t g)
+/* Out of line: the sentence is never on the hot path. */
+__attribute__((noinline, cold)) int jb__freed_now(const char *fn,
+                                                  jb__arena *a, uint32_t g)
 {
     return jb__fail(JB_ERANGE, "%s: the block at %p was freed by another "
                                "thread just now; allocate a block with "
@@ -76,8 +59,8 @@ static __attribute__((noinline, cold)) int freed_now(const char *fn,
  * while the callback may still write it. */
 static int pin(jb__handle *h, jb__pin *p, uint32_t g)
 {
-    if ((mark(h->a, g) & ~JB__PINNED) != h->pool)
-        return freed_now("jb_write_with", h->a, g);
+    if ((jb__hold(h->a, g) & ~JB__PINNED) != h->pool)
+        return jb__freed_now("jb_write_with", h->a, g);
     p->g = g;
     p->next = h->a->pins;
     h->a->pins = p;
@@ -92,15 +75,13 @@ static int submit(jb__handle *h, const char *fn, void *exec, jb__wop *op)
     uint32_t g;
     int rc = jb__locate(h, fn, exec, op->len, &g);
     uint32_t old = 0;
-    if (rc == 0 && ((old = mark(a, g)) & ~JB__PINNED) != h->pool)
-        rc = freed_now(fn, a, g);
+    if (rc == 0 && ((old = jb__hold(a, g)) & ~JB__PINNED) != h->pool)
+        rc = jb__freed_now(fn, a, g);
     if (rc == 0) {
         op->off = (size_t)((uint8_t *)exec - a->map.exec);
         rc = jb__within(fn, a->map.st->write(&a->map, op));
         atomic_fetch_add_explicit(&a->windows, 1, memory_order_relaxed);
-        /* Nothing else changes a pinned word while the arena lock is
-         * held (the cache path's claim fails on it): put it back. */
-        __atomic_store_n(&a->heap.next[g], old, __ATOMIC_RELEASE);
+        jb__unhold(a, g, old);
     }
     jb__lock_release(&a->lock);
     if (rc == 0)
