@@ -173,8 +173,8 @@ int jb_begin(jb_region *r, void *exec, size_t len, unsigned flags,
             continue;
         }
         /* Pinned while its record is made (jb__hold). */
-        uint32_t was = jb__hold(a, g);
-        if ((was & ~JB__PINNED) != h->pool) {
+        uint32_t was;
+        if (!jb__hold(a, g, h->pool, &was)) {
             rc = jb__freed_now("jb_begin", a, g);
             break;
         }

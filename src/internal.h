@@ -203,21 +203,29 @@ int jb__free_pool(jb__arena *a, uint32_t pool);
 int jb__locate(const jb__handle *h, const char *fn, const void *p, size_t n,
                uint32_t *block);
 /* With the arena lock held, after jb__locate found the block at g live
- * and h's: pin it (set PINNED) and return the owner word as it was (its
- * PINNED bit set if a window has the block already). jb_free's cache path
- * claims the owner word without the arena lock, and only from the bare
- * pool value: a pinned block sends it to the locked path, which waits for
- * the lock, so what the caller does before jb__unhold is wholly before
- * the free; if that claim came first, the word is not h's pool and the
- * caller fails with jb__freed_now. One OR: the claimed values (FREEING,
- * and CACHED after it) have the bit already, so it leaves a claim intact.
- * jb__unhold puts the word back: nothing else changes a pinned word while
- * the arena lock is held. */
-_Static_assert((JB__FREEING & JB__CACHED & JB__PINNED) == JB__PINNED,
-               "an OR of PINNED must not change a claimed owner word");
-static inline uint32_t jb__hold(jb__arena *a, uint32_t g)
+ * and pool's: pin it (set PINNED), 1 and *was the owner word as it was
+ * (its PINNED bit set if a window has the block already); 0, changing
+ * nothing, if the word is no longer pool's. jb_free's cache path frees,
+ * and its cache alloc hands out again, without the arena lock, so the
+ * block may have been freed, and even re-allocated by another pool,
+ * since jb__locate: hence a CAS from the exact values, never a blind OR
+ * (which would pin another pool's block for good). The cache's claim is
+ * made only from the bare pool value, so a pinned block sends a free to
+ * the locked path, which waits for the lock: what the caller does before
+ * jb__unhold is wholly before the free. jb__unhold puts the word back:
+ * nothing else changes a pinned word while the arena lock is held. */
+static inline int jb__hold(jb__arena *a, uint32_t g, uint32_t pool,
+                           uint32_t *was)
 {
-    return __atomic_fetch_or(&a->heap.next[g], JB__PINNED, __ATOMIC_ACQUIRE);
+    uint32_t old = pool;
+    if (__atomic_compare_exchange_n(&a->heap.next[g], &old,
+                                    pool | JB__PINNED, 0, __ATOMIC_ACQUIRE,
+                                    __ATOMIC_RELAXED) ||
+        old == (pool | JB__PINNED)) {
+        *was = old;
+        return 1;
+    }
+    return 0;
 }
 static inline void jb__unhold(jb__arena *a, uint32_t g, uint32_t was)
 {

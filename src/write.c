@@ -59,7 +59,8 @@ __attribute__((noinline, cold)) int jb__freed_now(const char *fn,
  * while the callback may still write it. */
 static int pin(jb__handle *h, jb__pin *p, uint32_t g)
 {
-    if ((jb__hold(h->a, g) & ~JB__PINNED) != h->pool)
+    uint32_t was;
+    if (!jb__hold(h->a, g, h->pool, &was))
         return jb__freed_now("jb_write_with", h->a, g);
     p->g = g;
     p->next = h->a->pins;
@@ -75,7 +76,7 @@ static int submit(jb__handle *h, const char *fn, void *exec, jb__wop *op)
     uint32_t g;
     int rc = jb__locate(h, fn, exec, op->len, &g);
     uint32_t old = 0;
-    if (rc == 0 && ((old = jb__hold(a, g)) & ~JB__PINNED) != h->pool)
+    if (rc == 0 && !jb__hold(a, g, h->pool, &old))
         rc = jb__freed_now(fn, a, g);
     if (rc == 0) {
         op->off = (size_t)((uint8_t *)exec - a->map.exec);

@@ -528,6 +528,63 @@ static void writes_race_a_small_free(void)
     }
 }
 
+/* A stale writer on a block that was freed and handed to another pool
+ * fails (JB_ERANGE or JB_EFOREIGN) and changes nothing: the new owner can
+ * free its block. (A pin set without checking the owner word left it
+ * pinned for good: jb_free said JB_EBUSY with no window open.) */
+typedef struct {
+    jb_region *r;
+    _Atomic(uint8_t *) cur;
+    atomic_int stop;
+    int kind; /* 0 jb_write, 1 jb_patch */
+} stale;
+
+static void *stale_writer(void *p)
+{
+    stale *w = p;
+    uint8_t b[64];
+    memset(b, 0x41, sizeof b);
+    while (!atomic_load(&w->stop)) {
+        uint8_t *t = atomic_load(&w->cur);
+        if (!t) continue;
+        if (w->kind == 0) jb_write(w->r, t, b, sizeof b);
+        else jb_patch(w->r, t, 0x4141414141414141u, 8);
+    }
+    return NULL;
+}
+
+static void stale_writes_leave_the_new_owner_free(void)
+{
+    static const char *const kinds[] = {"stale jb_write", "stale jb_patch"};
+    for (int kind = 0; kind < 2; kind++) {
+        stale w = {.kind = kind};
+        w.r = open_wx(rewrite_wx(), 0);
+        jb_region *r2 = open_wx(rewrite_wx(), 0);
+        CHECK(w.r && r2, "open two pools: %s", jb_last_error());
+        pthread_t th;
+        CHECK(pthread_create(&th, NULL, stale_writer, &w) == 0, "thread");
+        long rounds = ROUNDS(100000L), refused = 0, i;
+        for (i = 0; i < rounds && !refused; i++) {
+            uint8_t *p, *q;
+            CHECK(jb_alloc(w.r, 64, 0, (void **)&p) == 0, "alloc");
+            atomic_store(&w.cur, p);
+            for (volatile long s = 0; s < (i % 200) * 10; s++)
+                ;
+            CHECK(jb_free(w.r, p) == 0, "free: %s", jb_last_error());
+            CHECK(jb_alloc(r2, 64, 0, (void **)&q) == 0, "alloc");
+            for (volatile int s = 0; s < 2000; s++)
+                ;
+            if (jb_free(r2, q)) refused++;
+        }
+        atomic_store(&w.stop, 1);
+        pthread_join(th, NULL);
+        report(kinds[kind], 2, i, refused);
+        CHECK(refused == 0, "the new owner could not free its block: %s", jb_last_error());
+        jb_region_close(r2);
+        jb_region_close(w.r);
+    }
+}
+
 /* ---- fork() while threads write -------------------------------------- */
 #if !UNDER_TSAN /* TSan does not follow fork() in a threaded process */
 
@@ -607,7 +664,7 @@ static const test_case tests[] = {
 #define T(f) {#f, f}
     T(mixed_calls_on_shared_pools), T(live_patching_under_callers),
     T(two_threads_free_one_block), T(write_with_races_free_and_realloc),
-    T(writes_race_a_small_free),
+    T(writes_race_a_small_free), T(stale_writes_leave_the_new_owner_free),
 #if !UNDER_TSAN /* TSan does not follow fork() in a threaded process */
     T(fork_while_threads_write),
 #endif
