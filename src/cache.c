@@ -98,7 +98,9 @@ uint32_t jb__cache_alloc(jb__arena *a, uint32_t pool, uint32_t n,
                                  : refill(a, s, n);
     if (g) {
         jb__st32(&a->heap.prev[g], bytes);
-        jb__st32(&a->heap.next[g], pool);
+        /* Release: a writer that finds the block its pool's (jb__hold's
+         * acquire CAS, without the slot lock) also sees its trap fill. */
+        __atomic_store_n(&a->heap.next[g], pool, __ATOMIC_RELEASE);
     }
     jb__lock_release(&s->lock);
     return g;
