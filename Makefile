@@ -572,7 +572,7 @@ bench-count: $(BENCH_BIN)
 	  awk -v i=$$i -v ir=$$ir 'BEGIN { printf "%-12s %8.2f host instructions per emitted instruction (Ir %d)\n", i, ir / 1e6, ir }'; \
 	done
 
-# Instructions per commit, patch and free with 10, 10,000 and 1,000,000
+# Instructions per alloc_free, commit, patch and free with 10, 10,000 and 1,000,000
 # live blocks (callgrind): whether the costs grow, where wall time is noise.
 bench-count-live: $(BENCH_BIN)
 	scripts/bench-count-live.sh ./$(BENCH_BIN) $(BUILD)/bench

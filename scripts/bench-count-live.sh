@@ -4,13 +4,14 @@
 # wall time on a shared machine is too noisy to say whether a cost grows
 # with the live blocks. Counts only inside bm_live; the per-call figure is
 # the function's inclusive Ir over its calls (set-up calls included: one
-# checked write and patch per run; the free row's allocations are jb_alloc,
-# so alloc_free is not counted here: jb_alloc also builds the live set).
+# checked write and patch per run). alloc_free is counted in its own
+# out-of-line function, live_alloc_free, as jb_alloc also builds the live
+# set.
 #   scripts/bench-count-live.sh BENCH_BIN OUTDIR
 set -eu
 bin=$1 out=$2
 mkdir -p "$out"
-for spec in commit:jb_write patch:jb_patch free:jb_free; do
+for spec in alloc_free:live_alloc_free commit:jb_write patch:jb_patch free:jb_free; do
   op=${spec%%:*} fn=${spec#*:}
   for n in 10 10000 1000000; do
     f=$out/callgrind.live.$op.$n
@@ -22,6 +23,6 @@ for spec in commit:jb_write patch:jb_patch free:jb_free; do
 /^$/ { calls = 0; next }
 / < / { c = $0; sub(/.*\(/, "", c); sub(/x\).*/, "", c); gsub(",", "", c); calls += c; next }
 / \* / { l = $0; sub(/ \[.*/, "", l); if (calls > 0 && l ~ (":" fn "$")) { ir = $1; gsub(",", "", ir);
-  printf "%-7s %8d live: %7.1f Ir per call (%d calls)\n", op, n, ir / calls, calls; exit } }'
+  printf "%-10s %8d live: %7.1f Ir per call (%d calls)\n", op, n, ir / calls, calls; exit } }'
   done
 done
