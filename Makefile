@@ -189,7 +189,7 @@ check-symbols: $(BUILD)/libjitbuf.so
 # The self-contained runner (tests/runner): natively, under TSan, and for
 # arm64 under qemu-user, where Criterion hangs.
 RUNNER := $(BUILD)/tests/runner
-$(RUNNER): tests/runner/runner.c tests/runner/harness.h $(STATIC)
+$(RUNNER): tests/runner/runner.c tests/runner/harness.h tests/code.h $(STATIC)
 	@mkdir -p $(dir $@)
 	$(CC) -std=gnu11 $(WARN) -Wno-missing-prototypes -Iinclude $(CFLAGS) $(EXTRA_CFLAGS) $< -o $@ $(STATIC) $(LDLIBS)
 runner: $(RUNNER)
@@ -199,14 +199,14 @@ runner: $(RUNNER)
 # No FP contraction, so C's reference doubles round as the emitted code does.
 EXEC_SRC := tests/exec/$(if $(filter arm64,$(ARCH)),a64,x64).c
 EXEC_BIN := $(BUILD)/tests/exec
-$(EXEC_BIN): $(EXEC_SRC) tests/exec/exec.h tests/runner/harness.h $(HDR) $(STATIC)
+$(EXEC_BIN): $(EXEC_SRC) tests/exec/exec.h tests/runner/harness.h tests/code.h $(HDR) $(STATIC)
 	@mkdir -p $(dir $@)
 	$(CC) -std=gnu11 $(WARN) -Wno-missing-prototypes -ffp-contract=off -Iinclude -Itests/runner \
 	  $(CFLAGS) $(EXTRA_CFLAGS) $< -o $@ $(STATIC) $(LDLIBS) -lm
 # The WebAssembly MVP op table (tests/exec/wasm.h), each op against C.
 WASM_SRC := tests/exec/wasm_$(if $(filter arm64,$(ARCH)),a64,x64).c
 WASM_BIN := $(BUILD)/tests/exec-wasm
-$(WASM_BIN): $(WASM_SRC) tests/exec/wasm.h tests/exec/exec.h tests/runner/harness.h $(HDR) $(STATIC)
+$(WASM_BIN): $(WASM_SRC) tests/exec/wasm.h tests/exec/exec.h tests/runner/harness.h tests/code.h $(HDR) $(STATIC)
 	@mkdir -p $(dir $@)
 	$(CC) -std=gnu11 $(WARN) -Wno-missing-prototypes -ffp-contract=off -Iinclude -Itests/runner \
 	  $(CFLAGS) $(EXTRA_CFLAGS) $< -o $@ $(STATIC) $(LDLIBS) -lm
@@ -273,7 +273,7 @@ fuzz-merge:
 # TSan, and for arm64 under qemu-user (check-arm64). hot-count: callgrind
 # instruction counts of the hot paths (tests/stress/hot.c).
 STRESS_BIN := $(BUILD)/tests/stress
-$(STRESS_BIN): tests/stress/stress.c tests/runner/harness.h $(HDR) $(STATIC)
+$(STRESS_BIN): tests/stress/stress.c tests/runner/harness.h tests/code.h $(HDR) $(STATIC)
 	@mkdir -p $(dir $@)
 	$(CC) -std=gnu11 $(WARN) -Wno-missing-prototypes -Iinclude $(CFLAGS) $(EXTRA_CFLAGS) $< \
 	  -o $@ $(STATIC) $(LDLIBS)
@@ -445,7 +445,7 @@ CLIENTS := $(BUILD)/clients
 $(CLIENTS)/wxscan: tests/clients/wxscan.c
 	@mkdir -p $(dir $@)
 	$(CC) -std=gnu11 $(WARN) $(CFLAGS) $< -o $@
-$(CLIENTS)/edit_run: tests/clients/edit_run.c tests/runner/harness.h $(STATIC)
+$(CLIENTS)/edit_run: tests/clients/edit_run.c tests/runner/harness.h tests/code.h $(STATIC)
 	@mkdir -p $(dir $@)
 	$(CC) -std=gnu11 $(WARN) -Wno-missing-prototypes -Iinclude -Itests/runner $(CFLAGS) $< -o $@ $(STATIC) $(LDLIBS)
 # Editing in place on arm64 under qemu-user (dualmap rewrites checked by

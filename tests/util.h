@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "jitbuf.h"
+#include "code.h"
 
 /* A private region with a forced strategy, JITBUF_WX ignored. */
 static inline jb_region *open_wx(jb_wx wx, size_t reserve)
@@ -26,16 +27,6 @@ static inline jb_info info_of(const jb_region *r)
     return i;
 }
 
-/* x86_64: mov eax, imm32; ret */
-static inline size_t code_ret(uint8_t *b, uint32_t v)
-{
-    b[0] = 0xb8;
-    memcpy(b + 1, &v, 4);
-    b[5] = 0xc3;
-    return 6;
-}
-
-typedef int (*int_fn)(void);
 
 /* Number of mappings in /proc/self/maps that are writable and executable. */
 static inline int count_wx_mappings(void)

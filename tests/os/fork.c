@@ -80,18 +80,6 @@ ParameterizedTestParameters(fork, the_parent_cannot_change_the_childs_code)
     return cr_make_param_array(fork_case, cases, sizeof cases / sizeof cases[0]);
 }
 
-/* nop x3; jmp rel32 (the rel32 4-aligned) | [16] ret 1 | [32] ret 2 */
-static void branchy(uint8_t *b)
-{
-    memset(b, 0xcc, 48);
-    b[0] = b[1] = b[2] = 0x90;
-    b[3] = 0xe9;
-    int32_t rel = 8;
-    memcpy(b + 4, &rel, 4);
-    code_ret(b + 16, 1);
-    code_ret(b + 32, 2);
-}
-
 ParameterizedTest(fork_case *fc, fork, the_parent_cannot_change_the_childs_code, .timeout = 120)
 {
     jb_options o = {64 << 20, fc->wx, JB_OPEN_PRIVATE | JB_OPEN_NO_ENV};
@@ -104,7 +92,7 @@ ParameterizedTest(fork_case *fc, fork, the_parent_cannot_change_the_childs_code,
     cr_assert_eq(jb_alloc(r, 48, 16, (void **)&fn), 0);
     cr_assert_eq(jb_alloc(r, 48, 16, (void **)&patched), 0);
     cr_assert_eq(jb_write(r, fn, code, code_ret(code, 10)), 0);
-    branchy(code);
+    code_branchy(code);
     cr_assert_eq(jb_write(r, patched, code, 48), 0);
     cr_assert_geq(info_of(r).committed, fc->committed);
     for (int round = 0; round < 20; round++) {
@@ -149,7 +137,7 @@ ParameterizedTest(fork_case *fc, fork, the_parent_cannot_change_the_childs_code,
         /* Back to the state before this round. */
         cr_assert_eq(jb_write(r, fn, code, code_ret(code, 10)), 0);
         cr_assert_eq(jb_patch(r, patched + 4, 8, 4), 0);
-        branchy(code);
+        code_branchy(code);
     }
     jb_region_close(r);
 }

@@ -37,13 +37,7 @@ ParameterizedTest(jb_wx *wx, strategy, write_run_rewrite)
 static uint8_t *branchy(jb_region *r)
 {
     uint8_t *fn, code[48];
-    memset(code, 0xcc, sizeof code);
-    code[0] = code[1] = code[2] = 0x90; /* nops: put rel32 at offset 4 */
-    code[3] = 0xe9;
-    int32_t rel = 16 - 8;
-    memcpy(code + 4, &rel, 4);
-    code_ret(code + 16, 1);
-    code_ret(code + 32, 2);
+    code_branchy(code);
     cr_assert_eq(jb_alloc(r, sizeof code, 16, (void **)&fn), 0);
     cr_assert_eq(jb_write(r, fn, code, sizeof code), 0);
     return fn;
