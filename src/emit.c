@@ -10,6 +10,8 @@
 #include "error.h"
 #include "jitbuf/emit.h"
 
+_Static_assert(sizeof(jb__label_slot) == 32, "a label slot is 32 bytes: the index is a shift");
+
 static void set_buffer(jb_emit *e, void *buf, size_t cap)
 {
     e->start = e->cur = buf;
@@ -60,7 +62,7 @@ static void drop_unwritten_refs(jb_emit *e)
 {
     uint32_t size = (uint32_t)(e->cur - e->start);
     for (uint32_t l = 0; l < e->jb__nlabels && JB__NREF(e); l++)
-        if (JB__IS_ONE(e->jb__labels[l].head) && e->jb__labels[l].ref.at >= size) {
+        if (JB__IS_ONE(e->jb__labels[l].head) && e->jb__labels[l].at >= e->cur) {
             e->jb__labels[l].head = -1;
             JB__NREF(e)--;
         }
@@ -130,7 +132,7 @@ int jb_emit_finish(jb_emit *e, size_t *size)
             jb__fail(JB_ELABEL, "emitter: label %u is referenced by the instruction at "
                                 "offset %u but never bound; bind every label you branch "
                                 "to (until then that instruction is a trap)",
-                     l, e->jb__labels[l].ref.at);
+                     l, (unsigned)(e->jb__labels[l].at - e->start));
             collapse(e, JB_ELABEL);
             return JB_ELABEL;
         }
@@ -198,7 +200,7 @@ static int grow_labels(jb_emit *e)
     if (!q)
         return 0;
     if (!old)
-        q[0].ref.at = 0;
+        q[0].orig = 0; /* JB__NREF */
     e->jb__labels = q + 1;
     e->jb__cap_labels = n;
     return 1;
@@ -247,7 +249,7 @@ void jb_label_ref_slow(jb_emit *e, jb_label l, uint32_t at, jb_fixfmt fmt, uint3
         return;
     jb__label_slot *s = &e->jb__labels[l];
     if (JB__IS_ONE(s->head)) {
-        jb__fixup first = s->ref;
+        jb__fixup first = {(uint32_t)(s->at - e->start), -1, s->fmt, s->orig};
         s->head = -1;
         JB__NREF(e)--;
         if (!push_record(e, l, &first))
@@ -306,30 +308,32 @@ void jb_label_bind_slow(jb_emit *e, jb_label l)
     if (e->err || bad_label(e, l))
         return;
     jb__label_slot *s = &e->jb__labels[l];
-    if (s->pos >= 0) {
+    if (s->head == JB__BOUND) {
         jb_emit_fail(e, JB_ELABEL, "label bound twice; create a new label for "
                                    "each position");
         return;
     }
     int32_t pos = (int32_t)(e->cur - e->start);
     if (JB__IS_ONE(s->head)) {
-        if (!jb__fix_apply(e->start, &s->ref, JB__FIXK_OTHER, pos)) {
-            jb_fix_range_fail(e, s->ref.fmt, s->ref.at, pos);
+        if (!jb__fix_apply(s->at, s->orig, s->fmt, JB__FIXK_OTHER, e->cur)) {
+            jb_fix_range_fail(e, s->fmt, (uint32_t)(s->at - e->start), pos);
             return;
         }
-        s->pos = pos;
+        s->pos = e->cur;
         s->head = JB__BOUND;
         JB__NREF(e)--;
         return;
     }
-    for (int32_t i = s->head; i >= 0; i = e->jb__fix[i].next)
-        if (!jb__fix_apply(e->start, &e->jb__fix[i], JB__FIXK_OTHER, pos)) {
-            jb_fix_range_fail(e, e->jb__fix[i].fmt, e->jb__fix[i].at, pos);
+    for (int32_t i = s->head; i >= 0; i = e->jb__fix[i].next) {
+        const jb__fixup *r = &e->jb__fix[i];
+        if (!jb__fix_apply(e->start + r->at, r->orig, r->fmt, JB__FIXK_OTHER, e->cur)) {
+            jb_fix_range_fail(e, r->fmt, r->at, pos);
             return;
         }
+    }
     for (int32_t i = s->head; i >= 0; i = e->jb__fix[i].next)
         e->jb__fix[i].at = JB__FIX_DEAD;
-    s->pos = pos;
+    s->pos = e->cur;
     s->head = JB__BOUND;
     while (e->jb__nfix && e->jb__fix[e->jb__nfix - 1].at == JB__FIX_DEAD)
         e->jb__nfix--; /* records are a stack: reuse the dead ones on top */
