@@ -139,7 +139,7 @@ JB__INLINE void jb_a64__word(jb_emit *e, uint32_t w)
 
 JB__INLINE int jb_a64__bad(jb_emit *e, int cond, const char *what)
 {
-    if (JB__LIKELY(!cond))
+    if (JB__NEVER(cond) == 0)
         return 0;
     jb__lib_fail(e, JB_EOPERAND, what);
     if (JB__IN_RESERVATION(e))
