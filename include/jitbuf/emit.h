@@ -190,7 +190,9 @@ typedef struct {
  * forward branch: at, orig and fmt), >= 0 the last of a chain of records
  * in jb__fix. Positions are addresses, not offsets, so that a reference
  * and a bind compute a displacement from the cursor with no cur - start
- * (the records of a chain, which only the library reads, keep offsets). */
+ * (the records of a chain, which only the library reads, keep offsets).
+ * head, orig and fmt come first: a reference writes them with one 16-byte
+ * store, a constant for the usual forward branch. */
 #define JB__ONE_REF (-2)
 #define JB__IS_ONE(h) ((h) <= JB__ONE_REF && (h) >= JB__ONE_REF - 3)
 #define JB__BOUND (-8)
@@ -679,9 +681,11 @@ JB__INLINE int jb__label_use(jb_emit *e, jb_label l, jb_fixfmt fmt, uint32_t ori
             return -1;
         }
         if (JB__LIKELY(h == -1)) {
-            s->head = JB__ONE_REF - (int32_t)jb__fix_kind(fmt);
-            s->orig = orig;
-            s->fmt = fmt;
+            jb__label_slot r;
+            r.head = JB__ONE_REF - (int32_t)jb__fix_kind(fmt);
+            r.orig = orig;
+            r.fmt = fmt;
+            memcpy(s, &r, 16); /* one store of the three when they are constants */
             s->at = at;
             JB__NREF(e)++;
             return 0;
