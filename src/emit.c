@@ -63,7 +63,7 @@ static void drop_unwritten_refs(jb_emit *e)
     uint32_t size = (uint32_t)(e->cur - e->start);
     for (uint32_t l = 0; l < e->jb__nlabels && JB__NREF(e); l++)
         if (JB__IS_ONE(e->jb__labels[l].head) && e->jb__labels[l].at >= e->cur) {
-            e->jb__labels[l].head = -1;
+            e->jb__labels[l].head = JB__NONE;
             JB__NREF(e)--;
         }
     while (e->jb__nfix && e->jb__fix[e->jb__nfix - 1].at >= size) {
@@ -250,7 +250,7 @@ void jb_label_ref_slow(jb_emit *e, jb_label l, uint32_t at, jb_fixfmt fmt, uint3
     jb__label_slot *s = &e->jb__labels[l];
     if (JB__IS_ONE(s->head)) {
         jb__fixup first = {(uint32_t)(s->at - e->start), -1, s->fmt, s->orig};
-        s->head = -1;
+        s->head = JB__NONE;
         JB__NREF(e)--;
         if (!push_record(e, l, &first))
             return;

@@ -180,21 +180,23 @@ JB__INLINE uint32_t jb__fix_field(jb_fixfmt f, int64_t d, int *ok)
 #define JB__FIX_DEAD UINT32_MAX /* a record already applied */
 typedef struct {
     uint32_t at;    /* offset of the referring instruction */
-    int32_t next;   /* the label's previous record, or -1 */
+    int32_t next;   /* the label's previous record, or negative (none) */
     jb_fixfmt fmt;
     uint32_t orig;  /* arm64: the instruction word; x86: its first two bytes */
 } jb__fixup;
 /* A label: head, its state: JB__BOUND once bound (pos is then its
- * address in the buffer); unbound: -1 no reference, JB__ONE_REF - k one
- * reference of kind k (JB__FIXK_*, below) kept in the slot (the usual
+ * address in the buffer); unbound: JB__NONE no reference, JB__ONE_REF - k
+ * one reference of kind k (JB__FIXK_*, below) kept in the slot (the usual
  * forward branch: at, orig and fmt), >= 0 the last of a chain of records
- * in jb__fix. Positions are addresses, not offsets, so that a reference
+ * in jb__fix. JB__BOUND is the only state below JB__NONE, so that one
+ * comparison tells a reference both of its likely cases. Positions are addresses, not offsets, so that a reference
  * and a bind compute a displacement from the cursor with no cur - start
  * (the records of a chain, which only the library reads, keep offsets).
  * head, orig and fmt come first: a reference writes them with one 16-byte
  * store, a constant for the usual forward branch. */
-#define JB__ONE_REF (-2)
+#define JB__ONE_REF (-3)
 #define JB__IS_ONE(h) ((h) <= JB__ONE_REF && (h) >= JB__ONE_REF - 3)
+#define JB__NONE (-7)
 #define JB__BOUND (-8)
 typedef struct {
     int32_t head;
@@ -541,7 +543,7 @@ JB__INLINE jb_label jb_label_new(jb_emit *e)
 {
     if (JB__LIKELY(e->jb__nlabels < e->jb__cap_labels)) {
         jb_label l = e->jb__nlabels++;
-        e->jb__labels[l].head = -1;
+        e->jb__labels[l].head = JB__NONE;
         return l;
     }
     jb_emit t;
@@ -638,7 +640,7 @@ JB__INLINE void jb_label_bind(jb_emit *e, jb_label l)
     if (JB__LIKELY(l < e->jb__nlabels)) {
         jb__label_slot *s = &e->jb__labels[l];
         int32_t h = s->head;
-        if (h == -1) {
+        if (h == JB__NONE) {
             s->pos = e->cur;
             s->head = JB__BOUND;
             return;
@@ -672,7 +674,7 @@ JB__INLINE int jb__label_use(jb_emit *e, jb_label l, jb_fixfmt fmt, uint32_t ori
     if (JB__LIKELY(l < e->jb__nlabels)) {
         jb__label_slot *s = &e->jb__labels[l];
         int32_t h = s->head;
-        if (h == JB__BOUND) {
+        if (h < JB__NONE) { /* JB__BOUND */
             int ok;
             *field = jb__fix_field(fmt, (int64_t)(s->pos - at) - fmt.bias, &ok);
             if (JB__LIKELY(ok))
@@ -680,7 +682,7 @@ JB__INLINE int jb__label_use(jb_emit *e, jb_label l, jb_fixfmt fmt, uint32_t ori
             jb__lib_range(e, fmt, (uint32_t)(at - e->start), (int64_t)(s->pos - e->start));
             return -1;
         }
-        if (JB__LIKELY(h == -1)) {
+        if (JB__LIKELY(h == JB__NONE)) {
             jb__label_slot r;
             r.head = JB__ONE_REF - (int32_t)jb__fix_kind(fmt);
             r.orig = orig;
