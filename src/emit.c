@@ -12,6 +12,11 @@
 
 _Static_assert(sizeof(jb__label_slot) == 32, "a label slot is 32 bytes: the index is a shift");
 
+/* The header of a cursor without label storage (JB__CAP_LABELS 0, so the
+ * first jb_label_new grows it): read by the inline code, never written. */
+static jb__label_slot no_labels[1];
+#define NO_LABELS (no_labels + 1)
+
 static void set_buffer(jb_emit *e, void *buf, size_t cap)
 {
     e->start = e->cur = buf;
@@ -20,7 +25,7 @@ static void set_buffer(jb_emit *e, void *buf, size_t cap)
     e->jb__lim = (uintptr_t)buf + (cap >= JB_EMIT_SLACK ? cap - JB_EMIT_SLACK + 1 : 0);
     e->err = 0;
     e->jb__nlabels = e->jb__nfix = 0;
-    if (e->jb__labels)
+    if (e->jb__labels && e->jb__labels != NO_LABELS)
         JB__NREF(e) = 0;
     e->jb__reserved = 0;
     if (cap > INT32_MAX)
@@ -31,6 +36,7 @@ static void set_buffer(jb_emit *e, void *buf, size_t cap)
 void jb_emit_init(jb_emit *e, void *buf, size_t cap)
 {
     memset(e, 0, sizeof *e);
+    e->jb__labels = NO_LABELS;
     set_buffer(e, buf, cap);
 }
 
@@ -46,11 +52,12 @@ void jb_emit_reset_buffer(jb_emit *e, void *buf, size_t cap)
 
 void jb_emit_free(jb_emit *e)
 {
-    free(e->jb__labels ? e->jb__labels - 1 : NULL);
+    if (e->jb__labels && e->jb__labels != NO_LABELS)
+        free(e->jb__labels - 1);
     free(e->jb__fix);
-    e->jb__labels = NULL;
+    e->jb__labels = NO_LABELS;
     e->jb__fix = NULL;
-    e->jb__cap_labels = e->jb__cap_fix = 0;
+    e->jb__cap_fix = 0;
     e->jb__nlabels = e->jb__nfix = 0;
 }
 
@@ -191,24 +198,28 @@ static int grow(void **p, uint32_t *cap, size_t elem)
     return 1;
 }
 
-/* Label storage: one header slot (JB__NREF) before label 0. */
+/* Label storage: one header slot (JB__NREF, JB__CAP_LABELS) before label
+ * 0. At most 2^30 labels (32 GiB of slots), so that both fit the header. */
 static int grow_labels(jb_emit *e)
 {
-    uint32_t n = e->jb__cap_labels ? e->jb__cap_labels * 2 : 256;
-    jb__label_slot *old = e->jb__labels ? e->jb__labels - 1 : NULL;
+    uint32_t cap = JB__CAP_LABELS(e);
+    if (cap >= 1u << 30)
+        return 0;
+    uint32_t n = cap ? cap * 2 : 256;
+    jb__label_slot *old = e->jb__labels && e->jb__labels != NO_LABELS ? e->jb__labels - 1 : NULL;
     jb__label_slot *q = realloc(old, ((size_t)n + 1) * sizeof *q);
     if (!q)
         return 0;
     if (!old)
-        q[0].orig = 0; /* JB__NREF */
+        q[0].head = 0; /* JB__NREF */
+    q[0].orig = n;     /* JB__CAP_LABELS */
     e->jb__labels = q + 1;
-    e->jb__cap_labels = n;
     return 1;
 }
 
 jb_label jb_label_new_slow(jb_emit *e)
 {
-    if (e->jb__nlabels == e->jb__cap_labels && !grow_labels(e)) {
+    if (e->jb__nlabels == JB__CAP_LABELS(e) && !grow_labels(e)) {
         jb_emit_fail(e, JB_ENOMEM, "out of memory for labels");
         return UINT32_MAX;
     }

@@ -205,11 +205,14 @@ typedef struct {
     uint8_t *at;    /* its instruction */
     uint8_t *pos;   /* bound: the label's address */
 } jb__label_slot;   /* 32 bytes (64-bit targets): the index is a shift */
-/* The label storage starts one slot before label 0, a header whose orig
- * counts the labels with one reference kept in their slot (what
- * jb_emit_finish looks for): a counter in memory, not one more register
- * in a hot loop. Valid whenever jb__labels is not NULL. */
-#define JB__NREF(e) ((e)->jb__labels[-1].orig)
+/* The label storage starts one slot before label 0, a header: its orig
+ * is the capacity in labels, and its head counts the labels with one
+ * reference kept in their slot (what jb_emit_finish looks for). Both live
+ * in memory, not in one more register each in a hot loop (a capacity test
+ * is one comparison with memory). A cursor without storage points past a
+ * static header of capacity 0, which nothing writes. */
+#define JB__NREF(e) ((e)->jb__labels[-1].head)
+#define JB__CAP_LABELS(e) ((e)->jb__labels[-1].orig)
 
 typedef struct jb_emit {
     uint8_t *cur;   /* next byte to write */
@@ -220,7 +223,7 @@ typedef struct jb_emit {
     uintptr_t jb__lim;  /* cur < lim: JB_EMIT_SLACK bytes are free; cur after an error */
     uint8_t *jb__limit; /* the buffer's real end */
     jb__label_slot *jb__labels;
-    uint32_t jb__nlabels, jb__cap_labels;
+    uint32_t jb__nlabels;
     jb__fixup *jb__fix;
     uint32_t jb__nfix, jb__cap_fix;
     /* a reservation (jb_emit_reserve) */
@@ -313,7 +316,6 @@ JB__INLINE void jb__lib_in(jb_emit *t, const jb_emit *e)
     t->jb__limit = e->jb__limit; JB__SEP();
     t->jb__labels = e->jb__labels; JB__SEP();
     t->jb__nlabels = e->jb__nlabels; JB__SEP();
-    t->jb__cap_labels = e->jb__cap_labels; JB__SEP();
     t->jb__fix = e->jb__fix; JB__SEP();
     t->jb__nfix = e->jb__nfix; JB__SEP();
     t->jb__cap_fix = e->jb__cap_fix; JB__SEP();
@@ -337,7 +339,6 @@ JB__INLINE void jb__lib_back(jb_emit *e, const jb_emit *t, unsigned what)
     if (what & JB__BACK_LABELS) {
         e->jb__labels = t->jb__labels; JB__SEP();
         e->jb__nlabels = t->jb__nlabels; JB__SEP();
-        e->jb__cap_labels = t->jb__cap_labels; JB__SEP();
     }
     e->jb__fix = t->jb__fix; JB__SEP();
     e->jb__nfix = t->jb__nfix; JB__SEP();
@@ -541,7 +542,7 @@ JB__INLINE void jb_emit_release(jb_emit *e)
  * and the returned label is harmless to use. */
 JB__INLINE jb_label jb_label_new(jb_emit *e)
 {
-    if (JB__LIKELY(e->jb__nlabels < e->jb__cap_labels)) {
+    if (JB__LIKELY(e->jb__nlabels < JB__CAP_LABELS(e))) {
         jb_label l = e->jb__nlabels++;
         e->jb__labels[l].head = JB__NONE;
         return l;

@@ -273,10 +273,10 @@ Test(regressions, reset_buffer_keeps_label_storage)
     jb_emit_init(&e, a, sizeof a);
     for (int k = 0; k < 300; k++) jb_label_new(&e); /* grows the label storage */
     void *labels = e.jb__labels;
-    uint32_t cap = e.jb__cap_labels;
+    uint32_t cap = JB__CAP_LABELS(&e);
     jb_emit_reset_buffer(&e, b, 7);
     cr_assert_eq(e.jb__labels, labels);
-    cr_assert_eq(e.jb__cap_labels, cap);
+    cr_assert_eq(JB__CAP_LABELS(&e), cap);
     jb_label l = jb_label_new(&e);
     cr_assert_eq(l, 0, "labels restart at 0");
     jb_label_bind(&e, l);
