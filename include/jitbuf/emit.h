@@ -677,10 +677,12 @@ JB__INLINE int jb__label_use(jb_emit *e, jb_label l, jb_fixfmt fmt, uint32_t ori
         int32_t h = s->head;
         if (h < JB__NONE) { /* JB__BOUND */
             int ok;
-            *field = jb__fix_field(fmt, (int64_t)(s->pos - at) - fmt.bias, &ok);
+            int64_t d = (int64_t)(s->pos - at) - fmt.bias;
+            *field = jb__fix_field(fmt, d, &ok);
             if (JB__LIKELY(ok))
                 return 1;
-            jb__lib_range(e, fmt, (uint32_t)(at - e->start), (int64_t)(s->pos - e->start));
+            uint32_t off = (uint32_t)(at - e->start);
+            jb__lib_range(e, fmt, off, (int64_t)off + fmt.bias + d);
             return -1;
         }
         if (JB__LIKELY(h == JB__NONE)) {
