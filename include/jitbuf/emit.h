@@ -646,12 +646,12 @@ JB__INLINE void jb_label_bind(jb_emit *e, jb_label l)
             s->head = JB__BOUND;
             return;
         }
-        if ((h == JB__ONE_REF - JB__FIXK_W32 &&
+        if (JB__LIKELY((h == JB__ONE_REF - JB__FIXK_W32 &&
              jb__fix_apply(s->at, s->orig, s->fmt, JB__FIXK_W32, e->cur)) ||
             (h == JB__ONE_REF - JB__FIXK_W26 &&
              jb__fix_apply(s->at, s->orig, s->fmt, JB__FIXK_W26, e->cur)) ||
             (h == JB__ONE_REF - JB__FIXK_W19 &&
-             jb__fix_apply(s->at, s->orig, s->fmt, JB__FIXK_W19, e->cur))) {
+             jb__fix_apply(s->at, s->orig, s->fmt, JB__FIXK_W19, e->cur)))) {
             JB__NREF(e)--;
             s->pos = e->cur;
             s->head = JB__BOUND;
