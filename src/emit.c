@@ -4,6 +4,7 @@
  * include/jitbuf/emit.h; the fixup formats are the arch headers'. This file
  * uses the region only through its public API (jb_alloc, jb_write,
  * jb_free). */
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -11,6 +12,7 @@
 #include "jitbuf/emit.h"
 
 _Static_assert(sizeof(jb__label_slot) == 32, "a label slot is 32 bytes: the index is a shift");
+_Static_assert(offsetof(jb__label_slot, at) == 16, "head, orig and fmt are one 16-byte store");
 
 /* The header of a cursor without label storage (JB__CAP_LABELS 0, so the
  * first jb_label_new grows it): read by the inline code, never written. */

@@ -189,11 +189,12 @@ typedef struct {
  * one reference of kind k (JB__FIXK_*, below) kept in the slot (the usual
  * forward branch: at, orig and fmt), >= 0 the last of a chain of records
  * in jb__fix. JB__BOUND is the only state below JB__NONE, so that one
- * comparison tells a reference both of its likely cases. Positions are addresses, not offsets, so that a reference
- * and a bind compute a displacement from the cursor with no cur - start
- * (the records of a chain, which only the library reads, keep offsets).
- * head, orig and fmt come first: a reference writes them with one 16-byte
- * store, a constant for the usual forward branch. */
+ * comparison tells a reference both of its likely cases. Positions are
+ * addresses, not offsets, so that a reference and a bind compute a
+ * displacement from the cursor with no cur - start (the records of a
+ * chain, which only the library reads, keep offsets). head, orig and fmt
+ * come first: a reference writes them with one 16-byte store, a constant
+ * for the usual forward branch. */
 #define JB__ONE_REF (-3)
 #define JB__IS_ONE(h) ((h) <= JB__ONE_REF && (h) >= JB__ONE_REF - 3)
 #define JB__NONE (-7)
@@ -646,12 +647,13 @@ JB__INLINE void jb_label_bind(jb_emit *e, jb_label l)
             s->head = JB__BOUND;
             return;
         }
+        /* the likely case: the patch is laid out in line */
         if (JB__LIKELY((h == JB__ONE_REF - JB__FIXK_W32 &&
-             jb__fix_apply(s->at, s->orig, s->fmt, JB__FIXK_W32, e->cur)) ||
-            (h == JB__ONE_REF - JB__FIXK_W26 &&
-             jb__fix_apply(s->at, s->orig, s->fmt, JB__FIXK_W26, e->cur)) ||
-            (h == JB__ONE_REF - JB__FIXK_W19 &&
-             jb__fix_apply(s->at, s->orig, s->fmt, JB__FIXK_W19, e->cur)))) {
+                        jb__fix_apply(s->at, s->orig, s->fmt, JB__FIXK_W32, e->cur)) ||
+                       (h == JB__ONE_REF - JB__FIXK_W26 &&
+                        jb__fix_apply(s->at, s->orig, s->fmt, JB__FIXK_W26, e->cur)) ||
+                       (h == JB__ONE_REF - JB__FIXK_W19 &&
+                        jb__fix_apply(s->at, s->orig, s->fmt, JB__FIXK_W19, e->cur)))) {
             JB__NREF(e)--;
             s->pos = e->cur;
             s->head = JB__BOUND;
@@ -690,7 +692,8 @@ JB__INLINE int jb__label_use(jb_emit *e, jb_label l, jb_fixfmt fmt, uint32_t ori
             r.head = JB__ONE_REF - (int32_t)jb__fix_kind(fmt);
             r.orig = orig;
             r.fmt = fmt;
-            memcpy(s, &r, 16); /* one store of the three when they are constants */
+            /* head, orig and fmt: one store, of a constant for call/bl */
+            memcpy(s, &r, offsetof(jb__label_slot, at));
             s->at = at;
             JB__NREF(e)++;
             return 0;
