@@ -4,11 +4,20 @@
  * include/jitbuf/emit.h; the fixup formats are the arch headers'. This file
  * uses the region only through its public API (jb_alloc, jb_write,
  * jb_free). */
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "error.h"
 #include "jitbuf/emit.h"
+
+_Static_assert(sizeof(jb__label_slot) == 32, "a label slot is 32 bytes: the index is a shift");
+_Static_assert(offsetof(jb__label_slot, at) == 16, "head, orig and fmt are one 16-byte store");
+
+/* The header of a cursor without label storage (JB__CAP_LABELS 0, so the
+ * first jb_label_new grows it): read by the inline code, never written. */
+static jb__label_slot no_labels[1];
+#define NO_LABELS (no_labels + 1)
 
 static void set_buffer(jb_emit *e, void *buf, size_t cap)
 {
@@ -18,7 +27,7 @@ static void set_buffer(jb_emit *e, void *buf, size_t cap)
     e->jb__lim = (uintptr_t)buf + (cap >= JB_EMIT_SLACK ? cap - JB_EMIT_SLACK + 1 : 0);
     e->err = 0;
     e->jb__nlabels = e->jb__nfix = 0;
-    if (e->jb__labels)
+    if (e->jb__labels && e->jb__labels != NO_LABELS)
         JB__NREF(e) = 0;
     e->jb__reserved = 0;
     if (cap > INT32_MAX)
@@ -29,6 +38,7 @@ static void set_buffer(jb_emit *e, void *buf, size_t cap)
 void jb_emit_init(jb_emit *e, void *buf, size_t cap)
 {
     memset(e, 0, sizeof *e);
+    e->jb__labels = NO_LABELS;
     set_buffer(e, buf, cap);
 }
 
@@ -44,11 +54,12 @@ void jb_emit_reset_buffer(jb_emit *e, void *buf, size_t cap)
 
 void jb_emit_free(jb_emit *e)
 {
-    free(e->jb__labels ? e->jb__labels - 1 : NULL);
+    if (e->jb__labels && e->jb__labels != NO_LABELS)
+        free(e->jb__labels - 1);
     free(e->jb__fix);
-    e->jb__labels = NULL;
+    e->jb__labels = NO_LABELS;
     e->jb__fix = NULL;
-    e->jb__cap_labels = e->jb__cap_fix = 0;
+    e->jb__cap_fix = 0;
     e->jb__nlabels = e->jb__nfix = 0;
 }
 
@@ -60,8 +71,8 @@ static void drop_unwritten_refs(jb_emit *e)
 {
     uint32_t size = (uint32_t)(e->cur - e->start);
     for (uint32_t l = 0; l < e->jb__nlabels && JB__NREF(e); l++)
-        if (JB__IS_ONE(e->jb__labels[l].head) && e->jb__labels[l].ref.at >= size) {
-            e->jb__labels[l].head = -1;
+        if (JB__IS_ONE(e->jb__labels[l].head) && e->jb__labels[l].at >= e->cur) {
+            e->jb__labels[l].head = JB__NONE;
             JB__NREF(e)--;
         }
     while (e->jb__nfix && e->jb__fix[e->jb__nfix - 1].at >= size) {
@@ -130,7 +141,7 @@ int jb_emit_finish(jb_emit *e, size_t *size)
             jb__fail(JB_ELABEL, "emitter: label %u is referenced by the instruction at "
                                 "offset %u but never bound; bind every label you branch "
                                 "to (until then that instruction is a trap)",
-                     l, e->jb__labels[l].ref.at);
+                     l, (unsigned)(e->jb__labels[l].at - e->start));
             collapse(e, JB_ELABEL);
             return JB_ELABEL;
         }
@@ -189,24 +200,28 @@ static int grow(void **p, uint32_t *cap, size_t elem)
     return 1;
 }
 
-/* Label storage: one header slot (JB__NREF) before label 0. */
+/* Label storage: one header slot (JB__NREF, JB__CAP_LABELS) before label
+ * 0. At most 2^30 labels (32 GiB of slots), so that both fit the header. */
 static int grow_labels(jb_emit *e)
 {
-    uint32_t n = e->jb__cap_labels ? e->jb__cap_labels * 2 : 256;
-    jb__label_slot *old = e->jb__labels ? e->jb__labels - 1 : NULL;
+    uint32_t cap = JB__CAP_LABELS(e);
+    if (cap >= 1u << 30)
+        return 0;
+    uint32_t n = cap ? cap * 2 : 256;
+    jb__label_slot *old = e->jb__labels && e->jb__labels != NO_LABELS ? e->jb__labels - 1 : NULL;
     jb__label_slot *q = realloc(old, ((size_t)n + 1) * sizeof *q);
     if (!q)
         return 0;
     if (!old)
-        q[0].ref.at = 0;
+        q[0].head = 0; /* JB__NREF */
+    q[0].orig = n;     /* JB__CAP_LABELS */
     e->jb__labels = q + 1;
-    e->jb__cap_labels = n;
     return 1;
 }
 
 jb_label jb_label_new_slow(jb_emit *e)
 {
-    if (e->jb__nlabels == e->jb__cap_labels && !grow_labels(e)) {
+    if (e->jb__nlabels == JB__CAP_LABELS(e) && !grow_labels(e)) {
         jb_emit_fail(e, JB_ENOMEM, "out of memory for labels");
         return UINT32_MAX;
     }
@@ -247,8 +262,8 @@ void jb_label_ref_slow(jb_emit *e, jb_label l, uint32_t at, jb_fixfmt fmt, uint3
         return;
     jb__label_slot *s = &e->jb__labels[l];
     if (JB__IS_ONE(s->head)) {
-        jb__fixup first = s->ref;
-        s->head = -1;
+        jb__fixup first = {(uint32_t)(s->at - e->start), -1, s->fmt, s->orig};
+        s->head = JB__NONE;
         JB__NREF(e)--;
         if (!push_record(e, l, &first))
             return;
@@ -306,30 +321,32 @@ void jb_label_bind_slow(jb_emit *e, jb_label l)
     if (e->err || bad_label(e, l))
         return;
     jb__label_slot *s = &e->jb__labels[l];
-    if (s->pos >= 0) {
+    if (s->head == JB__BOUND) {
         jb_emit_fail(e, JB_ELABEL, "label bound twice; create a new label for "
                                    "each position");
         return;
     }
     int32_t pos = (int32_t)(e->cur - e->start);
     if (JB__IS_ONE(s->head)) {
-        if (!jb__fix_apply(e->start, &s->ref, JB__FIXK_OTHER, pos)) {
-            jb_fix_range_fail(e, s->ref.fmt, s->ref.at, pos);
+        if (!jb__fix_apply(s->at, s->orig, s->fmt, JB__FIXK_OTHER, e->cur)) {
+            jb_fix_range_fail(e, s->fmt, (uint32_t)(s->at - e->start), pos);
             return;
         }
-        s->pos = pos;
+        s->pos = e->cur;
         s->head = JB__BOUND;
         JB__NREF(e)--;
         return;
     }
-    for (int32_t i = s->head; i >= 0; i = e->jb__fix[i].next)
-        if (!jb__fix_apply(e->start, &e->jb__fix[i], JB__FIXK_OTHER, pos)) {
-            jb_fix_range_fail(e, e->jb__fix[i].fmt, e->jb__fix[i].at, pos);
+    for (int32_t i = s->head; i >= 0; i = e->jb__fix[i].next) {
+        const jb__fixup *r = &e->jb__fix[i];
+        if (!jb__fix_apply(e->start + r->at, r->orig, r->fmt, JB__FIXK_OTHER, e->cur)) {
+            jb_fix_range_fail(e, r->fmt, r->at, pos);
             return;
         }
+    }
     for (int32_t i = s->head; i >= 0; i = e->jb__fix[i].next)
         e->jb__fix[i].at = JB__FIX_DEAD;
-    s->pos = pos;
+    s->pos = e->cur;
     s->head = JB__BOUND;
     while (e->jb__nfix && e->jb__fix[e->jb__nfix - 1].at == JB__FIX_DEAD)
         e->jb__nfix--; /* records are a stack: reuse the dead ones on top */

@@ -139,7 +139,7 @@ JB__INLINE void jb_a64__word(jb_emit *e, uint32_t w)
 
 JB__INLINE int jb_a64__bad(jb_emit *e, int cond, const char *what)
 {
-    if (JB__LIKELY(!cond))
+    if (JB__NEVER(cond) == 0)
         return 0;
     jb__lib_fail(e, JB_EOPERAND, what);
     if (JB__IN_RESERVATION(e))
@@ -766,8 +766,8 @@ JB__INLINE void jb_a64__ref(jb_emit *e, uint32_t w, jb_label l, jb_fixfmt f)
 {
     if (!jb_emit_room(e, 4))
         return;
-    uint32_t at = jb__here(e), field;
-    int state = jb__label_use(e, l, at, f, w, &field);
+    uint32_t field;
+    int state = jb__label_use(e, l, f, w, &field);
     if (state < 0) {
         if (JB__IN_RESERVATION(e))
             e->cur += 4; /* the advance of every path alike (jb_emit_reserve) */

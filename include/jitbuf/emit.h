@@ -27,9 +27,10 @@
  *
  * ABI. The emitters are inline code compiled into your program, and that
  * code reads and writes every field of struct jb_emit, including the jb__
- * ones. So the layout of struct jb_emit, jb_fixfmt and the label records is
- * part of the binary interface: it changes only together with the soname
- * (JB_VERSION_MAJOR), and a program must be compiled against the headers of
+ * ones. So the layout of struct jb_emit, jb_fixfmt and the label records
+ * (which hold addresses inside the cursor's buffer) is part of the binary
+ * interface: a release that changes it bumps the soname (JB_VERSION_MAJOR,
+ * see version.h), and a program must be compiled against the headers of
  * the library major version it runs with. The jb__ fields are not for you
  * to read or write. The emitters are not header-only: their rare paths
  * (growing label storage, binding a label with several references, error
@@ -179,27 +180,40 @@ JB__INLINE uint32_t jb__fix_field(jb_fixfmt f, int64_t d, int *ok)
 #define JB__FIX_DEAD UINT32_MAX /* a record already applied */
 typedef struct {
     uint32_t at;    /* offset of the referring instruction */
-    int32_t next;   /* the label's previous record, or -1 */
+    int32_t next;   /* the label's previous record, or negative (none) */
     jb_fixfmt fmt;
     uint32_t orig;  /* arm64: the instruction word; x86: its first two bytes */
 } jb__fixup;
-/* A label: pos (-1: unbound) and head, its state: JB__BOUND once bound;
- * unbound: -1 no reference, JB__ONE_REF - k one reference of kind k
- * (JB__FIXK_*, below) kept in ref (the usual forward branch), >= 0 the last
- * of a chain of records in jb__fix. */
-#define JB__ONE_REF (-2)
+/* A label: head, its state: JB__BOUND once bound (pos is then its
+ * address in the buffer); unbound: JB__NONE no reference, JB__ONE_REF - k
+ * one reference of kind k (JB__FIXK_*, below) kept in the slot (the usual
+ * forward branch: at, orig and fmt), >= 0 the last of a chain of records
+ * in jb__fix. JB__BOUND is the only state below JB__NONE, so that one
+ * comparison tells a reference both of its likely cases. Positions are
+ * addresses, not offsets, so that a reference and a bind compute a
+ * displacement from the cursor with no cur - start (the records of a
+ * chain, which only the library reads, keep offsets). head, orig and fmt
+ * come first: a reference writes them with one 16-byte store, a constant
+ * for the usual forward branch. */
+#define JB__ONE_REF (-3)
 #define JB__IS_ONE(h) ((h) <= JB__ONE_REF && (h) >= JB__ONE_REF - 3)
+#define JB__NONE (-7)
 #define JB__BOUND (-8)
 typedef struct {
-    int32_t pos, head;
-    jb__fixup ref;
-    uint32_t pad; /* 32 bytes: the index is a shift */
-} jb__label_slot;
-/* The label storage starts one slot before label 0, a header whose ref.at
- * counts the labels with one reference kept in their slot (what
- * jb_emit_finish looks for): a counter in memory, not one more register
- * in a hot loop. Valid whenever jb__labels is not NULL. */
-#define JB__NREF(e) ((e)->jb__labels[-1].ref.at)
+    int32_t head;
+    uint32_t orig;  /* the one reference: as in jb__fixup */
+    jb_fixfmt fmt;  /* its format */
+    uint8_t *at;    /* its instruction */
+    uint8_t *pos;   /* bound: the label's address */
+} jb__label_slot;   /* 32 bytes (64-bit targets): the index is a shift */
+/* The label storage starts one slot before label 0, a header: its orig
+ * is the capacity in labels, and its head counts the labels with one
+ * reference kept in their slot (what jb_emit_finish looks for). Both live
+ * in memory, not in one more register each in a hot loop (a capacity test
+ * is one comparison with memory). A cursor without storage points past a
+ * static header of capacity 0, which nothing writes. */
+#define JB__NREF(e) ((e)->jb__labels[-1].head)
+#define JB__CAP_LABELS(e) ((e)->jb__labels[-1].orig)
 
 typedef struct jb_emit {
     uint8_t *cur;   /* next byte to write */
@@ -210,7 +224,7 @@ typedef struct jb_emit {
     uintptr_t jb__lim;  /* cur < lim: JB_EMIT_SLACK bytes are free; cur after an error */
     uint8_t *jb__limit; /* the buffer's real end */
     jb__label_slot *jb__labels;
-    uint32_t jb__nlabels, jb__cap_labels;
+    uint32_t jb__nlabels;
     jb__fixup *jb__fix;
     uint32_t jb__nfix, jb__cap_fix;
     /* a reservation (jb_emit_reserve) */
@@ -278,14 +292,6 @@ JB__INLINE size_t jb_emit_size(const jb_emit *e)
     return (size_t)(e->cur - e->start);
 }
 
-/* The offset of the cursor (labels and references count in these), as
- * integer arithmetic, which the compiler folds across a group of
- * instructions: cur - start once, plus each instruction's known place. */
-JB__INLINE uint32_t jb__here(const jb_emit *e)
-{
-    return (uint32_t)(uintptr_t)e->cur - (uint32_t)(uintptr_t)e->start;
-}
-
 /* ---- calls into the library ------------------------------------------------------- */
 
 /* The inline code calls the library only on rare paths, and always on a
@@ -311,7 +317,6 @@ JB__INLINE void jb__lib_in(jb_emit *t, const jb_emit *e)
     t->jb__limit = e->jb__limit; JB__SEP();
     t->jb__labels = e->jb__labels; JB__SEP();
     t->jb__nlabels = e->jb__nlabels; JB__SEP();
-    t->jb__cap_labels = e->jb__cap_labels; JB__SEP();
     t->jb__fix = e->jb__fix; JB__SEP();
     t->jb__nfix = e->jb__nfix; JB__SEP();
     t->jb__cap_fix = e->jb__cap_fix; JB__SEP();
@@ -335,7 +340,6 @@ JB__INLINE void jb__lib_back(jb_emit *e, const jb_emit *t, unsigned what)
     if (what & JB__BACK_LABELS) {
         e->jb__labels = t->jb__labels; JB__SEP();
         e->jb__nlabels = t->jb__nlabels; JB__SEP();
-        e->jb__cap_labels = t->jb__cap_labels; JB__SEP();
     }
     e->jb__fix = t->jb__fix; JB__SEP();
     e->jb__nfix = t->jb__nfix; JB__SEP();
@@ -539,10 +543,9 @@ JB__INLINE void jb_emit_release(jb_emit *e)
  * and the returned label is harmless to use. */
 JB__INLINE jb_label jb_label_new(jb_emit *e)
 {
-    if (JB__LIKELY(e->jb__nlabels < e->jb__cap_labels)) {
+    if (JB__LIKELY(e->jb__nlabels < JB__CAP_LABELS(e))) {
         jb_label l = e->jb__nlabels++;
-        e->jb__labels[l].pos = -1;
-        e->jb__labels[l].head = -1;
+        e->jb__labels[l].head = JB__NONE;
         return l;
     }
     jb_emit t;
@@ -555,7 +558,9 @@ JB__INLINE jb_label jb_label_new(jb_emit *e)
 /* Offset of a bound label, or -1 if l is unbound or unknown. */
 JB__INLINE int32_t jb_label_offset(const jb_emit *e, jb_label l)
 {
-    return l < e->jb__nlabels ? e->jb__labels[l].pos : -1;
+    if (l < e->jb__nlabels && e->jb__labels[l].head == JB__BOUND)
+        return (int32_t)(e->jb__labels[l].pos - e->start);
+    return -1;
 }
 
 /* The encoding bytes of a format (pos, bits, scale, lo_bits, lo_pos, flags)
@@ -567,23 +572,20 @@ JB__INLINE uint64_t jb__fix_shape(jb_fixfmt f)
     return v & 0x0fffffffffff0000ull; /* all but off, bias and the advice */
 }
 
-/* Write the instruction of record r with the field f encodes for target,
- * as f's flags say; off and bias are r's (fixed: f's). 0 if the
+/* Write the instruction at p (orig as in jb__fixup) with the field f
+ * encodes for displacement d, at byte off of p, as f's flags say. 0 if the
  * displacement does not fit. */
-JB__INLINE int jb__fix_put(uint8_t *start, const jb__fixup *r, jb_fixfmt f, int fixed,
-                           int32_t target)
+JB__INLINE int jb__fix_put(uint8_t *p, uint32_t orig, jb_fixfmt f, unsigned off, int64_t d)
 {
     int ok;
-    unsigned off = fixed ? f.off : r->fmt.off, bias = fixed ? f.bias : r->fmt.bias;
-    uint32_t field = jb__fix_field(f, (int64_t)target - ((int64_t)r->at + bias), &ok);
-    uint8_t *p = start + r->at;
+    uint32_t field = jb__fix_field(f, d, &ok);
     if (!ok)
         return 0;
     if (f.flags & JB_FIX_WORD) {
-        jb__put32(p + off, r->orig | field);
+        jb__put32(p + off, orig | field);
         return 1;
     }
-    uint16_t head = (uint16_t)r->orig;
+    uint16_t head = (uint16_t)orig;
     memcpy(p, &head, 2); /* the ud2 placeholder becomes the instruction again */
     if (f.flags & JB_FIX_UNIT1)
         p[off] = (uint8_t)field;
@@ -615,17 +617,19 @@ JB__INLINE unsigned jb__fix_kind(jb_fixfmt f)
     return JB__FIXK_OTHER;
 }
 
-/* Write the instruction of record r (of kind k), now that its label is at
- * target: the one patch every bind uses (the inline bind passes the kind;
- * the library passes JB__FIXK_OTHER for the general encoder). 0 if the
- * displacement does not fit. */
-JB__INLINE int jb__fix_apply(uint8_t *start, const jb__fixup *r, unsigned k, int32_t target)
+/* Write the instruction at p (of kind k, format f, orig as in jb__fixup)
+ * now that its label is at target: the one patch every bind uses (the
+ * inline bind passes the kind; the library passes JB__FIXK_OTHER for the
+ * general encoder). 0 if the displacement does not fit. */
+JB__INLINE int jb__fix_apply(uint8_t *p, uint32_t orig, jb_fixfmt f, unsigned k,
+                             const uint8_t *target)
 {
+    int64_t d = (int64_t)(target - p); /* the bias of the word kinds is 0 */
     switch (k) {
-    case JB__FIXK_W32: return jb__fix_put(start, r, JB__FIXF_W32, 0, target);
-    case JB__FIXK_W26: return jb__fix_put(start, r, JB__FIXF_W26, 1, target);
-    case JB__FIXK_W19: return jb__fix_put(start, r, JB__FIXF_W19, 1, target);
-    default: return jb__fix_put(start, r, r->fmt, 0, target);
+    case JB__FIXK_W32: return jb__fix_put(p, orig, JB__FIXF_W32, f.off, d - f.bias);
+    case JB__FIXK_W26: return jb__fix_put(p, orig, JB__FIXF_W26, 0, d);
+    case JB__FIXK_W19: return jb__fix_put(p, orig, JB__FIXF_W19, 0, d);
+    default: return jb__fix_put(p, orig, f, f.off, d - f.bias);
     }
 }
 
@@ -637,17 +641,21 @@ JB__INLINE void jb_label_bind(jb_emit *e, jb_label l)
 {
     if (JB__LIKELY(l < e->jb__nlabels)) {
         jb__label_slot *s = &e->jb__labels[l];
-        int32_t pos = (int32_t)jb__here(e), h = s->head;
-        if (h == -1) {
-            s->pos = pos;
+        int32_t h = s->head;
+        if (h == JB__NONE) {
+            s->pos = e->cur;
             s->head = JB__BOUND;
             return;
         }
-        if ((h == JB__ONE_REF - JB__FIXK_W32 && jb__fix_apply(e->start, &s->ref, JB__FIXK_W32, pos)) ||
-            (h == JB__ONE_REF - JB__FIXK_W26 && jb__fix_apply(e->start, &s->ref, JB__FIXK_W26, pos)) ||
-            (h == JB__ONE_REF - JB__FIXK_W19 && jb__fix_apply(e->start, &s->ref, JB__FIXK_W19, pos))) {
+        /* the likely case: the patch is laid out in line */
+        if (JB__LIKELY((h == JB__ONE_REF - JB__FIXK_W32 &&
+                        jb__fix_apply(s->at, s->orig, s->fmt, JB__FIXK_W32, e->cur)) ||
+                       (h == JB__ONE_REF - JB__FIXK_W26 &&
+                        jb__fix_apply(s->at, s->orig, s->fmt, JB__FIXK_W26, e->cur)) ||
+                       (h == JB__ONE_REF - JB__FIXK_W19 &&
+                        jb__fix_apply(s->at, s->orig, s->fmt, JB__FIXK_W19, e->cur)))) {
             JB__NREF(e)--;
-            s->pos = pos;
+            s->pos = e->cur;
             s->head = JB__BOUND;
             return;
         }
@@ -658,37 +666,42 @@ JB__INLINE void jb_label_bind(jb_emit *e, jb_label l)
     jb__lib_back(e, &t, 0);
 }
 
-/* For the arch headers: how the instruction at `at` refers to label l in
- * format fmt. 1: l is bound and *field is the encoded field. 0: l is not
- * bound yet; the reference is recorded (orig as in jb__fixup) and the
+/* For the arch headers: how the instruction at the cursor refers to label
+ * l in format fmt. 1: l is bound and *field is the encoded field. 0: l is
+ * not bound yet; the reference is recorded (orig as in jb__fixup) and the
  * caller writes its placeholder. -1: the cursor failed (l unknown, out of
  * range, no memory) and the caller writes nothing. */
-JB__INLINE int jb__label_use(jb_emit *e, jb_label l, uint32_t at, jb_fixfmt fmt, uint32_t orig,
-                             uint32_t *field)
+JB__INLINE int jb__label_use(jb_emit *e, jb_label l, jb_fixfmt fmt, uint32_t orig, uint32_t *field)
 {
+    uint8_t *at = e->cur;
     if (JB__LIKELY(l < e->jb__nlabels)) {
         jb__label_slot *s = &e->jb__labels[l];
-        int32_t t = s->pos;
-        if (t >= 0) {
+        int32_t h = s->head;
+        if (h < JB__NONE) { /* JB__BOUND */
             int ok;
-            *field = jb__fix_field(fmt, (int64_t)t - ((int64_t)at + fmt.bias), &ok);
+            int64_t d = (int64_t)(s->pos - at) - fmt.bias;
+            *field = jb__fix_field(fmt, d, &ok);
             if (JB__LIKELY(ok))
                 return 1;
-            jb__lib_range(e, fmt, at, t);
+            uint32_t off = (uint32_t)(at - e->start);
+            jb__lib_range(e, fmt, off, (int64_t)off + fmt.bias + d);
             return -1;
         }
-        if (JB__LIKELY(s->head == -1)) {
-            s->ref.at = at;
-            s->ref.fmt = fmt;
-            s->ref.orig = orig;
-            s->head = JB__ONE_REF - (int32_t)jb__fix_kind(fmt);
+        if (JB__LIKELY(h == JB__NONE)) {
+            jb__label_slot r;
+            r.head = JB__ONE_REF - (int32_t)jb__fix_kind(fmt);
+            r.orig = orig;
+            r.fmt = fmt;
+            /* head, orig and fmt: one store, of a constant for call/bl */
+            memcpy(s, &r, offsetof(jb__label_slot, at));
+            s->at = at;
             JB__NREF(e)++;
             return 0;
         }
     }
     jb_emit t;
     jb__lib_in(&t, e);
-    jb_label_ref_slow(&t, l, at, fmt, orig);
+    jb_label_ref_slow(&t, l, (uint32_t)(at - e->start), fmt, orig);
     jb__lib_back(e, &t, 0);
     return e->err ? -1 : 0;
 }

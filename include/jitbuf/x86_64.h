@@ -254,14 +254,14 @@ JB__INLINE uint8_t *jb_x64__enc(jb_emit *e, uint8_t *p, unsigned pfx, unsigned r
         p += ilen;
     }
     if (base == JB_X64__LABEL) {
-        uint32_t at = jb__here(e), n = (uint32_t)(p - p0);
+        uint32_t n = (uint32_t)(p - p0);
         unsigned hn = (unsigned)(pd - p0);
         jb_fixfmt f = jb_fixfmt_make(hn, n, 0, 32, 0, 0, 0,
                                      JB_FIX_FLAGS(JB_FIX_SIGNED, JB_FIXH_X64_REL32));
         uint16_t head;
         uint32_t field;
         memcpy(&head, p0, 2);
-        int state = jb__label_use(e, (jb_label)m.disp, at, f, head, &field);
+        int state = jb__label_use(e, (jb_label)m.disp, f, head, &field);
         if (state < 0)
             return p0;
         if (state)
@@ -977,23 +977,23 @@ JB__INLINE void jb_x64_align(jb_emit *e, size_t align)
 JB__INLINE uint8_t *jb_x64__branch(jb_emit *e, uint8_t *p, unsigned s8, uint32_t l32, unsigned n,
                                    jb_label l, unsigned flags)
 {
-    uint32_t here = jb__here(e), field;
+    uint32_t field;
     uint64_t v;
     unsigned len;
     int state;
-    if (!(flags & JB_X64_LONG)) {
-        int32_t t = jb_label_offset(e, l);
-        if (t >= 0 && jb_x64__fits8((int64_t)t - (here + 2))) {
-            jb__put64(p, s8 | (uint64_t)(uint8_t)(t - (here + 2)) << 8);
+    if (!(flags & JB_X64_LONG) && l < e->jb__nlabels && e->jb__labels[l].head == JB__BOUND) {
+        int64_t d = (int64_t)(e->jb__labels[l].pos - e->cur) - 2;
+        if (jb_x64__fits8(d)) {
+            jb__put64(p, s8 | (uint64_t)(uint8_t)d << 8);
             return p + 2;
         }
     }
     if (flags & JB_X64_SHORT) {
-        state = jb__label_use(e, l, here, JB_X64_FIX_REL8, s8, &field);
+        state = jb__label_use(e, l, JB_X64_FIX_REL8, s8, &field);
         v = s8 | (uint64_t)field << 8;
         len = 2;
     } else {
-        state = jb__label_use(e, l, here, JB_X64_FIX_REL32(n), l32 & 0xffff, &field);
+        state = jb__label_use(e, l, JB_X64_FIX_REL32(n), l32 & 0xffff, &field);
         v = l32 | (uint64_t)field << 8 * n;
         len = n + 4;
     }

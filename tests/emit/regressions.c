@@ -273,10 +273,10 @@ Test(regressions, reset_buffer_keeps_label_storage)
     jb_emit_init(&e, a, sizeof a);
     for (int k = 0; k < 300; k++) jb_label_new(&e); /* grows the label storage */
     void *labels = e.jb__labels;
-    uint32_t cap = e.jb__cap_labels;
+    uint32_t cap = JB__CAP_LABELS(&e);
     jb_emit_reset_buffer(&e, b, 7);
     cr_assert_eq(e.jb__labels, labels);
-    cr_assert_eq(e.jb__cap_labels, cap);
+    cr_assert_eq(JB__CAP_LABELS(&e), cap);
     jb_label l = jb_label_new(&e);
     cr_assert_eq(l, 0, "labels restart at 0");
     jb_label_bind(&e, l);
@@ -284,6 +284,40 @@ Test(regressions, reset_buffer_keeps_label_storage)
     jb_x64_mov_ri(&e, JB_X64_RAX, 1); /* 5 bytes: exactly fills 7 */
     cr_assert_eq(jb_emit_finish(&e, NULL), 0, "%s", jb_last_error());
     cr_assert(b[0] == 0xeb && b[1] == 0xfe && b[2] == 0xb8, "%02x %02x %02x", b[0], b[1], b[2]);
+    jb_emit_free(&e);
+}
+
+/* Label positions are addresses in the buffer and the label capacity lives
+ * in the storage's header: a cursor whose storage was freed grows it again
+ * from the static empty header, and labels bound and referenced through a
+ * borrowed copy keep their places after the giveback (a forward call bound
+ * in the copy, a backward jump on the cursor after it). */
+Test(regressions, label_storage_after_free_and_through_a_copy)
+{
+    uint8_t a[64];
+    jb_emit_init(&e, a, sizeof a);
+    jb_label_new(&e);
+    jb_emit_free(&e); /* the cursor stays usable: storage grows again */
+    cr_assert_eq(JB__CAP_LABELS(&e), 0);
+    jb_emit_reset(&e);
+    jb_label top = jb_label_new(&e), fwd = jb_label_new(&e);
+    cr_assert_eq(top, 0);
+    jb_label_bind(&e, top);
+    jb_x64_nop(&e);
+    jb_emit c;
+    jb_emit_borrow(&e, &c);
+    jb_x64_call(&c, fwd); /* e8 rel32, unbound: ud2 until bound */
+    jb_x64_nop(&c);
+    jb_label_bind(&c, fwd);
+    jb_emit_giveback(&e, &c);
+    cr_assert_eq(jb_label_offset(&e, fwd), 7);
+    cr_assert_eq(jb_label_offset(&e, top), 0);
+    jb_x64_jmp(&e, top, JB_X64_LONG); /* e9 rel32 = -(7 + 5) */
+    size_t n;
+    cr_assert_eq(jb_emit_finish(&e, &n), 0, "%s", jb_last_error());
+    static const uint8_t want[] = {0x90, 0xe8, 0x01, 0, 0, 0, 0x90, 0xe9, 0xf4, 0xff, 0xff, 0xff};
+    cr_assert_eq(n, sizeof want);
+    cr_assert_arr_eq(a, want, sizeof want);
     jb_emit_free(&e);
 }
 
