@@ -208,7 +208,7 @@ static int release(jb__arena *a, const char *fn, uint32_t g,
      * has not): a fill of any other block is forged (jb__map_freeing_len). */
     jb__st32(&a->heap.next[g], JB__FREEING);
     int rc = jb__fill_block(a, fn, g, a->heap.size[g] & ~JB__USED);
-    atomic_fetch_add(&a->windows, 1);
+    jb__count_window(a);
     if (rc < 0 && (a->map.broken ||
                    !jb__all_traps(a, g, a->heap.size[g] & ~JB__USED))) {
         jb__st32(&a->heap.next[g], keep_owner);

@@ -16,10 +16,10 @@
  *
  * Lock order, one for the whole library: the registry lock (region.c);
  * then, arena by arena, its slot locks (cache.c) and its arena lock; then
- * the edit lock (edit.c). A thread that holds one of them takes only locks
- * later in this order. fork() takes them all in this order, in the one
- * set of fork handlers (region.c; no other file registers any), so the
- * child inherits none half-way. The one exception is a fork() from inside
+ * the edit lock (edit.c); last the tally lock (count.c). A thread that
+ * holds one of them takes only locks later in this order. fork() takes
+ * them all in this order, in the one set of fork handlers (region.c; no
+ * other file registers any), so the child inherits none half-way. The one exception is a fork() from inside
  * a jb_write_with callback of a strategy whose window holds the arena lock
  * (serial): that thread keeps its arena lock across the fork, and the
  * handlers leave that lock alone. */
@@ -123,6 +123,18 @@ typedef struct jb__pin {
     struct jb__pin *next;
 } jb__pin;
 
+/* ---- Window counts (count.c): jb_info.windows, kept per thread so that
+ * a write adds to a counter that only its own thread writes, never with a
+ * locked instruction on a line that every writer shares. */
+#define JB__TALLIED 64 /* arenas counted this way at once; the others
+                          count in jb__arena.windows */
+typedef struct jb__tally {
+    struct jb__tally *next;
+    int live;                /* a running thread owns it (tally lock) */
+    uint64_t n[JB__TALLIED]; /* by arena index; written by its thread only */
+} jb__tally;
+extern JB__TLS_IE _Thread_local jb__tally *jb__my_tally;
+
 /* ---- Arena: one mapping, its heap and locks, shared by handles (pools). */
 typedef struct jb__arena {
     jb__lock lock;
@@ -134,7 +146,8 @@ typedef struct jb__arena {
     int shared;          /* the process-wide region */
     atomic_int refs;     /* open handles (changed under the registry lock) */
     jb__pin *pins;       /* open windows on blocks (arena lock) */
-    atomic_uint_fast64_t windows;
+    int tally;           /* its counter in every thread's tally, or -1 */
+    atomic_uint_fast64_t windows; /* windows not counted in a tally */
     struct jb__arena *next_arena; /* registry list, for fork handling */
     char why[JB__SENTENCE_MAX];
 } jb__arena;
@@ -247,6 +260,31 @@ size_t jb__pool_blocks(const jb__arena *a, uint32_t pool);
 int jb__fill_block(jb__arena *a, const char *fn, uint32_t g, uint32_t n);
 /* 1 if the n bytes of the region at granule g are all trap instructions. */
 int jb__all_traps(const jb__arena *a, uint32_t g, uint32_t n);
+
+/* Window counts (count.c). jb__tally_open gives a new arena its index in
+ * the tallies and jb__tally_close takes it back (registry lock held);
+ * jb__tally_sum adds up every thread's count of a's windows. The fork
+ * functions take and release the tally lock for region.c's handlers. */
+void jb__tally_open(jb__arena *a);
+void jb__tally_close(jb__arena *a);
+uint64_t jb__tally_sum(jb__arena *a);
+void jb__tally_fork_prepare(void);
+void jb__tally_fork_parent(void);
+void jb__tally_fork_child(void);
+/* Count one write window (or trap fill) of a, for jb_info.windows: a
+ * load and a store to the calling thread's own tally. */
+void jb__count_window_slow(jb__arena *a);
+static inline void jb__count_window(jb__arena *a)
+{
+    jb__tally *t = jb__my_tally;
+    int k = a->tally;
+    if (__builtin_expect(t != NULL && k >= 0, 1))
+        __atomic_store_n(&t->n[k],
+                         __atomic_load_n(&t->n[k], __ATOMIC_RELAXED) + 1,
+                         __ATOMIC_RELAXED);
+    else
+        jb__count_window_slow(a);
+}
 
 /* Caches (cache.c). Only when a->cached, for n <= JB__CACHE_MAXG granules
  * at granule alignment. jb__cache_alloc returns the first granule of a

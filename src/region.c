@@ -118,10 +118,12 @@ static void fork_prepare(void)
             a->map.st->atfork_prepare(&a->map);
     }
     jb__edit_fork_prepare();
+    jb__tally_fork_prepare();
 }
 
 static void fork_parent(void)
 {
+    jb__tally_fork_parent();
     jb__edit_fork_parent();
     for (jb__arena *a = arenas; a; a = a->next_arena) {
         if (a->map.st->atfork_parent)
@@ -135,6 +137,7 @@ static void fork_parent(void)
 
 static void fork_child(void)
 {
+    jb__tally_fork_child();
     jb__edit_fork_child();
     for (jb__arena *a = arenas; a; a = a->next_arena) {
         /* The windows that pinned blocks were other threads', which the
@@ -275,6 +278,7 @@ static int arena_create(jb__arena **out, const jb__want *w)
                         reserve);
     }
     a->cached = !a->map.st->serial;
+    jb__tally_open(a);
     *out = a;
     return 0;
 }
@@ -292,6 +296,7 @@ static int arena_destroy(jb__arena *a)
     *p = a->next_arena;
     if (shared_arena == a)
         shared_arena = NULL;
+    jb__tally_close(a);
     jb__heap_fini(&a->heap);
     free(a);
     return 0;
@@ -516,6 +521,6 @@ int jb_region_info(const jb_region *r, jb_info *out)
     out->pool_blocks = jb__pool_blocks(a, h->pool);
     out->pools = (size_t)a->refs;
     jb__lock_release(&a->lock);
-    out->windows = atomic_load(&a->windows) + fills;
+    out->windows = jb__tally_sum(a) + fills;
     return 0;
 }

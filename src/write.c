@@ -81,7 +81,7 @@ static int submit(jb__handle *h, const char *fn, void *exec, jb__wop *op)
     if (rc == 0) {
         op->off = (size_t)((uint8_t *)exec - a->map.exec);
         rc = jb__within(fn, a->map.st->write(&a->map, op));
-        atomic_fetch_add_explicit(&a->windows, 1, memory_order_relaxed);
+        jb__count_window(a);
         jb__unhold(a, g, old);
     }
     jb__lock_release(&a->lock);
@@ -181,7 +181,7 @@ int jb_write_with(jb_region *r, void *exec, size_t len, int (*fn)(void *ctx),
     window.len = len;
     rc = jb__within("jb_write_with", st->run(&a->map, off, len, fn, ctx, &result));
     jb__window_map = NULL;
-    atomic_fetch_add_explicit(&a->windows, 1, memory_order_relaxed);
+    jb__count_window(a);
     if (st->serial)
         jb__lock_release(&a->lock);
     else

@@ -144,6 +144,9 @@ void jb__os_flush_icache(void *exec, size_t n);
 size_t jb__os_page_size(void);
 /* Give up the CPU (contended lock). */
 void jb__os_yield(void);
+/* Call fn(arg) when the calling thread exits (arg non-NULL; one fn for
+ * the process, a later call replaces arg). 0, or -1 if the system cannot. */
+int jb__os_at_thread_exit(void (*fn)(void *), void *arg);
 /* Register fork handlers once. */
 void jb__os_atfork(void (*prepare)(void), void (*parent)(void),
                    void (*child)(void));
