@@ -181,8 +181,10 @@ uint32_t jb__heap_alloc(jb__heap *h, uint32_t n, uint32_t ag, uint32_t owner,
     if (rest)
         list_insert(h, a + n, rest);
     tag(h, a, n, JB__USED);
-    jb__st32(&h->next[a], owner);
     jb__st32(&h->prev[a], bytes);
+    /* Last, with release: a lock-free writer that finds the owner finds
+     * the block's tags and size (internal.h). */
+    __atomic_store_n(&h->next[a], owner, __ATOMIC_RELEASE);
     h->used_gran += n;
     h->blocks++;
     return a;
@@ -193,8 +195,8 @@ void jb__heap_split(jb__heap *h, uint32_t g, uint32_t n, uint32_t k,
 {
     for (uint32_t i = 0; i < k; i++, g += n) {
         tag(h, g, n, JB__USED);
-        jb__st32(&h->next[g], owner);
         jb__st32(&h->prev[g], n * JB_GRANULE);
+        __atomic_store_n(&h->next[g], owner, __ATOMIC_RELEASE);
     }
     h->blocks += k - 1;
 }
@@ -223,15 +225,6 @@ void jb__heap_free(jb__heap *h, uint32_t g)
         n += rn;
     }
     list_insert(h, g, n);
-}
-
-uint32_t jb__heap_block_of(const jb__heap *h, uint32_t g)
-{
-    uint32_t w = g >> 6;
-    uint64_t bits = starts_word(h, w) & (~(uint64_t)0 >> (63 - (g & 63)));
-    while (!bits)
-        bits = starts_word(h, --w); /* granule 0 always starts the guard */
-    return w * 64 + 63u - (unsigned)__builtin_clzll(bits);
 }
 
 size_t jb__heap_largest_free(const jb__heap *h)

@@ -45,7 +45,8 @@ typedef struct jb__map {
     uint8_t *exec;    /* executable view */
     uint8_t *rw;      /* persistent writable view, or NULL; where set, a
                          write is a plain store through it (the core
-                         trap-fills freed blocks there directly) */
+                         trap-fills freed blocks, and writes jb_write and
+                         jb_patch, there directly) */
     size_t reserve;   /* bytes of address space */
     size_t committed; /* bytes backed so far (trap-filled) */
     int fd;           /* strategy-private descriptor, -1 if none */

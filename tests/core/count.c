@@ -9,7 +9,7 @@
 
 #include "util.h"
 
-TestSuite(count, .timeout = 60);
+TestSuite(count, .timeout = 30);
 
 enum { WRITES = 700, PATCHES = 300 };
 
