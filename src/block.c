@@ -39,11 +39,18 @@ static __attribute__((noinline)) int alloc_locked(const jb__handle *r,
             jb__lock_release(&a->lock);
             return rc;
         }
-        uint32_t g = jb__heap_alloc(&a->heap, n, ag, r->pool, (uint32_t)size);
+        /* Carved as no pool's until its pages are backed: a lock-free
+         * write through a stale pointer pins only a pool's block, so it
+         * cannot write a block being carved at the same place (into the
+         * next owner's fresh traps, or past the end of a trimmed file). */
+        uint32_t g = jb__heap_alloc(&a->heap, n, ag, JB__FREEING,
+                                    (uint32_t)size);
         if (g) {
             rc = jb__within("jb_alloc", jb__commit_to(a, g + n));
             if (rc < 0)
                 jb__heap_free(&a->heap, g);
+            else /* release: after the tags, size and backing */
+                __atomic_store_n(&a->heap.next[g], r->pool, __ATOMIC_RELEASE);
             jb__lock_release(&a->lock);
             *out = g;
             return rc;
