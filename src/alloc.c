@@ -92,7 +92,7 @@ static void list_insert(jb__heap *h, uint32_t g, uint32_t n)
 static void list_remove(jb__heap *h, uint32_t g, uint32_t n)
 {
     unsigned c = class_of(n);
-    uint32_t nx = h->next[g], pv = h->prev[g];
+    uint32_t nx = jb__ld32(&h->next[g]), pv = h->prev[g];
     if (pv)
         jb__st32(&h->next[pv], nx);
     else
@@ -163,7 +163,7 @@ uint32_t jb__heap_alloc(jb__heap *h, uint32_t n, uint32_t ag, uint32_t owner,
     } else {
         /* Nothing guaranteed to fit: the class below may still hold a
          * block big enough; first fit there. */
-        for (uint32_t b = h->head[class_of(need)]; b; b = h->next[b]) {
+        for (uint32_t b = h->head[class_of(need)]; b; b = jb__ld32(&h->next[b])) {
             if ((h->size[b] & ~JB__USED) >= need) {
                 g = b;
                 m = h->size[b] & ~JB__USED;
@@ -234,7 +234,7 @@ size_t jb__heap_largest_free(const jb__heap *h)
         if (!(h->nonempty[c >> 6] & ((uint64_t)1 << (c & 63))))
             continue;
         uint32_t best = 0;
-        for (uint32_t b = h->head[c]; b; b = h->next[b])
+        for (uint32_t b = h->head[c]; b; b = jb__ld32(&h->next[b]))
             if ((h->size[b] & ~JB__USED) > best)
                 best = h->size[b] & ~JB__USED;
         return best;
