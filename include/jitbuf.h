@@ -224,7 +224,9 @@ typedef struct {
  * every region's locks, and the child maps the copy over both views at the
  * same addresses: a snapshot taken at fork(). jb_write, jb_patch and
  * jb_free in either process afterwards, and stores through a jb_writable
- * alias, reach that process only. A store through a jb_writable alias, or
+ * alias, reach that process only. A jb_write or jb_patch under way in
+ * another thread is in the copy in whole or not at all (fork() waits for
+ * it). A store through a jb_writable alias, or
  * inside another thread's jb_write_with callback, made while fork() takes
  * the copy may be in the child's copy in whole, in part or not at all. If
  * the copy cannot be made (memfd_create, ftruncate or pwrite in the
@@ -364,7 +366,9 @@ JB_API int jb_alloc(jb_region *r, size_t size, size_t align, void **exec);
  *   after "the trap fill was done" the pages named stay not executable
  *   until a later write makes them executable again (as for jb_write). A block
  *   is never handed out again while it holds old code.
- * Thread-safe. Cost: dualmap and rwx, no syscall; mprotect, two. */
+ * Thread-safe. A jb_write or jb_patch of the block under way in another
+ * thread ends first: the free waits for it (a few ns) and never fills the
+ * block under a write. Cost: dualmap and rwx, no syscall; mprotect, two. */
 JB_API int jb_free(jb_region *r, void *exec);
 
 /* ---- Writing code ----------------------------------------------------- */
@@ -385,8 +389,12 @@ JB_API int jb_free(jb_region *r, void *exec);
  *   too, are left writable and not executable (never both), so code on
  *   them faults when called until a later write or patch on the region,
  *   which first makes them executable again (or fails, changing nothing).
- * Thread-safe. Cost: dualmap and rwx, a memcpy and no syscall; mprotect,
- * two mprotect calls. arm64 adds cache maintenance for the range. */
+ * Thread-safe. dualmap, rwx and the Apple strategies take no lock: the
+ * block is pinned for the copy (one compare-and-swap on its bookkeeping);
+ * a jb_free of the block waits for the copy to end, and so does fork()
+ * for every copy under way (the child never gets half of one). Cost: dualmap
+ * and rwx, a memcpy and no syscall; mprotect, two mprotect calls under
+ * the region's lock. arm64 adds cache maintenance for the range. */
 JB_API int jb_write(jb_region *r, void *exec_dst, const void *src, size_t n);
 
 /* Store width (4 or 8) bytes of value at exec_dst, aligned to width, as one

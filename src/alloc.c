@@ -92,7 +92,7 @@ static void list_insert(jb__heap *h, uint32_t g, uint32_t n)
 static void list_remove(jb__heap *h, uint32_t g, uint32_t n)
 {
     unsigned c = class_of(n);
-    uint32_t nx = h->next[g], pv = h->prev[g];
+    uint32_t nx = jb__ld32(&h->next[g]), pv = h->prev[g];
     if (pv)
         jb__st32(&h->next[pv], nx);
     else
@@ -163,7 +163,7 @@ uint32_t jb__heap_alloc(jb__heap *h, uint32_t n, uint32_t ag, uint32_t owner,
     } else {
         /* Nothing guaranteed to fit: the class below may still hold a
          * block big enough; first fit there. */
-        for (uint32_t b = h->head[class_of(need)]; b; b = h->next[b]) {
+        for (uint32_t b = h->head[class_of(need)]; b; b = jb__ld32(&h->next[b])) {
             if ((h->size[b] & ~JB__USED) >= need) {
                 g = b;
                 m = h->size[b] & ~JB__USED;
@@ -181,8 +181,10 @@ uint32_t jb__heap_alloc(jb__heap *h, uint32_t n, uint32_t ag, uint32_t owner,
     if (rest)
         list_insert(h, a + n, rest);
     tag(h, a, n, JB__USED);
-    jb__st32(&h->next[a], owner);
     jb__st32(&h->prev[a], bytes);
+    /* Last, with release: a lock-free writer that finds the owner finds
+     * the block's tags and size (internal.h). */
+    __atomic_store_n(&h->next[a], owner, __ATOMIC_RELEASE);
     h->used_gran += n;
     h->blocks++;
     return a;
@@ -193,8 +195,8 @@ void jb__heap_split(jb__heap *h, uint32_t g, uint32_t n, uint32_t k,
 {
     for (uint32_t i = 0; i < k; i++, g += n) {
         tag(h, g, n, JB__USED);
-        jb__st32(&h->next[g], owner);
         jb__st32(&h->prev[g], n * JB_GRANULE);
+        __atomic_store_n(&h->next[g], owner, __ATOMIC_RELEASE);
     }
     h->blocks += k - 1;
 }
@@ -225,15 +227,6 @@ void jb__heap_free(jb__heap *h, uint32_t g)
     list_insert(h, g, n);
 }
 
-uint32_t jb__heap_block_of(const jb__heap *h, uint32_t g)
-{
-    uint32_t w = g >> 6;
-    uint64_t bits = starts_word(h, w) & (~(uint64_t)0 >> (63 - (g & 63)));
-    while (!bits)
-        bits = starts_word(h, --w); /* granule 0 always starts the guard */
-    return w * 64 + 63u - (unsigned)__builtin_clzll(bits);
-}
-
 size_t jb__heap_largest_free(const jb__heap *h)
 {
     /* The largest block is in the highest non-empty class. */
@@ -241,7 +234,7 @@ size_t jb__heap_largest_free(const jb__heap *h)
         if (!(h->nonempty[c >> 6] & ((uint64_t)1 << (c & 63))))
             continue;
         uint32_t best = 0;
-        for (uint32_t b = h->head[c]; b; b = h->next[b])
+        for (uint32_t b = h->head[c]; b; b = jb__ld32(&h->next[b]))
             if ((h->size[b] & ~JB__USED) > best)
                 best = h->size[b] & ~JB__USED;
         return best;

@@ -39,11 +39,18 @@ static __attribute__((noinline)) int alloc_locked(const jb__handle *r,
             jb__lock_release(&a->lock);
             return rc;
         }
-        uint32_t g = jb__heap_alloc(&a->heap, n, ag, r->pool, (uint32_t)size);
+        /* Carved as no pool's until its pages are backed: a lock-free
+         * write through a stale pointer pins only a pool's block, so it
+         * cannot write a block being carved at the same place (into the
+         * next owner's fresh traps, or past the end of a trimmed file). */
+        uint32_t g = jb__heap_alloc(&a->heap, n, ag, JB__FREEING,
+                                    (uint32_t)size);
         if (g) {
             rc = jb__within("jb_alloc", jb__commit_to(a, g + n));
             if (rc < 0)
                 jb__heap_free(&a->heap, g);
+            else /* release: after the tags, size and backing */
+                __atomic_store_n(&a->heap.next[g], r->pool, __ATOMIC_RELEASE);
             jb__lock_release(&a->lock);
             *out = g;
             return rc;
@@ -197,18 +204,16 @@ int jb__all_traps(const jb__arena *a, uint32_t g, uint32_t n)
     return 1;
 }
 
-/* Trap-fill and release the used block at g (arena lock held). If the
- * fill is refused, a block that still holds code stays used, and the
- * code and sentence are returned: it is never handed out again with code
- * in it. */
+/* Trap-fill and release the used block at g, which the caller claimed
+ * (jb__claim: a fill of any other block is forged, jb__map_freeing_len),
+ * arena lock held. If the fill is refused, a block that still holds code
+ * stays used, owned by keep_owner, and the code and sentence are
+ * returned: it is never handed out again with code in it. */
 static int release(jb__arena *a, const char *fn, uint32_t g,
                    uint32_t keep_owner)
 {
-    /* Claimed for the fill (jb_free claimed it already; jb_region_close
-     * has not): a fill of any other block is forged (jb__map_freeing_len). */
-    jb__st32(&a->heap.next[g], JB__FREEING);
     int rc = jb__fill_block(a, fn, g, a->heap.size[g] & ~JB__USED);
-    atomic_fetch_add(&a->windows, 1);
+    jb__count_window(a);
     if (rc < 0 && (a->map.broken ||
                    !jb__all_traps(a, g, a->heap.size[g] & ~JB__USED))) {
         jb__st32(&a->heap.next[g], keep_owner);
@@ -226,48 +231,174 @@ static int release(jb__arena *a, const char *fn, uint32_t g,
     return rc;
 }
 
-int jb__locate(const jb__handle *r, const char *fn, const void *p, size_t n,
-               uint32_t *block)
+/* Spin on something another thread holds for a few ns (a write in
+ * progress), giving up the CPU after a while. */
+static void wait_turn(unsigned *spins)
+{
+    if (++*spins < 100)
+        jb__arch_relax();
+    else
+        jb__os_yield();
+}
+
+int jb__locate_slow(const jb__handle *r, const char *fn, const void *p,
+                    size_t n, int pin, uint32_t *block)
 {
     jb__arena *a = r->a;
+    jb__heap *h = &a->heap;
     uintptr_t base = (uintptr_t)a->map.exec, at = (uintptr_t)p;
-    if (at < base || at - base >= a->map.reserve)
-        return jb__fail(JB_ERANGE, "%s: %p is outside the code region "
-                                   "[%p, %p); pass an address that jb_alloc "
-                                   "returned for this region",
-                        fn, p, (void *)a->map.exec,
-                        (void *)(a->map.exec + a->map.reserve));
-    size_t off = at - base;
-    if (off < JB_GUARD || off >= a->map.committed)
-        return jb__fail(JB_ERANGE, "%s: %p is not in any block (%s); pass an "
-                                   "address that jb_alloc returned",
-                        fn, p,
-                        off < JB_GUARD ? "it is in the guard gap at the "
-                                         "start of the region"
-                                       : "that part of the region holds no "
-                                         "block and is not backed");
-    uint32_t g = jb__heap_block_of(&a->heap, (uint32_t)(off / JB_GRANULE));
-    uint32_t owner = jb__ld32(&a->heap.next[g]);
-    uint8_t *start = a->map.exec + (size_t)g * JB_GRANULE;
-    if (!(a->heap.size[g] & JB__USED) || owner >= JB__FREEING)
-        return jb__fail(JB_ERANGE, "%s: %p is in free memory (the block was "
-                                   "freed, or never allocated); allocate a "
-                                   "block with jb_alloc first",
-                        fn, p);
-    if ((owner & ~JB__PINNED) != r->pool)
-        return jb__fail(JB_EFOREIGN, "%s: the block at %p was allocated "
-                                     "through another jb_region handle; use "
-                                     "that handle",
-                        fn, (void *)start);
-    size_t bytes = jb__ld32(&a->heap.prev[g]);
-    size_t into = (size_t)(at - (uintptr_t)start);
-    if (into >= bytes || n > bytes - into)
-        return jb__fail(JB_ERANGE, "%s: %zu bytes at %p end %zu bytes past "
-                                   "the end of their block (%p, %zu bytes); "
-                                   "allocate a larger block",
-                        fn, n, p, into + n - bytes, (void *)start, bytes);
-    *block = g;
-    return jb__check_usable(a, fn);
+    for (unsigned spins = 0;;) {
+        if (at < base || at - base >= a->map.reserve)
+            return jb__fail(JB_ERANGE, "%s: %p is outside the code region "
+                                       "[%p, %p); pass an address that "
+                                       "jb_alloc returned for this region",
+                            fn, p, (void *)a->map.exec,
+                            (void *)(a->map.exec + a->map.reserve));
+        size_t off = at - base;
+        if (off < JB_GUARD ||
+            off >= __atomic_load_n(&a->map.committed, __ATOMIC_RELAXED))
+            return jb__fail(JB_ERANGE, "%s: %p is not in any block (%s); "
+                                       "pass an address that jb_alloc "
+                                       "returned",
+                            fn, p,
+                            off < JB_GUARD ? "it is in the guard gap at the "
+                                             "start of the region"
+                                           : "that part of the region holds "
+                                             "no block and is not backed");
+        uint32_t g = jb__heap_block_of(h, (uint32_t)(off / JB_GRANULE));
+        uint32_t owner = __atomic_load_n(&h->next[g], __ATOMIC_ACQUIRE);
+        uint8_t *start = a->map.exec + (size_t)g * JB_GRANULE;
+        if (!(jb__ld32(&h->size[g]) & JB__USED) || owner >= JB__FREEING)
+            return jb__fail(JB_ERANGE, "%s: %p is in free memory (the block "
+                                       "was freed, or never allocated); "
+                                       "allocate a block with jb_alloc first",
+                            fn, p);
+        if ((owner & ~JB__OWNER_FLAGS) != r->pool)
+            return jb__fail(JB_EFOREIGN, "%s: the block at %p was allocated "
+                                         "through another jb_region handle; "
+                                         "use that handle",
+                            fn, (void *)start);
+        size_t bytes = jb__ld32(&h->prev[g]);
+        size_t into = off - (size_t)g * JB_GRANULE;
+        if (into >= bytes || n > bytes - into)
+            return jb__fail(JB_ERANGE, "%s: %zu bytes at %p end %zu bytes "
+                                       "past the end of their block (%p, %zu "
+                                       "bytes); allocate a larger block",
+                            fn, n, p, into + n - bytes, (void *)start, bytes);
+        int rc = jb__check_usable(a, fn);
+        if (rc < 0 || !pin) {
+            *block = g;
+            return rc;
+        }
+        if (owner & JB__WRITING) { /* another write: it ends in a few ns */
+            if (pin == JB__PIN_TRY)
+                return 1;
+            wait_turn(&spins);
+            continue;
+        }
+        /* From the exact value read (perhaps with a window's PINNED), so
+         * that a block freed, or handed to another pool, since is never
+         * pinned. seq_cst: see jb__locate. */
+        if (!__atomic_compare_exchange_n(&h->next[g], &owner,
+                                         owner | JB__WRITING, 0,
+                                         __ATOMIC_SEQ_CST, __ATOMIC_RELAXED))
+            continue;
+        /* Pinned: a live block of the pool starts at g and stays. If it
+         * was freed and carved anew since the size was read, check again
+         * from the start. */
+        int moved = jb__ld32(&h->prev[g]) != bytes;
+        if (moved || atomic_load(&a->forking)) {
+            jb__unpin(a, g);
+            if (!moved && pin == JB__PIN_TRY)
+                return 1;
+            if (!moved) { /* fork_prepare holds the lock: wait for it */
+                jb__lock_acquire(&a->lock);
+                jb__lock_release(&a->lock);
+            }
+            continue;
+        }
+        *block = g;
+        return 0;
+    }
+}
+
+int jb__claim_slow(jb__arena *a, uint32_t g, uint32_t pool, int take_pinned)
+{
+    uint32_t *w = &a->heap.next[g];
+    for (unsigned spins = 0;;) {
+        uint32_t o = jb__ld32(w);
+        if ((o & ~JB__OWNER_FLAGS) != pool)
+            return -1;
+        if ((o & JB__PINNED) && !take_pinned)
+            return 1;
+        if (o & JB__WRITING)
+            wait_turn(&spins);
+        else if (__atomic_compare_exchange_n(w, &o, JB__FREEING, 0,
+                                             __ATOMIC_ACQUIRE,
+                                             __ATOMIC_RELAXED))
+            return 0;
+    }
+}
+
+/* Call fn on the owner word of every used block of a (arena lock and
+ * slot locks held: no tag changes). */
+static void each_used_block(jb__arena *a, void (*fn)(jb__arena *a, uint32_t g))
+{
+    jb__heap *h = &a->heap;
+    uint32_t limit = (uint32_t)(a->map.committed / JB_GRANULE);
+    for (uint32_t g = h->guard; g < limit;) {
+        uint32_t t = jb__ld32(&h->size[g]);
+        if (t & JB__USED)
+            fn(a, g);
+        g += t & ~JB__USED;
+    }
+}
+
+static void wait_for_write(jb__arena *a, uint32_t g)
+{
+    uint32_t o;
+    for (unsigned spins = 0;
+         (o = __atomic_load_n(&a->heap.next[g], __ATOMIC_SEQ_CST)) <
+             JB__FREEING &&
+         (o & JB__WRITING);)
+        wait_turn(&spins);
+}
+
+void jb__fork_wait_writes(jb__arena *a)
+{
+    each_used_block(a, wait_for_write);
+}
+
+static void finish_in_child(jb__arena *a, uint32_t g)
+{
+    jb__heap *h = &a->heap;
+    uint32_t o = jb__ld32(&h->next[g]);
+    if (o < JB__FREEING) {
+        jb__st32(&h->next[g], o & ~JB__WRITING);
+        return;
+    }
+    /* A fill refused (a child cut off from the region) leaves the block
+     * claimed: nothing can be written there anyway. */
+    if (o == JB__FREEING &&
+        jb__fill_block(a, "fork", g, h->size[g] & ~JB__USED) == 0) {
+        jb__edit_released(a->map.exec + (size_t)g * JB_GRANULE);
+        jb__heap_free(h, g);
+    }
+}
+
+void jb__fork_child_blocks(jb__arena *a)
+{
+    /* Freeing merges a block with its free neighbours, so the walk goes
+     * by start bits, which a free only clears behind it. */
+    jb__heap *h = &a->heap;
+    uint32_t end = (uint32_t)(a->map.committed / JB_GRANULE);
+    for (uint32_t w = 0; w < (end + 63) / 64; w++)
+        for (uint64_t bits = h->starts[w]; bits; bits &= bits - 1) {
+            uint32_t g = w * 64 + (uint32_t)__builtin_ctzll(bits);
+            if (g >= end || !(h->size[g] & JB__USED) || !jb__heap_starts(h, g))
+                continue;
+            finish_in_child(a, g);
+        }
 }
 
 static const jb__arena *arena_of(const jb__map *m)
@@ -336,7 +467,7 @@ static __attribute__((noinline)) int free_locked(const jb__handle *h,
     jb__arena *a = h->a;
     jb__lock_acquire(&a->lock);
     uint32_t g;
-    int rc = jb__locate(h, "jb_free", exec, 1, &g);
+    int rc = jb__locate(h, "jb_free", exec, 1, JB__LOOK, &g);
     if (rc == 0 && a->map.exec + (size_t)g * JB_GRANULE != (uint8_t *)exec)
         rc = jb__fail(JB_ENOTBLOCK, "jb_free: %p is %zu bytes into the block "
                                     "at %p; pass the address jb_alloc "
@@ -350,18 +481,15 @@ static __attribute__((noinline)) int free_locked(const jb__handle *h,
         rc = jb__fail(JB_ENOTBLOCK, "jb_free: %p is not a live block (freed "
                                     "twice?); free each block once",
                       exec);
-    if (rc == 0 && (jb__ld32(&a->heap.next[g]) & JB__PINNED))
+    /* Claimed as the cache path claims, so that of two threads freeing one
+     * block only one goes on, and after a write in progress. */
+    int c = rc == 0 ? jb__claim(a, g, h->pool, 0) : 0;
+    if (c > 0)
         rc = jb__fail(JB_EBUSY, "jb_free: the block at %p is inside another "
                                 "thread's jb_write_with window; free it after "
                                 "that call returns",
                       exec);
-    /* Claimed as the cache path claims, so that of two threads freeing one
-     * block only one goes on. */
-    uint32_t want = h->pool;
-    if (rc == 0 && !__atomic_compare_exchange_n(&a->heap.next[g], &want,
-                                                JB__FREEING, 0,
-                                                __ATOMIC_ACQUIRE,
-                                                __ATOMIC_RELAXED))
+    else if (c < 0)
         rc = jb__fail(JB_ENOTBLOCK, "jb_free: %p is being freed by another "
                                     "thread; free each block once",
                       exec);
@@ -377,10 +505,13 @@ int jb__free_pool(jb__arena *a, uint32_t pool)
     uint32_t limit = (uint32_t)(a->map.committed / JB_GRANULE);
     int first = 0;
     for (uint32_t g = h->guard; g < limit;) {
+        /* Claimed as jb_free claims (a window's pin too: its handle is
+         * being closed), after a write in progress. Freeing merges with
+         * free neighbours: continue after the merged block. A block kept
+         * for its code goes to no pool. */
         if ((h->size[g] & JB__USED) &&
-            (jb__ld32(&h->next[g]) & ~JB__PINNED) == pool) {
-            /* Freeing merges with free neighbours: continue after the
-             * merged block. A block kept for its code goes to no pool. */
+            (jb__ld32(&h->next[g]) & ~JB__OWNER_FLAGS) == pool &&
+            jb__claim(a, g, pool, 1) == 0) {
             int rc = release(a, "jb_region_close", g, 0);
             if (rc < 0 && !first)
                 first = rc;
@@ -398,6 +529,6 @@ size_t jb__pool_blocks(const jb__arena *a, uint32_t pool)
     size_t n = 0;
     for (uint32_t g = h->guard; g < limit; g += h->size[g] & ~JB__USED)
         n += (h->size[g] & JB__USED) &&
-             (jb__ld32(&h->next[g]) & ~JB__PINNED) == pool;
+             (jb__ld32(&h->next[g]) & ~JB__OWNER_FLAGS) == pool;
     return n;
 }

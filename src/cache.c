@@ -98,7 +98,7 @@ uint32_t jb__cache_alloc(jb__arena *a, uint32_t pool, uint32_t n,
                                  : refill(a, s, n);
     if (g) {
         jb__st32(&a->heap.prev[g], bytes);
-        /* Release: a writer that finds the block its pool's (jb__hold's
+        /* Release: a writer that finds the block its pool's (jb__locate's
          * acquire CAS, without the slot lock) also sees its trap fill. */
         __atomic_store_n(&a->heap.next[g], pool, __ATOMIC_RELEASE);
     }
@@ -117,15 +117,14 @@ int jb__cache_free(jb__arena *a, uint32_t pool, const void *exec)
     uint32_t t = jb__ld32(&h->size[g]), n = t & ~JB__USED;
     /* Tags are left behind inside blocks: only a start bit makes g a block. */
     if (!(t & JB__USED) || n > JB__CACHE_MAXG || !jb__heap_starts(h, g) ||
-        jb__ld32(&h->next[g]) != pool)
+        (jb__ld32(&h->next[g]) & ~JB__WRITING) != pool)
         return 0;
-    /* Claim the block before writing it: of two threads freeing it at
-     * once, only the winner fills it, so the loser can never wipe it after
-     * the winner has handed it out again. The loser takes the locked path
-     * and is told that the block is not live. */
-    uint32_t want = pool;
-    if (!__atomic_compare_exchange_n(&h->next[g], &want, JB__FREEING, 0,
-                                     __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
+    /* Claim the block before writing it, after a write in progress: of
+     * two threads freeing it at once, only the winner fills it, so the
+     * loser can never wipe it after the winner has handed it out again,
+     * and a write is wholly before the fill. The loser, and a block in a
+     * window, take the locked path, which names the error. */
+    if (jb__claim(a, g, pool, 0) != 0)
         return 0;
     /* Claimed, the block cannot change; but between the checks above and
      * the claim it may have been freed and carved anew at g with another
@@ -134,7 +133,7 @@ int jb__cache_free(jb__arena *a, uint32_t pool, const void *exec)
      * block back too, and the locked path reports it. */
     if (jb__ld32(&h->size[g]) != t || !jb__heap_starts(h, g) ||
         jb__fill_block(a, "jb_free", g, n) < 0) {
-        want = JB__FREEING; /* unless the heap has reused the word since */
+        uint32_t want = JB__FREEING; /* unless the heap reused the word */
         __atomic_compare_exchange_n(&h->next[g], &want, pool, 0,
                                     __ATOMIC_RELAXED, __ATOMIC_RELAXED);
         return 0;
@@ -174,23 +173,4 @@ void jb__cache_unlock_all(jb__arena *a)
 {
     for (unsigned i = 0; i < JB__SLOTS; i++)
         jb__lock_release(&a->slots[i].lock);
-}
-
-void jb__cache_fork_child(jb__arena *a)
-{
-    jb__heap *h = &a->heap;
-    uint32_t end = (uint32_t)(a->map.committed / JB_GRANULE);
-    for (uint32_t w = 0; w < (end + 63) / 64; w++)
-        for (uint64_t bits = h->starts[w]; bits; bits &= bits - 1) {
-            uint32_t g = w * 64 + (uint32_t)__builtin_ctzll(bits);
-            if (g >= end || !(h->size[g] & JB__USED) ||
-                h->next[g] != JB__FREEING)
-                continue;
-            /* A fill refused (a child cut off from the region) leaves the
-             * block claimed: nothing can be written there anyway. */
-            if (jb__fill_block(a, "fork", g, h->size[g] & ~JB__USED) == 0) {
-                jb__edit_released(a->map.exec + (size_t)g * JB_GRANULE);
-                jb__heap_free(h, g);
-            }
-        }
 }

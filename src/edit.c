@@ -18,8 +18,8 @@
  * one lock; the list holds only blocks with an open edit or a kept staging
  * copy (JB_BEGIN_KEEP), so it is short in every JIT that commits what it
  * begins. A record never outlives its block: jb_begin makes one only with
- * the arena lock and the edit lock held and the block found live under
- * them, and every path that releases a block drops the block's records
+ * the arena lock and the edit lock held and the block found live and
+ * pinned under them (jb__locate), and every path that releases a block drops the block's records
  * after claiming it and before it can be handed out again (internal.h), so
  * a record always describes the block now at its address, size included.
  * A counter lets the free paths skip the edit lock when no record exists.
@@ -87,7 +87,7 @@ static int check_live(const jb__handle *h, const char *fn, const void *p,
 {
     jb__lock_acquire(&h->a->lock);
     uint32_t g;
-    int rc = jb__locate(h, fn, p, n, &g);
+    int rc = jb__locate(h, fn, p, n, JB__LOOK, &g);
     jb__lock_release(&h->a->lock);
     return rc;
 }
@@ -135,11 +135,13 @@ int jb_begin(jb_region *r, void *exec, size_t len, unsigned flags,
     edit *fresh = NULL; /* made outside the locks, for the size seen last */
     for (;;) {
         /* The block is found live, and its record found or made, under
-         * both locks: a free of the block is before or after all of it. */
+         * both locks and pinned (jb_free's cache path frees without the
+         * arena lock, and waits for the pin): a free of the block is
+         * before or after all of it. */
         jb__lock_acquire(&a->lock);
         jb__lock_acquire(&edit_lock);
         uint32_t g;
-        rc = jb__locate(h, "jb_begin", exec, len, &g);
+        rc = jb__locate(h, "jb_begin", exec, len, JB__PIN, &g);
         if (rc < 0)
             break;
         size_t at = (size_t)g * JB_GRANULE;
@@ -148,6 +150,7 @@ int jb_begin(jb_region *r, void *exec, size_t len, unsigned flags,
         size_t size = (size_t)(a->heap.size[g] & ~JB__USED) * JB_GRANULE;
         edit *e = find_block(block);
         if (e && e->busy) {
+            jb__unpin(a, g);
             rc = jb__fail(JB_ESTATE, "jb_begin: the block at %p is being "
                                      "committed by another thread; begin the "
                                      "next edit after that jb_commit returns",
@@ -155,6 +158,7 @@ int jb_begin(jb_region *r, void *exec, size_t len, unsigned flags,
             break;
         }
         if (e && e->len) {
+            jb__unpin(a, g);
             rc = jb__fail(JB_ESTATE, "jb_begin: the block at %p already has "
                                      "an open edit (of %zu bytes at %p); "
                                      "commit or abort it first: a block has "
@@ -163,6 +167,7 @@ int jb_begin(jb_region *r, void *exec, size_t len, unsigned flags,
             break;
         }
         if (!e && (!fresh || fresh->size != size)) {
+            jb__unpin(a, g);
             jb__lock_release(&edit_lock);
             jb__lock_release(&a->lock);
             free(fresh);
@@ -171,12 +176,6 @@ int jb_begin(jb_region *r, void *exec, size_t len, unsigned flags,
                                            "staging copy of a %zu-byte block",
                                 size);
             continue;
-        }
-        /* Pinned while its record is made (jb__hold). */
-        uint32_t was;
-        if (!jb__hold(a, g, h->pool, &was)) {
-            rc = jb__freed_now("jb_begin", a, g);
-            break;
         }
         if (!e) {
             e = fresh;
@@ -201,7 +200,7 @@ int jb_begin(jb_region *r, void *exec, size_t len, unsigned flags,
         if (e->stage)
             memcpy(e->stage + off, exec, len);
         *writable = e->stage ? e->stage + off : alias + off;
-        jb__unhold(a, g, was);
+        jb__unpin(a, g);
         break;
     }
     jb__lock_release(&edit_lock);
@@ -400,8 +399,9 @@ void jb__edit_fork_parent(void)
 
 /* In the child: a busy record is a jb_commit of a thread that the child
  * does not have. Its copy either reached this process's code before fork()
- * (it holds the arena lock, which fork() waits for) or never will: the
- * commit is over here, as it would be when that thread got back. */
+ * (its jb_write holds the arena lock or pins the block, and fork() waits
+ * for both) or never will: the commit is over here, as it would be when
+ * that thread got back. */
 void jb__edit_fork_child(void)
 {
     for (edit *e = edits, *next; e; e = next) {

@@ -16,10 +16,10 @@
  *
  * Lock order, one for the whole library: the registry lock (region.c);
  * then, arena by arena, its slot locks (cache.c) and its arena lock; then
- * the edit lock (edit.c). A thread that holds one of them takes only locks
- * later in this order. fork() takes them all in this order, in the one
- * set of fork handlers (region.c; no other file registers any), so the
- * child inherits none half-way. The one exception is a fork() from inside
+ * the edit lock (edit.c); last the tally lock (count.c). A thread that
+ * holds one of them takes only locks later in this order. fork() takes
+ * them all in this order, in the one set of fork handlers (region.c; no
+ * other file registers any), so the child inherits none half-way. The one exception is a fork() from inside
  * a jb_write_with callback of a strategy whose window holds the arena lock
  * (serial): that thread keeps its arena lock across the fork, and the
  * handlers leave that lock alone. */
@@ -39,18 +39,33 @@ static inline void jb__lock_release(jb__lock *l)
 #define JB__NCLASS 480 /* 64 exact small classes + 26 * 16 TLSF classes */
 #define JB__USED 0x80000000u
 /* The owner word of a used block: 0 (the guard, or a block kept for the
- * code a refused fill left in it), a pool id perhaps with JB__PINNED, or
- * one of the two values below. Pool ids (JB__POOL_BASE + the handle's
- * slot + 1) are disjoint from granule numbers (< 2^27), so a free block's
- * list link in the same word never equals one, and from the values below. */
+ * code a refused fill left in it), a pool id perhaps with the flags
+ * below, or JB__CACHED or JB__FREEING. Pool ids (JB__POOL_BASE + the
+ * handle's slot + 1) are disjoint from granule numbers (< 2^27), so a free
+ * block's list link in the same word never equals one, and from the other
+ * values.
+ *
+ * A pool id stands only in the first granule of a used block of that
+ * pool: a block leaves its pool only through a compare-and-swap of its
+ * owner word from the pool id to JB__FREEING (jb__claim), and no other
+ * word is ever given a pool id. So a compare-and-swap from a pool id that
+ * succeeds proves, without the arena lock, that a live block of that pool
+ * starts there at that moment: the lock-free writes (jb__locate) rest on
+ * it. The heap and the caches publish a block's owner last, with release
+ * (after its tags and byte size), for writers that find it by acquire. */
 #define JB__POOL_BASE 0x20000000u
 #define JB__CACHED 0xffffffffu  /* held by a cache: free to every caller */
 #define JB__FREEING 0xfffffffeu /* claimed by the jb_free that fills it */
 #define JB__PINNED 0x40000000u  /* inside an open jb_write_with window: not
-                                   freed until it closes (also set by
-                                   jb_write, jb_patch and jb_begin, under
-                                   the arena lock, while they write or make
-                                   the block's edit record) */
+                                   freed until it closes (set and cleared
+                                   under the arena lock) */
+#define JB__WRITING 0x10000000u /* one jb_write, jb_patch, jb_write_batch or
+                                   jb_begin is writing the block or making
+                                   its edit record (a few ns, never waiting
+                                   for a lock meanwhile): frees, windows and
+                                   fork() wait for it to end; while it is
+                                   set only that writer changes the word */
+#define JB__OWNER_FLAGS (JB__PINNED | JB__WRITING)
 
 /* The caches (cache.c) read block metadata, and write the owner and byte
  * size of blocks they hold, under a slot lock only; so every word that can
@@ -73,6 +88,8 @@ typedef struct jb__heap {
                            or JB__CACHED */
     uint32_t *prev;     /* free: previous in class list; used: byte size */
     uint64_t *starts;   /* bit per granule: a block starts here */
+    char pad[64];       /* the fields above are read by lock-free writes;
+                           those below change under the arena lock */
     uint32_t head[JB__NCLASS];          /* class list heads, 0 = empty */
     uint64_t nonempty[(JB__NCLASS + 63) / 64];
     size_t used_gran;
@@ -98,8 +115,18 @@ static inline int jb__heap_starts(const jb__heap *h, uint32_t g)
     return (int)(__atomic_load_n(&h->starts[g >> 6], __ATOMIC_RELAXED) >>
                      (g & 63) & 1);
 }
-/* The block holding granule g: its first granule. */
-uint32_t jb__heap_block_of(const jb__heap *h, uint32_t g);
+/* The block holding granule g: its first granule. Any thread (a lock-free
+ * caller must still prove that the block is what it wants: jb__locate);
+ * inline because every write asks it. */
+static inline uint32_t jb__heap_block_of(const jb__heap *h, uint32_t g)
+{
+    uint32_t w = g >> 6;
+    uint64_t bits = __atomic_load_n(&h->starts[w], __ATOMIC_RELAXED) &
+                    (~(uint64_t)0 >> (63 - (g & 63)));
+    while (!bits) /* granule 0 always starts the guard */
+        bits = __atomic_load_n(&h->starts[--w], __ATOMIC_RELAXED);
+    return w * 64 + 63u - (unsigned)__builtin_clzll(bits);
+}
 size_t jb__heap_largest_free(const jb__heap *h);
 
 /* ---- Caches: small freed blocks kept per slot, so that alloc and free of
@@ -123,18 +150,36 @@ typedef struct jb__pin {
     struct jb__pin *next;
 } jb__pin;
 
+/* ---- Window counts (count.c): jb_info.windows, kept per thread so that
+ * a write adds to a counter that only its own thread writes, never with a
+ * locked instruction on a line that every writer shares. */
+#define JB__TALLIED 64 /* arenas counted this way at once; the others
+                          count in jb__arena.windows */
+typedef struct jb__tally {
+    struct jb__tally *next;
+    int live;                /* a running thread owns it (tally lock) */
+    uint64_t n[JB__TALLIED]; /* by arena index; written by its thread only */
+} jb__tally;
+extern JB__TLS_IE _Thread_local jb__tally *jb__my_tally;
+
 /* ---- Arena: one mapping, its heap and locks, shared by handles (pools). */
 typedef struct jb__arena {
-    jb__lock lock;
+    /* Read by every lock-free write: ahead of the lines that locked paths
+     * write (the heap's lists after its pad, the arena lock). */
     jb__map map;
+    int cached;          /* small blocks go through slots and writes take
+                            no lock (not for strategies whose windows the
+                            core serialises) */
+    int tally;           /* its counter in every thread's tally, or -1 */
+    atomic_int forking;  /* fork() is being prepared: writes wait (region.c) */
     jb__heap heap;
-    int cached;          /* small blocks go through slots (not for strategies
-                            whose windows the core serialises) */
+    char pad[64];
+    jb__lock lock;
     jb__slot slots[JB__SLOTS];
     int shared;          /* the process-wide region */
     atomic_int refs;     /* open handles (changed under the registry lock) */
     jb__pin *pins;       /* open windows on blocks (arena lock) */
-    atomic_uint_fast64_t windows;
+    atomic_uint_fast64_t windows; /* windows not counted in a tally */
     struct jb__arena *next_arena; /* registry list, for fork handling */
     char why[JB__SENTENCE_MAX];
 } jb__arena;
@@ -197,41 +242,100 @@ int jb__enter_nohandle(const char *fn);
  * holds code is kept out of use (owned by no pool) instead of freed.
  * 0, or the first refused fill's code (its sentence). */
 int jb__free_pool(jb__arena *a, uint32_t pool);
-/* With the arena lock held: check that [p, p + n) lies inside one live block
- * of h's pool and set *block to its first granule; else fail with a
- * sentence that names fn. The one validation every write path shares. */
-int jb__locate(const jb__handle *h, const char *fn, const void *p, size_t n,
-               uint32_t *block);
-/* With the arena lock held, after jb__locate found the block at g live
- * and pool's: pin it (set PINNED), 1 and *was the owner word as it was
- * (its PINNED bit set if a window has the block already); 0, changing
- * nothing, if the word is no longer pool's. jb_free's cache path frees,
- * and its cache alloc hands out again, without the arena lock, so the
- * block may have been freed, and even re-allocated by another pool,
- * since jb__locate: hence a CAS from the exact values, never a blind OR
- * (which would pin another pool's block for good). The cache's claim is
- * made only from the bare pool value, so a pinned block sends a free to
- * the locked path, which waits for the lock: what the caller does before
- * jb__unhold is wholly before the free. jb__unhold puts the word back:
- * nothing else changes a pinned word while the arena lock is held. */
-static inline int jb__hold(jb__arena *a, uint32_t g, uint32_t pool,
-                           uint32_t *was)
+
+/* ---- The one validation rule (block.c), for every path that writes or
+ * frees code: [p, p + n) lies inside one live block of h's pool, and the
+ * region's code may still be changed. 0 and *block (the block's first
+ * granule), or the JB_E* code with a sentence that names fn. It reads the
+ * block tables lock-free, so without the arena lock its answer is a
+ * snapshot, except with pin = JB__PIN: then it also pins the block for
+ * one write (JB__WRITING, one compare-and-swap from the exact owner
+ * value), and the answer holds until jb__unpin: meanwhile the block is
+ * neither freed (jb__claim waits) nor pinned by another write or window.
+ * With JB__PIN_TRY (batches, which hold other pins) it returns 1, pinning
+ * nothing, where JB__PIN would wait: another write holds the block, or a
+ * fork() is being prepared. JB__PIN waits for a fork by taking the arena
+ * lock, so a caller holding that lock (jb_begin) never finds one
+ * (fork_prepare sets forking only while it holds the lock). Serial
+ * strategies (mprotect) ask with JB__LOOK under the arena lock, which
+ * excludes every free there. The inline part only accepts; anything else
+ * (an error, a window's pin, another write, a fork) goes to
+ * jb__locate_slow, which applies the same rule in full and says why. */
+enum { JB__LOOK = 0, JB__PIN = 1, JB__PIN_TRY = 2 };
+int jb__locate_slow(const jb__handle *h, const char *fn, const void *p,
+                    size_t n, int pin, uint32_t *block);
+static inline __attribute__((always_inline)) int
+jb__locate(const jb__handle *h, const char *fn, const void *p, size_t n,
+           int pin, uint32_t *block)
 {
-    uint32_t old = pool;
-    if (__atomic_compare_exchange_n(&a->heap.next[g], &old,
-                                    pool | JB__PINNED, 0, __ATOMIC_ACQUIRE,
-                                    __ATOMIC_RELAXED) ||
-        old == (pool | JB__PINNED)) {
-        *was = old;
-        return 1;
+    jb__arena *a = h->a;
+    size_t off = (size_t)((uintptr_t)p - (uintptr_t)a->map.exec);
+    size_t committed = __atomic_load_n(&a->map.committed, __ATOMIC_RELAXED);
+    if (__builtin_expect(off - JB_GUARD < committed - JB_GUARD, 1)) {
+        jb__heap *hp = &a->heap;
+        uint32_t g = jb__heap_block_of(hp, (uint32_t)(off / JB_GRANULE));
+        uint32_t want = h->pool;
+        /* seq_cst: a pin and fork_prepare's store to forking are ordered
+         * one way or the other (region.c). */
+        if (pin ? __atomic_compare_exchange_n(&hp->next[g], &want,
+                                              want | JB__WRITING, 0,
+                                              __ATOMIC_SEQ_CST,
+                                              __ATOMIC_RELAXED)
+                : __atomic_load_n(&hp->next[g], __ATOMIC_ACQUIRE) == want) {
+            /* The size is read after the pin: it is the pinned block's. */
+            size_t into = off - (size_t)g * JB_GRANULE;
+            size_t bytes = jb__ld32(&hp->prev[g]);
+            if (__builtin_expect(
+                    into < bytes && n <= bytes - into &&
+                        !__atomic_load_n(&a->map.broken, __ATOMIC_RELAXED) &&
+                        !(pin && atomic_load(&a->forking)),
+                    1)) {
+                *block = g;
+                return 0;
+            }
+            if (pin)
+                __atomic_store_n(&hp->next[g], want, __ATOMIC_RELEASE);
+        }
     }
-    return 0;
+    return jb__locate_slow(h, fn, p, n, pin, block);
 }
-static inline void jb__unhold(jb__arena *a, uint32_t g, uint32_t was)
+/* End the write that jb__locate(..., JB__PIN) pinned: only the pinner
+ * changes the word while JB__WRITING is set, so a load and a release
+ * store do (what it wrote is before whatever frees the block next). */
+static inline void jb__unpin(jb__arena *a, uint32_t g)
 {
-    __atomic_store_n(&a->heap.next[g], was, __ATOMIC_RELEASE);
+    uint32_t *w = &a->heap.next[g];
+    __atomic_store_n(w, jb__ld32(w) & ~JB__WRITING, __ATOMIC_RELEASE);
 }
-/* JB_ERANGE, for a block jb__hold found claimed by a free; names fn. */
+/* Claim the block at g for freeing: its owner word from pool to
+ * JB__FREEING, after waiting for a write in progress to end (never into
+ * it). With take_pinned, also from a window's pin (jb_region_close).
+ * 0: claimed, and every write pinned before is complete; 1: inside a
+ * jb_write_with window, nothing changed; -1: no longer pool's (freed or
+ * claimed by another thread), nothing changed. */
+int jb__claim_slow(jb__arena *a, uint32_t g, uint32_t pool, int take_pinned);
+static inline int jb__claim(jb__arena *a, uint32_t g, uint32_t pool,
+                            int take_pinned)
+{
+    uint32_t want = pool;
+    if (__builtin_expect(__atomic_compare_exchange_n(&a->heap.next[g], &want,
+                                                     JB__FREEING, 0,
+                                                     __ATOMIC_ACQUIRE,
+                                                     __ATOMIC_RELAXED),
+                         1))
+        return 0;
+    return jb__claim_slow(a, g, pool, take_pinned);
+}
+/* fork(), from region.c's handlers, arena lock and slot locks held (only
+ * when a->cached: serial strategies pin nothing). Prepare, after setting
+ * forking: wait for every write that pinned a block before. Child: the
+ * writes that pinned a block after forking was set backed off without
+ * writing, in threads the child does not have: drop their pins; and
+ * finish the frees that other threads had claimed (JB__FREEING) and were
+ * filling without a lock. One pass over the committed part's blocks each. */
+void jb__fork_wait_writes(jb__arena *a);
+void jb__fork_child_blocks(jb__arena *a);
+/* JB_ERANGE, for a block found claimed by a free just now; names fn. */
 int jb__freed_now(const char *fn, jb__arena *a, uint32_t g);
 /* 0 if the region's code may be changed, else JB_EOS with a sentence that
  * names fn and why (a failed fork copy, a failed close). */
@@ -247,6 +351,31 @@ size_t jb__pool_blocks(const jb__arena *a, uint32_t pool);
 int jb__fill_block(jb__arena *a, const char *fn, uint32_t g, uint32_t n);
 /* 1 if the n bytes of the region at granule g are all trap instructions. */
 int jb__all_traps(const jb__arena *a, uint32_t g, uint32_t n);
+
+/* Window counts (count.c). jb__tally_open gives a new arena its index in
+ * the tallies and jb__tally_close takes it back (registry lock held);
+ * jb__tally_sum adds up every thread's count of a's windows. The fork
+ * functions take and release the tally lock for region.c's handlers. */
+void jb__tally_open(jb__arena *a);
+void jb__tally_close(jb__arena *a);
+uint64_t jb__tally_sum(jb__arena *a);
+void jb__tally_fork_prepare(void);
+void jb__tally_fork_parent(void);
+void jb__tally_fork_child(void);
+/* Count one write window (or trap fill) of a, for jb_info.windows: a
+ * load and a store to the calling thread's own tally. */
+void jb__count_window_slow(jb__arena *a);
+static inline void jb__count_window(jb__arena *a)
+{
+    jb__tally *t = jb__my_tally;
+    int k = a->tally;
+    if (__builtin_expect(t != NULL && k >= 0, 1))
+        __atomic_store_n(&t->n[k],
+                         __atomic_load_n(&t->n[k], __ATOMIC_RELAXED) + 1,
+                         __ATOMIC_RELAXED);
+    else
+        jb__count_window_slow(a);
+}
 
 /* Caches (cache.c). Only when a->cached, for n <= JB__CACHE_MAXG granules
  * at granule alignment. jb__cache_alloc returns the first granule of a
@@ -265,11 +394,6 @@ void jb__cache_flush(jb__arena *a, uint64_t *fills);
 /* fork(): hold every slot of a (before its arena lock), then release. */
 void jb__cache_lock_all(jb__arena *a);
 void jb__cache_unlock_all(jb__arena *a);
-/* In a fork() child, arena lock held: finish the frees that other
- * threads had claimed (JB__FREEING) and were filling without a lock; the
- * child does not have those threads. Cost: one pass over the start bits
- * of the committed part of the region. */
-void jb__cache_fork_child(jb__arena *a);
 
 /* Edits (edit.c). A record of an edit never outlives its block: every
  * path that releases a block calls jb__edit_released after it has claimed

@@ -100,7 +100,15 @@ int jb__enter_nohandle(const char *fn)
  * it is left held, in both processes, for the window, which closes when
  * the callback returns in each. Nothing else waits for an arena lock while
  * holding the registry lock (jb_region_close only tries it), so taking the
- * registry lock out of order there cannot wait for that window. */
+ * registry lock out of order there cannot wait for that window.
+ *
+ * jb_write, jb_patch and jb_write_batch take no lock where windows are not
+ * serialised: they pin their blocks instead (jb__locate). So prepare also
+ * sets forking, which sends every later pin back to wait for the arena
+ * lock, and then waits for the writes that pinned before it: the child
+ * never copies half-written code. Pins and the store to forking are
+ * sequentially consistent: a pin either sees forking (and backs off,
+ * writing nothing) or is seen by the wait. */
 
 static int own_window(const jb__arena *a)
 {
@@ -114,18 +122,25 @@ static void fork_prepare(void)
         jb__cache_lock_all(a);
         if (!own_window(a))
             jb__lock_acquire(&a->lock);
+        if (a->cached) {
+            atomic_store(&a->forking, 1);
+            jb__fork_wait_writes(a);
+        }
         if (a->map.st->atfork_prepare)
             a->map.st->atfork_prepare(&a->map);
     }
     jb__edit_fork_prepare();
+    jb__tally_fork_prepare();
 }
 
 static void fork_parent(void)
 {
+    jb__tally_fork_parent();
     jb__edit_fork_parent();
     for (jb__arena *a = arenas; a; a = a->next_arena) {
         if (a->map.st->atfork_parent)
             a->map.st->atfork_parent(&a->map);
+        atomic_store(&a->forking, 0);
         if (!own_window(a))
             jb__lock_release(&a->lock);
         jb__cache_unlock_all(a);
@@ -135,6 +150,7 @@ static void fork_parent(void)
 
 static void fork_child(void)
 {
+    jb__tally_fork_child();
     jb__edit_fork_child();
     for (jb__arena *a = arenas; a; a = a->next_arena) {
         /* The windows that pinned blocks were other threads', which the
@@ -148,7 +164,8 @@ static void fork_child(void)
         if (a->map.st->atfork_child)
             a->map.st->atfork_child(&a->map);
         if (a->cached)
-            jb__cache_fork_child(a);
+            jb__fork_child_blocks(a);
+        atomic_store(&a->forking, 0);
         if (!own_window(a))
             jb__lock_release(&a->lock);
         jb__cache_unlock_all(a);
@@ -275,6 +292,7 @@ static int arena_create(jb__arena **out, const jb__want *w)
                         reserve);
     }
     a->cached = !a->map.st->serial;
+    jb__tally_open(a);
     *out = a;
     return 0;
 }
@@ -292,6 +310,7 @@ static int arena_destroy(jb__arena *a)
     *p = a->next_arena;
     if (shared_arena == a)
         shared_arena = NULL;
+    jb__tally_close(a);
     jb__heap_fini(&a->heap);
     free(a);
     return 0;
@@ -516,6 +535,6 @@ int jb_region_info(const jb_region *r, jb_info *out)
     out->pool_blocks = jb__pool_blocks(a, h->pool);
     out->pools = (size_t)a->refs;
     jb__lock_release(&a->lock);
-    out->windows = atomic_load(&a->windows) + fills;
+    out->windows = jb__tally_sum(a) + fills;
     return 0;
 }

@@ -1,9 +1,13 @@
 /* The write path: jb_write, jb_patch, jb_write_with, jb_writable.
  *
- * Each call validates under the arena lock that the bytes lie in one live
- * block of the caller's pool, hands a request to the strategy (which opens
- * and closes its window), and makes the instruction cache coherent for the
- * executable addresses before returning. */
+ * Each call validates that the bytes lie in one live block of the caller's
+ * pool (jb__locate), writes them, and makes the instruction cache coherent
+ * for the executable addresses before returning. Where the strategy does
+ * not serialise windows, jb_write and jb_patch take no lock: the
+ * validation pins the block for the write (one compare-and-swap on its
+ * owner word), a free waits for the pin, and the bytes go through the
+ * persistent writable view (dualmap, rwx) or the strategy's window. Serial
+ * strategies (mprotect) validate and write under the arena lock. */
 #include <string.h>
 
 #include "arch/arch.h"
@@ -38,10 +42,21 @@ void jb__wop_apply(const jb__wop *op, uint8_t *dst)
     }
 }
 
-static int overlaps(const void *p, size_t n, const uint8_t *base, size_t len)
+/* 1 if [p, p + n) (n > 0) overlaps [base, base + len): p - base lies in
+ * (-n, len), which one unsigned comparison of p - base + n - 1 tells (an
+ * n so large that len + n - 1 wraps names no range; the write then fails
+ * either way). */
+static inline int in_view(const void *p, size_t n, const uint8_t *base,
+                          size_t len)
 {
-    uintptr_t a = (uintptr_t)p, b = (uintptr_t)base;
-    return base && a < b + len && b < a + n;
+    return (uintptr_t)p - (uintptr_t)base + (n - 1) < len + (n - 1);
+}
+
+/* The source of a copy lies inside the code region (either view). */
+static inline int src_in_region(const jb__map *m, const void *src, size_t n)
+{
+    return in_view(src, n, m->exec, m->reserve) ||
+           (m->rw && in_view(src, n, m->rw, m->reserve));
 }
 
 /* Out of line: the sentence is never on the hot path. */
@@ -54,40 +69,60 @@ __attribute__((noinline, cold)) int jb__freed_now(const char *fn,
                     fn, (void *)(a->map.exec + (size_t)g * JB_GRANULE));
 }
 
-/* Pin the block at g for a window (arena lock held): until unpin, jb_free
- * refuses it (JB_EBUSY), so that it is never freed and handed out again
- * while the callback may still write it. */
-static int pin(jb__handle *h, jb__pin *p, uint32_t g)
-{
-    uint32_t was;
-    if (!jb__hold(h->a, g, h->pool, &was))
-        return jb__freed_now("jb_write_with", h->a, g);
-    p->g = g;
-    p->next = h->a->pins;
-    h->a->pins = p;
-    return 0;
-}
-
-/* Validate, then carry out op inside the strategy's window. */
-static int submit(jb__handle *h, const char *fn, void *exec, jb__wop *op)
+/* Validate, then carry out a copy of src (or, src NULL, a patch of
+ * value) inside the strategy's window: under the arena lock for
+ * strategies whose windows the core serialises, else with the block
+ * pinned (the Apple strategies, which have no persistent view). */
+static __attribute__((noinline)) int submit_window(jb__handle *h,
+                                                   const char *fn, void *exec,
+                                                   const void *src,
+                                                   uint64_t value, size_t n)
 {
     jb__arena *a = h->a;
-    jb__lock_acquire(&a->lock);
+    int serial = !a->cached;
+    if (serial)
+        jb__lock_acquire(&a->lock);
     uint32_t g;
-    int rc = jb__locate(h, fn, exec, op->len, &g);
-    uint32_t old = 0;
-    if (rc == 0 && !jb__hold(a, g, h->pool, &old))
-        rc = jb__freed_now(fn, a, g);
+    int rc = jb__locate(h, fn, exec, n, serial ? JB__LOOK : JB__PIN, &g);
     if (rc == 0) {
-        op->off = (size_t)((uint8_t *)exec - a->map.exec);
-        rc = jb__within(fn, a->map.st->write(&a->map, op));
-        atomic_fetch_add_explicit(&a->windows, 1, memory_order_relaxed);
-        jb__unhold(a, g, old);
+        jb__wop op = {src ? JB__OP_COPY : JB__OP_PATCH,
+                      (size_t)((uint8_t *)exec - a->map.exec), n, src, value};
+        rc = jb__within(fn, a->map.st->write(&a->map, &op));
+        if (!serial)
+            jb__unpin(a, g);
+        jb__count_window(a);
     }
-    jb__lock_release(&a->lock);
+    if (serial)
+        jb__lock_release(&a->lock);
     if (rc == 0)
-        jb__os_flush_icache(exec, op->len);
+        jb__os_flush_icache(exec, n);
     return rc;
+}
+
+/* jb_write and jb_patch where writes take no lock and the region has a
+ * persistent writable view (dualmap, rwx): the pinned store right here,
+ * no request, no call into the strategy. */
+static inline __attribute__((always_inline)) int
+submit(jb__handle *h, const char *fn, void *exec, const void *src,
+       uint64_t value, size_t n)
+{
+    jb__arena *a = h->a;
+    uint8_t *rw = a->map.rw;
+    if (__builtin_expect(!a->cached || !rw, 0))
+        return submit_window(h, fn, exec, src, value, n);
+    uint32_t g;
+    int rc = jb__locate(h, fn, exec, n, JB__PIN, &g);
+    if (rc < 0)
+        return rc;
+    uint8_t *dst = rw + ((uint8_t *)exec - a->map.exec);
+    if (src)
+        memcpy(dst, src, n);
+    else /* one aligned store: old or new bytes, never a mix */
+        jb__wop_apply(&(jb__wop){JB__OP_PATCH, 0, n, NULL, value}, dst);
+    jb__unpin(a, g);
+    jb__count_window(a);
+    jb__os_flush_icache(exec, n);
+    return 0;
 }
 
 int jb_write(jb_region *r, void *exec_dst, const void *src, size_t n)
@@ -102,15 +137,13 @@ int jb_write(jb_region *r, void *exec_dst, const void *src, size_t n)
         return jb__fail(JB_EINVAL, "jb_write: n is 0; write at least one "
                                    "byte");
     const jb__map *m = &h->a->map;
-    if (overlaps(src, n, m->exec, m->reserve) ||
-        overlaps(src, n, m->rw, m->reserve))
+    if (src_in_region(m, src, n))
         return jb__fail(JB_ESOURCE, "jb_write: the source %p (%zu bytes) lies "
                                     "inside the code region; assemble into "
                                     "ordinary memory, or use jb_writable() "
                                     "to write in place",
                         src, n);
-    jb__wop op = {JB__OP_COPY, 0, n, src, 0};
-    return submit(h, "jb_write", exec_dst, &op);
+    return submit(h, "jb_write", exec_dst, src, 0, n);
 }
 
 int jb_patch(jb_region *r, void *exec_dst, uint64_t value, unsigned width)
@@ -129,12 +162,47 @@ int jb_patch(jb_region *r, void *exec_dst, uint64_t value, unsigned width)
                                    "so place the patched field on a %u-byte "
                                    "boundary",
                         exec_dst, width, width);
-    jb__wop op = {JB__OP_PATCH, 0, width, NULL, value};
-    return submit(h, "jb_patch", exec_dst, &op);
+    return submit(h, "jb_patch", exec_dst, NULL, value, width);
 }
 
-static void unpin(jb__arena *a, jb__pin *p)
+/* Set or clear a window's PINNED on the owner word of the block at g
+ * (arena lock held, the block found pool's). Lock-free writes pin the
+ * word too (JB__WRITING), and while one does only it may change the word:
+ * so wait for it, and change the word by a compare-and-swap from its exact
+ * value. 0, or -1 if the word is no longer pool's (freed just now). */
+static int mark_window(jb__arena *a, uint32_t g, uint32_t pool, int set)
 {
+    uint32_t *w = &a->heap.next[g];
+    for (;;) {
+        uint32_t old = jb__ld32(w);
+        if ((old & ~JB__OWNER_FLAGS) != pool)
+            return -1;
+        if (old & JB__WRITING)
+            jb__arch_relax();
+        else if (__atomic_compare_exchange_n(
+                     w, &old, set ? old | JB__PINNED : old & ~JB__PINNED, 0,
+                     set ? __ATOMIC_ACQUIRE : __ATOMIC_RELEASE,
+                     __ATOMIC_RELAXED))
+            return 0;
+    }
+}
+
+/* Pin the block at g for a window (arena lock held): until unpin, jb_free
+ * refuses it (JB_EBUSY), so that it is never freed and handed out again
+ * while the callback may still write it. */
+static int pin(jb__handle *h, jb__pin *p, uint32_t g)
+{
+    if (mark_window(h->a, g, h->pool, 1) < 0)
+        return jb__freed_now("jb_write_with", h->a, g);
+    p->g = g;
+    p->next = h->a->pins;
+    h->a->pins = p;
+    return 0;
+}
+
+static void unpin(jb__handle *h, jb__pin *p)
+{
+    jb__arena *a = h->a;
     jb__lock_acquire(&a->lock);
     int others = 0;
     for (jb__pin **q = &a->pins; *q;) {
@@ -143,8 +211,8 @@ static void unpin(jb__arena *a, jb__pin *p)
         else
             others |= (*q)->g == p->g, q = &(*q)->next;
     }
-    if (!others)
-        __atomic_fetch_and(&a->heap.next[p->g], ~JB__PINNED, __ATOMIC_RELEASE);
+    if (!others) /* nothing frees a block in a window: the word is pool's */
+        (void)mark_window(a, p->g, h->pool, 0);
     jb__lock_release(&a->lock);
 }
 
@@ -165,7 +233,7 @@ int jb_write_with(jb_region *r, void *exec, size_t len, int (*fn)(void *ctx),
     jb__pin p;
     jb__lock_acquire(&a->lock);
     uint32_t g;
-    rc = jb__locate(h, "jb_write_with", exec, len, &g);
+    rc = jb__locate(h, "jb_write_with", exec, len, JB__LOOK, &g);
     /* Serial strategies hold the arena lock across the window: nothing
      * else can free the block meanwhile. The others pin it. */
     if (rc == 0 && !st->serial)
@@ -181,11 +249,11 @@ int jb_write_with(jb_region *r, void *exec, size_t len, int (*fn)(void *ctx),
     window.len = len;
     rc = jb__within("jb_write_with", st->run(&a->map, off, len, fn, ctx, &result));
     jb__window_map = NULL;
-    atomic_fetch_add_explicit(&a->windows, 1, memory_order_relaxed);
+    jb__count_window(a);
     if (st->serial)
         jb__lock_release(&a->lock);
     else
-        unpin(a, &p);
+        unpin(h, &p);
     if (rc < 0)
         return rc;
     jb__os_flush_icache(exec, len);
@@ -216,7 +284,7 @@ void *jb_writable(jb_region *r, void *exec)
     jb__lock_acquire(&a->lock);
     uint32_t g;
     void *w = NULL;
-    if (jb__locate(h, "jb_writable", exec, 1, &g) == 0)
+    if (jb__locate(h, "jb_writable", exec, 1, JB__LOOK, &g) == 0)
         w = a->map.st->alias(&a->map, off);
     jb__lock_release(&a->lock);
     return w;

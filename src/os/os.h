@@ -45,7 +45,8 @@ typedef struct jb__map {
     uint8_t *exec;    /* executable view */
     uint8_t *rw;      /* persistent writable view, or NULL; where set, a
                          write is a plain store through it (the core
-                         trap-fills freed blocks there directly) */
+                         trap-fills freed blocks, and writes jb_write and
+                         jb_patch, there directly) */
     size_t reserve;   /* bytes of address space */
     size_t committed; /* bytes backed so far (trap-filled) */
     int fd;           /* strategy-private descriptor, -1 if none */
@@ -144,6 +145,9 @@ void jb__os_flush_icache(void *exec, size_t n);
 size_t jb__os_page_size(void);
 /* Give up the CPU (contended lock). */
 void jb__os_yield(void);
+/* Call fn(arg) when the calling thread exits (arg non-NULL; one fn for
+ * the process, a later call replaces arg). 0, or -1 if the system cannot. */
+int jb__os_at_thread_exit(void (*fn)(void *), void *arg);
 /* Register fork handlers once. */
 void jb__os_atfork(void (*prepare)(void), void (*parent)(void),
                    void (*child)(void));

@@ -23,6 +23,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <linux/membarrier.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -438,6 +439,66 @@ static int begin_gap(void)
     return one_case("begin_gap", "a free and a bigger alloc inside jb_begin", bad, g.r);
 }
 
+/* A write through a stale pointer while jb_alloc carves a block at the
+ * same place and backs its pages (dualmap's ftruncate, after a
+ * jb_region_trim gave them back): it must fail and leave the new block
+ * all traps. The write is made from another thread, as a lock-free write
+ * would be, while the allocating thread is inside the ftruncate. Before
+ * the block was carved as no pool's until backed, the write pinned it and
+ * landed (and a write past the first kept step hit the truncated file:
+ * SIGBUS). */
+typedef struct {
+    jb_region *r;
+    uint8_t *x;
+    int rc;
+} stale_write;
+
+static void *write_stale(void *p)
+{
+    stale_write *s = p;
+    uint8_t code[64];
+    memset(code, 0x90, sizeof code);
+    s->rc = jb_write(s->r, s->x, code, sizeof code);
+    return NULL;
+}
+
+static void write_from_a_thread(void *p)
+{
+    pthread_t t;
+    if (pthread_create(&t, NULL, write_stale, p) == 0)
+        pthread_join(t, NULL);
+}
+
+static int alloc_gap(void)
+{
+    jb_options o = {0, JB_WX_DUALMAP, JB_OPEN_PRIVATE | JB_OPEN_NO_ENV};
+    stale_write s = {NULL, NULL, -1};
+    uint8_t *y = NULL;
+    const char *bad = NULL;
+    if (jb_region_open(&s.r, &o) || jb_alloc(s.r, 1 << 20, 16, (void **)&s.x) ||
+        jb_free(s.r, s.x) || jb_region_trim(s.r, NULL))
+        bad = jb_last_error();
+    else {
+        s.rc = 1; /* not run */
+        fault_on_ftruncate(write_from_a_thread, &s);
+        int rc = jb_alloc(s.r, 1 << 20, 16, (void **)&y);
+        fault_on_ftruncate(NULL, NULL);
+        if (rc != 0)
+            bad = jb_last_error();
+        else if (y != s.x)
+            bad = "the block did not land at the freed address";
+        else if (s.rc == 1)
+            bad = "jb_alloc did not back pages with ftruncate";
+        else if (s.rc != JB_ERANGE)
+            bad = "the stale write was not refused with JB_ERANGE";
+        else
+            for (size_t i = 0; i < 64 && !bad; i++)
+                if (y[i] != 0xcc)
+                    bad = "the new block holds the stale write's bytes";
+    }
+    return one_case("alloc_gap", "a stale write while jb_alloc backs the block", bad, s.r);
+}
+
 /* fork() while a jb_free on the cache path is filling its block with no
  * lock held: the child, which does not have that thread, finishes the free
  * (the block is not left claimed and counted as used for good). The fork
@@ -695,6 +756,8 @@ int main(int argc, char **argv)
         begin_gap() ? passed++ : failed++;
     if (strstr("free_fork", only))
         free_fork() ? passed++ : failed++;
+    if (strstr("alloc_gap", only))
+        alloc_gap() ? passed++ : failed++;
     if (strstr("auto_story", only))
         auto_story() ? passed++ : failed++;
     for (size_t s = 0; s < sizeof scs / sizeof scs[0]; s++)

@@ -82,9 +82,21 @@ int __wrap_memfd_create(const char *name, unsigned flags)
     return hit(FC_MEMFD, (int)flags) ? -1 : memfd_create(name, flags);
 }
 
+static void (*ft_hook)(void *);
+static void *ft_ctx;
+void fault_on_ftruncate(void (*hook)(void *), void *ctx)
+{
+    ft_ctx = ctx;
+    ft_hook = hook;
+}
+
 int __wrap_ftruncate(int fd, off_t n);
 int __wrap_ftruncate(int fd, off_t n)
 {
+    void (*hook)(void *) = ft_hook;
+    ft_hook = NULL;
+    if (hook)
+        hook(ft_ctx);
     return hit(FC_FTRUNCATE, 0) ? -1 : ftruncate(fd, n);
 }
 

@@ -55,5 +55,8 @@ void fault_on_aligned_alloc(void (*hook)(void *), void *ctx);
 /* The same for the library's next memset with the x86_64 trap byte (a
  * trap fill, e.g. jb_free's, which the cache path runs with no lock). */
 void fault_on_trap_fill(void (*hook)(void *), void *ctx);
+/* The same for the library's next ftruncate (dualmap backing more of the
+ * region for a jb_alloc, with the arena lock held). */
+void fault_on_ftruncate(void (*hook)(void *), void *ctx);
 
 #endif

@@ -1,7 +1,7 @@
 /* Stress: threads mixing every call on shared pools, live patching under
- * callers, two threads freeing one block, jb_write_with racing a free and
- * a re-allocation, and fork() while threads write. Every result is
- * checked; each test prints its threads, rounds and wrong results.
+ * callers, two threads freeing one block, jb_write_with and jb_write
+ * racing a free and a re-allocation, windows and lock-free writes on one
+ * block, and fork() while threads write. Every result is checked; each test prints its threads, rounds and wrong results.
  * Built natively, under ThreadSanitizer (make test-stress-tsan) and for
  * arm64 under qemu-user (make check-arm64), where code is rewritten with
  * rwx instead of dualmap: qemu-user does not see code written through
@@ -585,6 +585,89 @@ static void stale_writes_leave_the_new_owner_free(void)
     }
 }
 
+/* ---- windows and writes on one block -----------------------------------
+ * A jb_write_with window marks its block (PINNED, under the arena lock)
+ * while jb_patch pins it for a moment without a lock (WRITING); both
+ * change the same owner word. One thread opens windows on the block,
+ * another patches it; when both have stopped, the block must hold what
+ * each wrote last and be free-able at once: a window that cleared its
+ * mark over a write's pin, or a write that put back a word a window had
+ * changed, leaves a mark behind (jb_free: JB_EBUSY for good). */
+
+typedef struct {
+    jb_region *r;
+    uint8_t *blk;
+    atomic_int stop;
+    long windows, patches, wrong;
+} shared_blk;
+
+static int touch(void *p)
+{
+    shared_blk *s = p;
+    uint8_t *a = jb_writable(s->r, s->blk + 64);
+    if (!a) return 1;
+    code_ret(a, 3);
+    return 0;
+}
+
+static void *window_on_block(void *p)
+{
+    shared_blk *s = p;
+    while (!atomic_load(&s->stop)) {
+        if (jb_write_with(s->r, s->blk + 64, 16, touch, s)) s->wrong++;
+        else s->windows++;
+    }
+    return NULL;
+}
+
+static void *patch_on_block(void *p)
+{
+    shared_blk *s = p;
+    uint32_t v = imm_word(7);
+    while (!atomic_load(&s->stop)) {
+        if (jb_patch(s->r, s->blk + IMM_AT, v, 4)) s->wrong++;
+        else s->patches++;
+    }
+    return NULL;
+}
+
+static void windows_and_writes_share_a_block(void)
+{
+    long rounds = ROUNDS(200L), stuck = 0, wrong = 0, windows = 0, patches = 0;
+    jb_region *r = open_wx(rewrite_wx(), JB_OPEN_PRIVATE);
+    CHECK(r, "open");
+    for (long i = 0; i < rounds; i++) {
+        shared_blk s = {r, NULL, 0, 0, 0, 0};
+        uint8_t code[64];
+        if (jb_alloc(r, 128, 16, (void **)&s.blk)) { wrong++; break; }
+        build_f(code, 0);
+        if (jb_write(r, s.blk, code, 64)) wrong++;
+        pthread_t t[2];
+        CHECK(pthread_create(&t[0], NULL, window_on_block, &s) == 0 &&
+              pthread_create(&t[1], NULL, patch_on_block, &s) == 0, "threads");
+        for (int k = 0; k < 20 && (s.windows < 50 || s.patches < 50); k++)
+            usleep(200);
+        atomic_store(&s.stop, 1);
+        pthread_join(t[0], NULL);
+        pthread_join(t[1], NULL);
+        windows += s.windows, patches += s.patches, wrong += s.wrong;
+        /* (A side that never got the CPU in time wrote nothing.) */
+        if ((s.patches && ((int_fn)s.blk)() != 7) ||
+            (s.windows && ((int_fn)(void *)(s.blk + 64))() != 3))
+            wrong++;
+        if (jb_free(r, s.blk)) {
+            stuck++;
+            fprintf(stderr, "  free after the race: %s\n", jb_last_error());
+        }
+    }
+    report("windows and writes on one block", 3, rounds, wrong + stuck);
+    printf("  ... %ld windows and %ld patches on the shared blocks, %ld blocks left marked\n",
+           windows, patches, stuck);
+    CHECK(wrong == 0 && stuck == 0, "%ld wrong, %ld blocks could not be freed", wrong, stuck);
+    CHECK(windows > 0 && patches > 0, "one side never ran: nothing was tested");
+    jb_region_close(r);
+}
+
 /* ---- fork() while threads write -------------------------------------- */
 #if !UNDER_TSAN /* TSan does not follow fork() in a threaded process */
 
@@ -598,15 +681,32 @@ typedef struct {
 
 static uint32_t pair(uint32_t k) { return (k & 0x7fff) << 16 | (k & 0x7fff); } /* halves agree */
 static int whole(uint32_t v) { return v >> 16 == (v & 0xffff) || v >> 16 == 0x4000; }
+/* A 16 KiB write (jb_write takes no lock: fork_prepare must wait for the
+ * writes in progress): the function returning pair(k), then k's low byte
+ * to the end, so that a copy taken while a write was half done shows (long
+ * enough that it does: without the wait, 40 of 50 children were torn). */
+enum { FORK_BYTES = 16384, TAIL_AT = 16 };
+static size_t fork_code(uint8_t *b, uint32_t k)
+{
+    code_ret(b, pair(k));
+    memset(b + TAIL_AT, (int)(k & 0xff), FORK_BYTES - TAIL_AT);
+    return FORK_BYTES;
+}
+static int whole_block(const uint8_t *b, uint32_t v)
+{
+    for (int i = TAIL_AT; i < FORK_BYTES; i++)
+        if (b[i] != (uint8_t)v) return 0;
+    return whole(v);
+}
 
 static void *rewrite_loop(void *p)
 {
     forkers *f = ((void **)p)[0];
     int id = (int)(intptr_t)((void **)p)[1];
-    uint8_t code[16];
+    uint8_t code[FORK_BYTES];
     for (uint32_t i = 0; !atomic_load(&f->stop); i++) {
         uint8_t *b = f->blk[id][i % FORK_BLOCKS];
-        jb_write(f->r, b, code, code_ret(code, pair(i)));
+        jb_write(f->r, b, code, fork_code(code, i));
         __atomic_fetch_add(&f->writes, 1, __ATOMIC_RELAXED);
     }
     return NULL;
@@ -617,11 +717,11 @@ static void fork_while_threads_write(void)
     forkers f = {0};
     f.r = open_wx(rewrite_wx(), JB_OPEN_PRIVATE);
     CHECK(f.r, "open");
-    uint8_t code[16];
+    uint8_t code[FORK_BYTES];
     for (int t = 0; t < FORK_THREADS; t++)
         for (int k = 0; k < FORK_BLOCKS; k++) {
-            CHECK(jb_alloc(f.r, 16, 16, (void **)&f.blk[t][k]) == 0, "alloc");
-            CHECK(jb_write(f.r, f.blk[t][k], code, code_ret(code, pair(0))) == 0, "write");
+            CHECK(jb_alloc(f.r, FORK_BYTES, 16, (void **)&f.blk[t][k]) == 0, "alloc");
+            CHECK(jb_write(f.r, f.blk[t][k], code, fork_code(code, 0)) == 0, "write");
         }
     pthread_t th[FORK_THREADS];
     void *args[FORK_THREADS][2];
@@ -638,7 +738,7 @@ static void fork_while_threads_write(void)
             int bad = 0;
             for (int t = 0; t < FORK_THREADS; t++)
                 for (int k = 0; k < FORK_BLOCKS; k++) {
-                    bad |= !whole((uint32_t)((int_fn)f.blk[t][k])());
+                    bad |= !whole_block(f.blk[t][k], (uint32_t)((int_fn)f.blk[t][k])());
                     bad |= jb_write(f.r, f.blk[t][k], code, code_ret(code, 0x40000000u | (uint32_t)k)) << 1;
                 }
             usleep(2000);
@@ -665,6 +765,7 @@ static const test_case tests[] = {
     T(mixed_calls_on_shared_pools), T(live_patching_under_callers),
     T(two_threads_free_one_block), T(write_with_races_free_and_realloc),
     T(writes_race_a_small_free), T(stale_writes_leave_the_new_owner_free),
+    T(windows_and_writes_share_a_block),
 #if !UNDER_TSAN /* TSan does not follow fork() in a threaded process */
     T(fork_while_threads_write),
 #endif

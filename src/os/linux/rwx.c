@@ -20,7 +20,7 @@ static int rwx_unmap(jb__map *m)
 {
     if (m->exec && munmap(m->exec, m->reserve) != 0)
         return jb__lx_release_failed(m, "munmap of the code region", errno);
-    m->exec = NULL;
+    m->exec = m->rw = NULL;
     return 0;
 }
 
@@ -36,6 +36,7 @@ static int rwx_map(jb__map *m)
                                                 "PROT_EXEC)",
                                          errno);
     m->exec = p;
+    m->rw = p; /* its own persistent writable view: the core stores there */
     jb__arch_fill_traps(m->exec, m->committed);
     return 0;
 }
