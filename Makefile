@@ -311,7 +311,8 @@ MODEL_TESTS  := $(BUILD)/tests/darwin-model-tests
 test-darwin-model:
 	$(MAKE) --no-print-directory OS=darwin BUILD=$(BUILD)/darwin-model \
 	  EXTRA_CFLAGS="$(MODEL_CFLAGS) $(EXTRA_CFLAGS)" darwin-model-run darwin-signature-run
-MODEL_SRC    := tests/darwin/darwin.c tests/darwin/model.c tests/darwin/model_dyld.c \
+MODEL_SRC    := tests/darwin/darwin.c tests/darwin/batch.c tests/darwin/model.c \
+                tests/darwin/model_dyld.c \
                 tests/clients/edit_darwin.c
 SIGNED_DIR   := $(BUILD)/signed
 SIGNED_PLISTS := entitlements/jit.plist entitlements/jit-allowlist.plist \

@@ -2,9 +2,9 @@
  *
  * One code region per process, carved into blocks by a thread-safe
  * sub-allocator whose bookkeeping lives outside the code. Code reaches a
- * block only through a validated write path (jb_write, jb_patch,
- * jb_write_with) that opens the strategy's write window, copies, closes it
- * and makes the instruction cache coherent before returning. Under every
+ * block only through a validated write path (jb_write, jb_write_batch,
+ * jb_patch, jb_write_with) that opens the strategy's write window, copies,
+ * closes it and makes the instruction cache coherent before returning. Under every
  * default strategy no page is ever writable and executable at the same
  * address.
  *
@@ -366,8 +366,8 @@ JB_API int jb_alloc(jb_region *r, size_t size, size_t align, void **exec);
  *   after "the trap fill was done" the pages named stay not executable
  *   until a later write makes them executable again (as for jb_write). A block
  *   is never handed out again while it holds old code.
- * Thread-safe. A jb_write or jb_patch of the block under way in another
- * thread ends first: the free waits for it (a few ns) and never fills the
+ * Thread-safe. A jb_write, jb_patch or jb_write_batch of the block under
+ * way in another thread ends first: the free waits for it (a few ns) and never fills the
  * block under a write. Cost: dualmap and rwx, no syscall; mprotect, two. */
 JB_API int jb_free(jb_region *r, void *exec);
 
@@ -396,6 +396,50 @@ JB_API int jb_free(jb_region *r, void *exec);
  * and rwx, a memcpy and no syscall; mprotect, two mprotect calls under
  * the region's lock. arm64 adds cache maintenance for the range. */
 JB_API int jb_write(jb_region *r, void *exec_dst, const void *src, size_t n);
+
+/* One copy of a batch: len bytes from src to exec. */
+typedef struct jb_write_item {
+    void *exec;      /* inside one live block of the region */
+    const void *src; /* ordinary memory, not the code region */
+    size_t len;      /* > 0 */
+} jb_write_item;
+
+/* Carry out count copies with one write window, for a JIT that installs
+ * many functions at a time: each item is validated as jb_write validates
+ * its arguments, every one of them before anything is written; then all
+ * are copied, in order (where items overlap, the later one's bytes stay),
+ * and the cache is made coherent for each range. Items may lie in one
+ * block or in many blocks of r's pool. The array is read once, item by
+ * item, before anything is written: changing it meanwhile from another
+ * thread changes nothing that was validated.
+ * @return 0; JB_EINVAL (items NULL, count 0), JB_ECLOSED, JB_ESTATE
+ *   (inside a jb_write_with callback), JB_ENOMEM (more than 64 items need
+ *   one allocation of about 44 bytes per item, which failed); for an item
+ *   the errors of jb_write (JB_EINVAL for its exec or src NULL or len 0,
+ *   JB_ERANGE, JB_EFOREIGN, JB_ESOURCE, JB_EOS after a failed fork()
+ *   copy), with a sentence that starts "jb_write_batch: item K:" (K its
+ *   index, the first bad one). Each of these writes nothing and changes
+ *   nothing. apple-callback: JB_ESTATE under freeze-late before the
+ *   freeze, JB_ENOMEM (a batch of more than 16 items needs 64 bytes per
+ *   item for the requests), nothing written either. mprotect: the
+ *   failures of jb_write: if the window could not be opened nothing was
+ *   written; if it could not be closed, every item was written and the
+ *   pages from the lowest to the highest item are left writable and not
+ *   executable, as jb_write describes.
+ * Thread-safe. Until the call returns the blocks named cannot be freed
+ * (jb_free waits for it, as for a jb_write), and other threads' writes to
+ * them wait a moment; a batch that meets another thread's write or a
+ * fork() in progress lets go of what it holds and starts again, so it
+ * never waits while holding a block. Cost: per item a validation and a
+ * memcpy; then one window: dualmap and rwx, no syscall; mprotect, two
+ * mprotect calls over the pages from the lowest to the highest item (the
+ * code of other blocks on those pages is not executable meanwhile: keep
+ * other threads off it, or batch nearby blocks), under the region's lock;
+ * apple-callback, one pthread_jit_write_with_callback_np through
+ * jitbuf's allowlisted copy callback, which checks every item again;
+ * apple-toggle, one toggle pair. arm64 adds cache maintenance per item. */
+JB_API int jb_write_batch(jb_region *r, const jb_write_item *items,
+                          size_t count);
 
 /* Store width (4 or 8) bytes of value at exec_dst, aligned to width, as one
  * atomic store, into live code that other threads may be running; then

@@ -1,4 +1,5 @@
-/* The write path: jb_write, jb_patch, jb_write_with, jb_writable.
+/* The write path: jb_write, jb_patch, jb_write_batch, jb_write_with,
+ * jb_writable.
  *
  * Each call validates that the bytes lie in one live block of the caller's
  * pool (jb__locate), writes them, and makes the instruction cache coherent
@@ -8,6 +9,8 @@
  * owner word), a free waits for the pin, and the bytes go through the
  * persistent writable view (dualmap, rwx) or the strategy's window. Serial
  * strategies (mprotect) validate and write under the arena lock. */
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "arch/arch.h"
@@ -305,4 +308,157 @@ int jb_sync_threads(jb_region *r)
     jb__handle *h;
     int rc = jb__enter(r, "jb_sync_threads", &h);
     return rc < 0 ? rc : jb__os_sync_threads();
+}
+
+/* ---- jb_write_batch ----------------------------------------------------
+ * Every item is read once, checked as jb_write checks its arguments and
+ * validated (and its block pinned, unless windows are serial and the
+ * arena lock is held across) before anything is written; then one window
+ * for all of them. A batch holds several pins, so it never waits for one
+ * while holding others: where a block is held by another write, or a
+ * fork() is being prepared, it lets go of every pin and starts again. */
+
+enum { BATCH_LOCAL = 64 }; /* items checked without an allocation */
+#define NOT_PINNED UINT32_MAX
+
+static void unpin_all(jb__arena *a, const uint32_t *pinned, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (pinned[i] != NOT_PINNED)
+            jb__unpin(a, pinned[i]);
+}
+
+/* 1 if one of the first n items pinned the block holding offset off
+ * (then it is this batch's: check the item against it, never pin it
+ * again, which would wait for ever). The previous item first: batches go
+ * mostly in address order, or many items to one block. */
+static int pinned_here(const jb__arena *a, size_t off, const uint32_t *pinned,
+                       size_t n)
+{
+    size_t committed = __atomic_load_n(&a->map.committed, __ATOMIC_RELAXED);
+    if (off - JB_GUARD >= committed - JB_GUARD)
+        return 0;
+    uint32_t g = jb__heap_block_of(&a->heap, (uint32_t)(off / JB_GRANULE));
+    if (!(jb__ld32(&a->heap.next[g]) & JB__WRITING))
+        return 0;
+    if (n && pinned[n - 1] == g)
+        return 1;
+    for (size_t i = 0; i < n; i++)
+        if (pinned[i] == g)
+            return 1;
+    return 0;
+}
+
+/* "jb_write_batch: item i: ..." for the sentence "jb_write_batch: ...". */
+static __attribute__((noinline, cold)) int item_failed(size_t i, int rc)
+{
+    static const char fn[] = "jb_write_batch: ";
+    char why[JB__SENTENCE_MAX];
+    const char *e = jb_last_error();
+    snprintf(why, sizeof why, "%s",
+             strncmp(e, fn, sizeof fn - 1) ? e : e + sizeof fn - 1);
+    return jb__fail(rc, "jb_write_batch: item %zu: %s", i, why);
+}
+
+/* Read item i once, check it, validate (and pin) its block and fill
+ * ops[i] and pinned[i]: 0; 1 if busy (let go and start again); or the
+ * code with a sentence that starts "jb_write_batch: item i:". */
+static int take_item(jb__handle *h, const jb_write_item *items, size_t i,
+                     int serial, jb__wop *ops, uint32_t *pinned)
+{
+    static const char fn[] = "jb_write_batch";
+    const jb__map *m = &h->a->map;
+    jb_write_item it;
+    memcpy(&it, &items[i], sizeof it);
+    pinned[i] = NOT_PINNED;
+    int rc;
+    if (!it.exec || !it.src)
+        rc = jb__fail_null(fn, !it.exec ? "exec" : "src");
+    else if (it.len == 0)
+        rc = jb__fail(JB_EINVAL, "%s: len is 0; write at least one byte", fn);
+    else if (src_in_region(m, it.src, it.len))
+        rc = jb__fail(JB_ESOURCE, "%s: the source %p (%zu bytes) lies inside "
+                                  "the code region; assemble into ordinary "
+                                  "memory",
+                      fn, it.src, it.len);
+    else {
+        size_t off = (size_t)((uint8_t *)it.exec - m->exec);
+        uint32_t g;
+        if (serial || pinned_here(h->a, off, pinned, i))
+            rc = jb__locate(h, fn, it.exec, it.len, JB__LOOK, &g);
+        else if ((rc = jb__locate(h, fn, it.exec, it.len, JB__PIN_TRY, &g)) ==
+                 0)
+            pinned[i] = g;
+        ops[i] = (jb__wop){JB__OP_COPY, off, it.len, it.src, 0};
+    }
+    return rc < 0 ? item_failed(i, rc) : rc;
+}
+
+int jb_write_batch(jb_region *r, const jb_write_item *items, size_t count)
+{
+    jb__handle *h;
+    int rc = jb__enter(r, "jb_write_batch", &h);
+    if (rc < 0)
+        return rc;
+    if (!items)
+        return jb__fail_null("jb_write_batch", "items");
+    if (count == 0)
+        return jb__fail(JB_EINVAL, "jb_write_batch: count is 0; pass at least "
+                                   "one item");
+    jb__arena *a = h->a;
+    int serial = !a->cached;
+    /* The validated copies of the items, and the block each one pinned. */
+    jb__wop local_ops[BATCH_LOCAL];
+    uint32_t local_pinned[BATCH_LOCAL];
+    jb__wop *ops = local_ops;
+    uint32_t *pinned = local_pinned;
+    void *buf = NULL;
+    if (count > BATCH_LOCAL) {
+        if (!(buf = calloc(count, sizeof *ops + sizeof *pinned)))
+            return jb__fail(JB_ENOMEM, "jb_write_batch: out of memory for "
+                                       "the checked copy of %zu items "
+                                       "(%zu bytes each); nothing was "
+                                       "written: write smaller batches",
+                            count, sizeof *ops + sizeof *pinned);
+        ops = buf;
+        pinned = (uint32_t *)(void *)(ops + count);
+    }
+    if (serial)
+        jb__lock_acquire(&a->lock);
+    size_t taken;
+    for (unsigned spins = 0;;) {
+        rc = 0;
+        for (taken = 0; taken < count && rc == 0; taken++)
+            rc = take_item(h, items, taken, serial, ops, pinned);
+        if (rc <= 0)
+            break;
+        unpin_all(a, pinned, taken); /* the busy item pinned nothing */
+        if (atomic_load(&a->forking)) { /* fork_prepare holds the lock */
+            jb__lock_acquire(&a->lock);
+            jb__lock_release(&a->lock);
+        } else if (++spins < 64) {
+            jb__arch_relax();
+        } else {
+            jb__os_yield();
+        }
+    }
+    if (rc == 0) {
+        const jb__map *m = &a->map;
+        if (m->rw)
+            for (size_t i = 0; i < count; i++)
+                memcpy(m->rw + ops[i].off, ops[i].src, ops[i].len);
+        else
+            rc = jb__within("jb_write_batch",
+                            m->st->writev(&a->map, ops, count));
+        jb__count_window(a);
+    }
+    if (serial)
+        jb__lock_release(&a->lock);
+    else
+        unpin_all(a, pinned, taken); /* a failed item pinned nothing */
+    if (rc == 0)
+        for (size_t i = 0; i < count; i++)
+            jb__os_flush_icache(a->map.exec + ops[i].off, ops[i].len);
+    free(buf);
+    return rc;
 }

@@ -24,6 +24,10 @@
  *            sentence, with the range still backed. The core then sets
  *            m->committed = to.
  *   write    perform a validated request (jb__wop) inside the window.
+ *   writev   perform n validated copies (jb_write_batch) inside one window,
+ *            in order; on failure say what was written, as write does.
+ *            Needed only without a persistent writable view (m->rw): the
+ *            core copies through that view itself.
  *   run      call fn(ctx) inside the window for [off, off + len).
  *   alias    where offset off can be written right now, or NULL.
  *   atfork_prepare, atfork_parent, atfork_child  keep the fork policy
@@ -86,6 +90,7 @@ typedef struct jb__strategy {
     int (*grow)(jb__map *m, size_t to);
     int (*trim)(jb__map *m, size_t to);
     int (*write)(jb__map *m, const jb__wop *op);
+    int (*writev)(jb__map *m, const jb__wop *ops, size_t n);
     int (*run)(jb__map *m, size_t off, size_t len, int (*fn)(void *),
                void *ctx, int *fn_result);
     void *(*alias)(jb__map *m, size_t off);

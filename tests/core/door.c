@@ -44,6 +44,12 @@ static int c_alloc(jb_region *r, ctx *c) { void *p; (void)c; return jb_alloc(r, 
 static int c_free(jb_region *r, ctx *c) { return jb_free(r, c->blk); }
 static int c_write(jb_region *r, ctx *c) { uint8_t b[4] = {0xc3}; return jb_write(r, c->blk, b, 1); }
 static int c_patch(jb_region *r, ctx *c) { return jb_patch(r, c->blk, 0xc3c3c3c3u, 4); }
+static int c_write_batch(jb_region *r, ctx *c)
+{
+    static const uint8_t b[4] = {0xc3};
+    jb_write_item it = {c->blk, b, 1};
+    return jb_write_batch(r, &it, 1);
+}
 static int c_write_with(jb_region *r, ctx *c) { return jb_write_with(r, c->blk, 4, noop, NULL); }
 static int c_freeze(jb_region *r, ctx *c) { (void)c; return jb_freeze(r); }
 static int c_sync(jb_region *r, ctx *c) { (void)c; return jb_sync_threads(r); }
@@ -87,6 +93,7 @@ static const entry entries[] = {
     {"jb_free", ON_HANDLE, c_free},
     {"jb_write", ON_HANDLE, c_write},
     {"jb_patch", ON_HANDLE, c_patch},
+    {"jb_write_batch", ON_HANDLE, c_write_batch},
     {"jb_write_with", ON_HANDLE, c_write_with},
     {"jb_freeze", ON_HANDLE, c_freeze},
     {"jb_sync_threads", ON_HANDLE, c_sync},

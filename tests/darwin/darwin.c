@@ -901,10 +901,10 @@ Test(darwin_model, direct_call_of_a_callback_traps, .signal = SIGILL)
  * code and exits 42 (or 1 if the forgery wrote anything). */
 static uint8_t *victim, *target;
 static uint8_t victim_was[64];
-/* The request's 7 words: tag, where (region, request number), kind,
- * offset, length, source, value (callback.c); an attacker reads the
- * layout the same way. */
-enum { REQ = 56 };
+/* The request's 8 words: tag, where (region, request number), kind,
+ * offset, length, source, value, item (a batch's index and items left)
+ * (callback.c); an attacker reads the layout the same way. */
+enum { REQ = 64 };
 static uint8_t stale[REQ];
 
 static void on_forgery_trap(int sig)
@@ -959,6 +959,8 @@ static int hook_replay_stale(pthread_jit_write_callback_t cb, void *ctx)
 /* After the callback checked liveness, grow the length in place (a second
  * thread with a write primitive). Linked with --wrap=jb__map_live. */
 static size_t *grow_len;
+/* Called once, after the next liveness check (tests/darwin/batch.c). */
+void (*jbt_after_live)(void);
 int __real_jb__map_live(const void *m, size_t off, size_t len);
 int __wrap_jb__map_live(const void *m, size_t off, size_t len);
 int __wrap_jb__map_live(const void *m, size_t off, size_t len)
@@ -969,6 +971,10 @@ int __wrap_jb__map_live(const void *m, size_t off, size_t len)
         grow_len = NULL;
         arm_trap_check();
     }
+    void (*after)(void) = jbt_after_live;
+    jbt_after_live = NULL;
+    if (after)
+        after();
     return live;
 }
 static int hook_grow_during(pthread_jit_write_callback_t cb, void *ctx)
@@ -1426,7 +1432,7 @@ static size_t evil_n;
 static int keyed;
 static void forge_copy(const uint64_t *genuine)
 {
-    uint64_t f[7];
+    uint64_t f[REQ / 8];
     memcpy(f, genuine, sizeof f);
     f[3] += (uint64_t)(victim - target); /* offset */
     f[4] = evil_n;                       /* length */
@@ -1503,7 +1509,7 @@ Test(darwin_model, fill_redirected_onto_a_live_block_traps_even_with_the_key,
 static int hook_keyed_past_end(pthread_jit_write_callback_t cb, void *ctx)
 {
     if (cb == jb_apple_write_copy) {
-        uint64_t f[7];
+        uint64_t f[REQ / 8];
         memcpy(f, ctx, sizeof f);
         f[3] = 1ull << 40; /* past any reserve */
         f[0] = jb__dw_tag(f);

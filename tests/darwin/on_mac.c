@@ -48,6 +48,14 @@ static void write_run_patch_free(jb_wx wx)
     CHECK(((int_fn)f)() == 1, "branch to 1");
     CHECK(jb_patch(r, (uint8_t *)f + PATCH_OFF, PATCH_TO_2, 4) == 0, "patch");
     CHECK(((int_fn)f)() == 2, "patched branch to 2");
+    /* A batch: one window (apple-callback: one callback) for both. */
+    void *g;
+    uint8_t b2[64];
+    CHECK(jb_alloc(r, 64, 16, &g) == 0, "alloc");
+    jb_write_item it[2] = {{f, buf, code_ret(buf, 43)}, {g, b2, code_ret(b2, 44)}};
+    CHECK(jb_write_batch(r, it, 2) == 0, "batch: %s", jb_last_error());
+    CHECK(((int_fn)f)() == 43 && ((int_fn)g)() == 44, "both batched functions run");
+    CHECK(jb_free(r, g) == 0, "free");
     CHECK(jb_free(r, f) == 0, "free");
     CHECK(((uint8_t *)f)[0] == TRAP_BYTE0, "freed bytes are traps");
     jb_region_close(r);

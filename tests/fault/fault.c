@@ -204,6 +204,22 @@ static int fill_alias(void *p)
     return 0;
 }
 
+/* One jb_write_batch of 65 items (one more than it checks without an
+ * allocation): 64 copies of code returning v0 into block j, then code
+ * returning v1 into block k; on success (or "were written") remember it. */
+static void put_batch(world *w, int j, int v0, int k, int v1)
+{
+    static uint8_t c0[16], c1[16];
+    jb_write_item it[65];
+    code_ret(c0, v0);
+    code_ret(c1, v1);
+    for (int i = 0; i < 64; i++)
+        it[i] = (jb_write_item){w->blk[j], c0, 9};
+    it[64] = (jb_write_item){w->blk[k], c1, 9};
+    if (CALL(w, jb_write_batch(w->r, it, 65)) == 0 || strstr(jb_last_error(), "were written"))
+        w->ret[j] = v0, w->ret[k] = v1;
+}
+
 /* Write code returning v into block k; on success remember it. */
 static int put(world *w, int k, int v)
 {
@@ -294,6 +310,10 @@ static void lifecycle(world *w)
     }
     put(w, 1, 105);
     run_all(w);
+    if (w->blk[3]) {
+        put_batch(w, 3, 106, 1, 107);
+        run_all(w);
+    }
     /* A failure is not remembered: a call after a failed one works. */
     CALL_NOSNAP(w, "jb_sync_threads", jb_sync_threads(w->r));
     CALL_NOSNAP(w, "jb_sync_threads", jb_sync_threads(w->r));
@@ -544,6 +564,55 @@ static int free_fork(void)
     return one_case("free_fork", "fork() inside a cache-path jb_free", bad, f.r);
 }
 
+/* jb_write_batch's system calls, counted: under mprotect one window for
+ * the batch (one mprotect pair, however many pages its items are on) and
+ * one allocation for a batch of more than 64 items; under dualmap no call
+ * but that allocation. */
+static int batch_calls(void)
+{
+    static const jb_wx wxs[] = {JB_WX_MPROTECT, JB_WX_DUALMAP};
+    const char *bad = NULL;
+    static char why[256];
+    for (size_t x = 0; x < 2 && !bad; x++) {
+        jb_options o = {0, wxs[x], JB_OPEN_PRIVATE | JB_OPEN_NO_ENV};
+        jb_region *r;
+        if (jb_region_open(&r, &o)) {
+            bad = jb_last_error();
+            break;
+        }
+        enum { K = 8, N = 65 };
+        uint8_t *blk[K], code[16];
+        jb_write_item it[N];
+        size_t n = code_ret(code, 5);
+        for (int k = 0; k < K && !bad; k++)
+            if (jb_alloc(r, 4096, 4096, (void **)&blk[k])) /* a page each */
+                bad = jb_last_error();
+        for (int i = 0; i < N; i++)
+            it[i] = (jb_write_item){blk[i % K], code, n};
+        for (int big = 0; big < 2 && !bad; big++) {
+            fault_plan(0, 0);
+            if (jb_write_batch(r, it, big ? N : K)) {
+                bad = jb_last_error();
+                break;
+            }
+            long mp = 0, al = 0, all = fault_count();
+            for (long c = 1; c <= all; c++)
+                mp += fault_kind(c) == FC_MPROTECT, al += fault_kind(c) == FC_CALLOC;
+            long want_mp = wxs[x] == JB_WX_MPROTECT ? 2 : 0;
+            if (mp != want_mp || al != big || all != mp + al) {
+                snprintf(why, sizeof why, "%s, %d items: %ld calls (%ld mprotect, %ld calloc)",
+                         jb_wx_name(wxs[x]), big ? N : K, all, mp, al);
+                bad = why;
+            }
+        }
+        for (int k = 0; k < K && !bad; k++)
+            if (((int (*)(void))(void *)blk[k])() != 5)
+                bad = "a batched block does not run";
+        jb_region_close(r);
+    }
+    return one_case("batch_calls", "jb_write_batch: one mprotect pair per batch", bad, NULL);
+}
+
 /* auto's story survives whole: for each of the first calls of a dualmap
  * open failed in turn, the sentence dualmap alone gives is in auto's
  * jb_info.why (auto then runs under mprotect), and in full. */
@@ -760,6 +829,8 @@ int main(int argc, char **argv)
         alloc_gap() ? passed++ : failed++;
     if (strstr("auto_story", only))
         auto_story() ? passed++ : failed++;
+    if (strstr("batch_calls", only))
+        batch_calls() ? passed++ : failed++;
     for (size_t s = 0; s < sizeof scs / sizeof scs[0]; s++)
         for (size_t x = 0; x < sizeof wxs / sizeof wxs[0]; x++) {
             char name[64];

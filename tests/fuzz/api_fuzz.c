@@ -4,8 +4,8 @@
  *
  * The input opens a region (a strategy, private or the process-wide one
  * with two pools), then drives alloc/free with hostile sizes, alignments
- * and addresses, write/patch/write_with/writable with offsets inside,
- * across and outside blocks, trim, info and close twice. After each step:
+ * and addresses, write/write_batch/patch/write_with/writable with offsets
+ * inside, across and outside blocks, trim, info and close twice. After each step:
  * every call the model says must succeed did, every other failed with a
  * sentence and changed nothing; live blocks are disjoint and hold exactly
  * what was written (the rest of each block traps); jb_region_info adds up
@@ -259,6 +259,45 @@ static void do_write(state *s, uint8_t *stack)
     }
 }
 
+/* A batch of up to 6 items, each as hostile as do_write's: it must
+ * succeed, writing every item in order, exactly when every item would
+ * succeed alone; else fail naming an item (or the array) and change
+ * nothing. */
+static void do_batch(state *s, uint8_t *stack)
+{
+    enum { MAXI = 6 };
+    static uint8_t src[MAXI][80];
+    jb_write_item it[MAXI];
+    int k[MAXI], pool = s->h[1] ? (int)(u8(s) & 1) : 0;
+    size_t n = 1 + u8(s) % MAXI;
+    int ok = 1;
+    for (size_t i = 0; i < n; i++) {
+        it[i].exec = address(s, stack);
+        it[i].len = u8(s) % 80;
+        memset(src[i], (int)u8(s), sizeof src[i]);
+        it[i].src = src[i];
+        if (u8(s) % 16 == 0 && s->n) /* a source inside the region */
+            it[i].src = s->b[0].exec;
+        ok &= inside(s, it[i].exec, it[i].len, pool, &k[i]) && it[i].src == src[i];
+    }
+    unsigned how = u8(s) % 16;
+    const jb_write_item *items = how == 0 ? NULL : it;
+    size_t count = how == 1 ? 0 : n;
+    ok &= items && count;
+    int rc = jb_write_batch(s->h[pool], items, count);
+    if (ok) {
+        if (rc)
+            die("jb_write_batch of live blocks failed", rc);
+        for (size_t i = 0; i < n; i++)
+            memcpy(s->b[k[i]].shadow + ((uint8_t *)it[i].exec - s->b[k[i]].exec), src[i],
+                   it[i].len);
+        return;
+    }
+    failed_well(rc, "jb_write_batch with a bad item succeeded");
+    if (items && count && strncmp(jb_last_error(), "jb_write_batch: item ", 21))
+        die("jb_write_batch: the sentence names no item", rc);
+}
+
 static void do_patch(state *s, uint8_t *stack)
 {
     uint8_t *p = address(s, stack);
@@ -371,7 +410,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         switch (u8(&s) % 10) {
         case 0: case 1: do_alloc(&s); break;
         case 2: do_free(&s, stack); break;
-        case 3: case 4: do_write(&s, stack); break;
+        case 3: do_write(&s, stack); break;
+        case 4: do_batch(&s, stack); break;
         case 5: do_patch(&s, stack); break;
         case 6: do_write_with(&s, stack); break;
         case 7: do_writable(&s, stack); break;

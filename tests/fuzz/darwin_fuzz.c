@@ -2,10 +2,11 @@
  * (jb_apple_write_copy/patch/fill), through the MODEL of Apple's JIT API
  * (tests/darwin/model.c): Apple's rules on Linux, not Apple's system.
  *
- * Each input drives one genuine jitbuf write (jb_write, jb_patch, or
- * jb_free's trap fill) and one forgery made while that write is in flight
- * (the model's callback hook runs inside the OS call, with the genuine
- * request at ctx):
+ * Each input drives one genuine jitbuf write (jb_write, jb_patch,
+ * jb_free's trap fill, or a jb_write_batch of a copy into every block: one
+ * callback over a request per copy) and one forgery made while that write
+ * is in flight (the model's callback hook runs inside the OS call, with
+ * the genuine request, or a batch's requests, at ctx):
  *   0  random bytes as the context
  *   1  the genuine request with one word changed (any bits)
  *   2  a stale request: an earlier genuine one, replayed in place
@@ -16,7 +17,9 @@
  * trap (jitbuf's __builtin_trap, SIGILL here: caught and unwound to the
  * hook) and must write nothing: the region is compared with its bytes
  * before the forgery (for 4, the genuine write itself may have landed,
- * nothing else). A forgery that does not trap, or that wrote, aborts. */
+ * and for a batch the genuine copies before the forged request, each
+ * whole: nothing else). A forgery that does not trap, or that wrote,
+ * aborts. */
 #include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -30,16 +33,21 @@
 PTHREAD_JIT_WRITE_ALLOW_CALLBACKS_NP(JB_APPLE_WRITE_CALLBACKS);
 
 /* The request's words (src/os/darwin/callback.c): tag, where (region,
- * request number), kind, offset, length, source, value. An attacker reads the layout as well. */
-enum { WORDS = 7, W_OFF = 3, W_LEN = 4 };
+ * request number), kind, offset, length, source, value, item (a batch's
+ * index and items left); a batch is one request per copy, in a row. An
+ * attacker reads the layout as well. */
+enum { WORDS = 8, W_OFF = 3, W_LEN = 4 };
 
 static jb_region *r;
 static uint8_t *base, *snap;
 static size_t committed;
 enum { NBLK = 4 };
 static uint8_t *blk[NBLK];
-static uint64_t stale[WORDS];
+static uint64_t stale[WORDS * NBLK];
+static size_t stale_words;
 static int have_stale;
+static int batch_op;           /* the genuine write is a jb_write_batch */
+static uint8_t genuine_code[6]; /* what each of its copies writes */
 
 static struct {
     int mode, word;
@@ -78,13 +86,26 @@ static void fail(const char *what)
     abort();
 }
 
-/* Nothing changed, except possibly [off, off + len) (the genuine write). */
+/* 1 if byte i now holds what a genuine copy of the batch puts there. */
+static int batch_wrote(size_t i)
+{
+    for (int k = 0; k < NBLK; k++) {
+        size_t at = (size_t)(blk[k] - base);
+        if (i >= at && i - at < sizeof genuine_code)
+            return base[i] == genuine_code[i - at];
+    }
+    return 0;
+}
+
+/* Nothing changed, except possibly [off, off + len) (the genuine write),
+ * or, of a batch, what its genuine copies write. */
 static void unchanged_but(size_t off, size_t len)
 {
     if (!memcmp(base, snap, committed))
         return;
     for (size_t i = 0; i < committed; i++)
-        if (base[i] != snap[i] && !(i >= off && i - off < len))
+        if (base[i] != snap[i] && !(i >= off && i - off < len) &&
+            !(batch_op && batch_wrote(i)))
             fail("a forgery wrote to the region");
 }
 
@@ -101,7 +122,7 @@ static int during_fired;
 static void change_during(void)
 {
     if (during) {
-        during[in.word] ^= in.flip;
+        during[in.word % (batch_op ? WORDS * NBLK : WORDS)] ^= in.flip;
         during = NULL;
         during_fired = 1;
     }
@@ -125,8 +146,9 @@ size_t __wrap_jb__map_block_len(const void *m, size_t off)
 
 static int hook(pthread_jit_write_callback_t cb, void *ctx)
 {
-    uint64_t genuine[WORDS];
-    memcpy(genuine, ctx, sizeof genuine);
+    size_t words = batch_op ? WORDS * NBLK : WORDS;
+    uint64_t genuine[WORDS * NBLK];
+    memcpy(genuine, ctx, words * sizeof *genuine);
     memcpy(snap, base, committed);
     int trapped = 1, forged = 1;
     switch (in.mode) {
@@ -134,16 +156,18 @@ static int hook(pthread_jit_write_callback_t cb, void *ctx)
         trapped = traps(cb, in.junk);
         break;
     case 1: /* one word changed */
-        ((uint64_t *)ctx)[in.word] ^= in.flip;
+        ((uint64_t *)ctx)[in.word % words] ^= in.flip;
         trapped = traps(cb, ctx);
         break;
-    case 2: /* stale */
-        forged = have_stale && memcmp(stale, genuine, sizeof stale);
+    case 2: { /* stale: as much of it as the genuine request(s) hold */
+        size_t n = stale_words < words ? stale_words : words;
+        forged = have_stale && memcmp(stale, genuine, n * sizeof *stale);
         if (forged) {
-            memcpy(ctx, stale, sizeof stale);
+            memcpy(ctx, stale, n * sizeof *stale);
             trapped = traps(cb, ctx);
         }
         break;
+    }
     case 3: { /* another thread */
         void *a[3] = {(void *)cb, ctx, NULL};
         pthread_t t;
@@ -165,8 +189,9 @@ static int hook(pthread_jit_write_callback_t cb, void *ctx)
     if (forged)
         unchanged_but(in.mode == 4 ? genuine[W_OFF] : 0,
                       in.mode == 4 ? genuine[W_LEN] : 0);
-    memcpy(ctx, genuine, sizeof genuine);
-    memcpy(stale, genuine, sizeof stale);
+    memcpy(ctx, genuine, words * sizeof *genuine);
+    memcpy(stale, genuine, words * sizeof *genuine);
+    stale_words = words;
     have_stale = 1;
     return cb(ctx); /* the genuine write goes ahead */
 }
@@ -207,8 +232,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     sigaction(SIGILL, &sa, NULL);
     sigaction(SIGTRAP, &sa, NULL);
     in.mode = data[0] % 5;
-    in.word = data[1] % WORDS;
-    int op = data[2] % 3, b = data[3] % NBLK;
+    in.word = data[1] % (WORDS * NBLK);
+    int op = data[2] % 4, b = data[3] % NBLK;
     in.flip = 0;
     memcpy(&in.flip, data + 4, size - 4 < 8 ? size - 4 : 8);
     if (!in.flip)
@@ -224,16 +249,25 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     uint8_t code[8] = {0xb8, data[3], 0, 0, 0, 0xc3, 0xcc, 0xcc};
     uint64_t unit;
     memcpy(&unit, code, 8);
+    memcpy(genuine_code, code, sizeof genuine_code);
+    jb_write_item items[NBLK];
+    for (int k = 0; k < NBLK; k++)
+        items[k] = (jb_write_item){blk[k], code, sizeof genuine_code};
+    batch_op = op == 3;
     jbm_set_callback_hook(hook);
-    int rc = op == 0 ? jb_write(r, blk[b], code, 6)
+    int rc = op == 0   ? jb_write(r, blk[b], code, 6)
              : op == 1 ? jb_patch(r, blk[b], unit, 8)
-                       : jb_free(r, blk[b]);
+             : op == 2 ? jb_free(r, blk[b])
+                       : jb_write_batch(r, items, NBLK);
     jbm_set_callback_hook(NULL);
     if (rc < 0)
         fail(jb_last_error());
     if (op == 2 && jb_alloc(r, 64, 16, (void **)&blk[b]) < 0)
         fail(jb_last_error());
-    if (op != 2 && memcmp(blk[b], code, op == 0 ? 6 : 8))
+    if ((op == 0 || op == 1) && memcmp(blk[b], code, op == 0 ? 6 : 8))
         fail("the genuine write did not land");
+    for (int k = 0; op == 3 && k < NBLK; k++)
+        if (memcmp(blk[k], code, 6))
+            fail("a copy of the genuine batch did not land");
     return 0;
 }

@@ -24,14 +24,19 @@
  *     data, not MAP_JIT, and is reached by its link-time address, never
  *     through a pointer;
  *   - its own code.
- * A request is seven words: a tag, where (region index and this thread's
- * request number) and the jb__wop. The tag is SipHash-1-3, keyed from the
- * guard page, of the other six words and of the submitting thread's
- * identity. A callback reads the request once (atomic loads into locals:
- * no second read of ctx), recomputes the tag, requires the thread's
- * pending request number, takes the region from the guard page by index
- * and checks the operation there (check_op), writes from its copy only,
- * and traps if the request changed while it ran. Anything else is forged
+ * A request is eight words: a tag, where (region index and this thread's
+ * request number), the jb__wop, and its place in a batch (index and items
+ * left). The tag is SipHash-1-3, keyed from the guard page, of the other
+ * seven words and of the submitting thread's identity. A callback reads
+ * the request once (atomic loads into locals: no second read of ctx),
+ * recomputes the tag, requires the thread's pending request number, takes
+ * the region from the guard page by index and checks the operation there
+ * (check_op), writes from its copy only, and traps if the request changed
+ * while it ran. A batch (jb_write_batch) is one callback over the requests
+ * of its copies, one after another in memory, all with the one request
+ * number: the callback takes them in turn, each checked as above before
+ * it is carried out, from index 0 to the one with nothing left, so none
+ * can be added, left out, repeated or reordered without the key. Anything else is forged
  * and traps at once (__builtin_trap, as the header recommends, 688-692).
  * What this does and does not stop is in docs/security.md ("The Darwin
  * write callbacks"). */
@@ -132,9 +137,10 @@ static int set_guard(const jb__map *m, int add)
 
 /* ---- requests ------------------------------------------------------------ */
 
-enum { W_TAG, W_WHERE, W_OP, REQ_WORDS = W_OP + 5 };
-_Static_assert(sizeof(jb__wop) == (REQ_WORDS - W_OP) * sizeof(uint64_t),
-               "a jb__wop fills the request's last five words");
+/* W_ITEM: a batch's item index << 32 | the items after it (0 alone). */
+enum { W_TAG, W_WHERE, W_OP, W_ITEM = W_OP + 5, REQ_WORDS };
+_Static_assert(sizeof(jb__wop) == (W_ITEM - W_OP) * sizeof(uint64_t),
+               "a jb__wop fills the five words from W_OP");
 typedef struct {
     uint64_t w[REQ_WORDS];
 } jb__dw_request;
@@ -271,16 +277,24 @@ static void unchanged(const void *ctx, const jb__dw_request *q)
         REQUIRE(__atomic_load_n(&c[i], __ATOMIC_RELAXED) == q->w[i]);
 }
 
-/* One callback's whole job. */
+/* One callback's whole job: its request, or each request of a batch in
+ * turn (the next one only while the genuine one before it has items
+ * left), checked in full before it is carried out. */
 static inline int serve(void *ctx, jb__opkind kind)
 {
-    jb__dw_request q;
-    jb__wop op;
-    const jb__dw_region *rg = genuine(ctx, &q, &op, kind);
-    check_op(rg, &op);
-    jb__wop_apply(&op, rg->exec + op.off);
-    unchanged(ctx, &q);
-    return 0;
+    const uint64_t *c = ctx;
+    for (uint64_t i = 0, left = 0;; i++, c += REQ_WORDS) {
+        jb__dw_request q;
+        jb__wop op;
+        const jb__dw_region *rg = genuine(c, &q, &op, kind);
+        uint64_t item = q.w[W_ITEM];
+        REQUIRE(item >> 32 == i && (i == 0 || (uint32_t)item == left - 1));
+        check_op(rg, &op);
+        jb__wop_apply(&op, rg->exec + op.off);
+        unchanged(c, &q);
+        if ((left = (uint32_t)item) == 0)
+            return 0;
+    }
 }
 
 int jb_apple_write_copy(void *ctx)
@@ -325,29 +339,57 @@ static int check_frozen(const jb__map *m, const char *what)
     return 0;
 }
 
-static int cb_write(jb__map *m, const jb__wop *op)
+enum { BATCH_LOCAL = 16 }; /* requests built without an allocation */
+
+/* Submit the n operations of ops (n > 1: the copies of a jb_write_batch)
+ * as one request each, through one callback. */
+static int submit(jb__map *m, const jb__wop *ops, size_t n)
 {
     int rc = check_frozen(m, "writing code");
     if (rc < 0)
         return rc;
+    jb__dw_request local[BATCH_LOCAL], *q = local;
+    if (n > UINT32_MAX || (n > BATCH_LOCAL && !(q = malloc(n * sizeof *q))))
+        return jb__fail(JB_ENOMEM, "apple-callback: no memory for the "
+                                   "requests of a batch of %zu copies (%zu "
+                                   "bytes each, at most 4294967295 copies); "
+                                   "nothing was written: write smaller "
+                                   "batches",
+                        n, sizeof *q);
     if (++last_seq == 0)
         last_seq = 1;
-    jb__dw_request q;
-    q.w[W_WHERE] = region_of(m) | (uint64_t)last_seq << 32;
-    memcpy(&q.w[W_OP], op, sizeof *op);
-    q.w[W_TAG] = tag_of(&q);
+    uint64_t where = region_of(m) | (uint64_t)last_seq << 32;
+    for (size_t i = 0; i < n; i++) {
+        q[i].w[W_WHERE] = where;
+        memcpy(&q[i].w[W_OP], &ops[i], sizeof ops[i]);
+        q[i].w[W_ITEM] = (uint64_t)i << 32 | (n - 1 - i);
+        q[i].w[W_TAG] = tag_of(&q[i]);
+    }
     pthread_jit_write_callback_t cb =
-        op->kind == JB__OP_COPY    ? jb_apple_write_copy
-        : op->kind == JB__OP_PATCH ? jb_apple_write_patch
-                                   : jb_apple_write_fill;
+        ops->kind == JB__OP_COPY    ? jb_apple_write_copy
+        : ops->kind == JB__OP_PATCH ? jb_apple_write_patch
+                                    : jb_apple_write_fill;
     pending = last_seq;
     if (JB__DW_OS_11_4)
-        rc = pthread_jit_write_with_callback_np(cb, &q);
+        rc = pthread_jit_write_with_callback_np(cb, q);
     else
         rc = jb__fail(JB_EUNSUPPORTED, "apple-callback: needs macOS 11.4");
     pending = 0;
     jb__dw_restore_host_state();
+    if (q != local)
+        free(q);
     return rc;
+}
+
+static int cb_write(jb__map *m, const jb__wop *op)
+{
+    return submit(m, op, 1);
+}
+
+/* jb_write_batch: every copy through one callback. */
+static int cb_writev(jb__map *m, const jb__wop *ops, size_t n)
+{
+    return submit(m, ops, n);
 }
 
 /* The user's callback goes to the OS directly, so that under the allowlist
@@ -450,6 +492,7 @@ const jb__strategy jb__dw_callback = {
     .grow = jb__dw_grow,
     .trim = jb__dw_trim,
     .write = cb_write,
+    .writev = cb_writev,
     .run = cb_run,
     .alias = jb__dw_alias,
     .atfork_child = NULL,

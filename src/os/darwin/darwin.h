@@ -66,7 +66,7 @@ extern int jb__dw_late_signed;
 /* The guard page: the write callbacks' key and registered regions,
  * read-only except while a region is mapped or unmapped. */
 extern union jb__dw_guard_page jb__dw_guard;
-/* The tag apple-callback gives a request (seven words) on the calling
+/* The tag apple-callback gives a request (eight words) on the calling
  * thread: what an attacker who can read the guard page could compute
  * (the model tests use it to play one; whoever can call it can call
  * jb_write). */

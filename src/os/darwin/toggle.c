@@ -1,5 +1,6 @@
 /* apple-toggle: pthread_jit_write_protect_np(0) ... (1) around each write
- * (macOS 11.0 and later), for systems older than 11.4 or when asked for.
+ * (and around each jb_write_batch: one pair for all its copies), macOS
+ * 11.0 and later, for systems older than 11.4 or when asked for.
  *
  * W^X: yes on Apple silicon; the toggle is per thread, so other threads
  * keep running code while one writes. Never used where the executable is
@@ -80,6 +81,16 @@ static int tg_write(jb__map *m, const jb__wop *op)
     return 0;
 }
 
+/* jb_write_batch: every copy inside one toggle pair. */
+static int tg_writev(jb__map *m, const jb__wop *ops, size_t n)
+{
+    enter();
+    for (size_t i = 0; i < n; i++)
+        jb__wop_apply(&ops[i], m->exec + ops[i].off);
+    leave();
+    return 0;
+}
+
 static int tg_run(jb__map *m, size_t off, size_t len, int (*fn)(void *),
                   void *ctx, int *fn_result)
 {
@@ -117,6 +128,7 @@ const jb__strategy jb__dw_toggle = {
     .grow = jb__dw_grow,
     .trim = jb__dw_trim,
     .write = tg_write,
+    .writev = tg_writev,
     .run = tg_run,
     .alias = jb__dw_alias,
     .atfork_child = NULL,

@@ -5,8 +5,9 @@
  * process-wide, not per thread: while a window is open, another thread that
  * runs code on the same page faults. So the core serialises windows, and
  * live patching of code that other threads run needs dualmap. Each write
- * costs two mprotect calls (and a TLB shootdown); this is the fallback for
- * systems that refuse executable memfds.
+ * costs two mprotect calls (and a TLB shootdown), a batch of writes
+ * (jb_write_batch) two in all; this is the fallback for systems that
+ * refuse executable memfds.
  *
  * fork(): the mapping is private, so parent and child each get their own
  * copy-on-write code; nothing to do. Reserved but unused address space is
@@ -104,6 +105,25 @@ static int mp_write(jb__map *m, const jb__wop *op)
                                                 : "the bytes were written");
 }
 
+/* A batch: one window from the lowest to the highest byte written; the
+ * pages between flip too, as the pages around a single write do. */
+static int mp_writev(jb__map *m, const jb__wop *ops, size_t n)
+{
+    size_t lo = ops[0].off, hi = ops[0].off + ops[0].len;
+    for (size_t i = 1; i < n; i++) {
+        lo = ops[i].off < lo ? ops[i].off : lo;
+        hi = ops[i].off + ops[i].len > hi ? ops[i].off + ops[i].len : hi;
+    }
+    int rc = unstick(m);
+    if (rc == 0)
+        rc = open_window(m, lo, hi - lo);
+    if (rc < 0)
+        return rc;
+    for (size_t i = 0; i < n; i++)
+        jb__wop_apply(&ops[i], m->exec + ops[i].off);
+    return close_window(m, lo, hi - lo, "the bytes were written");
+}
+
 static int mp_run(jb__map *m, size_t off, size_t len, int (*fn)(void *),
                   void *ctx, int *fn_result)
 {
@@ -184,6 +204,7 @@ const jb__strategy jb__lx_mprotect = {
     .grow = mp_grow,
     .trim = mp_trim,
     .write = mp_write,
+    .writev = mp_writev,
     .run = mp_run,
     .alias = mp_alias,
     .atfork_child = NULL,
