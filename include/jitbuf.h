@@ -367,8 +367,14 @@ JB_API int jb_alloc(jb_region *r, size_t size, size_t align, void **exec);
  *   until a later write makes them executable again (as for jb_write). A block
  *   is never handed out again while it holds old code.
  * Thread-safe. A jb_write, jb_patch or jb_write_batch of the block under
- * way in another thread ends first: the free waits for it (a few ns) and never fills the
- * block under a write. Cost: dualmap and rwx, no syscall; mprotect, two. */
+ * way in another thread ends first: the free waits for it (a few ns) and
+ * never fills the block under a write. A call that the free overtakes
+ * (it had not yet reached the block) fails, or, if the block is allocated
+ * again through the same handle before it gets there, writes into the new
+ * block as into any live block of that handle: jitbuf cannot tell a stale
+ * address from a fresh one of the same pool, so stop a thread's writes
+ * (jb_write, jb_patch, jb_commit, jb_abort) to a block before freeing it.
+ * Cost: dualmap and rwx, no syscall; mprotect, two. */
 JB_API int jb_free(jb_region *r, void *exec);
 
 /* ---- Writing code ----------------------------------------------------- */

@@ -92,6 +92,15 @@ static int check_live(const jb__handle *h, const char *fn, const void *p,
     return rc;
 }
 
+/* Make [p, p + n) coherent for execution if it lies in a live block. */
+static int flush_live(const jb__handle *h, const char *fn, void *p, size_t n)
+{
+    int rc = check_live(h, fn, p, n);
+    if (rc == 0)
+        jb__os_flush_icache(p, n);
+    return rc;
+}
+
 /* A record for a block of size bytes (rounded), with room for its staging
  * copy unless the strategy has a persistent view. Made without any lock;
  * jb_begin checks the size again under them. */
@@ -269,9 +278,9 @@ int jb_commit(jb_region *r, void *exec, size_t len)
     if (!e)
         return rc;
     if (src) /* the one validated write path, and its icache maintenance */
-        rc = jb_write(r, exec, src, len);
+        rc = jb__write_as(h, "jb_commit", exec, src, len);
     else
-        rc = jb_flush_icache(r, exec, len);
+        rc = flush_live(h, "jb_commit", exec, len);
     jb__lock_acquire(&edit_lock);
     e->busy = 0;
     close_edit(e, 0); /* over either way; a failed write changed nothing */
@@ -318,7 +327,7 @@ int jb_abort(jb_region *r, void *exec)
     if (!traps)
         return rc;
     jb__arch_fill_traps(traps, (n + 3) & ~(size_t)3);
-    rc = jb_write(r, lo, traps, n);
+    rc = jb__write_as(h, "jb_abort", lo, traps, n);
     free(traps);
     return rc;
 }
@@ -364,10 +373,7 @@ int jb_flush_icache(jb_region *r, void *exec, size_t len)
     if (len == 0)
         return jb__fail(JB_EINVAL, "jb_flush_icache: len is 0; name the "
                                    "bytes that were written");
-    rc = check_live(h, "jb_flush_icache", exec, len);
-    if (rc == 0)
-        jb__os_flush_icache(exec, len);
-    return rc;
+    return flush_live(h, "jb_flush_icache", exec, len);
 }
 
 void jb__edit_forget(const jb_region *r, const void *block)

@@ -337,6 +337,10 @@ void jb__fork_wait_writes(jb__arena *a);
 void jb__fork_child_blocks(jb__arena *a);
 /* JB_ERANGE, for a block found claimed by a free just now; names fn. */
 int jb__freed_now(const char *fn, jb__arena *a, uint32_t g);
+/* jb_write's validated write for the calls built on it (jb_commit,
+ * jb_abort), past their own door, with their name in its sentences. */
+int jb__write_as(jb__handle *h, const char *fn, void *exec, const void *src,
+                 size_t n);
 /* 0 if the region's code may be changed, else JB_EOS with a sentence that
  * names fn and why (a failed fork copy, a failed close). */
 int jb__check_usable(const jb__arena *a, const char *fn);

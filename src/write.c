@@ -128,6 +128,12 @@ submit(jb__handle *h, const char *fn, void *exec, const void *src,
     return 0;
 }
 
+int jb__write_as(jb__handle *h, const char *fn, void *exec, const void *src,
+                 size_t n)
+{
+    return submit(h, fn, exec, src, 0, n);
+}
+
 int jb_write(jb_region *r, void *exec_dst, const void *src, size_t n)
 {
     jb__handle *h;

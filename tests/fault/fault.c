@@ -519,6 +519,47 @@ static int alloc_gap(void)
     return one_case("alloc_gap", "a stale write while jb_alloc backs the block", bad, s.r);
 }
 
+/* jb_abort fills its range with traps after it has closed the edit: a
+ * free of the block in that gap (made here from inside the abort's fill of
+ * its trap buffer) makes the abort's write fail, and the sentence names
+ * jb_abort, the call the user made, not the write it is built on. */
+typedef struct {
+    jb_region *r;
+    void *x;
+    int rc;
+} abort_free;
+
+static void free_in_abort(void *p)
+{
+    abort_free *f = p;
+    f->rc = jb_free(f->r, f->x);
+}
+
+static int abort_gap(void)
+{
+    jb_options o = {0, JB_WX_DUALMAP, JB_OPEN_PRIVATE | JB_OPEN_NO_ENV};
+    abort_free f = {NULL, NULL, -1};
+    void *w;
+    const char *bad = NULL;
+    if (jb_region_open(&f.r, &o) || jb_alloc(f.r, 64, 16, &f.x) ||
+        jb_begin(f.r, f.x, 64, 0, &w))
+        bad = jb_last_error();
+    else {
+        fault_on_trap_fill(free_in_abort, &f);
+        int rc = jb_abort(f.r, f.x);
+        fault_on_trap_fill(NULL, NULL);
+        if (f.rc != 0)
+            bad = "the free inside jb_abort failed";
+        else if (rc != JB_ERANGE)
+            bad = "jb_abort of a block freed meanwhile did not fail with JB_ERANGE";
+        else if (strncmp(jb_last_error(), "jb_abort: ", 10))
+            bad = "the sentence does not name jb_abort";
+    }
+    if (bad)
+        fprintf(stderr, "  abort_gap: %s\n", jb_last_error());
+    return one_case("abort_gap", "a free inside jb_abort's trap fill", bad, f.r);
+}
+
 /* fork() while a jb_free on the cache path is filling its block with no
  * lock held: the child, which does not have that thread, finishes the free
  * (the block is not left claimed and counted as used for good). The fork
@@ -827,6 +868,8 @@ int main(int argc, char **argv)
         free_fork() ? passed++ : failed++;
     if (strstr("alloc_gap", only))
         alloc_gap() ? passed++ : failed++;
+    if (strstr("abort_gap", only))
+        abort_gap() ? passed++ : failed++;
     if (strstr("auto_story", only))
         auto_story() ? passed++ : failed++;
     if (strstr("batch_calls", only))
