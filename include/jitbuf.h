@@ -367,8 +367,8 @@ JB_API int jb_alloc(jb_region *r, size_t size, size_t align, void **exec);
  *   until a later write makes them executable again (as for jb_write). A block
  *   is never handed out again while it holds old code.
  * Thread-safe. A jb_write, jb_patch or jb_write_batch of the block under
- * way in another thread ends first: the free waits for it (a few ns) and
- * never fills the block under a write. A call that the free overtakes
+ * way in another thread ends first: the free waits for it (for a batch,
+ * as long as its copies take) and never fills the block under a write. A call that the free overtakes
  * (it had not yet reached the block) fails, or, if the block is allocated
  * again through the same handle before it gets there, writes into the new
  * block as into any live block of that handle: jitbuf cannot tell a stale
@@ -420,7 +420,7 @@ typedef struct jb_write_item {
  * thread changes nothing that was validated.
  * @return 0; JB_EINVAL (items NULL, count 0), JB_ECLOSED, JB_ESTATE
  *   (inside a jb_write_with callback), JB_ENOMEM (more than 64 items need
- *   one allocation of about 44 bytes per item, which failed); for an item
+ *   one allocation of up to 60 bytes per item, which failed); for an item
  *   the errors of jb_write (JB_EINVAL for its exec or src NULL or len 0,
  *   JB_ERANGE, JB_EFOREIGN, JB_ESOURCE, JB_EOS after a failed fork()
  *   copy), with a sentence that starts "jb_write_batch: item K:" (K its
@@ -433,14 +433,16 @@ typedef struct jb_write_item {
  *   pages from the lowest to the highest item are left writable and not
  *   executable, as jb_write describes.
  * Thread-safe. Until the call returns the blocks named cannot be freed
- * (jb_free waits for it, as for a jb_write), and other threads' writes to
- * them wait a moment; a batch that meets another thread's write or a
+ * (jb_free waits for it, as for a jb_write: for as long as the batch's
+ * copies take), and other threads' writes to them wait as long; a batch that meets another thread's write or a
  * fork() in progress lets go of what it holds and starts again, so it
  * never waits while holding a block. Cost: per item a validation and a
  * memcpy; then one window: dualmap and rwx, no syscall; mprotect, two
- * mprotect calls over the pages from the lowest to the highest item (the
- * code of other blocks on those pages is not executable meanwhile: keep
- * other threads off it, or batch nearby blocks), under the region's lock;
+ * mprotect calls per run of items (in the order given) on overlapping or
+ * adjoining pages, under the region's lock: pages no item is on never
+ * change, and the code of other blocks on the pages the items are on is
+ * not executable meanwhile, as for jb_write (put the items in address
+ * order for the fewest calls);
  * apple-callback, one pthread_jit_write_with_callback_np through
  * jitbuf's allowlisted copy callback, which checks every item again;
  * apple-toggle, one toggle pair. arm64 adds cache maintenance per item. */

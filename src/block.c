@@ -268,7 +268,11 @@ int jb__locate_slow(const jb__handle *r, const char *fn, const void *p,
         uint32_t g = jb__heap_block_of(h, (uint32_t)(off / JB_GRANULE));
         uint32_t owner = __atomic_load_n(&h->next[g], __ATOMIC_ACQUIRE);
         uint8_t *start = a->map.exec + (size_t)g * JB_GRANULE;
-        if (!(jb__ld32(&h->size[g]) & JB__USED) || owner >= JB__FREEING)
+        /* Below the pool ids: a free list's link (or 0) read beside the
+         * tag of a block being carved there, or a block kept out of use:
+         * free memory too, never another handle's. */
+        if (!(jb__ld32(&h->size[g]) & JB__USED) || owner >= JB__FREEING ||
+            (owner & ~JB__OWNER_FLAGS) < JB__POOL_BASE)
             return jb__fail(JB_ERANGE, "%s: %p is in free memory (the block "
                                        "was freed, or never allocated); "
                                        "allocate a block with jb_alloc first",

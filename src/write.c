@@ -334,25 +334,33 @@ static void unpin_all(jb__arena *a, const uint32_t *pinned, size_t n)
             jb__unpin(a, pinned[i]);
 }
 
-/* 1 if one of the first n items pinned the block holding offset off
- * (then it is this batch's: check the item against it, never pin it
- * again, which would wait for ever). The previous item first: batches go
- * mostly in address order, or many items to one block. */
-static int pinned_here(const jb__arena *a, size_t off, const uint32_t *pinned,
-                       size_t n)
+/* The blocks this batch has pinned, as a set (open addressing over
+ * nslot, a power of two at least twice the items; granule + 1, 0 empty),
+ * so that each item asks in constant time whether its block is already
+ * the batch's (then it is checked against it, never pinned again, which
+ * would wait for ever): a batch of many items over many blocks holds its
+ * pins, which frees and writes wait for, no longer than its copies take. */
+typedef struct {
+    uint32_t *slot;
+    size_t mask;
+} pin_set;
+
+static uint32_t *pin_slot(const pin_set *ps, uint32_t g)
+{
+    size_t i = (g * 0x9e3779b1u) & ps->mask;
+    while (ps->slot[i] && ps->slot[i] != g + 1)
+        i = (i + 1) & ps->mask;
+    return &ps->slot[i];
+}
+
+/* 1 if the block holding offset off is one this batch pinned. */
+static int pinned_here(const jb__arena *a, size_t off, const pin_set *ps)
 {
     size_t committed = __atomic_load_n(&a->map.committed, __ATOMIC_RELAXED);
     if (off - JB_GUARD >= committed - JB_GUARD)
         return 0;
     uint32_t g = jb__heap_block_of(&a->heap, (uint32_t)(off / JB_GRANULE));
-    if (!(jb__ld32(&a->heap.next[g]) & JB__WRITING))
-        return 0;
-    if (n && pinned[n - 1] == g)
-        return 1;
-    for (size_t i = 0; i < n; i++)
-        if (pinned[i] == g)
-            return 1;
-    return 0;
+    return (jb__ld32(&a->heap.next[g]) & JB__WRITING) && *pin_slot(ps, g);
 }
 
 /* "jb_write_batch: item i: ..." for the sentence "jb_write_batch: ...". */
@@ -366,16 +374,17 @@ static __attribute__((noinline, cold)) int item_failed(size_t i, int rc)
     return jb__fail(rc, "jb_write_batch: item %zu: %s", i, why);
 }
 
-/* Read item i once, check it, validate (and pin) its block and fill
- * ops[i] and pinned[i]: 0; 1 if busy (let go and start again); or the
- * code with a sentence that starts "jb_write_batch: item i:". */
-static int take_item(jb__handle *h, const jb_write_item *items, size_t i,
-                     int serial, jb__wop *ops, uint32_t *pinned)
+/* Check item i (as read once into ops[i], its exec in value), validate
+ * (and pin) its block and fill ops[i] and pinned[i]: 0; 1 if busy (let go
+ * and start again); or the code with a sentence that starts
+ * "jb_write_batch: item i:". */
+static int take_item(jb__handle *h, size_t i, int serial, jb__wop *ops,
+                     uint32_t *pinned, const pin_set *ps)
 {
     static const char fn[] = "jb_write_batch";
     const jb__map *m = &h->a->map;
-    jb_write_item it;
-    memcpy(&it, &items[i], sizeof it);
+    jb_write_item it = {(void *)(uintptr_t)ops[i].value, ops[i].src,
+                        ops[i].len};
     pinned[i] = NOT_PINNED;
     int rc;
     if (!it.exec || !it.src)
@@ -390,12 +399,12 @@ static int take_item(jb__handle *h, const jb_write_item *items, size_t i,
     else {
         size_t off = (size_t)((uint8_t *)it.exec - m->exec);
         uint32_t g;
-        if (serial || pinned_here(h->a, off, pinned, i))
+        if (serial || pinned_here(h->a, off, ps))
             rc = jb__locate(h, fn, it.exec, it.len, JB__LOOK, &g);
         else if ((rc = jb__locate(h, fn, it.exec, it.len, JB__PIN_TRY, &g)) ==
                  0)
-            pinned[i] = g;
-        ops[i] = (jb__wop){JB__OP_COPY, off, it.len, it.src, 0};
+            *pin_slot(ps, pinned[i] = g) = g + 1;
+        ops[i].off = off;
     }
     return rc < 0 ? item_failed(i, rc) : rc;
 }
@@ -413,21 +422,42 @@ int jb_write_batch(jb_region *r, const jb_write_item *items, size_t count)
                                    "one item");
     jb__arena *a = h->a;
     int serial = !a->cached;
-    /* The validated copies of the items, and the block each one pinned. */
+    /* The validated copies of the items, the block each one pinned, and
+     * the set of those blocks. */
     jb__wop local_ops[BATCH_LOCAL];
-    uint32_t local_pinned[BATCH_LOCAL];
+    uint32_t local_pinned[BATCH_LOCAL], local_set[2 * BATCH_LOCAL];
     jb__wop *ops = local_ops;
     uint32_t *pinned = local_pinned;
+    pin_set ps = {local_set, 1};
+    while (ps.mask + 1 < 2 * count && ps.mask + 1 < 2 * BATCH_LOCAL)
+        ps.mask = ps.mask * 2 + 1;
+    memset(local_set, 0, (ps.mask + 1) * sizeof *local_set); /* empty */
     void *buf = NULL;
     if (count > BATCH_LOCAL) {
-        if (!(buf = calloc(count, sizeof *ops + sizeof *pinned)))
+        size_t nslot = 2 * BATCH_LOCAL;
+        while (nslot < count && nslot < SIZE_MAX / 4)
+            nslot *= 2;
+        nslot *= 2; /* at most half full */
+        /* nslot < 4 * count: at most 4 slots per item */
+        size_t each = sizeof *ops + sizeof *pinned + 4 * sizeof *ps.slot;
+        if (count > SIZE_MAX / each ||
+            !(buf = calloc(1, count * (sizeof *ops + sizeof *pinned) +
+                                  nslot * sizeof *ps.slot)))
             return jb__fail(JB_ENOMEM, "jb_write_batch: out of memory for "
                                        "the checked copy of %zu items "
-                                       "(%zu bytes each); nothing was "
-                                       "written: write smaller batches",
-                            count, sizeof *ops + sizeof *pinned);
+                                       "(up to %zu bytes each); nothing "
+                                       "was written: write smaller batches",
+                            count, each);
         ops = buf;
         pinned = (uint32_t *)(void *)(ops + count);
+        ps = (pin_set){pinned + count, nslot - 1};
+    }
+    /* The array is read once, here: a retry works from these copies, so
+     * another thread changing it meanwhile changes nothing validated. */
+    for (size_t i = 0; i < count; i++) {
+        jb_write_item it;
+        memcpy(&it, &items[i], sizeof it);
+        ops[i] = (jb__wop){JB__OP_COPY, 0, it.len, it.src, (uintptr_t)it.exec};
     }
     if (serial)
         jb__lock_acquire(&a->lock);
@@ -435,10 +465,11 @@ int jb_write_batch(jb_region *r, const jb_write_item *items, size_t count)
     for (unsigned spins = 0;;) {
         rc = 0;
         for (taken = 0; taken < count && rc == 0; taken++)
-            rc = take_item(h, items, taken, serial, ops, pinned);
+            rc = take_item(h, taken, serial, ops, pinned, &ps);
         if (rc <= 0)
             break;
         unpin_all(a, pinned, taken); /* the busy item pinned nothing */
+        memset(ps.slot, 0, (ps.mask + 1) * sizeof *ps.slot);
         if (atomic_load(&a->forking)) { /* fork_prepare holds the lock */
             jb__lock_acquire(&a->lock);
             jb__lock_release(&a->lock);

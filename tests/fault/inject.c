@@ -23,6 +23,8 @@ static int planned_err;
 static atomic_int fired;
 static unsigned char kinds[FAULT_LOG + 1];
 static int args[FAULT_LOG + 1];
+static uintptr_t addrs[FAULT_LOG + 1];
+static size_t lens[FAULT_LOG + 1];
 
 void fault_plan(long nth, int err)
 {
@@ -36,6 +38,11 @@ long fault_count(void) { return atomic_load(&count); }
 int fault_fired(void) { return atomic_load(&fired); }
 fault_call fault_kind(long k) { return (fault_call)kinds[k <= FAULT_LOG ? k : 0]; }
 int fault_arg(long k) { return args[k <= FAULT_LOG ? k : 0]; }
+void fault_range(long k, uintptr_t *addr, size_t *len)
+{
+    *addr = addrs[k <= FAULT_LOG ? k : 0];
+    *len = lens[k <= FAULT_LOG ? k : 0];
+}
 
 /* 1 if this call is the one to fail (errno is then set). */
 static int hit(fault_call kind, int arg)
@@ -67,6 +74,9 @@ int __wrap_munmap(void *a, size_t n)
 int __wrap_mprotect(void *a, size_t n, int prot);
 int __wrap_mprotect(void *a, size_t n, int prot)
 {
+    long k = atomic_load(&count) + 1; /* the number hit() gives it */
+    if (k <= FAULT_LOG)
+        addrs[k] = (uintptr_t)a, lens[k] = n;
     return hit(FC_MPROTECT, prot) ? -1 : mprotect(a, n, prot);
 }
 

@@ -14,6 +14,9 @@
 #ifndef JB_FAULT_INJECT_H
 #define JB_FAULT_INJECT_H
 
+#include <stddef.h>
+#include <stdint.h>
+
 #define FAULT_CALLS(X)                                                         \
     X(MMAP, mmap)                                                              \
     X(MUNMAP, munmap)                                                          \
@@ -45,6 +48,9 @@ long fault_count(void);
 #define FAULT_LOG 4096
 fault_call fault_kind(long k);
 int fault_arg(long k);
+/* For mprotect, the range of the kth call (k <= FAULT_LOG; single-threaded
+ * callers only, as the range is logged beside the count). */
+void fault_range(long k, uintptr_t *addr, size_t *len);
 /* 1 once the planned fault has been injected. */
 int fault_fired(void);
 

@@ -6,8 +6,8 @@
  * runs code on the same page faults. So the core serialises windows, and
  * live patching of code that other threads run needs dualmap. Each write
  * costs two mprotect calls (and a TLB shootdown), a batch of writes
- * (jb_write_batch) two in all; this is the fallback for systems that
- * refuse executable memfds.
+ * (jb_write_batch) two per run of items on adjoining pages; this is the
+ * fallback for systems that refuse executable memfds.
  *
  * fork(): the mapping is private, so parent and child each get their own
  * copy-on-write code; nothing to do. Reserved but unused address space is
@@ -105,23 +105,51 @@ static int mp_write(jb__map *m, const jb__wop *op)
                                                 : "the bytes were written");
 }
 
-/* A batch: one window from the lowest to the highest byte written; the
- * pages between flip too, as the pages around a single write do. */
+/* A batch flips only the pages its items touch: items that follow each
+ * other in the order given and whose pages overlap or adjoin form a run,
+ * one window each. A page between runs never flips, so code on it (other
+ * blocks', other handles' under JB_OPEN_PAGE_BLOCKS) keeps running. The
+ * run that starts at item *i: its pages [*lo, *hi); *i moves past it. */
+static void next_run(const jb__wop *ops, size_t n, size_t *i, size_t *lo,
+                     size_t *hi)
+{
+    page_range(ops[*i].off, ops[*i].len, lo, hi);
+    for (++*i; *i < n; ++*i) {
+        size_t l, h;
+        page_range(ops[*i].off, ops[*i].len, &l, &h);
+        if (l > *hi || h < *lo)
+            break;
+        *lo = l < *lo ? l : *lo;
+        *hi = h > *hi ? h : *hi;
+    }
+}
+
+/* Every run's window opens before anything is written, so a window that
+ * cannot be opened leaves nothing written (those opened close again). */
 static int mp_writev(jb__map *m, const jb__wop *ops, size_t n)
 {
-    size_t lo = ops[0].off, hi = ops[0].off + ops[0].len;
-    for (size_t i = 1; i < n; i++) {
-        lo = ops[i].off < lo ? ops[i].off : lo;
-        hi = ops[i].off + ops[i].len > hi ? ops[i].off + ops[i].len : hi;
-    }
     int rc = unstick(m);
-    if (rc == 0)
-        rc = open_window(m, lo, hi - lo);
+    size_t i = 0, lo, hi;
+    while (rc == 0 && i < n) {
+        size_t from = i;
+        next_run(ops, n, &i, &lo, &hi);
+        if ((rc = open_window(m, lo, hi - lo)) < 0)
+            for (size_t j = 0; j < from;) {
+                next_run(ops, n, &j, &lo, &hi);
+                int rc2 = close_window(m, lo, hi - lo, "nothing was written");
+                rc = rc2 < 0 ? rc2 : rc;
+            }
+    }
     if (rc < 0)
         return rc;
-    for (size_t i = 0; i < n; i++)
+    for (i = 0; i < n; i++)
         jb__wop_apply(&ops[i], m->exec + ops[i].off);
-    return close_window(m, lo, hi - lo, "the bytes were written");
+    for (i = 0; i < n;) {
+        next_run(ops, n, &i, &lo, &hi);
+        int rc2 = close_window(m, lo, hi - lo, "the bytes were written");
+        rc = rc < 0 ? rc : rc2;
+    }
+    return rc;
 }
 
 static int mp_run(jb__map *m, size_t off, size_t len, int (*fn)(void *),
