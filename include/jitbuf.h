@@ -4,9 +4,9 @@
  * sub-allocator whose bookkeeping lives outside the code. Code reaches a
  * block only through a validated write path (jb_write, jb_write_batch,
  * jb_patch, jb_write_with) that opens the strategy's write window, copies,
- * closes it and makes the instruction cache coherent before returning. Under every
- * default strategy no page is ever writable and executable at the same
- * address.
+ * closes it and makes the instruction cache coherent before returning.
+ * Under every default strategy no page is ever writable and executable at
+ * the same address.
  *
  * Typical install:
  *

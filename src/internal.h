@@ -19,10 +19,10 @@
  * the edit lock (edit.c); last the tally lock (count.c). A thread that
  * holds one of them takes only locks later in this order. fork() takes
  * them all in this order, in the one set of fork handlers (region.c; no
- * other file registers any), so the child inherits none half-way. The one exception is a fork() from inside
- * a jb_write_with callback of a strategy whose window holds the arena lock
- * (serial): that thread keeps its arena lock across the fork, and the
- * handlers leave that lock alone. */
+ * other file registers any), so the child inherits none half-way. The one
+ * exception is a fork() from inside a jb_write_with callback of a strategy
+ * whose window holds the arena lock (serial): that thread keeps its arena
+ * lock across the fork, and the handlers leave that lock alone. */
 typedef struct { atomic_int v; } jb__lock;
 void jb__lock_acquire(jb__lock *l);
 static inline int jb__lock_try(jb__lock *l)
@@ -243,15 +243,16 @@ int jb__enter_nohandle(const char *fn);
  * 0, or the first refused fill's code (its sentence). */
 int jb__free_pool(jb__arena *a, uint32_t pool);
 
-/* ---- The one validation rule (block.c), for every path that writes or
- * frees code: [p, p + n) lies inside one live block of h's pool, and the
- * region's code may still be changed. 0 and *block (the block's first
- * granule), or the JB_E* code with a sentence that names fn. It reads the
- * block tables lock-free, so without the arena lock its answer is a
- * snapshot, except with pin = JB__PIN: then it also pins the block for
- * one write (JB__WRITING, one compare-and-swap from the exact owner
- * value), and the answer holds until jb__unpin: meanwhile the block is
- * neither freed (jb__claim waits) nor pinned by another write or window.
+/* ---- The one validation rule (block.c), for every path that writes code
+ * (and jb_free's locked path): [p, p + n) lies inside one live block of
+ * h's pool, and the region's code may still be changed. 0 and *block (the
+ * block's first granule), or the JB_E* code with a sentence that names
+ * fn. It reads the block tables lock-free, so without the arena lock its
+ * answer is a snapshot, except with pin = JB__PIN: then it also pins the
+ * block for one write (JB__WRITING, one compare-and-swap from the exact
+ * owner value), and the answer holds until jb__unpin: meanwhile the block
+ * is neither freed (jb__claim waits) nor pinned by another write or
+ * window.
  * With JB__PIN_TRY (batches, which hold other pins) it returns 1, pinning
  * nothing, where JB__PIN would wait: another write holds the block, or a
  * fork() is being prepared. JB__PIN waits for a fork by taking the arena

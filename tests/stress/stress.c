@@ -1,7 +1,8 @@
 /* Stress: threads mixing every call on shared pools, live patching under
  * callers, two threads freeing one block, jb_write_with and jb_write
  * racing a free and a re-allocation, windows and lock-free writes on one
- * block, and fork() while threads write. Every result is checked; each test prints its threads, rounds and wrong results.
+ * block, batches racing frees, writes and each other, and fork() while
+ * threads write. Every result is checked; each test prints its threads, rounds and wrong results.
  * Built natively, under ThreadSanitizer (make test-stress-tsan) and for
  * arm64 under qemu-user (make check-arm64), where code is rewritten with
  * rwx instead of dualmap: qemu-user does not see code written through
@@ -598,7 +599,8 @@ typedef struct {
     jb_region *r;
     uint8_t *blk;
     atomic_int stop;
-    long windows, patches, wrong;
+    atomic_long windows, patches; /* read while the threads run */
+    long wrong;
 } shared_blk;
 
 static int touch(void *p)
@@ -615,7 +617,7 @@ static void *window_on_block(void *p)
     shared_blk *s = p;
     while (!atomic_load(&s->stop)) {
         if (jb_write_with(s->r, s->blk + 64, 16, touch, s)) s->wrong++;
-        else s->windows++;
+        else atomic_fetch_add_explicit(&s->windows, 1, memory_order_relaxed);
     }
     return NULL;
 }
@@ -626,7 +628,7 @@ static void *patch_on_block(void *p)
     uint32_t v = imm_word(7);
     while (!atomic_load(&s->stop)) {
         if (jb_patch(s->r, s->blk + IMM_AT, v, 4)) s->wrong++;
-        else s->patches++;
+        else atomic_fetch_add_explicit(&s->patches, 1, memory_order_relaxed);
     }
     return NULL;
 }
@@ -645,7 +647,8 @@ static void windows_and_writes_share_a_block(void)
         pthread_t t[2];
         CHECK(pthread_create(&t[0], NULL, window_on_block, &s) == 0 &&
               pthread_create(&t[1], NULL, patch_on_block, &s) == 0, "threads");
-        for (int k = 0; k < 20 && (s.windows < 50 || s.patches < 50); k++)
+        for (int k = 0; k < 20 && (atomic_load(&s.windows) < 50 || atomic_load(&s.patches) < 50);
+             k++)
             usleep(200);
         atomic_store(&s.stop, 1);
         pthread_join(t[0], NULL);
@@ -666,6 +669,108 @@ static void windows_and_writes_share_a_block(void)
     CHECK(wrong == 0 && stuck == 0, "%ld wrong, %ld blocks could not be freed", wrong, stuck);
     CHECK(windows > 0 && patches > 0, "one side never ran: nothing was tested");
     jb_region_close(r);
+}
+
+/* ---- batches racing frees, writes and each other -----------------------
+ * jb_write_batch pins every block it names before it writes any (a batch
+ * that meets another write lets go and starts again). Two threads batch
+ * eight blocks in opposite orders, one patches them, and this thread frees
+ * one of the eight (a victim) and allocates it again through a second
+ * pool, writes that pool's code there and watches it: a batch either wrote
+ * the victim before the free, or fails naming it (JB_ERANGE, JB_EFOREIGN)
+ * and writes nothing. So the second pool's code stays, the blocks that
+ * were not freed hold a batch's whole code, and no call fails otherwise. */
+
+enum { BB = 8, BITEMS = 64 }; /* each block 8 times: long to validate */
+typedef struct {
+    jb_region *r;
+    uint8_t *_Atomic blk[BB];
+    atomic_int stop;
+    atomic_long batches, refused;
+    long wrong;
+} brace;
+
+typedef struct { brace *b; int order; } bracer;
+
+static void *batch_loop(void *p)
+{
+    bracer *br = p;
+    brace *b = br->b;
+    uint8_t code[BB][16];
+    for (int j = 0; j < BB; j++)
+        code_ret(code[j], 0x100 | (uint32_t)j);
+    for (uint32_t i = 0; !atomic_load(&b->stop); i++) {
+        jb_write_item it[BITEMS];
+        for (int k = 0; k < BITEMS; k++) {
+            int j = br->order ? BB - 1 - k % BB : k % BB;
+            it[k] = (jb_write_item){atomic_load(&b->blk[j]), code[j], 6};
+        }
+        int rc = jb_write_batch(b->r, it, BITEMS);
+        if (rc == 0) atomic_fetch_add(&b->batches, 1);
+        else if (rc == JB_ERANGE || rc == JB_EFOREIGN) atomic_fetch_add(&b->refused, 1);
+        else __atomic_fetch_add(&b->wrong, 1, __ATOMIC_RELAXED);
+    }
+    return NULL;
+}
+
+static void *patch_batched(void *p)
+{
+    brace *b = p;
+    while (!atomic_load(&b->stop))
+        for (int j = 0; j < BB; j++) {
+            uint8_t *t = atomic_load(&b->blk[j]);
+            /* The same bytes a batch writes there: only the race is tested. */
+            int rc = jb_patch(b->r, t + 8, 0xcccccccc, 4);
+            if (rc && rc != JB_ERANGE && rc != JB_EFOREIGN)
+                __atomic_fetch_add(&b->wrong, 1, __ATOMIC_RELAXED);
+        }
+    return NULL;
+}
+
+static void batches_race_frees_and_writes(void)
+{
+    brace b = {0};
+    b.r = open_wx(rewrite_wx(), 0);
+    jb_region *other = open_wx(join_wx(), 0);
+    CHECK(b.r && other, "open two pools: %s", jb_last_error());
+    for (int j = 0; j < BB; j++) {
+        uint8_t *t;
+        CHECK(jb_alloc(b.r, 64, 16, (void **)&t) == 0, "alloc");
+        atomic_store(&b.blk[j], t);
+    }
+    bracer br[2] = {{&b, 0}, {&b, 1}};
+    pthread_t th[3];
+    CHECK(pthread_create(&th[0], NULL, batch_loop, &br[0]) == 0 &&
+          pthread_create(&th[1], NULL, batch_loop, &br[1]) == 0 &&
+          pthread_create(&th[2], NULL, patch_batched, &b) == 0, "threads");
+    long rounds = ROUNDS(2000L), stray = 0;
+    uint8_t code[16];
+    for (long i = 0; i < rounds; i++) {
+        for (long seen = atomic_load(&b.batches), k = 0;
+             k < 1000 && atomic_load(&b.batches) == seen; k++)
+            sched_yield();
+        int j = (int)(i % BB);
+        uint8_t *v = atomic_load(&b.blk[j]), *n;
+        if (jb_free(b.r, v)) { b.wrong++; continue; }
+        if (jb_alloc(other, 64, 16, (void **)&n) ||
+            jb_write(other, n, code, code_ret(code, 0x200 | (uint32_t)j))) { b.wrong++; continue; }
+        for (int k = 0; k < 200; k++) /* while a stray batch could still land */
+            if (((int_fn)(void *)n)() != (0x200 | j)) { stray++; break; }
+        if (jb_free(other, n) || jb_alloc(b.r, 64, 16, (void **)&v)) { b.wrong++; break; }
+        atomic_store(&b.blk[j], v);
+    }
+    atomic_store(&b.stop, 1);
+    for (int k = 0; k < 3; k++) pthread_join(th[k], NULL);
+    report("batches racing frees and writes", 4, rounds, b.wrong + stray);
+    printf("  ... %ld batches, %ld refused (a block freed meanwhile), %ld stray writes into "
+           "the other pool's block\n", atomic_load(&b.batches), atomic_load(&b.refused), stray);
+    CHECK(b.wrong == 0 && stray == 0, "%ld wrong, %ld stray", b.wrong, stray);
+    CHECK(atomic_load(&b.batches) > 0, "no batch ran: nothing was tested");
+    for (int j = 0; j < BB; j++)
+        CHECK(jb_free(b.r, atomic_load(&b.blk[j])) == 0, "a batched block cannot be freed: %s",
+              jb_last_error());
+    jb_region_close(other);
+    jb_region_close(b.r);
 }
 
 /* ---- fork() while threads write -------------------------------------- */
@@ -765,7 +870,7 @@ static const test_case tests[] = {
     T(mixed_calls_on_shared_pools), T(live_patching_under_callers),
     T(two_threads_free_one_block), T(write_with_races_free_and_realloc),
     T(writes_race_a_small_free), T(stale_writes_leave_the_new_owner_free),
-    T(windows_and_writes_share_a_block),
+    T(windows_and_writes_share_a_block), T(batches_race_frees_and_writes),
 #if !UNDER_TSAN /* TSan does not follow fork() in a threaded process */
     T(fork_while_threads_write),
 #endif

@@ -36,8 +36,9 @@
  * of its copies, one after another in memory, all with the one request
  * number: the callback takes them in turn, each checked as above before
  * it is carried out, from index 0 to the one with nothing left, so none
- * can be added, left out, repeated or reordered without the key. Anything else is forged
- * and traps at once (__builtin_trap, as the header recommends, 688-692).
+ * can be added, left out, repeated or reordered without the key. Anything
+ * else is forged and traps at once (__builtin_trap, as the header
+ * recommends, 688-692).
  * What this does and does not stop is in docs/security.md ("The Darwin
  * write callbacks"). */
 #include <errno.h>
