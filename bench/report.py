@@ -78,6 +78,18 @@ def goals(med, lo):
         out.append(("batch of 1,000 under mprotect: per-function cost falls by the batch size",
                     f"{med[a]:.0f} ns per function vs {med[b]:.0f} ns alone: {r:.2f}x lower",
                     "met" if r >= 100 else "missed"))
+    # The frees are one mprotect pair each, batch or not: the row with the
+    # frees untimed shows what the one window per batch does for installs.
+    a = "install_batch/jitbuf/mprotect/1000/frees_untimed"
+    c = "commit/jitbuf/mprotect/64"
+    if a in med and b in med and c in med:
+        out.append(("batch of 1,000 under mprotect, frees not timed: what installing costs",
+                    f"{med[a]:.0f} ns per function (jb_alloc, its share of one window, call) "
+                    f"vs {med[c]:.0f} ns for one jb_write's window alone ({c}) and "
+                    f"{med[b]:.0f} ns per install one by one: {med[c] / med[a]:.1f}x and "
+                    f"{med[b] / med[a]:.1f}x lower",
+                    "one window per batch (2 mprotect calls for 1,000 functions: "
+                    "fault matrix batch_calls); the frees remain one pair each"))
     return out
 
 
