@@ -429,11 +429,12 @@ int jb_write_batch(jb_region *r, const jb_write_item *items, size_t count)
     jb__wop *ops = local_ops;
     uint32_t *pinned = local_pinned;
     pin_set ps = {local_set, 1};
-    while (ps.mask + 1 < 2 * count && ps.mask + 1 < 2 * BATCH_LOCAL)
-        ps.mask = ps.mask * 2 + 1;
-    memset(local_set, 0, (ps.mask + 1) * sizeof *local_set); /* empty */
     void *buf = NULL;
-    if (count > BATCH_LOCAL) {
+    if (count <= BATCH_LOCAL) {
+        while (ps.mask + 1 < 2 * count)
+            ps.mask = ps.mask * 2 + 1;
+        memset(local_set, 0, (ps.mask + 1) * sizeof *local_set); /* empty */
+    } else {
         size_t nslot = 2 * BATCH_LOCAL;
         while (nslot < count && nslot < SIZE_MAX / 4)
             nslot *= 2;
