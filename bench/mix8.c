@@ -42,13 +42,13 @@ int mix8_x64_jitbuf(jb_emit *cursor)
     jb_emit c, *e = &c;
     jb_emit_borrow(cursor, e);
     jb_label here = jb_label_new(e);
-    jb_label_bind(e, here);
+    jb_x64_bind(e, here);
     unsigned row = 0; /* k % 3 */
     for (uint32_t k = 0; k < MIX8_GROUPS; k++) {
         jb_label next = jb_label_new(e);
         JB_EMIT_RESERVED(e, 8 * JB_X64_MAX_INSN,
                          x64_group(e, k, MIX8_X64_A[row], MIX8_X64_B[row], here, next));
-        jb_label_bind(e, next);
+        jb_x64_bind(e, next);
         here = next;
         row = row == 2 ? 0 : row + 1;
     }
@@ -81,13 +81,13 @@ int mix8_a64_jitbuf(jb_emit *cursor)
     jb_emit c, *e = &c;
     jb_emit_borrow(cursor, e);
     jb_label here = jb_label_new(e);
-    jb_label_bind(e, here);
+    jb_a64_bind(e, here);
     unsigned row = 0; /* k % 3 */
     for (uint32_t k = 0; k < MIX8_GROUPS; k++) {
         jb_label next = jb_label_new(e);
         JB_EMIT_RESERVED(e, 8 * JB_A64_MAX_INSN,
                          a64_group(e, k, MIX8_A64_A[row], MIX8_A64_B[row], here, next));
-        jb_label_bind(e, next);
+        jb_a64_bind(e, next);
         here = next;
         row = row == 2 ? 0 : row + 1;
     }

@@ -801,6 +801,14 @@ JB__INLINE void jb_a64__tb(jb_emit *e, uint32_t op, jb_a64_reg rt, unsigned bit,
 JB__INLINE void jb_a64_tbz(jb_emit *e, jb_a64_reg rt, unsigned bit, jb_label l) { jb_a64__tb(e, JB_A64_OP_TBZ, rt, bit, l); }
 JB__INLINE void jb_a64_tbnz(jb_emit *e, jb_a64_reg rt, unsigned bit, jb_label l) { jb_a64__tb(e, JB_A64_OP_TBNZ, rt, bit, l); }
 
+/* jb_label_bind for arm64 code: the same bind (any reference, the same
+ * bytes and errors), whose inline path tests only arm64's kinds of single
+ * reference (b/bl, then b.cond/cbz/ldr literal) instead of x86's first. */
+JB__INLINE void jb_a64_bind(jb_emit *e, jb_label l)
+{
+    jb__label_bind(e, l, JB__FIXK_W26, JB__FIXK_W19, JB__FIXK_OTHER);
+}
+
 /* adr rd, l: rd = the label's address (+-1 MiB; any byte offset). */
 JB__INLINE void jb_a64_adr(jb_emit *e, jb_a64_reg rd, jb_label l)
 {

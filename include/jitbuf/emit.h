@@ -634,36 +634,51 @@ JB__INLINE int jb__fix_apply(uint8_t *p, uint32_t orig, jb_fixfmt f, unsigned k,
 }
 
 /* Bind l to the current position and write the instructions that refer to
- * it. A label with no reference yet, or one reference of a common kind in
- * range, stays inline; several references and every error go to the
- * library. */
-JB__INLINE void jb_label_bind(jb_emit *e, jb_label l)
+ * it, testing for a single reference of kind k1, then k2, then k3 (each a
+ * JB__FIXK_*, or JB__FIXK_OTHER for none): what the caller's architecture
+ * writes, so that an arm64 bind does not first test for x86's kind. A
+ * label with no reference yet, or one reference of those kinds in range,
+ * stays inline; several references, other kinds and every error go to the
+ * library, which binds any kind. The kinds only choose the inline path:
+ * the bytes and errors are those of the library's bind. */
+JB__INLINE void jb__label_bind(jb_emit *e, jb_label l, unsigned k1, unsigned k2, unsigned k3)
 {
     if (JB__LIKELY(l < e->jb__nlabels)) {
         jb__label_slot *s = &e->jb__labels[l];
         int32_t h = s->head;
-        if (h == JB__NONE) {
-            s->pos = e->cur;
-            s->head = JB__BOUND;
-            return;
-        }
-        /* the likely case: the patch is laid out in line */
-        if (JB__LIKELY((h == JB__ONE_REF - JB__FIXK_W32 &&
-                        jb__fix_apply(s->at, s->orig, s->fmt, JB__FIXK_W32, e->cur)) ||
-                       (h == JB__ONE_REF - JB__FIXK_W26 &&
-                        jb__fix_apply(s->at, s->orig, s->fmt, JB__FIXK_W26, e->cur)) ||
-                       (h == JB__ONE_REF - JB__FIXK_W19 &&
-                        jb__fix_apply(s->at, s->orig, s->fmt, JB__FIXK_W19, e->cur)))) {
+#define JB__BIND_K(k) ((k) != JB__FIXK_OTHER && h == JB__ONE_REF - (int32_t)(k) && \
+                       jb__fix_apply(s->at, s->orig, s->fmt, (k), e->cur))
+        if (JB__LIKELY(JB__BIND_K(k1))) {
             JB__NREF(e)--;
             s->pos = e->cur;
             s->head = JB__BOUND;
             return;
         }
+        if (h == JB__NONE) {
+            s->pos = e->cur;
+            s->head = JB__BOUND;
+            return;
+        }
+        if (JB__LIKELY(JB__BIND_K(k2) || JB__BIND_K(k3))) {
+            JB__NREF(e)--;
+            s->pos = e->cur;
+            s->head = JB__BOUND;
+            return;
+        }
+#undef JB__BIND_K
     }
     jb_emit t;
     jb__lib_in(&t, e);
     jb_label_bind_slow(&t, l);
     jb__lib_back(e, &t, 0);
+}
+
+/* Bind l to the current position (any architecture's references). The
+ * arch headers' jb_x64_bind and jb_a64_bind do the same, with the inline
+ * path tuned to their own kinds of reference. */
+JB__INLINE void jb_label_bind(jb_emit *e, jb_label l)
+{
+    jb__label_bind(e, l, JB__FIXK_W32, JB__FIXK_W26, JB__FIXK_W19);
 }
 
 /* For the arch headers: how the instruction at the cursor refers to label

@@ -1024,6 +1024,14 @@ JB__INLINE void jb_x64_call(jb_emit *e, jb_label l)
     JB_X64__EMIT(e, P, jb_x64__branch(e, P, 0, 0xe8, 1, l, JB_X64_LONG));
 }
 
+/* jb_label_bind for x86_64 code: the same bind (any reference, the same
+ * bytes and errors), whose inline path tests only x86's kind of single
+ * reference (rel32; a rel8 reference binds in the library). */
+JB__INLINE void jb_x64_bind(jb_emit *e, jb_label l)
+{
+    jb__label_bind(e, l, JB__FIXK_W32, JB__FIXK_OTHER, JB__FIXK_OTHER);
+}
+
 /* call r / jmp r (indirect), call [m] / jmp [m] (through a qword in memory:
  * a jump table, an import slot, or [rip + l] holding an absolute address). */
 JB__INLINE void jb_x64_call_r(jb_emit *e, jb_x64_reg r) { jb_x64__op_r(e, 0, 0, 0xff, 2, r, 0, 0); }

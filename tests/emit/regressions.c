@@ -321,6 +321,91 @@ Test(regressions, label_storage_after_free_and_through_a_copy)
     jb_emit_free(&e);
 }
 
+/* jb_a64_bind and jb_x64_bind are jb_label_bind with the inline path
+ * tuned to one architecture's kinds of reference: any reference binds
+ * through them with the same bytes and the same error (the other
+ * architecture's kinds, adr and tbz, which only the library binds, two
+ * references, a misaligned or out-of-range label), through the cursor and
+ * through a borrowed copy inside a reservation. */
+typedef void (*bind_fn)(jb_emit *, jb_label);
+static void ref_form(jb_emit *c, int form, jb_label l)
+{
+    switch (form) {
+    case 0: jb_a64_b(c, l); break;
+    case 1: jb_a64_bl(c, l); break;
+    case 2: jb_a64_bcond(c, JB_A64_NE, l); break;
+    case 3: jb_a64_cbz(c, 3, l); break;
+    case 4: jb_a64_tbnz(c, 3, 7, l); break;
+    case 5: jb_a64_ldr_l(c, 3, l); break;
+    case 6: jb_a64_adr(c, 4, l); break;
+    case 7: jb_x64_call(c, l); break;
+    case 8: jb_x64_jcc(c, JB_X64_NE, l, 0); break;
+    case 9: jb_x64_jcc(c, JB_X64_NE, l, JB_X64_SHORT); break;
+    default: jb_x64_lea_l(c, JB_X64_RAX, l); break;
+    }
+}
+/* refs references of form to one label bound after gap bytes (pad: 2 more
+ * after a word boundary); its result in out, the error as returned. */
+static int bind_case(bind_fn bind, int form, int refs, size_t gap, int pad, int borrow,
+                     uint8_t *out, size_t cap, size_t *n)
+{
+    static const uint16_t two = 0;
+    jb_emit_init(&e, out, cap);
+    memset(out, 0xaa, cap);
+    jb_label l = jb_label_new(&e);
+    jb_emit c, *w = &e;
+    if (borrow) {
+        jb_emit_borrow(&e, &c);
+        w = &c;
+    }
+    for (int r = 0; r < refs; r++) {
+        if (borrow)
+            JB_EMIT_RESERVED(w, 16, ref_form(w, form, l));
+        else
+            ref_form(w, form, l);
+    }
+    for (size_t k = 0; k < gap; k += 4)
+        jb_a64_nop(w);
+    if (pad)
+        jb_emit_data(w, &two, 2);
+    bind(w, l);
+    if (borrow)
+        jb_emit_giveback(&e, &c);
+    int rc = jb_emit_finish(&e, n);
+    jb_emit_free(&e);
+    return rc;
+}
+Test(regressions, arch_binds_match_the_generic_bind)
+{
+    static uint8_t want[40000], got[40000];
+    static const bind_fn binds[] = {jb_a64_bind, jb_x64_bind};
+    static const size_t gaps[] = {0, 8, 128, 32768, 36000};
+    for (int form = 0; form < 11; form++)
+        for (int refs = 1; refs <= 2; refs++)
+            for (size_t g = 0; g < sizeof gaps / sizeof gaps[0]; g++)
+                for (int pad = 0; pad < 2; pad++)
+                    for (int borrow = 0; borrow < 2; borrow++) {
+                        size_t nw, ng;
+                        int rw = bind_case(jb_label_bind, form, refs, gaps[g], pad, borrow,
+                                           want, sizeof want, &nw);
+                        char sw[256];
+                        snprintf(sw, sizeof sw, "%s", rw ? jb_last_error() : "");
+                        for (int b = 0; b < 2; b++) {
+                            int rg = bind_case(binds[b], form, refs, gaps[g], pad, borrow, got,
+                                               sizeof got, &ng);
+                            cr_assert_eq(rg, rw, "form %d refs %d gap %zu pad %d borrow %d "
+                                         "bind %d: %d, jb_label_bind %d (%s)", form, refs,
+                                         gaps[g], pad, borrow, b, rg, rw, jb_last_error());
+                            if (rw)
+                                cr_assert_str_eq(jb_last_error(), sw);
+                            cr_assert_eq(ng, nw);
+                            cr_assert_arr_eq(got, want, sizeof want, "form %d refs %d gap %zu "
+                                             "pad %d borrow %d bind %d: bytes differ", form,
+                                             refs, gaps[g], pad, borrow, b);
+                        }
+                    }
+}
+
 /* jb_emit_install leaves no block behind when its jb_write fails: here the
  * source is a block's writable view (inside the region), which jb_write
  * refuses with JB_ESOURCE. */
