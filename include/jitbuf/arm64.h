@@ -626,7 +626,7 @@ JB__INLINE void jb_a64_cset(jb_emit *e, jb_a64_reg d, jb_a64_cond c) { jb_a64_cs
 /* ldr/str xt, [xn, #off]: unsigned offset, a multiple of 8 below 32768 */
 JB__INLINE void jb_a64__ldst(jb_emit *e, uint32_t op, jb_a64_reg rt, jb_a64_reg rn, uint32_t off)
 {
-    if (jb_a64__bad(e, (off & ~0x7ff8u) || (rt | rn) > 31, /* 0x7ff8 = 32760 */
+    if (jb_a64__bad(e, (off & ~0x7ff8u) | ((rt | rn) > 31), /* 0x7ff8 = 32760 */
                     "arm64: ldr/str unsigned offset must be a multiple of 8 in 0..32760"))
         return;
     jb_a64__word(e, op | (off / 8) << 10 | rn << 5 | rt);
