@@ -15,8 +15,9 @@ _Static_assert(sizeof(jb__label_slot) == 32, "a label slot is 32 bytes: the inde
 _Static_assert(offsetof(jb__label_slot, at) == 16, "head, orig and fmt are one 16-byte store");
 
 /* The header of a cursor without label storage (JB__CAP_LABELS 0, so the
- * first jb_label_new grows it): read by the inline code, never written. */
-static jb__label_slot no_labels[1];
+ * first jb_label_new grows it) and its spare slot (label 0 while the
+ * first growth fails): read by the inline code, never written. */
+static jb__label_slot no_labels[2] = {[1] = {.head = JB__SINK}};
 #define NO_LABELS (no_labels + 1)
 
 static void set_buffer(jb_emit *e, void *buf, size_t cap)
@@ -201,7 +202,8 @@ static int grow(void **p, uint32_t *cap, size_t elem)
 }
 
 /* Label storage: one header slot (JB__NREF, JB__CAP_LABELS) before label
- * 0. At most 2^30 labels (32 GiB of slots), so that both fit the header. */
+ * 0 and the spare slot after the last (JB__SINK). At most 2^30 labels
+ * (32 GiB of slots), so that both fit the header. */
 static int grow_labels(jb_emit *e)
 {
     uint32_t cap = JB__CAP_LABELS(e);
@@ -209,23 +211,32 @@ static int grow_labels(jb_emit *e)
         return 0;
     uint32_t n = cap ? cap * 2 : 256;
     jb__label_slot *old = e->jb__labels && e->jb__labels != NO_LABELS ? e->jb__labels - 1 : NULL;
-    jb__label_slot *q = realloc(old, ((size_t)n + 1) * sizeof *q);
+    jb__label_slot *q = realloc(old, ((size_t)n + 2) * sizeof *q);
     if (!q)
         return 0;
     if (!old)
         q[0].head = 0; /* JB__NREF */
     q[0].orig = n;     /* JB__CAP_LABELS */
+    q[n + 1].head = JB__SINK;
     e->jb__labels = q + 1;
     return 1;
 }
 
+/* jb_label_new when the storage is full: grow it and return the next
+ * label (its slot in state JB__NONE), or fail the cursor and return the
+ * spare slot, whose state sends every use to the library, where the
+ * failed cursor ignores it. Either way jb__nlabels is the label + 1. */
 jb_label jb_label_new_slow(jb_emit *e)
 {
-    if (e->jb__nlabels == JB__CAP_LABELS(e) && !grow_labels(e)) {
+    jb_label l = e->jb__nlabels;
+    if (l < JB__CAP_LABELS(e) || (l == JB__CAP_LABELS(e) && grow_labels(e))) {
+        e->jb__labels[l].head = JB__NONE;
+    } else {
         jb_emit_fail(e, JB_ENOMEM, "out of memory for labels");
-        return UINT32_MAX;
+        l = JB__CAP_LABELS(e); /* the spare slot */
     }
-    return jb_label_new(e);
+    e->jb__nlabels = l + 1;
+    return l;
 }
 
 static int bad_label(jb_emit *e, jb_label l)

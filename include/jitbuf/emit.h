@@ -195,6 +195,7 @@ typedef struct {
  * chain, which only the library reads, keep offsets). head, orig and fmt
  * come first: a reference writes them with one 16-byte store, a constant
  * for the usual forward branch. */
+#define JB__SINK (-1) /* the spare slot's state (below): every use goes to the library */
 #define JB__ONE_REF (-3)
 #define JB__IS_ONE(h) ((h) <= JB__ONE_REF && (h) >= JB__ONE_REF - 3)
 #define JB__NONE (-7)
@@ -210,8 +211,13 @@ typedef struct {
  * is the capacity in labels, and its head counts the labels with one
  * reference kept in their slot (what jb_emit_finish looks for). Both live
  * in memory, not in one more register each in a hot loop (a capacity test
- * is one comparison with memory). A cursor without storage points past a
- * static header of capacity 0, which nothing writes. */
+ * is one comparison with memory). One spare slot follows the last label,
+ * in state JB__SINK, which nothing writes: the label jb_label_new returns
+ * when it cannot grow the storage (the cursor has failed), so that every
+ * label it returns is below jb__nlabels and the compiler can drop the
+ * bounds test of a label just made. A cursor without storage points past
+ * a static header of capacity 0 and its spare slot, which nothing
+ * writes. */
 #define JB__NREF(e) ((e)->jb__labels[-1].head)
 #define JB__CAP_LABELS(e) ((e)->jb__labels[-1].orig)
 
@@ -541,17 +547,25 @@ JB__INLINE void jb_emit_release(jb_emit *e)
 
 /* A new, unbound label. On allocation failure the cursor fails (JB_ENOMEM)
  * and the returned label is harmless to use. */
+#if defined(__GNUC__) || defined(__clang__)
+#define JB__ASSUME(x) do { if (!(x)) __builtin_unreachable(); } while (0)
+#else
+#define JB__ASSUME(x) ((void)0)
+#endif
 JB__INLINE jb_label jb_label_new(jb_emit *e)
 {
-    if (JB__LIKELY(e->jb__nlabels < JB__CAP_LABELS(e))) {
-        jb_label l = e->jb__nlabels++;
+    jb_label l = e->jb__nlabels;
+    if (JB__LIKELY(l < JB__CAP_LABELS(e))) {
         e->jb__labels[l].head = JB__NONE;
-        return l;
+    } else {
+        jb_emit t;
+        jb__lib_in(&t, e);
+        l = jb_label_new_slow(&t); /* a new label, or the spare slot: at most 2^30 */
+        jb__lib_back(e, &t, JB__BACK_LABELS);
+        JB__ASSUME(l <= 1u << 30);
     }
-    jb_emit t;
-    jb__lib_in(&t, e);
-    jb_label l = jb_label_new_slow(&t);
-    jb__lib_back(e, &t, JB__BACK_LABELS);
+    /* both paths: l is below jb__nlabels, which the compiler now sees */
+    e->jb__nlabels = l + 1;
     return l;
 }
 

@@ -7,6 +7,7 @@
  * (item 6) are checked by tests/emit/readme_names.py. */
 #include <signal.h>
 #include <stdlib.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -404,6 +405,92 @@ Test(regressions, arch_binds_match_the_generic_bind)
                                              refs, gaps[g], pad, borrow, b);
                         }
                     }
+}
+
+/* A jb_label_new that cannot grow the label storage fails the cursor
+ * (JB_ENOMEM) and returns the spare slot: below jb__nlabels (what lets the
+ * compiler drop the bounds test of a new label), never written, and
+ * harmless in every use (references, binds, jb_label_offset, finish, reset
+ * and more labels), with storage and without (the static header's spare).
+ * In a child whose address space is capped, so that the allocation fails. */
+static void spare_label_is_harmless(jb_emit *c, jb_label l, int memory_left)
+{
+    static uint8_t code[64];
+    if (l >= c->jb__nlabels || c->jb__labels[l].head != JB__SINK || c->err != JB_ENOMEM)
+        _exit(10);
+    jb_a64_bl(c, l);
+    jb_a64_bcond(c, JB_A64_EQ, l);
+    jb_x64_call(c, l);
+    jb_a64_bind(c, l);
+    jb_x64_bind(c, l);
+    jb_label_bind(c, l);
+    jb_emit t;
+    jb_emit_borrow(c, &t);
+    JB_EMIT_RESERVED(&t, 16, jb_a64_b(&t, l); jb_a64_bind(&t, l));
+    jb_emit_giveback(c, &t);
+    if (c->jb__labels[l].head != JB__SINK || jb_label_offset(c, l) != -1)
+        _exit(11);
+    if (jb_label_new(c) != l || c->jb__nlabels != l + 1) /* the failed cursor: the spare again */
+        _exit(12);
+    if (jb_emit_finish(c, NULL) != JB_ENOMEM || jb_emit_size(c) != 0)
+        _exit(13);
+    if (!memory_left)
+        return;
+    jb_emit_reset_buffer(c, code, sizeof code); /* clears the error; labels start over */
+    jb_label a = jb_label_new(c);
+    if (c->err || a != 0)
+        _exit(14);
+    jb_a64_b(c, a);
+    jb_a64_bind(c, a);
+    if (jb_emit_finish(c, NULL) != 0 || c->jb__labels[l].head != JB__SINK)
+        _exit(15);
+}
+Test(regressions, label_storage_failure_returns_the_spare_slot)
+{
+#if defined(__SANITIZE_ADDRESS__)
+    cr_skip_test("ASan's allocator reports a failed allocation and aborts");
+#endif
+    static uint8_t b[64];
+    pid_t pid = fork();
+    cr_assert_neq(pid, -1);
+    if (pid == 0) {
+        /* with storage: grow until the capped address space refuses */
+        jb_emit_init(&e, b, sizeof b);
+        struct rlimit lim = {64u << 20, 64u << 20};
+        FILE *f = fopen("/proc/self/statm", "r");
+        unsigned long pages = 0;
+        if (!f || fscanf(f, "%lu", &pages) != 1)
+            _exit(2);
+        fclose(f);
+        lim.rlim_cur = lim.rlim_max = pages * 4096ul + (64u << 20);
+        if (setrlimit(RLIMIT_AS, &lim))
+            _exit(3);
+        jb_label l;
+        do
+            l = jb_label_new(&e);
+        while (!e.err && e.jb__nlabels < (1u << 24));
+        if (!e.err)
+            _exit(4);
+        if (l != JB__CAP_LABELS(&e))
+            _exit(5);
+        spare_label_is_harmless(&e, l, 1);
+        jb_emit_free(&e);
+        /* without storage: the static header's spare, with the heap exhausted */
+        jb_emit_init(&e, b, sizeof b);
+        while (malloc(4096))
+            ;
+        while (malloc(64))
+            ;
+        l = jb_label_new(&e);
+        if (l != 0 || JB__CAP_LABELS(&e) != 0)
+            _exit(6);
+        spare_label_is_harmless(&e, l, 0);
+        _exit(0);
+    }
+    int st;
+    cr_assert_eq(waitpid(pid, &st, 0), pid);
+    cr_assert(WIFEXITED(st), "the child died (signal %d)", WIFSIGNALED(st) ? WTERMSIG(st) : 0);
+    cr_assert_eq(WEXITSTATUS(st), 0, "the child's check %d failed", WEXITSTATUS(st));
 }
 
 /* jb_emit_install leaves no block behind when its jb_write fails: here the
