@@ -22,11 +22,16 @@ extern "C" {
 
 /* The register rotation of bench-workload.md as 24-entry tables, which the
  * page allows: group k uses row k % 3, and form f the hardware registers
- * MIX8_*_A[row][f] and MIX8_*_B[row][f]. Every driver (jitbuf's and the
- * peers') uses them, so the loop around the emitters costs the same for
- * all. */
-extern const uint8_t MIX8_X64_A[3][8], MIX8_X64_B[3][8];
-extern const uint8_t MIX8_A64_A[3][8], MIX8_A64_B[3][8];
+ * MIX8_*[row].a[f] and MIX8_*[row].b[f]. Every driver (jitbuf's and the
+ * peers') steps one pointer through the rows and counts k % 14 (the arm64
+ * condition) beside k instead of dividing, so the loop around the emitters
+ * costs the same for all. */
+typedef struct {
+    uint8_t a[8], b[8];
+} mix8_row;
+extern const mix8_row MIX8_X64[3], MIX8_A64[3];
+/* The row after r (k % 3 + 1, wrapping) in table t. */
+#define MIX8_NEXT_ROW(t, r) ((r) == (t) + 2 ? (t) : (r) + 1)
 
 /* Emit the whole stream into e (which must hold it); returns jb_emit_finish. */
 int mix8_x64_jitbuf(jb_emit *e);

@@ -58,12 +58,11 @@ size_t mix8_x64_asmjit_run(void *p, uint8_t *buf, size_t cap)
         return 0;
     Label here = a.newLabel();
     a.bind(here);
-    unsigned row = 0; // k % 3
+    const mix8_row *r = MIX8_X64; // row k % 3
     for (uint32_t k = 0; k < GROUPS; k++) {
         Label next = a.newLabel();
-        const uint8_t *ra = MIX8_X64_A[row], *rb = MIX8_X64_B[row];
-        auto A = [&](unsigned f) { return x86::gpq(ra[f]); };
-        auto B = [&](unsigned f) { return x86::gpq(rb[f]); };
+        auto A = [&](unsigned f) { return x86::gpq(r->a[f]); };
+        auto B = [&](unsigned f) { return x86::gpq(r->b[f]); };
         a.mov(A(0), Imm(int32_t(0x80000000u | (8 * k))));
         a.add(A(1), B(1));
         a.mov(A(2), x86::qword_ptr(B(2), int32_t(0x100 + 8 * (k & 0xff))));
@@ -74,7 +73,7 @@ size_t mix8_x64_asmjit_run(void *p, uint8_t *buf, size_t cap)
         a.ret();
         a.bind(next);
         here = next;
-        row = row == 2 ? 0 : row + 1;
+        r = MIX8_NEXT_ROW(MIX8_X64, r);
     }
     return a.isInitialized() ? m.end(a) : 0;
 }
@@ -97,12 +96,12 @@ size_t mix8_a64_asmjit_run(void *p, uint8_t *buf, size_t cap)
         return 0;
     Label here = a.newLabel();
     a.bind(here);
-    unsigned row = 0; // k % 3
+    const mix8_row *r = MIX8_A64; // row k % 3
+    unsigned cond = 0;            // k % 14
     for (uint32_t k = 0; k < GROUPS; k++) {
         Label next = a.newLabel();
-        const uint8_t *ra = MIX8_A64_A[row], *rb = MIX8_A64_B[row];
-        auto A = [&](unsigned f) { return a64::x(ra[f]); };
-        auto B = [&](unsigned f) { return a64::x(rb[f]); };
+        auto A = [&](unsigned f) { return a64::x(r->a[f]); };
+        auto B = [&](unsigned f) { return a64::x(r->b[f]); };
         if (k & 1)
             a.movk(A(0), Imm(k & 0xffff), Imm(16));
         else
@@ -111,12 +110,13 @@ size_t mix8_a64_asmjit_run(void *p, uint8_t *buf, size_t cap)
         a.ldr(A(2), a64::ptr(B(2), int32_t(0x100 + 8 * (k & 0xff))));
         a.str(A(3), a64::ptr(B(3), int32_t(8 * (1 + (k & 7)))));
         a.cmp(A(4), Imm(k & 63));
-        a.b(arm::CondCode(k % 14 + 2), here); // asmjit's codes are hw + 2
+        a.b(arm::CondCode(cond + 2), here); // asmjit's codes are hw + 2
         a.bl(next);
         a.ret(a64::x30);
         a.bind(next);
         here = next;
-        row = row == 2 ? 0 : row + 1;
+        r = MIX8_NEXT_ROW(MIX8_A64, r);
+        cond = cond < 13 ? cond + 1 : 0;
     }
     return m.end(a);
 }

@@ -22,12 +22,11 @@ struct Mix8 : Xbyak::CodeGenerator {
         // Labels are objects bound to this generator; a run makes its own.
         std::vector<Xbyak::Label> lab(GROUPS + 1);
         L(lab[0]);
-        unsigned row = 0; // k % 3
+        const mix8_row *r = MIX8_X64; // row k % 3
         for (uint32_t k = 0; k < GROUPS; k++) {
             Xbyak::Label &here = lab[k], &next = lab[k + 1];
-            const uint8_t *ra = MIX8_X64_A[row], *rb = MIX8_X64_B[row];
-            auto A = [&](unsigned f) { return Xbyak::Reg64(ra[f]); };
-            auto B = [&](unsigned f) { return Xbyak::Reg64(rb[f]); };
+            auto A = [&](unsigned f) { return Xbyak::Reg64(r->a[f]); };
+            auto B = [&](unsigned f) { return Xbyak::Reg64(r->b[f]); };
             mov(A(0), int32_t(0x80000000u | (8 * k)));
             add(A(1), B(1));
             mov(A(2), qword[B(2) + int32_t(0x100 + 8 * (k & 0xff))]);
@@ -37,7 +36,7 @@ struct Mix8 : Xbyak::CodeGenerator {
             call(next);
             ret();
             L(next);
-            row = row == 2 ? 0 : row + 1;
+            r = MIX8_NEXT_ROW(MIX8_X64, r);
         }
         if (Xbyak::GetError()) {
             fprintf(stderr, "xbyak: %s\n", Xbyak::ConvertErrorToString(Xbyak::GetError()));
