@@ -92,7 +92,9 @@ static void collapse(jb_emit *e, int err)
     if (e->err)
         return;
     e->err = err;
-    e->end = e->cur; /* every later emit fails its capacity check */
+    /* every later emit fails its capacity check; end == lim from now on,
+     * as the inline jb__lib_in assumes (before a failure end is jb__limit) */
+    e->end = e->cur;
     if (e->jb__reserved) /* jb_emit_release then puts cur back at end */
         e->jb__resv_end = NULL;
     e->jb__lim = (uintptr_t)e->cur;

@@ -313,10 +313,15 @@ JB__INLINE size_t jb_emit_size(const jb_emit *e)
 #else
 #define JB__SEP() ((void)0)
 #endif
+/* The end is not read from the cursor but made from what it always is (a
+ * failure sets end and lim to the cursor, and nothing else changes end):
+ * the buffer's real end, or lim once the cursor has failed. So end has no
+ * use inside a hot loop over a local copy (only the giveback after it),
+ * and the compiler need not keep it in a register there. */
 JB__INLINE void jb__lib_in(jb_emit *t, const jb_emit *e)
 {
     t->cur = e->cur; JB__SEP();
-    t->end = e->end; JB__SEP();
+    t->end = e->err ? (uint8_t *)e->jb__lim : e->jb__limit; JB__SEP();
     t->start = e->start; JB__SEP();
     t->err = e->err; JB__SEP();
     t->jb__lim = e->jb__lim; JB__SEP();
