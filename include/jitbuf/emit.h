@@ -664,8 +664,7 @@ JB__INLINE void jb__label_bind(jb_emit *e, jb_label l, unsigned k1, unsigned k2,
 {
     if (JB__LIKELY(l < e->jb__nlabels)) {
         jb__label_slot *s = &e->jb__labels[l];
-        int32_t h = s->head;
-#define JB__BIND_K(k) ((k) != JB__FIXK_OTHER && h == JB__ONE_REF - (int32_t)(k) && \
+#define JB__BIND_K(k) ((k) != JB__FIXK_OTHER && s->head == JB__ONE_REF - (int32_t)(k) && \
                        jb__fix_apply(s->at, s->orig, s->fmt, (k), e->cur))
         if (JB__LIKELY(JB__BIND_K(k1))) {
             JB__NREF(e)--;
@@ -673,6 +672,8 @@ JB__INLINE void jb__label_bind(jb_emit *e, jb_label l, unsigned k1, unsigned k2,
             s->head = JB__BOUND;
             return;
         }
+        JB__SEP(); /* the head is read again: the first test compares it in memory */
+        int32_t h = s->head;
         if (h == JB__NONE) {
             s->pos = e->cur;
             s->head = JB__BOUND;
