@@ -550,13 +550,15 @@ JB__INLINE void jb_emit_release(jb_emit *e)
 
 /* ---- labels ------------------------------------------------------------------------ */
 
-/* A new, unbound label. On allocation failure the cursor fails (JB_ENOMEM)
- * and the returned label is harmless to use. */
+/* Tell the compiler what the library guarantees (never a check). */
 #if defined(__GNUC__) || defined(__clang__)
 #define JB__ASSUME(x) do { if (!(x)) __builtin_unreachable(); } while (0)
 #else
 #define JB__ASSUME(x) ((void)0)
 #endif
+
+/* A new, unbound label. On allocation failure the cursor fails (JB_ENOMEM)
+ * and the returned label is harmless to use. */
 JB__INLINE jb_label jb_label_new(jb_emit *e)
 {
     jb_label l = e->jb__nlabels;
