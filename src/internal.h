@@ -65,7 +65,12 @@ static inline void jb__lock_release(jb__lock *l)
                                    for a lock meanwhile): frees, windows and
                                    fork() wait for it to end; while it is
                                    set only that writer changes the word */
-#define JB__OWNER_FLAGS (JB__PINNED | JB__WRITING)
+#define JB__SITE 0x08000000u    /* an open jb_site keeps the block: not
+                                   freed until it closes (set and cleared
+                                   under the arena lock; site.c). Above
+                                   every granule number */
+#define JB__OWNER_FLAGS (JB__PINNED | JB__WRITING | JB__SITE)
+#define JB__KEPT (JB__PINNED | JB__SITE) /* what jb_free refuses */
 
 /* The caches (cache.c) read block metadata, and write the owner and byte
  * size of blocks they hold, under a slot lock only; so every word that can
@@ -310,11 +315,21 @@ static inline void jb__unpin(jb__arena *a, uint32_t g)
 }
 /* Claim the block at g for freeing: its owner word from pool to
  * JB__FREEING, after waiting for a write in progress to end (never into
- * it). With take_pinned, also from a window's pin (jb_region_close).
+ * it). With take_pinned, also from a window's pin or a site
+ * (jb_region_close).
  * 0: claimed, and every write pinned before is complete; 1: inside a
- * jb_write_with window, nothing changed; -1: no longer pool's (freed or
+ * jb_write_with window or kept by a site (JB__KEPT), nothing changed; -1: no longer pool's (freed or
  * claimed by another thread), nothing changed. */
 int jb__claim_slow(jb__arena *a, uint32_t g, uint32_t pool, int take_pinned);
+/* Set or clear flag (JB__PINNED or JB__SITE) on the owner word of the
+ * block at g (arena lock held, the block found pool's). Lock-free writes
+ * pin the word too (JB__WRITING), and while one does only it may change
+ * the word: so this waits for it, and changes the word by a
+ * compare-and-swap from its exact value. 0 changed; 1 when setting a flag
+ * already set (nothing changed); -1 if the word is no longer pool's (freed
+ * just now). */
+int jb__owner_flag(jb__arena *a, uint32_t g, uint32_t pool, uint32_t flag,
+                   int set);
 static inline int jb__claim(jb__arena *a, uint32_t g, uint32_t pool,
                             int take_pinned)
 {
@@ -342,6 +357,23 @@ int jb__freed_now(const char *fn, jb__arena *a, uint32_t g);
  * jb_abort), past their own door, with their name in its sentences. */
 int jb__write_as(jb__handle *h, const char *fn, void *exec, const void *src,
                  size_t n);
+/* jb_write and jb_patch past the door: their argument checks, then the
+ * validated write; fn names the call in the sentences (the site calls'
+ * rare paths, site.c). */
+int jb__write_checked(jb__handle *h, const char *fn, void *exec,
+                      const void *src, size_t n);
+int jb__patch_checked(jb__handle *h, const char *fn, void *exec,
+                      uint64_t value, unsigned width);
+
+/* Sites (site.c), under the registry lock (jb__registry_acquire, region.c):
+ * jb__sites_closed closes every site of h's pool (jb_region_close, after
+ * freeing its blocks, arena lock held too); jb__sites_cut sends every site
+ * of a to the rare path, which refuses them (fork(), in the child, when it
+ * was cut off from the region). */
+void jb__registry_acquire(void);
+void jb__registry_release(void);
+void jb__sites_closed(const jb__handle *h);
+void jb__sites_cut(const jb__arena *a);
 /* 0 if the region's code may be changed, else JB_EOS with a sentence that
  * names fn and why (a failed fork copy, a failed close). */
 int jb__check_usable(const jb__arena *a, const char *fn);

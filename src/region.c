@@ -16,6 +16,16 @@ static jb__arena *arenas;
 static jb__arena *shared_arena;
 static atomic_int atfork_done;
 
+void jb__registry_acquire(void)
+{
+    jb__lock_acquire(&registry_lock);
+}
+
+void jb__registry_release(void)
+{
+    jb__lock_release(&registry_lock);
+}
+
 /* ---- handles: tokens over slots that are never freed (internal.h) ---- */
 
 jb__handle *_Atomic jb__handles[JB__HANDLE_MAX / JB__HANDLE_CHUNK];
@@ -163,6 +173,8 @@ static void fork_child(void)
         a->pins = NULL;
         if (a->map.st->atfork_child)
             a->map.st->atfork_child(&a->map);
+        if (a->map.broken) /* the views may be gone: no store may use them */
+            jb__sites_cut(a);
         if (a->cached)
             jb__fork_child_blocks(a);
         atomic_store(&a->forking, 0);
@@ -489,6 +501,7 @@ int jb_region_close(jb_region *r)
     }
     rc = jb__free_pool(a, h->pool);
     jb__edit_closed(r); /* the kept blocks' records too */
+    jb__sites_closed(h);
     jb__lock_release(&a->lock);
     if (a->refs == 1) {
         int urc = arena_destroy(a);
