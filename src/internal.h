@@ -16,7 +16,8 @@
  *
  * Lock order, one for the whole library: the registry lock (region.c);
  * then, arena by arena, its slot locks (cache.c) and its arena lock; then
- * the edit lock (edit.c); last the tally lock (count.c). A thread that
+ * the edit lock (edit.c); then the site lock (site.c); last the tally
+ * lock (count.c). A thread that
  * holds one of them takes only locks later in this order. fork() takes
  * them all in this order, in the one set of fork handlers (region.c; no
  * other file registers any), so the child inherits none half-way. The one
@@ -357,22 +358,25 @@ int jb__freed_now(const char *fn, jb__arena *a, uint32_t g);
  * jb_abort), past their own door, with their name in its sentences. */
 int jb__write_as(jb__handle *h, const char *fn, void *exec, const void *src,
                  size_t n);
-/* jb_write and jb_patch past the door: their argument checks, then the
- * validated write; fn names the call in the sentences (the site calls'
- * rare paths, site.c). */
-int jb__write_checked(jb__handle *h, const char *fn, void *exec,
-                      const void *src, size_t n);
-int jb__patch_checked(jb__handle *h, const char *fn, void *exec,
-                      uint64_t value, unsigned width);
+/* jb_write's and jb_patch's argument checks (0 or the code with a
+ * sentence naming fn), and jb_patch's validated store past them: for the
+ * site calls' rare paths (site.c), which check their own range between. */
+int jb__write_args(const jb__handle *h, const char *fn, const void *exec,
+                   const void *src, size_t n);
+int jb__patch_args(const char *fn, const void *exec, unsigned width);
+int jb__patch_as(jb__handle *h, const char *fn, void *exec, uint64_t value,
+                 unsigned width);
 
-/* Sites (site.c), under the registry lock (jb__registry_acquire, region.c):
- * jb__sites_closed closes every site of h's pool (jb_region_close, after
- * freeing its blocks, arena lock held too); jb__sites_cut sends every site
- * of a to the rare path, which refuses them (fork(), in the child, when it
- * was cut off from the region). */
-void jb__registry_acquire(void);
-void jb__registry_release(void);
+/* Sites (site.c). jb__sites_closed closes every site of h's pool
+ * (jb_region_close, after freeing its blocks, with the registry and arena
+ * locks held; it takes the site lock). fork(), from region.c's handlers:
+ * prepare takes the site lock (after the edit lock), and parent and child
+ * release it; in between, the child calls jb__sites_cut for an arena that
+ * it was cut off from, which sends that arena's sites to the rare path
+ * (JB_EOS there). */
 void jb__sites_closed(const jb__handle *h);
+void jb__sites_fork_prepare(void);
+void jb__sites_fork_release(void);
 void jb__sites_cut(const jb__arena *a);
 /* 0 if the region's code may be changed, else JB_EOS with a sentence that
  * names fn and why (a failed fork copy, a failed close). */

@@ -16,16 +16,6 @@ static jb__arena *arenas;
 static jb__arena *shared_arena;
 static atomic_int atfork_done;
 
-void jb__registry_acquire(void)
-{
-    jb__lock_acquire(&registry_lock);
-}
-
-void jb__registry_release(void)
-{
-    jb__lock_release(&registry_lock);
-}
-
 /* ---- handles: tokens over slots that are never freed (internal.h) ---- */
 
 jb__handle *_Atomic jb__handles[JB__HANDLE_MAX / JB__HANDLE_CHUNK];
@@ -140,12 +130,14 @@ static void fork_prepare(void)
             a->map.st->atfork_prepare(&a->map);
     }
     jb__edit_fork_prepare();
+    jb__sites_fork_prepare();
     jb__tally_fork_prepare();
 }
 
 static void fork_parent(void)
 {
     jb__tally_fork_parent();
+    jb__sites_fork_release();
     jb__edit_fork_parent();
     for (jb__arena *a = arenas; a; a = a->next_arena) {
         if (a->map.st->atfork_parent)
@@ -182,6 +174,7 @@ static void fork_child(void)
             jb__lock_release(&a->lock);
         jb__cache_unlock_all(a);
     }
+    jb__sites_fork_release(); /* held across the loop: jb__sites_cut */
     jb__lock_release(&registry_lock);
 }
 

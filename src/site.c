@@ -7,7 +7,10 @@
  * stores read the site's record: records live in chunks that are never
  * freed (as handles do), each with a generation that closing changes, so
  * a closed site, or a copy of one, is refused however often its record
- * was reused since. Records change only under the registry lock. */
+ * was reused since. Records change only under the site lock, which comes
+ * after the arena locks in the library's lock order (internal.h): a site
+ * call never waits for an arena lock while it holds a lock that fork()
+ * takes first, so a fork() inside a serial window cannot wait for it. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -27,7 +30,8 @@ typedef struct {
     int open;
 } rec;
 
-static rec *chunks[SITE_MAX / SITE_CHUNK]; /* registry lock */
+static jb__lock site_lock;
+static rec *chunks[SITE_MAX / SITE_CHUNK]; /* site lock */
 static uint32_t made, free_head, open_count;
 
 static rec *rec_at(uint32_t i)
@@ -83,19 +87,6 @@ int jb_site_open(jb_region *r, void *exec, jb_site *site)
         return rc;
     if (!site || !exec)
         return jb__fail_null("jb_site_open", !site ? "site" : "exec");
-    jb__registry_acquire();
-    if (jb__handle_of(r) != h) { /* closed by another thread just now */
-        jb__registry_release();
-        return jb__refused(r, "jb_site_open");
-    }
-    rec *e = rec_take();
-    if (!e) {
-        jb__registry_release();
-        return jb__fail(JB_ENOMEM, "jb_site_open: no memory for another "
-                                   "site's record (%u open, at most %u); "
-                                   "close the sites you no longer patch",
-                        open_count, SITE_MAX);
-    }
     jb__arena *a = h->a;
     jb__lock_acquire(&a->lock);
     uint32_t g;
@@ -110,31 +101,39 @@ int jb_site_open(jb_region *r, void *exec, jb_site *site)
                                     "close it first",
                           (void *)(a->map.exec + (size_t)g * JB_GRANULE));
     }
-    if (rc < 0) {
-        rec_give(e); /* never open: its generation stays */
-    } else {
-        size_t off = (size_t)g * JB_GRANULE;
-        e->h = h;
-        e->a = a;
-        e->g = g;
-        e->open = 1;
-        open_count++;
-        *site = (jb_site){&e->pub,
-                          e->pub._gen,
-                          a->map.exec + off,
-                          jb__ld32(&a->heap.prev[g]),
-                          a->map.exec,
-                          a->map.rw,
-                          a->map.reserve,
-                          r};
-        /* The inline path only where writes take no lock and go through a
-         * persistent view, as write.c's submit decides. */
-        __atomic_store_n(&e->pub._w,
-                         a->cached && a->map.rw ? a->map.rw + off : NULL,
-                         __ATOMIC_RELEASE);
+    if (rc == 0) {
+        jb__lock_acquire(&site_lock);
+        rec *e = rec_take();
+        if (!e) {
+            (void)jb__owner_flag(a, g, h->pool, JB__SITE, 0);
+            rc = jb__fail(JB_ENOMEM, "jb_site_open: no memory for another "
+                                     "site's record (%u open, at most %u); "
+                                     "close the sites you no longer patch",
+                          open_count, SITE_MAX);
+        } else {
+            size_t off = (size_t)g * JB_GRANULE;
+            e->h = h;
+            e->a = a;
+            e->g = g;
+            e->open = 1;
+            open_count++;
+            *site = (jb_site){&e->pub,
+                              e->pub._gen,
+                              a->map.exec + off,
+                              jb__ld32(&a->heap.prev[g]),
+                              a->map.exec,
+                              a->map.rw,
+                              a->map.reserve,
+                              r};
+            /* The inline path only where writes take no lock and go
+             * through a persistent view, as write.c's submit decides. */
+            __atomic_store_n(&e->pub._w,
+                             a->cached && a->map.rw ? a->map.rw + off : NULL,
+                             __ATOMIC_RELEASE);
+        }
+        jb__lock_release(&site_lock);
     }
     jb__lock_release(&a->lock);
-    jb__registry_release();
     return rc;
 }
 
@@ -166,29 +165,39 @@ int jb_site_close(jb_site *site)
     int rc = jb__enter(site->_r, "jb_site_close", &h);
     if (rc < 0)
         return rc;
-    jb__registry_acquire();
-    rec *e = open_rec(site); /* again: another thread may have closed it */
-    if (!e) {
-        jb__registry_release();
-        return closed("jb_site_close");
-    }
     jb__arena *a = h->a;
     jb__lock_acquire(&a->lock);
-    /* Open, so its block is still h's and kept: the flag goes */
-    (void)jb__owner_flag(a, e->g, h->pool, JB__SITE, 0);
-    rec_close(e);
+    jb__lock_acquire(&site_lock);
+    rec *e = open_rec(site); /* again: another thread may have closed it */
+    if (e) {
+        /* Open, so its block is still h's and kept: the flag goes */
+        (void)jb__owner_flag(a, e->g, h->pool, JB__SITE, 0);
+        rec_close(e);
+    }
+    jb__lock_release(&site_lock);
     jb__lock_release(&a->lock);
-    jb__registry_release();
-    return 0;
+    return e ? 0 : closed("jb_site_close");
 }
 
 void jb__sites_closed(const jb__handle *h)
 {
+    jb__lock_acquire(&site_lock);
     for (uint32_t i = 0; i < made && open_count; i++) {
         rec *e = rec_at(i);
         if (e->open && e->h == h)
             rec_close(e);
     }
+    jb__lock_release(&site_lock);
+}
+
+void jb__sites_fork_prepare(void)
+{
+    jb__lock_acquire(&site_lock);
+}
+
+void jb__sites_fork_release(void)
+{
+    jb__lock_release(&site_lock);
 }
 
 void jb__sites_cut(const jb__arena *a)
@@ -232,13 +241,11 @@ int jb_site_patch_slow(const jb_site *site, void *exec, uint64_t value,
     static const char fn[] = "jb_site_patch";
     jb__handle *h;
     int rc = site_enter(site, fn, &h);
-    if (rc < 0)
-        return rc;
-    /* Width and alignment first, as jb_patch checks them. */
-    if (exec && (width == 4 || width == 8) &&
-        !((uintptr_t)exec & (width - 1)) && !inside(site, exec, width))
-        return outside(fn, site, exec, width);
-    return jb__patch_checked(h, fn, exec, value, width);
+    if (rc == 0)
+        rc = jb__patch_args(fn, exec, width); /* first, as jb_patch */
+    if (rc == 0 && !inside(site, exec, width))
+        rc = outside(fn, site, exec, width);
+    return rc < 0 ? rc : jb__patch_as(h, fn, exec, value, width);
 }
 
 int jb_site_write_slow(const jb_site *site, void *exec, const void *src,
@@ -247,11 +254,11 @@ int jb_site_write_slow(const jb_site *site, void *exec, const void *src,
     static const char fn[] = "jb_site_write";
     jb__handle *h;
     int rc = site_enter(site, fn, &h);
-    if (rc < 0)
-        return rc;
-    if (exec && src && n && !inside(site, exec, n))
-        return outside(fn, site, exec, n);
-    return jb__write_checked(h, fn, exec, src, n);
+    if (rc == 0)
+        rc = jb__write_args(h, fn, exec, src, n); /* first, as jb_write */
+    if (rc == 0 && !inside(site, exec, n))
+        rc = outside(fn, site, exec, n);
+    return rc < 0 ? rc : jb__write_as(h, fn, exec, src, n);
 }
 
 void jb_site_sync(void *exec, size_t n)

@@ -125,11 +125,12 @@ int jb__write_as(jb__handle *h, const char *fn, void *exec, const void *src,
     return submit(h, fn, exec, src, 0, n);
 }
 
-/* Inline into jb_write: a call here costs the hot path a score of
- * instructions (make hot-count). */
+/* jb_write's and jb_patch's argument checks, in their order: 0 or the
+ * code with a sentence naming fn. Inline into both: a call here costs the
+ * hot path a score of instructions (make hot-count). */
 static inline __attribute__((always_inline)) int
-write_checked(jb__handle *h, const char *fn, void *exec, const void *src,
-              size_t n)
+write_args(const jb__handle *h, const char *fn, const void *exec,
+           const void *src, size_t n)
 {
     if (!exec || !src)
         return jb__fail_null(fn, !exec ? "exec_dst" : "src");
@@ -141,25 +142,11 @@ write_checked(jb__handle *h, const char *fn, void *exec, const void *src,
                                     "ordinary memory, or use jb_writable() "
                                     "to write in place",
                         fn, src, n);
-    return submit(h, fn, exec, src, 0, n);
-}
-
-int jb_write(jb_region *r, void *exec_dst, const void *src, size_t n)
-{
-    jb__handle *h;
-    int rc = jb__enter(r, "jb_write", &h);
-    return rc < 0 ? rc : write_checked(h, "jb_write", exec_dst, src, n);
-}
-
-int jb__write_checked(jb__handle *h, const char *fn, void *exec,
-                      const void *src, size_t n)
-{
-    return write_checked(h, fn, exec, src, n);
+    return 0;
 }
 
 static inline __attribute__((always_inline)) int
-patch_checked(jb__handle *h, const char *fn, void *exec, uint64_t value,
-              unsigned width)
+patch_args(const char *fn, const void *exec, unsigned width)
 {
     if (!exec)
         return jb__fail_null(fn, "exec_dst");
@@ -171,20 +158,46 @@ patch_checked(jb__handle *h, const char *fn, void *exec, uint64_t value,
                                    "place the patched field on a %u-byte "
                                    "boundary",
                         fn, exec, width, width);
+    return 0;
+}
+
+int jb__write_args(const jb__handle *h, const char *fn, const void *exec,
+                   const void *src, size_t n)
+{
+    return write_args(h, fn, exec, src, n);
+}
+
+int jb__patch_args(const char *fn, const void *exec, unsigned width)
+{
+    return patch_args(fn, exec, width);
+}
+
+int jb__patch_as(jb__handle *h, const char *fn, void *exec, uint64_t value,
+                 unsigned width)
+{
     return submit(h, fn, exec, NULL, value, width);
+}
+
+int jb_write(jb_region *r, void *exec_dst, const void *src, size_t n)
+{
+    jb__handle *h;
+    int rc = jb__enter(r, "jb_write", &h);
+    if (rc < 0)
+        return rc;
+    if (__builtin_expect((rc = write_args(h, "jb_write", exec_dst, src, n)) != 0, 0))
+        return rc;
+    return submit(h, "jb_write", exec_dst, src, 0, n);
 }
 
 int jb_patch(jb_region *r, void *exec_dst, uint64_t value, unsigned width)
 {
     jb__handle *h;
     int rc = jb__enter(r, "jb_patch", &h);
-    return rc < 0 ? rc : patch_checked(h, "jb_patch", exec_dst, value, width);
-}
-
-int jb__patch_checked(jb__handle *h, const char *fn, void *exec,
-                      uint64_t value, unsigned width)
-{
-    return patch_checked(h, fn, exec, value, width);
+    if (rc < 0)
+        return rc;
+    if (__builtin_expect((rc = patch_args("jb_patch", exec_dst, width)) != 0, 0))
+        return rc;
+    return submit(h, "jb_patch", exec_dst, NULL, value, width);
 }
 
 /* Pin the block at g for a window (arena lock held): until unpin, jb_free

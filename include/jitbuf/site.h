@@ -25,15 +25,25 @@
  *     written.
  *   - Your part: do not let jb_site_close (or jb_region_close) of a site
  *     race a store through it in another thread; order them as you would
- *     order free() with a store through the freed pointer. Stores through
- *     one site from several threads at once are fine (each is one store or
- *     one copy, as with jb_patch and jb_write).
+ *     order free() with a store through the freed pointer. Patches through
+ *     one site from several threads at once are fine (each is one atomic
+ *     store, and the code holds one of them). Copies are not made one at a
+ *     time as jb_write's are (it pins the block for each): a jb_site_write
+ *     that overlaps another thread's jb_site_write, jb_site_patch,
+ *     jb_write or jb_patch of the same bytes races it as two memcpy calls
+ *     would, and may leave a mix of both; order such writes yourself
+ *     (copies of disjoint bytes may run at once).
+ *   - Inside a jb_write_with callback, where every other call fails with
+ *     JB_ESTATE: the rare path refuses a site store the same way, but the
+ *     inline path (dualmap, rwx) does not check, so a store there succeeds
+ *     under one strategy and fails under another. Make none there.
  *   - A fork() while another thread stores through a site may give the
  *     child the bytes from before or after that store (a patch is one
  *     aligned store: old or new, never a mix) or part of a jb_site_write's
  *     copy; jb_write and jb_patch instead make fork() wait (jitbuf.h).
- *   - Site stores open no write window, so jb_info.windows does not count
- *     them.
+ *   - Under dualmap and rwx site stores open no write window, so
+ *     jb_info.windows does not count them; under mprotect and the Apple
+ *     strategies each is a jb_patch / jb_write and counts one.
  *
  * Fast where the region has a persistent writable view that takes no lock
  * (dualmap, rwx): there the inline path is the whole call. Under mprotect
@@ -49,8 +59,10 @@
  * names: a program that uses sites links libjitbuf.
  *
  * Thread safety: jb_site_open and jb_site_close are thread-safe (they take
- * the library's registry lock and the region's lock, a few hundred ns);
- * jb_site_patch and jb_site_write take no lock, as said above. */
+ * the region's lock and the library's site lock, a few hundred ns; under
+ * mprotect they wait, as jb_alloc does, for a jb_write_with callback on
+ * the region); jb_site_patch and jb_site_write take no lock, as said
+ * above. */
 #ifndef JITBUF_SITE_H
 #define JITBUF_SITE_H
 
@@ -99,8 +111,8 @@ typedef struct jb_site {
  *   region's code can no longer be changed, e.g. after a failed fork()
  *   copy), JB_ENOMEM (no memory for the record, or 2^20 sites open).
  *   On failure *site is zeroed, which every call refuses.
- * Thread-safe. Cost: the registry lock and the region's lock, a few
- * hundred ns; a record of 64 bytes, kept for reuse after close. */
+ * Thread-safe. Cost: the region's lock and the site lock, a few hundred
+ * ns; a record of 48 bytes, kept for reuse after close. */
 JB_API int jb_site_open(jb_region *r, void *exec, jb_site *site);
 
 /* Close a site: its block may be freed again, and every store through it

@@ -7,6 +7,7 @@
  * strategy; and after fork() neither process's site stores reach the
  * other's code. */
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
@@ -57,6 +58,11 @@ ParameterizedTest(jb_wx *wx, site, stores_through_a_site_run)
     memcpy(&v, fn + 16, 8);
     cr_assert_eq(jb_site_patch(&s, fn + 16, v, 8), 0, "%s", jb_last_error());
     cr_assert_eq(memcmp(fn, code, n), 0);
+    /* a window per store only where stores take jb_patch's path */
+    uint64_t w0 = info_of(r).windows;
+    cr_assert_eq(jb_site_patch(&s, fn + PATCH_OFF, PATCH_TO_1, 4), 0);
+    cr_assert_eq(jb_site_write(&s, fn, code, n), 0);
+    cr_assert_eq(info_of(r).windows - w0, *wx == JB_WX_MPROTECT ? 2u : 0u);
     cr_assert_eq(jb_site_close(&s), 0);
     cr_assert_eq(jb_free(r, fn), 0);
     assert_all_free(r);
@@ -158,6 +164,11 @@ ParameterizedTest(jb_wx *wx, site, bad_stores_write_nothing)
     assert_fails(jb_site_write(&s, a, NULL, 4), JB_EINVAL);
     assert_fails(jb_site_write(&s, a, code, 0), JB_EINVAL);
     assert_fails(jb_site_write(&s, a, b, 4), JB_ESOURCE); /* the exec view */
+    /* outside the site's block and a source in the region: jb_write's
+     * order of checks, so jb_write's code */
+    assert_fails(jb_write(r, b, a, 4), JB_ESOURCE);
+    assert_fails(jb_site_write(&s, b, a, 4), JB_ESOURCE);
+    assert_fails(jb_site_patch(&s, b + 2, 0, 4), JB_EALIGN);
     void *alias = jb_writable(r, b);
     if (alias && alias != b)
         assert_fails(jb_site_write(&s, a, alias, 4), JB_ESOURCE); /* the alias */
@@ -386,5 +397,73 @@ Test(site, the_record_limit_is_a_clear_error, .timeout = 120)
         cr_assert_eq(i == 7 || jb_site_close(&s[i]) == 0, 1);
     free(s);
     free(blk);
+    jb_region_close(r);
+}
+
+/* fork() is allowed inside a jb_write_with callback while other threads
+ * are inside jitbuf calls. Under mprotect the callback holds the region's
+ * lock, so a site call waits for it: it must wait holding no lock that
+ * fork() takes first, else the fork waits for ever (it did while site
+ * calls held the registry lock; the suite's timeout catches it). */
+typedef struct {
+    jb_region *r;
+    uint8_t *blk;
+    jb_site *s;
+    int closing;
+    atomic_int go, done;
+    int rc;
+} forker;
+
+static void *site_call(void *p)
+{
+    forker *f = p;
+    while (!atomic_load(&f->go))
+        usleep(1000);
+    jb_site t;
+    f->rc = f->closing ? jb_site_close(f->s) : jb_site_open(f->r, f->blk, &t);
+    if (!f->closing && f->rc == 0)
+        jb_site_close(&t);
+    atomic_store(&f->done, 1);
+    return NULL;
+}
+
+static int fork_inside(void *p)
+{
+    forker *f = p;
+    atomic_store(&f->go, 1);
+    usleep(200000); /* the other thread is waiting in its call */
+    if (atomic_load(&f->done))
+        return 2; /* it did not wait: nothing was tested */
+    pid_t pid = fork();
+    if (pid == 0)
+        _exit(0);
+    int st;
+    return waitpid(pid, &st, 0) == pid && WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : 1;
+}
+
+static int closing_modes[] = {0, 1};
+
+ParameterizedTestParameters(site, a_fork_inside_a_window_does_not_wait_for_site_calls)
+{
+    return cr_make_param_array(int, closing_modes, 2);
+}
+
+ParameterizedTest(int *closing, site, a_fork_inside_a_window_does_not_wait_for_site_calls,
+                  .timeout = 20)
+{
+    jb_region *r = open_wx(JB_WX_MPROTECT, 0);
+    uint8_t *a, *b;
+    cr_assert_eq(jb_alloc(r, 64, 16, (void **)&a), 0);
+    cr_assert_eq(jb_alloc(r, 64, 16, (void **)&b), 0);
+    jb_site s;
+    if (*closing)
+        cr_assert_eq(jb_site_open(r, b, &s), 0);
+    forker f = {.r = r, .blk = b, .s = &s, .closing = *closing};
+    pthread_t t;
+    cr_assert_eq(pthread_create(&t, NULL, site_call, &f), 0);
+    int rc = jb_write_with(r, a, 16, fork_inside, &f);
+    cr_assert_eq(rc, 0, "%s", jb_last_error());
+    pthread_join(t, NULL);
+    cr_assert_eq(f.rc, 0, "the site call: %s", jb_err_name(f.rc));
     jb_region_close(r);
 }
