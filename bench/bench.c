@@ -6,6 +6,8 @@
  *   alloc_free/<impl>/64              (threads:1 and threads:2, shared)
  *   commit/jitbuf/<strategy>/{64,4096}  jb_write into a live block
  *   patch/jitbuf/<strategy>           jb_patch of 4 bytes in a live block
+ *   commit_site/jitbuf/<strategy>/64, patch_site/jitbuf/<strategy>
+ *                                     the same through a jb_site
  * Floors, install shapes and costs against live blocks: bench/shapes.c. */
 #define _GNU_SOURCE
 #include <stdio.h>
@@ -13,6 +15,7 @@
 #include <string.h>
 
 #include "jitbuf.h"
+#include "jitbuf/site.h"
 #include "peers.h"
 #include "shim.h"
 #include "workload.h"
@@ -124,6 +127,10 @@ static int wx_baseline;
 typedef struct {
     jb_region *r;
     void *block;
+    void *site_block; /* a block of its own: a site sends jb_write of its
+                         block to the rare path, so the commit rows' block
+                         has none */
+    jb_site site;
 } jb_case;
 
 static const jb_wx strategies[] = {JB_WX_DUALMAP, JB_WX_MPROTECT, JB_WX_RWX};
@@ -144,11 +151,24 @@ static void bm_install_jitbuf(jbb_state *s, void *arg)
     }
 }
 
+/* Before timing: the row's write lands (read back from the executable
+ * address), else the benchmark reports an error. */
+static int landed(jbb_state *s, int rc, const void *exec, const void *src,
+                  size_t n)
+{
+    if (rc == 0 && memcmp(exec, src, n) == 0)
+        return 1;
+    jbb_skip(s, rc ? jb_last_error() : "the bytes written did not read back");
+    return 0;
+}
+
 static void bm_commit(jbb_state *s, void *arg, size_t n)
 {
     jb_case *c = arg;
     static uint8_t src[4096];
     memset(src, 0x90, sizeof src);
+    if (!landed(s, jb_write(c->r, c->block, src, n), c->block, src, n))
+        return;
     while (jbb_running_batch(s, 16))
         for (int i = 0; i < 16; i++)
             if (jb_write(c->r, c->block, src, n)) {
@@ -162,10 +182,44 @@ static void bm_commit4096(jbb_state *s, void *arg) { bm_commit(s, arg, 4096); }
 static void bm_patch(jbb_state *s, void *arg)
 {
     jb_case *c = arg;
-    uint32_t v = 0;
+    uint32_t v = 0x5a5a5a5au;
+    if (!landed(s, jb_patch(c->r, c->block, v, 4), c->block, &v, 4))
+        return;
     while (jbb_running_batch(s, 16))
         for (int i = 0; i < 16; i++)
             if (jb_patch(c->r, c->block, v++, 4)) {
+                jbb_skip(s, jb_last_error());
+                return;
+            }
+}
+
+/* The same through a site (jitbuf/site.h): validated once at open. */
+static void bm_commit_site(jbb_state *s, void *arg)
+{
+    jb_case *c = arg;
+    static uint8_t src[64];
+    memset(src, 0x90, sizeof src);
+    if (!landed(s, jb_site_write(&c->site, c->site_block, src, sizeof src),
+                c->site_block, src, sizeof src))
+        return;
+    while (jbb_running_batch(s, 16))
+        for (int i = 0; i < 16; i++)
+            if (jb_site_write(&c->site, c->site_block, src, sizeof src)) {
+                jbb_skip(s, jb_last_error());
+                return;
+            }
+}
+
+static void bm_patch_site(jbb_state *s, void *arg)
+{
+    jb_case *c = arg;
+    uint32_t v = 0x5a5a5a5au;
+    if (!landed(s, jb_site_patch(&c->site, c->site_block, v, 4), c->site_block,
+                &v, 4))
+        return;
+    while (jbb_running_batch(s, 16))
+        for (int i = 0; i < 16; i++)
+            if (jb_site_patch(&c->site, c->site_block, v++, 4)) {
                 jbb_skip(s, jb_last_error());
                 return;
             }
@@ -221,7 +275,9 @@ static jb_case *open_case(jb_wx wx)
 {
     jb_options o = {0, wx, JB_OPEN_PRIVATE | JB_OPEN_NO_ENV};
     jb_case *c = calloc(1, sizeof *c);
-    if (!c || jb_region_open(&c->r, &o) || jb_alloc(c->r, 4096, 64, &c->block)) {
+    if (!c || jb_region_open(&c->r, &o) || jb_alloc(c->r, 4096, 64, &c->block) ||
+        jb_alloc(c->r, 64, 64, &c->site_block) ||
+        jb_site_open(c->r, c->site_block, &c->site)) {
         fprintf(stderr, "bench: %s not available here: %s\n", jb_wx_name(wx),
                 jb_last_error());
         free(c);
@@ -260,6 +316,10 @@ void jbb_register_all(void)
         jbb_register(name, bm_commit4096, c, 1);
         snprintf(name, sizeof name, "patch/jitbuf/%s", w);
         jbb_register(name, bm_patch, c, 1);
+        snprintf(name, sizeof name, "commit_site/jitbuf/%s/64", w);
+        jbb_register(name, bm_commit_site, c, 1);
+        snprintf(name, sizeof name, "patch_site/jitbuf/%s", w);
+        jbb_register(name, bm_patch_site, c, 1);
     }
     wx_baseline = wx_mappings();
 #ifdef JBB_HAVE_ASMJIT

@@ -58,6 +58,11 @@ def goals(med, lo):
           "commit/jitbuf/dualmap/64", "floor/memcpy64", 3.0)
     ratio("patch/jitbuf/dualmap <= 4 x floor/store4",
           "patch/jitbuf/dualmap", "floor/store4", 4.0)
+    # The same copy and store through a site (validated once, jitbuf/site.h).
+    ratio("commit_site/jitbuf/dualmap/64 (jb_site_write) <= 3 x floor/memcpy64",
+          "commit_site/jitbuf/dualmap/64", "floor/memcpy64", 3.0)
+    ratio("patch_site/jitbuf/dualmap (jb_site_patch) <= 4 x floor/store4",
+          "patch_site/jitbuf/dualmap", "floor/store4", 4.0)
     for op in LIVE_OPS:
         v = [med.get(f"live/jitbuf/dualmap/{op}/{n}") for n in LIVE_NS]
         if None in v:

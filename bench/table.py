@@ -12,9 +12,9 @@ def reference(n):
         return "install/asmjit"
     if n.startswith("alloc_free/jitbuf"):
         return n.replace("jitbuf", "asmjit")
-    if n.startswith("commit/jitbuf/") and n.endswith("/64"):
+    if n.startswith(("commit/jitbuf/", "commit_site/jitbuf/")) and n.endswith("/64"):
         return "floor/memcpy64"
-    if n.startswith("patch/jitbuf/"):
+    if n.startswith(("patch/jitbuf/", "patch_site/jitbuf/")):
         return "floor/store4"
     if n.startswith("live/"):
         return n.rsplit("/", 1)[0] + "/10"

@@ -4,7 +4,9 @@
  * sub-allocator whose bookkeeping lives outside the code. Code reaches a
  * block only through a validated write path (jb_write, jb_write_batch,
  * jb_patch, jb_write_with) that opens the strategy's write window, copies,
- * closes it and makes the instruction cache coherent before returning.
+ * closes it and makes the instruction cache coherent before returning; a
+ * block that is patched again and again can be validated once instead
+ * (jitbuf/site.h).
  * Under every default strategy no page is ever writable and executable at
  * the same address.
  *
@@ -356,8 +358,9 @@ JB_API int jb_alloc(jb_region *r, size_t size, size_t align, void **exec);
  *   the region), JB_ENOTBLOCK (not the start of a live block, e.g. freed
  *   twice, or being freed by another thread), JB_EFOREIGN (allocated
  *   through another handle), JB_EBUSY (the block is inside another
- *   thread's jb_write_with window: free it after that call returns;
- *   nothing changed). Under mprotect, JB_EOS or JB_EPERM if the system
+ *   thread's jb_write_with window: free it after that call returns; or it
+ *   has an open site, jitbuf/site.h: jb_site_close it first; nothing
+ *   changed). Under mprotect, JB_EOS or JB_EPERM if the system
  *   refused a protection change for the trap fill: if the sentence says
  *   the window could not be opened, nothing changed (the block is live
  *   and holds its code); if it says "the trap fill was done" or "it is

@@ -333,13 +333,33 @@ int jb__claim_slow(jb__arena *a, uint32_t g, uint32_t pool, int take_pinned)
         uint32_t o = jb__ld32(w);
         if ((o & ~JB__OWNER_FLAGS) != pool)
             return -1;
-        if ((o & JB__PINNED) && !take_pinned)
+        if ((o & JB__KEPT) && !take_pinned)
             return 1;
         if (o & JB__WRITING)
             wait_turn(&spins);
         else if (__atomic_compare_exchange_n(w, &o, JB__FREEING, 0,
                                              __ATOMIC_ACQUIRE,
                                              __ATOMIC_RELAXED))
+            return 0;
+    }
+}
+
+int jb__owner_flag(jb__arena *a, uint32_t g, uint32_t pool, uint32_t flag,
+                   int set)
+{
+    uint32_t *w = &a->heap.next[g];
+    for (unsigned spins = 0;;) {
+        uint32_t old = jb__ld32(w);
+        if ((old & ~JB__OWNER_FLAGS) != pool)
+            return -1;
+        if (set && (old & flag))
+            return 1;
+        if (old & JB__WRITING)
+            wait_turn(&spins);
+        else if (__atomic_compare_exchange_n(
+                     w, &old, set ? old | flag : old & ~flag, 0,
+                     set ? __ATOMIC_ACQUIRE : __ATOMIC_RELEASE,
+                     __ATOMIC_RELAXED))
             return 0;
     }
 }
@@ -488,7 +508,12 @@ static __attribute__((noinline)) int free_locked(const jb__handle *h,
     /* Claimed as the cache path claims, so that of two threads freeing one
      * block only one goes on, and after a write in progress. */
     int c = rc == 0 ? jb__claim(a, g, h->pool, 0) : 0;
-    if (c > 0)
+    if (c > 0 && (jb__ld32(&a->heap.next[g]) & JB__SITE))
+        rc = jb__fail(JB_EBUSY, "jb_free: the block at %p has an open site "
+                                "(jb_site_open); close it with jb_site_close "
+                                "first",
+                      exec);
+    else if (c > 0)
         rc = jb__fail(JB_EBUSY, "jb_free: the block at %p is inside another "
                                 "thread's jb_write_with window; free it after "
                                 "that call returns",

@@ -16,7 +16,8 @@
  *
  * Lock order, one for the whole library: the registry lock (region.c);
  * then, arena by arena, its slot locks (cache.c) and its arena lock; then
- * the edit lock (edit.c); last the tally lock (count.c). A thread that
+ * the edit lock (edit.c); then the site lock (site.c); last the tally
+ * lock (count.c). A thread that
  * holds one of them takes only locks later in this order. fork() takes
  * them all in this order, in the one set of fork handlers (region.c; no
  * other file registers any), so the child inherits none half-way. The one
@@ -65,7 +66,12 @@ static inline void jb__lock_release(jb__lock *l)
                                    for a lock meanwhile): frees, windows and
                                    fork() wait for it to end; while it is
                                    set only that writer changes the word */
-#define JB__OWNER_FLAGS (JB__PINNED | JB__WRITING)
+#define JB__SITE 0x08000000u    /* an open jb_site keeps the block: not
+                                   freed until it closes (set and cleared
+                                   under the arena lock; site.c). Above
+                                   every granule number */
+#define JB__OWNER_FLAGS (JB__PINNED | JB__WRITING | JB__SITE)
+#define JB__KEPT (JB__PINNED | JB__SITE) /* what jb_free refuses */
 
 /* The caches (cache.c) read block metadata, and write the owner and byte
  * size of blocks they hold, under a slot lock only; so every word that can
@@ -310,11 +316,21 @@ static inline void jb__unpin(jb__arena *a, uint32_t g)
 }
 /* Claim the block at g for freeing: its owner word from pool to
  * JB__FREEING, after waiting for a write in progress to end (never into
- * it). With take_pinned, also from a window's pin (jb_region_close).
+ * it). With take_pinned, also from a window's pin or a site
+ * (jb_region_close).
  * 0: claimed, and every write pinned before is complete; 1: inside a
- * jb_write_with window, nothing changed; -1: no longer pool's (freed or
+ * jb_write_with window or kept by a site (JB__KEPT), nothing changed; -1: no longer pool's (freed or
  * claimed by another thread), nothing changed. */
 int jb__claim_slow(jb__arena *a, uint32_t g, uint32_t pool, int take_pinned);
+/* Set or clear flag (JB__PINNED or JB__SITE) on the owner word of the
+ * block at g (arena lock held, the block found pool's). Lock-free writes
+ * pin the word too (JB__WRITING), and while one does only it may change
+ * the word: so this waits for it, and changes the word by a
+ * compare-and-swap from its exact value. 0 changed; 1 when setting a flag
+ * already set (nothing changed); -1 if the word is no longer pool's (freed
+ * just now). */
+int jb__owner_flag(jb__arena *a, uint32_t g, uint32_t pool, uint32_t flag,
+                   int set);
 static inline int jb__claim(jb__arena *a, uint32_t g, uint32_t pool,
                             int take_pinned)
 {
@@ -342,6 +358,26 @@ int jb__freed_now(const char *fn, jb__arena *a, uint32_t g);
  * jb_abort), past their own door, with their name in its sentences. */
 int jb__write_as(jb__handle *h, const char *fn, void *exec, const void *src,
                  size_t n);
+/* jb_write's and jb_patch's argument checks (0 or the code with a
+ * sentence naming fn), and jb_patch's validated store past them: for the
+ * site calls' rare paths (site.c), which check their own range between. */
+int jb__write_args(const jb__handle *h, const char *fn, const void *exec,
+                   const void *src, size_t n);
+int jb__patch_args(const char *fn, const void *exec, unsigned width);
+int jb__patch_as(jb__handle *h, const char *fn, void *exec, uint64_t value,
+                 unsigned width);
+
+/* Sites (site.c). jb__sites_closed closes every site of h's pool
+ * (jb_region_close, after freeing its blocks, with the registry and arena
+ * locks held; it takes the site lock). fork(), from region.c's handlers:
+ * prepare takes the site lock (after the edit lock), and parent and child
+ * release it; in between, the child calls jb__sites_cut for an arena that
+ * it was cut off from, which sends that arena's sites to the rare path
+ * (JB_EOS there). */
+void jb__sites_closed(const jb__handle *h);
+void jb__sites_fork_prepare(void);
+void jb__sites_fork_release(void);
+void jb__sites_cut(const jb__arena *a);
 /* 0 if the region's code may be changed, else JB_EOS with a sentence that
  * names fn and why (a failed fork copy, a failed close). */
 int jb__check_usable(const jb__arena *a, const char *fn);

@@ -130,12 +130,14 @@ static void fork_prepare(void)
             a->map.st->atfork_prepare(&a->map);
     }
     jb__edit_fork_prepare();
+    jb__sites_fork_prepare();
     jb__tally_fork_prepare();
 }
 
 static void fork_parent(void)
 {
     jb__tally_fork_parent();
+    jb__sites_fork_release();
     jb__edit_fork_parent();
     for (jb__arena *a = arenas; a; a = a->next_arena) {
         if (a->map.st->atfork_parent)
@@ -163,6 +165,8 @@ static void fork_child(void)
         a->pins = NULL;
         if (a->map.st->atfork_child)
             a->map.st->atfork_child(&a->map);
+        if (a->map.broken) /* the views may be gone: no store may use them */
+            jb__sites_cut(a);
         if (a->cached)
             jb__fork_child_blocks(a);
         atomic_store(&a->forking, 0);
@@ -170,6 +174,7 @@ static void fork_child(void)
             jb__lock_release(&a->lock);
         jb__cache_unlock_all(a);
     }
+    jb__sites_fork_release(); /* held across the loop: jb__sites_cut */
     jb__lock_release(&registry_lock);
 }
 
@@ -489,6 +494,7 @@ int jb_region_close(jb_region *r)
     }
     rc = jb__free_pool(a, h->pool);
     jb__edit_closed(r); /* the kept blocks' records too */
+    jb__sites_closed(h);
     jb__lock_release(&a->lock);
     if (a->refs == 1) {
         int urc = arena_destroy(a);

@@ -15,6 +15,7 @@
 
 #include "arch/arch.h"
 #include "internal.h"
+#include "jitbuf/site.h"
 
 /* The calling thread's open jb_write_with window, if any: its map (NULL
  * outside a window) and range. */
@@ -45,21 +46,11 @@ void jb__wop_apply(const jb__wop *op, uint8_t *dst)
     }
 }
 
-/* 1 if [p, p + n) (n > 0) overlaps [base, base + len): p - base lies in
- * (-n, len), which one unsigned comparison of p - base + n - 1 tells (an
- * n so large that len + n - 1 wraps names no range; the write then fails
- * either way). */
-static inline int in_view(const void *p, size_t n, const uint8_t *base,
-                          size_t len)
-{
-    return (uintptr_t)p - (uintptr_t)base + (n - 1) < len + (n - 1);
-}
-
 /* The source of a copy lies inside the code region (either view). */
 static inline int src_in_region(const jb__map *m, const void *src, size_t n)
 {
-    return in_view(src, n, m->exec, m->reserve) ||
-           (m->rw && in_view(src, n, m->rw, m->reserve));
+    return jb__overlaps(src, n, m->exec, m->reserve) ||
+           (m->rw && jb__overlaps(src, n, m->rw, m->reserve));
 }
 
 /* Out of line: the sentence is never on the hot path. */
@@ -134,24 +125,67 @@ int jb__write_as(jb__handle *h, const char *fn, void *exec, const void *src,
     return submit(h, fn, exec, src, 0, n);
 }
 
+/* jb_write's and jb_patch's argument checks, in their order: 0 or the
+ * code with a sentence naming fn. Inline into both: a call here costs the
+ * hot path a score of instructions (make hot-count). */
+static inline __attribute__((always_inline)) int
+write_args(const jb__handle *h, const char *fn, const void *exec,
+           const void *src, size_t n)
+{
+    if (!exec || !src)
+        return jb__fail_null(fn, !exec ? "exec_dst" : "src");
+    if (n == 0)
+        return jb__fail(JB_EINVAL, "%s: n is 0; write at least one byte", fn);
+    if (src_in_region(&h->a->map, src, n))
+        return jb__fail(JB_ESOURCE, "%s: the source %p (%zu bytes) lies "
+                                    "inside the code region; assemble into "
+                                    "ordinary memory, or use jb_writable() "
+                                    "to write in place",
+                        fn, src, n);
+    return 0;
+}
+
+static inline __attribute__((always_inline)) int
+patch_args(const char *fn, const void *exec, unsigned width)
+{
+    if (!exec)
+        return jb__fail_null(fn, "exec_dst");
+    if (width != 4 && width != 8)
+        return jb__fail(JB_EINVAL, "%s: width %u is not 4 or 8", fn, width);
+    if ((uintptr_t)exec & (width - 1))
+        return jb__fail(JB_EALIGN, "%s: %p is not aligned to %u bytes; a "
+                                   "live patch must be one aligned store, so "
+                                   "place the patched field on a %u-byte "
+                                   "boundary",
+                        fn, exec, width, width);
+    return 0;
+}
+
+int jb__write_args(const jb__handle *h, const char *fn, const void *exec,
+                   const void *src, size_t n)
+{
+    return write_args(h, fn, exec, src, n);
+}
+
+int jb__patch_args(const char *fn, const void *exec, unsigned width)
+{
+    return patch_args(fn, exec, width);
+}
+
+int jb__patch_as(jb__handle *h, const char *fn, void *exec, uint64_t value,
+                 unsigned width)
+{
+    return submit(h, fn, exec, NULL, value, width);
+}
+
 int jb_write(jb_region *r, void *exec_dst, const void *src, size_t n)
 {
     jb__handle *h;
     int rc = jb__enter(r, "jb_write", &h);
     if (rc < 0)
         return rc;
-    if (!exec_dst || !src)
-        return jb__fail_null("jb_write", !exec_dst ? "exec_dst" : "src");
-    if (n == 0)
-        return jb__fail(JB_EINVAL, "jb_write: n is 0; write at least one "
-                                   "byte");
-    const jb__map *m = &h->a->map;
-    if (src_in_region(m, src, n))
-        return jb__fail(JB_ESOURCE, "jb_write: the source %p (%zu bytes) lies "
-                                    "inside the code region; assemble into "
-                                    "ordinary memory, or use jb_writable() "
-                                    "to write in place",
-                        src, n);
+    if (__builtin_expect((rc = write_args(h, "jb_write", exec_dst, src, n)) != 0, 0))
+        return rc;
     return submit(h, "jb_write", exec_dst, src, 0, n);
 }
 
@@ -161,39 +195,9 @@ int jb_patch(jb_region *r, void *exec_dst, uint64_t value, unsigned width)
     int rc = jb__enter(r, "jb_patch", &h);
     if (rc < 0)
         return rc;
-    if (!exec_dst)
-        return jb__fail_null("jb_patch", "exec_dst");
-    if (width != 4 && width != 8)
-        return jb__fail(JB_EINVAL, "jb_patch: width %u is not 4 or 8", width);
-    if ((uintptr_t)exec_dst & (width - 1))
-        return jb__fail(JB_EALIGN, "jb_patch: %p is not aligned to %u bytes; "
-                                   "a live patch must be one aligned store, "
-                                   "so place the patched field on a %u-byte "
-                                   "boundary",
-                        exec_dst, width, width);
+    if (__builtin_expect((rc = patch_args("jb_patch", exec_dst, width)) != 0, 0))
+        return rc;
     return submit(h, "jb_patch", exec_dst, NULL, value, width);
-}
-
-/* Set or clear a window's PINNED on the owner word of the block at g
- * (arena lock held, the block found pool's). Lock-free writes pin the
- * word too (JB__WRITING), and while one does only it may change the word:
- * so wait for it, and change the word by a compare-and-swap from its exact
- * value. 0, or -1 if the word is no longer pool's (freed just now). */
-static int mark_window(jb__arena *a, uint32_t g, uint32_t pool, int set)
-{
-    uint32_t *w = &a->heap.next[g];
-    for (;;) {
-        uint32_t old = jb__ld32(w);
-        if ((old & ~JB__OWNER_FLAGS) != pool)
-            return -1;
-        if (old & JB__WRITING)
-            jb__arch_relax();
-        else if (__atomic_compare_exchange_n(
-                     w, &old, set ? old | JB__PINNED : old & ~JB__PINNED, 0,
-                     set ? __ATOMIC_ACQUIRE : __ATOMIC_RELEASE,
-                     __ATOMIC_RELAXED))
-            return 0;
-    }
 }
 
 /* Pin the block at g for a window (arena lock held): until unpin, jb_free
@@ -201,7 +205,7 @@ static int mark_window(jb__arena *a, uint32_t g, uint32_t pool, int set)
  * while the callback may still write it. */
 static int pin(jb__handle *h, jb__pin *p, uint32_t g)
 {
-    if (mark_window(h->a, g, h->pool, 1) < 0)
+    if (jb__owner_flag(h->a, g, h->pool, JB__PINNED, 1) < 0)
         return jb__freed_now("jb_write_with", h->a, g);
     p->g = g;
     p->next = h->a->pins;
@@ -221,7 +225,7 @@ static void unpin(jb__handle *h, jb__pin *p)
             others |= (*q)->g == p->g, q = &(*q)->next;
     }
     if (!others) /* nothing frees a block in a window: the word is pool's */
-        (void)mark_window(a, p->g, h->pool, 0);
+        (void)jb__owner_flag(a, p->g, h->pool, JB__PINNED, 0);
     jb__lock_release(&a->lock);
 }
 

@@ -1,7 +1,7 @@
 /* One guard at the door: every public call obeys "not inside a
  * jb_write_with callback" and "the handle is open", and this file walks
- * every entry point that include/jitbuf.h declares (a test below fails if
- * one is added without a row here). Each call is tried inside a callback
+ * every entry point that include/jitbuf.h and include/jitbuf/site.h
+ * declare (a test below fails if one is added without a row here). Each call is tried inside a callback
  * (JB_ESTATE, nothing changes; under mprotect the callback holds the arena
  * lock, so a call that took it would hang), on a closed handle (JB_ECLOSED,
  * never a crash, and never acting on a region opened since), and on NULL
@@ -9,6 +9,7 @@
 #include <regex.h>
 #include <stdlib.h>
 
+#include "jitbuf/site.h"
 #include "util.h"
 
 #include <criterion/parameterized.h>
@@ -20,6 +21,7 @@ enum kind {
     NO_HANDLE, /* takes none: refused inside a window */
     ANYWHERE,  /* reads no region state (names, versions, the sentence) */
     WRITABLE,  /* jb_writable: the one region call made inside windows */
+    SITE,      /* takes an open site: refused inside a window */
     POINTER,   /* returns an address: NULL and the sentence when refused */
     DARWIN,    /* the Darwin write callbacks: not in a Linux build */
 };
@@ -27,6 +29,7 @@ enum kind {
 typedef struct {
     uint8_t *blk;     /* a live block of r */
     jb_region *other; /* another open handle */
+    jb_site site;     /* open on blk (the window test) */
 } ctx;
 
 typedef struct {
@@ -76,6 +79,26 @@ static int c_commit(jb_region *r, ctx *c) { return jb_commit(r, c->blk, 4); }
 static int c_abort(jb_region *r, ctx *c) { return jb_abort(r, c->blk); }
 static int c_flush(jb_region *r, ctx *c) { return jb_flush_icache(r, c->blk, 4); }
 static int c_executable(jb_region *r, ctx *c) { return jb_executable(r, c->blk) ? 0 : -1; }
+static int c_site_open(jb_region *r, ctx *c)
+{
+    jb_site s;
+    int rc = jb_site_open(r, c->blk, &s);
+    if (rc == 0) jb_site_close(&s);
+    return rc;
+}
+static int c_site_close(jb_region *r, ctx *c) { (void)r; return jb_site_close(&c->site); }
+static int c_site_patch(jb_region *r, ctx *c)
+{
+    (void)r;
+    return jb_site_patch_slow(&c->site, c->blk, 0xc3c3c3c3u, 4);
+}
+static int c_site_write(jb_region *r, ctx *c)
+{
+    static const uint8_t b[4] = {0xc3};
+    (void)r;
+    return jb_site_write_slow(&c->site, c->blk, b, 1);
+}
+static int c_site_sync(jb_region *r, ctx *c) { (void)r; jb_site_sync(c->blk, 1); return 0; }
 static int c_pure(jb_region *r, ctx *c)
 {
     (void)r, (void)c;
@@ -113,6 +136,11 @@ static const entry entries[] = {
     {"jb_version", ANYWHERE, c_pure},
     {"jb_version_string", ANYWHERE, c_pure},
     {"jb_wx_name", ANYWHERE, c_pure},
+    {"jb_site_open", ON_HANDLE, c_site_open},
+    {"jb_site_close", SITE, c_site_close},
+    {"jb_site_patch_slow", SITE, c_site_patch},
+    {"jb_site_write_slow", SITE, c_site_write},
+    {"jb_site_sync", ANYWHERE, c_site_sync},
     {"jb_apple_write_copy", DARWIN, NULL},
     {"jb_apple_write_patch", DARWIN, NULL},
     {"jb_apple_write_fill", DARWIN, NULL},
@@ -122,7 +150,7 @@ static const entry entries[] = {
 /* Every JB_API function of the public headers has a row. */
 Test(door, every_public_function_has_a_row)
 {
-    static const char *headers[] = {"include/jitbuf.h"};
+    static const char *headers[] = {"include/jitbuf.h", "include/jitbuf/site.h"};
     regex_t re;
     cr_assert_eq(regcomp(&re, "JB_API[^;(]*[ *](jb_[a-z0-9_]+)\\(", REG_EXTENDED), 0);
     int seen = 0;
@@ -175,7 +203,8 @@ static int walk_inside(void *p)
                 snprintf(in->msg, sizeof in->msg, "%s inside a window gave an address (%s)",
                          e->name, jb_last_error()),
                     in->bad = 1;
-        } else if (rc != JB_ESTATE || !strstr(jb_last_error(), e->name)) {
+        } else if (rc != JB_ESTATE ||
+                   !strstr(jb_last_error(), e->kind == SITE ? "jb_site_" : e->name)) {
             snprintf(in->msg, sizeof in->msg, "%s inside a window returned %s (%s)", e->name,
                      jb_err_name(rc), jb_last_error());
             in->bad = 1;
@@ -199,6 +228,7 @@ ParameterizedTest(jb_wx *wx, door, inside_a_window_every_call_is_refused)
     cr_assert_eq(jb_alloc(in.r, 64, 16, (void **)&in.c.blk), 0);
     uint8_t code[8];
     cr_assert_eq(jb_write(in.r, in.c.blk, code, code_ret(code, 7)), 0);
+    cr_assert_eq(jb_site_open(in.r, in.c.blk, &in.c.site), 0);
     jb_info before = info_of(in.r);
     cr_assert_eq(jb_write_with(in.r, in.c.blk, 64, walk_inside, &in), 0, "%s", jb_last_error());
     cr_assert_not(in.bad, "%s: %s", jb_wx_name(*wx), in.msg);
@@ -207,6 +237,7 @@ ParameterizedTest(jb_wx *wx, door, inside_a_window_every_call_is_refused)
     cr_assert_eq(after.used, before.used);
     cr_assert_eq(after.pools, before.pools);
     cr_assert_eq(((int_fn)in.c.blk)(), 7, "the code changed");
+    cr_assert_eq(jb_site_close(&in.c.site), 0, "the site was closed inside the window");
     cr_assert_eq(jb_region_close(in.c.other), 0);
     cr_assert_eq(jb_region_close(in.r), 0);
 }

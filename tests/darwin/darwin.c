@@ -13,6 +13,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include "jitbuf/site.h"
 #include "model.h"
 #include "util.h"
 
@@ -119,6 +120,47 @@ Test(darwin_model, callback_is_default_and_writes_patches_fills)
     cr_assert_eq(s.jit_mprotects, 0, "jitbuf never mprotects MAP_JIT pages");
     cr_assert_eq(jb_region_close(r), 0);
     cr_assert_null(jbm_stats_now().jit_base, "the region was unmapped");
+}
+
+/* Sites under the Apple strategies (MODEL): no persistent view, so every
+ * site store takes the rare path, jb_patch / jb_write through the
+ * strategy's own window (a callback or a toggle pair, and the icache
+ * call), never a store of its own; the site keeps its block all the same. */
+static void sites_go_through_the_window(jb_wx wx)
+{
+    with(&mac13);
+    jb_region *r = open_flags(wx, 0);
+    cr_assert_eq(info_of(r).wx, wx, "why: %s", info_of(r).why);
+    uint8_t *f = install(r, 42);
+    jb_site s;
+    cr_assert_eq(jb_site_open(r, f, &s), 0, "%s", jb_last_error());
+    jbm_stats before = jbm_stats_now();
+    uint64_t v = 0xccccc300000009b8ull; /* mov eax, 9; ret; int3 int3 */
+    cr_assert_eq(jb_site_patch(&s, f, v, 8), 0, "%s", jb_last_error());
+    cr_assert_eq(((int_fn)(void *)f)(), 9);
+    uint8_t buf[16];
+    cr_assert_eq(jb_site_write(&s, f, buf, code_ret(buf, 11)), 0, "%s", jb_last_error());
+    cr_assert_eq(((int_fn)(void *)f)(), 11);
+    jbm_stats after = jbm_stats_now();
+    cr_assert_eq(after.callbacks + after.toggles - before.callbacks - before.toggles,
+                 wx == JB_WX_APPLE_TOGGLE ? 4u : 2u, "one window per site store");
+    cr_assert_eq(after.icache_calls, before.icache_calls + 2);
+    cr_assert_eq(jbm_thread_writable(), 0, "the thread is executable again");
+    cr_assert_eq(jb_free(r, f), JB_EBUSY, "a site's block was freed");
+    cr_assert_eq(jb_site_close(&s), 0);
+    cr_assert_eq(jb_site_patch(&s, f, v, 8), JB_ECLOSED);
+    cr_assert_eq(jb_free(r, f), 0, "%s", jb_last_error());
+    cr_assert_eq(jb_region_close(r), 0);
+}
+
+Test(darwin_model, sites_under_apple_callback_use_its_window)
+{
+    sites_go_through_the_window(JB_WX_APPLE_CALLBACK);
+}
+
+Test(darwin_model, sites_under_apple_toggle_use_its_window)
+{
+    sites_go_through_the_window(JB_WX_APPLE_TOGGLE);
 }
 
 Test(darwin_model, never_writable_and_executable)

@@ -1,6 +1,6 @@
 /* The write path's cost claim, checked: under dualmap a commit (jb_write),
- * a live patch and an alloc/free pair inside the backed part make no system
- * call at all. A forked child enters seccomp strict mode, where any system
+ * a live patch, the same through a site (jb_site_write, jb_site_patch) and
+ * an alloc/free pair inside the backed part make no system call at all. A forked child enters seccomp strict mode, where any system
  * call other than read, write and exit kills it with SIGKILL; the same
  * child under mprotect (two mprotect calls per write) must be killed, which
  * shows that the detector works. */
@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "jitbuf/site.h"
 #include "util.h"
 
 /* Exit status of a child that does n commits, patches and alloc/free pairs
@@ -22,6 +23,10 @@ static int commits_in_strict_mode(jb_wx wx, int n)
     uint8_t buf[64];
     memset(buf, 0x90, sizeof buf);
     cr_assert_eq(jb_write(r, f, buf, sizeof buf), 0);
+    void *sited;
+    jb_site s;
+    cr_assert_eq(jb_alloc(r, 64, 64, &sited), 0);
+    cr_assert_eq(jb_site_open(r, sited, &s), 0);
     pid_t pid = fork();
     cr_assert_geq(pid, 0);
     if (pid == 0) {
@@ -30,7 +35,9 @@ static int commits_in_strict_mode(jb_wx wx, int n)
         for (int i = 0; i < n; i++) {
             void *g;
             if (jb_write(r, f, buf, sizeof buf) || jb_patch(r, f, (uint32_t)i, 4) ||
-                jb_alloc(r, 64, 16, &g) || jb_free(r, g))
+                jb_alloc(r, 64, 16, &g) || jb_free(r, g) ||
+                jb_site_write(&s, sited, buf, sizeof buf) ||
+                jb_site_patch(&s, sited, (uint32_t)i, 4))
                 syscall(SYS_exit, 1);
         }
         syscall(SYS_exit, 0); /* exit_group is not allowed in strict mode */

@@ -3,7 +3,8 @@
  *     path with hand-encoded arm64 functions;
  *   - x86_64 under ThreadSanitizer (Criterion aborts at start-up under TSan:
  *     "Could not initialize inheritable arena", Snaipe/Criterion#274).
- * It writes, runs, rewrites and patches code under every strategy, checks
+ * It writes, runs, rewrites and patches code under every strategy (also
+ * through a site, whose inline stores make the cache coherent), checks
  * W^X in /proc/self/maps and that a store to code faults, keeps the fork
  * policy, and runs threads concurrently. Prints "N passed, N failed".
  *
@@ -38,6 +39,7 @@
 
 #include "jitbuf.h"
 #include "jitbuf/arm64.h"
+#include "jitbuf/site.h"
 #include "jitbuf/x86_64.h"
 
 #include "harness.h"
@@ -117,6 +119,53 @@ static void write_run_rewrite_patch(void)
             CHECK(!run || ((int_fn)fresh)() == 1, "patched back (round %d)", k);
         }
         CHECK(jb_free(r, fn) == 0, "free");
+        CHECK(fn[0] == TRAP_BYTE0, "freed block is not trap-filled");
+        CHECK(jb_region_close(r) == 0, "close");
+    }
+}
+
+/* The same through a site: inline stores (dualmap, rwx) and the rare path
+ * (mprotect), each followed by the cache maintenance jb_site_sync does. */
+static void site_rewrite_and_patch(void)
+{
+    for (size_t s = 0; s < 3; s++) {
+        jb_region *r = open_wx(strategies[s]);
+        CHECK(r, "open %s", jb_wx_name(strategies[s]));
+        uint8_t code[48], *fn;
+        jb_site site;
+        CHECK(jb_alloc(r, 48, 16, (void **)&fn) == 0, "alloc");
+        CHECK(jb_site_open(r, fn, &site) == 0, "site open");
+        CHECK(jb_site_write(&site, fn, code, code_ret(code, 0x1234)) == 0, "write");
+        CHECK(((int_fn)fn)() == 0x1234, "first run");
+        int run = can_run_rewrite(strategies[s]);
+        for (uint32_t v = 1; v < 200; v++) {
+            size_t n = code_ret(code, v * 7919);
+            CHECK(jb_site_write(&site, fn, code, n) == 0, "rewrite");
+            CHECK(!memcmp(fn, code, n), "rewrite %u: bytes differ", v);
+            CHECK(!run || ((int_fn)fn)() == (int)(v * 7919), "rewrite %u under %s", v,
+                  jb_wx_name(strategies[s]));
+        }
+        CHECK(jb_free(r, fn) == JB_EBUSY, "a site's block was freed");
+        CHECK(jb_site_close(&site) == 0, "site close");
+        uint8_t *fresh;
+        CHECK(jb_alloc(r, 48, 16, (void **)&fresh) == 0, "alloc");
+        CHECK(jb_site_open(r, fresh, &site) == 0, "site open");
+        CHECK(jb_site_write(&site, fresh, code, code_branchy(code)) == 0, "branchy");
+        CHECK(((int_fn)fresh)() == 1, "branch to 1");
+        for (int k = 0; k < 100; k++) {
+            uint32_t w;
+            CHECK(jb_site_patch(&site, fresh + PATCH_OFF, PATCH_TO_2, 4) == 0, "patch");
+            memcpy(&w, fresh + PATCH_OFF, 4);
+            CHECK(w == PATCH_TO_2, "patched bytes");
+            CHECK(!run || ((int_fn)fresh)() == 2, "patched branch (round %d, %s)", k,
+                  jb_wx_name(strategies[s]));
+            CHECK(jb_site_patch(&site, fresh + PATCH_OFF, PATCH_TO_1, 4) == 0, "patch back");
+            CHECK(!run || ((int_fn)fresh)() == 1, "patched back (round %d)", k);
+        }
+        CHECK(jb_site_close(&site) == 0, "site close");
+        CHECK(jb_site_patch(&site, fresh + PATCH_OFF, PATCH_TO_2, 4) == JB_ECLOSED,
+              "a closed site patched");
+        CHECK(jb_free(r, fn) == 0 && jb_free(r, fresh) == 0, "free");
         CHECK(fn[0] == TRAP_BYTE0, "freed block is not trap-filled");
         CHECK(jb_region_close(r) == 0, "close");
     }
@@ -547,7 +596,7 @@ static void abort_traps_whole_trap_units(void)
 
 static const test_case tests[] = {
 #define T(f) {#f, f}
-    T(write_run_rewrite_patch), T(wx_never_both), T(bad_input_changes_nothing),
+    T(write_run_rewrite_patch), T(site_rewrite_and_patch), T(wx_never_both), T(bad_input_changes_nothing),
     T(fork_policy), T(threads_share_a_region), T(small_blocks_across_threads),
     T(trim_while_threads_work), T(emitted_code_runs), T(abort_traps_whole_trap_units),
 #undef T

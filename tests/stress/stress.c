@@ -1,8 +1,9 @@
 /* Stress: threads mixing every call on shared pools, live patching under
  * callers, two threads freeing one block, jb_write_with and jb_write
  * racing a free and a re-allocation, windows and lock-free writes on one
- * block, batches racing frees, writes and each other, and fork() while
- * threads write. Every result is checked; each test prints its threads, rounds and wrong results.
+ * block, batches racing frees, writes and each other, sites patched
+ * under callers while frees, writes and other sites' opens and closes
+ * race them, and fork() while threads write. Every result is checked; each test prints its threads, rounds and wrong results.
  * Built natively, under ThreadSanitizer (make test-stress-tsan) and for
  * arm64 under qemu-user (make check-arm64), where code is rewritten with
  * rwx instead of dualmap: qemu-user does not see code written through
@@ -22,6 +23,7 @@
 #include <unistd.h>
 
 #include "jitbuf.h"
+#include "jitbuf/site.h"
 #include "../runner/harness.h"
 
 #if defined(__SANITIZE_THREAD__)
@@ -865,12 +867,124 @@ static void fork_while_threads_write(void)
 }
 #endif
 
+/* ---- sites under callers, frees, writes, and other sites -----------
+ * One block with an open site: two threads patch its immediate through the
+ * site (values the callers accept), one calls it, one jb_patches its jump
+ * (the block's validated path, which a site sends the slow way), one tries
+ * to free it (always refused while the site is open), and one opens and
+ * closes sites on blocks of its own (records reused meanwhile). After the
+ * round the site is closed, its copy is refused, and the block frees. */
+typedef struct {
+    jb_region *r;
+    jb_site site;
+    uint8_t *f;
+    atomic_int stop;
+    atomic_long stores, frees, opens;
+    long wrong;
+    char msg[200];
+} siterace;
+
+static void *site_patcher(void *p)
+{
+    siterace *s = p;
+    for (uint32_t i = 1; !atomic_load(&s->stop); i++) {
+        if (jb_site_patch(&s->site, s->f + IMM_AT, imm_word(i * 7 % TAG / 7 * 7), 4))
+            WRONG(s, "site patch: %s", jb_last_error());
+        atomic_fetch_add_explicit(&s->stores, 1, memory_order_relaxed);
+    }
+    return NULL;
+}
+
+static void *site_freer(void *p)
+{
+    siterace *s = p;
+    while (!atomic_load(&s->stop)) {
+        if (jb_free(s->r, s->f) != JB_EBUSY)
+            WRONG(s, "a free of the site's block: %s", jb_last_error());
+        if (jb_patch(s->r, s->f + JMP_AT, jmp_word(A_AT), 4))
+            WRONG(s, "jb_patch of the site's block: %s", jb_last_error());
+        atomic_fetch_add_explicit(&s->frees, 1, memory_order_relaxed);
+    }
+    return NULL;
+}
+
+static void *site_churn(void *p)
+{
+    siterace *s = p;
+    uint8_t *mine[4];
+    for (int k = 0; k < 4; k++)
+        if (jb_alloc(s->r, 16, 16, (void **)&mine[k])) {
+            WRONG(s, "alloc: %s", jb_last_error());
+            return NULL;
+        }
+    for (int k = 0; !atomic_load(&s->stop); k = (k + 1) & 3) {
+        jb_site t;
+        uint8_t code[16];
+        if (jb_site_open(s->r, mine[k], &t) ||
+            jb_site_write(&t, mine[k], code, code_ret(code, (uint32_t)k)) ||
+            ((int_fn)(void *)mine[k])() != k || jb_site_close(&t) ||
+            jb_site_patch(&t, mine[k], 0, 4) != JB_ECLOSED)
+            WRONG(s, "site churn: %s", jb_last_error());
+        atomic_fetch_add_explicit(&s->opens, 1, memory_order_relaxed);
+    }
+    for (int k = 0; k < 4; k++)
+        if (jb_free(s->r, mine[k]))
+            WRONG(s, "free: %s", jb_last_error());
+    return NULL;
+}
+
+static void sites_race_callers_frees_and_closes(void)
+{
+    long rounds = ROUNDS(40L), wrong = 0, stores = 0, frees = 0, opens = 0, calls = 0;
+    jb_region *r = open_wx(rewrite_wx(), JB_OPEN_PRIVATE);
+    CHECK(r, "open");
+    for (long i = 0; i < rounds; i++) {
+        siterace s = {.r = r};
+        callers c = {0};
+        uint8_t code[64];
+        build_f(code, 0);
+        CHECK(jb_alloc(r, 64, 64, (void **)&s.f) == 0 && jb_write(r, s.f, code, 64) == 0 &&
+                  jb_site_open(r, s.f, &s.site) == 0,
+              "set-up");
+        c.f = s.f;
+        pthread_t t[5];
+        CHECK(pthread_create(&t[0], NULL, site_patcher, &s) == 0 &&
+                  pthread_create(&t[1], NULL, site_patcher, &s) == 0 &&
+                  pthread_create(&t[2], NULL, site_freer, &s) == 0 &&
+                  pthread_create(&t[3], NULL, site_churn, &s) == 0 &&
+                  pthread_create(&t[4], NULL, call_loop, &c) == 0,
+              "threads");
+        for (int k = 0; k < 50 && (atomic_load(&s.stores) < 2000 || atomic_load(&s.frees) < 20 ||
+                                   atomic_load(&s.opens) < 20);
+             k++)
+            usleep(200);
+        atomic_store(&s.stop, 1);
+        atomic_store(&c.stop, 1);
+        for (int k = 0; k < 5; k++) pthread_join(t[k], NULL);
+        jb_site copy = s.site;
+        if (jb_site_close(&s.site) || jb_site_patch(&copy, s.f + IMM_AT, 0, 4) != JB_ECLOSED ||
+            jb_free(r, s.f))
+            WRONG(&s, "after the round: %s", jb_last_error());
+        if (s.wrong)
+            fprintf(stderr, "  %s\n", s.msg);
+        wrong += s.wrong + c.wrong, stores += s.stores, frees += s.frees;
+        opens += s.opens, calls += c.calls;
+    }
+    report("sites under callers, frees and closes", 6, rounds, wrong);
+    printf("  ... %ld site stores, %ld refused frees, %ld site opens, %ld calls\n", stores, frees,
+           opens, calls);
+    CHECK(wrong == 0, "%ld wrong results", wrong);
+    CHECK(stores > 0 && frees > 0 && opens > 0, "a side never ran: nothing was tested");
+    jb_region_close(r);
+}
+
 static const test_case tests[] = {
 #define T(f) {#f, f}
     T(mixed_calls_on_shared_pools), T(live_patching_under_callers),
     T(two_threads_free_one_block), T(write_with_races_free_and_realloc),
     T(writes_race_a_small_free), T(stale_writes_leave_the_new_owner_free),
     T(windows_and_writes_share_a_block), T(batches_race_frees_and_writes),
+    T(sites_race_callers_frees_and_closes),
 #if !UNDER_TSAN /* TSan does not follow fork() in a threaded process */
     T(fork_while_threads_write),
 #endif
