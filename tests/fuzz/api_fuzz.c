@@ -5,7 +5,9 @@
  * The input opens a region (a strategy, private or the process-wide one
  * with two pools), then drives alloc/free with hostile sizes, alignments
  * and addresses, write/write_batch/patch/write_with/writable with offsets
- * inside, across and outside blocks, trim, info and close twice. After each step:
+ * inside, across and outside blocks, sites (open, close, write and patch
+ * through them, through closed ones, and jb_free of a site's block), trim,
+ * info and close twice. After each step:
  * every call the model says must succeed did, every other failed with a
  * sentence and changed nothing; live blocks are disjoint and hold exactly
  * what was written (the rest of each block traps); jb_region_info adds up
@@ -21,6 +23,7 @@
 #include <string.h>
 
 #include "jitbuf.h"
+#include "jitbuf/site.h"
 
 #define MAXB 24
 #define RESERVE ((size_t)1 << 20)
@@ -31,6 +34,8 @@ typedef struct {
     size_t size, rounded;
     int pool;          /* 0 or 1: the handle that owns it */
     uint8_t *shadow;   /* expected bytes (rounded long) */
+    int sited;         /* site is open on it */
+    jb_site site;
 } block;
 
 typedef struct {
@@ -39,6 +44,7 @@ typedef struct {
     int shared;
     block b[MAXB];
     int n;
+    jb_site stale[4];  /* sites closed since (copies), or zeroed */
     const uint8_t *in;
     size_t left;
 } state;
@@ -201,8 +207,17 @@ static void do_alloc(state *s)
         die("a new block does not hold traps", 0);
 }
 
+/* A site that is no longer open: every store through it must fail. */
+static void went_stale(state *s, const jb_site *site)
+{
+    memmove(&s->stale[1], &s->stale[0], sizeof s->stale - sizeof s->stale[0]);
+    s->stale[0] = *site;
+}
+
 static void drop(state *s, int k)
 {
+    if (s->b[k].sited) /* only with its region: the close closed the site */
+        went_stale(s, &s->b[k].site);
     free(s->b[k].shadow);
     s->b[k] = s->b[--s->n];
 }
@@ -213,6 +228,11 @@ static void do_free(state *s, uint8_t *stack)
     int pool = s->h[1] ? (int)(u8(s) & 1) : 0;
     int k = p ? holder(s, p) : -1;
     int rc = jb_free(s->h[pool], p);
+    if (k >= 0 && s->b[k].exec == p && s->b[k].pool == pool && s->b[k].sited) {
+        if (rc != JB_EBUSY)
+            die("jb_free of a block with an open site: not JB_EBUSY", rc);
+        return;
+    }
     if (k >= 0 && s->b[k].exec == p && s->b[k].pool == pool) {
         if (rc)
             die("jb_free of a live block failed", rc);
@@ -370,6 +390,93 @@ static void do_writable(state *s, uint8_t *stack)
     }
 }
 
+/* Sites: open one on a block (refused where the block has one or is not
+ * a live block of the pool), close one, or store through one (an open
+ * site of a block, or a stale one) with do_write's and do_patch's hostile
+ * arguments: a store must succeed exactly when the bytes lie inside the
+ * site's block and the site is open. */
+static int sited_block(state *s)
+{
+    int pick = s->n ? (int)(u8(s) % (unsigned)s->n) : -1;
+    for (int j = 0; j < s->n; j++)
+        if (s->b[(pick + j) % s->n].sited)
+            return (pick + j) % s->n;
+    return -1;
+}
+
+static void do_site(state *s, uint8_t *stack)
+{
+    unsigned op = u8(s) % 4;
+    if (op == 0) {
+        uint8_t *p = address(s, stack);
+        int pool = s->h[1] ? (int)(u8(s) & 1) : 0;
+        int k, ok = inside(s, p, 1, pool, &k);
+        jb_site site;
+        int rc = jb_site_open(s->h[pool], p, &site);
+        if (ok && !s->b[k].sited) {
+            if (rc)
+                die("jb_site_open of a live block failed", rc);
+            s->b[k].site = site;
+            s->b[k].sited = 1;
+            return;
+        }
+        failed_well(rc, "jb_site_open of a bad address or a sited block succeeded");
+        if (ok && rc != JB_EBUSY)
+            die("jb_site_open of a sited block: not JB_EBUSY", rc);
+        if (site._rec)
+            die("a failed jb_site_open left the site set", rc);
+        return;
+    }
+    int k = sited_block(s);
+    int stale = k < 0 || u8(s) % 4 == 0;
+    jb_site *site = stale ? &s->stale[u8(s) % 4] : &s->b[k].site;
+    if (op == 1) {
+        int rc = jb_site_close(site);
+        if (stale) {
+            failed_well(rc, "jb_site_close of a closed site succeeded");
+            return;
+        }
+        if (rc)
+            die("jb_site_close of an open site failed", rc);
+        s->b[k].sited = 0;
+        went_stale(s, site);
+        return;
+    }
+    /* mostly in or just past the site's own block, else anywhere */
+    uint8_t *p = !stale && u8(s) % 4 ? s->b[k].exec + u16(s) % (s->b[k].rounded + 8)
+                                     : address(s, stack);
+    int j = p ? holder(s, p) : -1;
+    int in = !stale && j == k;
+    size_t off = in ? (size_t)(p - s->b[k].exec) : 0;
+    int rc, ok;
+    if (op == 2) {
+        size_t n = u8(s) % 80;
+        uint8_t src[80];
+        memset(src, (int)u8(s), sizeof src);
+        const uint8_t *from = u8(s) % 16 == 0 && s->n ? s->b[0].exec : src;
+        ok = in && n && off < s->b[k].size && n <= s->b[k].size - off && from == src;
+        rc = jb_site_write(site, p, from, n);
+        if (ok && rc == 0)
+            memcpy(s->b[k].shadow + off, src, n);
+    } else {
+        unsigned width = (unsigned[]){4, 8, 4, 8, 3, 0, 16, 4}[u8(s) % 8];
+        uint64_t v = (uint64_t)u32(s) << 32 | u32(s);
+        ok = in && (width == 4 || width == 8) && !((uintptr_t)p % width) &&
+             off < s->b[k].size && width <= s->b[k].size - off;
+        rc = jb_site_patch(site, p, v, width);
+        if (ok && rc == 0)
+            memcpy(s->b[k].shadow + off, &v, width);
+    }
+    if (ok) {
+        if (rc)
+            die("a site store inside its block failed", rc);
+        return;
+    }
+    failed_well(rc, "a bad site store succeeded");
+    if (stale && rc != JB_ECLOSED)
+        die("a store through a closed site: not JB_ECLOSED", rc);
+}
+
 static int open_all(state *s)
 {
     static const jb_wx wxs[] = {JB_WX_DUALMAP, JB_WX_MPROTECT, JB_WX_RWX, JB_WX_AUTO};
@@ -407,7 +514,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     s.left = size;
     open_all(&s);
     for (int step = 0; s.left && step < 200; step++) {
-        switch (u8(&s) % 10) {
+        switch (u8(&s) % 11) {
         case 0: case 1: do_alloc(&s); break;
         case 2: do_free(&s, stack); break;
         case 3: do_write(&s, stack); break;
@@ -421,6 +528,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 die("jb_region_trim failed", -1);
             break;
         }
+        case 10: do_site(&s, stack); break;
         case 9: { /* close the second pool: its blocks go, the first's stay */
             if (!s.h[1])
                 break;
@@ -442,5 +550,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             die("close twice", -1);
     while (s.n)
         drop(&s, 0);
+    for (int k = 0; k < 4; k++) /* closed with their regions, or before */
+        if (jb_site_patch(&s.stale[k], NULL, 0, 4) != JB_ECLOSED)
+            die("a site outlived its region", -1);
     return 0;
 }
