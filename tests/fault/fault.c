@@ -34,6 +34,7 @@
 #include <unistd.h>
 
 #include "jitbuf.h"
+#include "jitbuf/site.h"
 #include "inject.h"
 
 /* errnos each call can return (its man page), most telling first */
@@ -235,7 +236,8 @@ static int put(world *w, int k, int v)
 /* ---- scenarios ----------------------------------------------------- */
 
 /* open, two blocks on one page, write, patch, write_with, grow with a big
- * block, free, trim, reuse, info, sync_threads, close. */
+ * block, free, trim, reuse, a site's open, stores and close, a batch, info,
+ * sync_threads, close. */
 static void lifecycle(world *w)
 {
     jb_options o = {1 << 20, w->wx, JB_OPEN_PRIVATE | JB_OPEN_NO_ENV};
@@ -310,6 +312,22 @@ static void lifecycle(world *w)
     }
     put(w, 1, 105);
     run_all(w);
+    /* Through a site: its open may fail for its record's memory, its
+     * stores take jb_patch's and jb_write's path under mprotect (and leave
+     * what they leave), its close makes no system call. */
+    jb_site site;
+    if (CALL(w, jb_site_open(w->r, w->blk[1], &site)) == 0) {
+        uint8_t code[16];
+        code_ret(code, 109);
+        if (CALL(w, jb_site_patch(&site, w->blk[1] + 4, 108, 4)) == 0 ||
+            strstr(jb_last_error(), "were written"))
+            w->ret[1] = 108;
+        if (CALL(w, jb_site_write(&site, w->blk[1], code, 9)) == 0 ||
+            strstr(jb_last_error(), "were written"))
+            w->ret[1] = 109;
+        run_all(w);
+        CALL(w, jb_site_close(&site));
+    }
     if (w->blk[3]) {
         put_batch(w, 3, 106, 1, 107);
         run_all(w);
