@@ -369,7 +369,7 @@ Test(site, stores_race_frees_that_are_refused)
 /* At most 2^20 sites are open at once (records are never freed): the next
  * open fails with JB_ENOMEM, says so, and changes nothing; closing one
  * makes room. */
-Test(site, the_record_limit_is_a_clear_error, .timeout = 120)
+Test(site, the_record_limit_is_a_clear_error)
 {
     enum { LIMIT = 1 << 20 };
     jb_region *r = open_wx(JB_WX_DUALMAP, (size_t)64 << 20);
@@ -448,8 +448,7 @@ ParameterizedTestParameters(site, a_fork_inside_a_window_does_not_wait_for_site_
     return cr_make_param_array(int, closing_modes, 2);
 }
 
-ParameterizedTest(int *closing, site, a_fork_inside_a_window_does_not_wait_for_site_calls,
-                  .timeout = 20)
+ParameterizedTest(int *closing, site, a_fork_inside_a_window_does_not_wait_for_site_calls)
 {
     jb_region *r = open_wx(JB_WX_MPROTECT, 0);
     uint8_t *a, *b;
