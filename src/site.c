@@ -22,8 +22,7 @@
 
 typedef struct {
     struct jb_site_rec pub; /* first: the inline code reads it */
-    const jb__handle *h;    /* while open: whose block */
-    const jb__arena *a;
+    const jb__handle *h;    /* while open: whose block (h->a its arena) */
     uint32_t g;             /* the block's first granule */
     uint32_t self;          /* index + 1 */
     uint32_t next_free;     /* free list: index + 1, 0 = end */
@@ -72,7 +71,6 @@ static void rec_close(rec *e)
     __atomic_store_n(&e->pub._w, NULL, __ATOMIC_RELEASE);
     e->open = 0;
     e->h = NULL;
-    e->a = NULL;
     open_count--;
     rec_give(e);
 }
@@ -113,7 +111,6 @@ int jb_site_open(jb_region *r, void *exec, jb_site *site)
         } else {
             size_t off = (size_t)g * JB_GRANULE;
             e->h = h;
-            e->a = a;
             e->g = g;
             e->open = 1;
             open_count++;
@@ -204,7 +201,7 @@ void jb__sites_cut(const jb__arena *a)
 {
     for (uint32_t i = 0; i < made; i++) {
         rec *e = rec_at(i);
-        if (e->open && e->a == a)
+        if (e->open && e->h->a == a)
             __atomic_store_n(&e->pub._w, NULL, __ATOMIC_RELEASE);
     }
 }

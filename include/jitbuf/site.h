@@ -158,6 +158,26 @@ static inline int jb__overlaps(const void *p, size_t n, const void *base,
 #define JB__SITE_SYNC(p, n) jb_site_sync((p), (n))
 #endif
 
+#if JB__SITE_INLINE
+/* The writable address of [exec, exec + n) where it lies inside the open
+ * site's block and stores take the inline path, else NULL (take the rare
+ * path, which says why). The one range and generation check of both
+ * inline stores. */
+static inline unsigned char *jb__site_at(const jb_site *site, const void *exec,
+                                         size_t n)
+{
+    if (!site || !site->_rec)
+        return NULL;
+    size_t off = (size_t)((const unsigned char *)exec - site->_exec);
+    unsigned char *w = __atomic_load_n(&site->_rec->_w, __ATOMIC_ACQUIRE);
+    return w && off < site->_len && n <= site->_len - off &&
+                   __atomic_load_n(&site->_rec->_gen, __ATOMIC_RELAXED) ==
+                       site->_gen
+               ? w + off
+               : NULL;
+}
+#endif
+
 /* Store width (4 or 8) bytes of value at exec, aligned to width and inside
  * the site's block, as one atomic store, then make the cache coherent: the
  * same as jb_patch (a thread running the code sees the old or the new
@@ -173,24 +193,17 @@ static inline int jb_site_patch(const jb_site *site, void *exec,
                                 uint64_t value, unsigned width)
 {
 #if JB__SITE_INLINE
-    if (JB__SITE_LIKELY(site && site->_rec)) {
-        size_t off = (size_t)((unsigned char *)exec - site->_exec);
-        unsigned char *w = __atomic_load_n(&site->_rec->_w, __ATOMIC_ACQUIRE);
-        if (JB__SITE_LIKELY(
-                w && (width == 4 || width == 8) && off < site->_len &&
-                width <= site->_len - off &&
-                !((uintptr_t)exec & (width - 1)) &&
-                __atomic_load_n(&site->_rec->_gen, __ATOMIC_RELAXED) ==
-                    site->_gen)) {
-            if (width == 8)
-                __atomic_store_n((uint64_t *)(void *)(w + off), value,
-                                 __ATOMIC_RELEASE);
-            else
-                __atomic_store_n((uint32_t *)(void *)(w + off), (uint32_t)value,
-                                 __ATOMIC_RELEASE);
-            JB__SITE_SYNC(exec, width);
-            return 0;
-        }
+    unsigned char *dst;
+    if (JB__SITE_LIKELY((width == 4 || width == 8) &&
+                        !((uintptr_t)exec & (width - 1)) &&
+                        (dst = jb__site_at(site, exec, width)) != NULL)) {
+        if (width == 8)
+            __atomic_store_n((uint64_t *)(void *)dst, value, __ATOMIC_RELEASE);
+        else
+            __atomic_store_n((uint32_t *)(void *)dst, (uint32_t)value,
+                             __ATOMIC_RELEASE);
+        JB__SITE_SYNC(exec, width);
+        return 0;
     }
 #endif
     return jb_site_patch_slow(site, exec, value, width);
@@ -208,19 +221,15 @@ static inline int jb_site_write(const jb_site *site, void *exec,
                                 const void *src, size_t n)
 {
 #if JB__SITE_INLINE
-    if (JB__SITE_LIKELY(site && site->_rec)) {
-        size_t off = (size_t)((unsigned char *)exec - site->_exec);
-        unsigned char *w = __atomic_load_n(&site->_rec->_w, __ATOMIC_ACQUIRE);
-        if (JB__SITE_LIKELY(
-                w && n && src && off < site->_len && n <= site->_len - off &&
-                !jb__overlaps(src, n, site->_x, site->_reserve) &&
-                !(site->_rw && jb__overlaps(src, n, site->_rw, site->_reserve)) &&
-                __atomic_load_n(&site->_rec->_gen, __ATOMIC_RELAXED) ==
-                    site->_gen)) {
-            memcpy(w + off, src, n);
-            JB__SITE_SYNC(exec, n);
-            return 0;
-        }
+    unsigned char *dst;
+    if (JB__SITE_LIKELY(
+            n && src && site &&
+            !jb__overlaps(src, n, site->_x, site->_reserve) &&
+            !(site->_rw && jb__overlaps(src, n, site->_rw, site->_reserve)) &&
+            (dst = jb__site_at(site, exec, n)) != NULL)) {
+        memcpy(dst, src, n);
+        JB__SITE_SYNC(exec, n);
+        return 0;
     }
 #endif
     return jb_site_write_slow(site, exec, src, n);
