@@ -493,7 +493,7 @@ ifeq ($(origin CXX),default)
 CXX := g++
 endif
 BENCH_BIN   := $(BUILD)/bench/jitbuf-bench
-BENCH_CSRC  := bench/bench.c bench/count.c bench/mix8.c bench/shapes.c bench/workload.c
+BENCH_CSRC  := bench/bench.c bench/count.c bench/handc.c bench/mix8.c bench/shapes.c bench/workload.c
 BENCH_CXXSRC := bench/shim.cc
 BENCH_DEFS  :=
 BENCH_LIBS  := -lbenchmark
@@ -562,7 +562,7 @@ bench-arm64: $(ARM64_GBLIB)/libbenchmark.so
 
 # Host instructions per emitted instruction (callgrind Ir / 1e6), one run
 # after a warm-up: stable where wall time is noisy.
-COUNT_IMPLS ?= x64/jitbuf x64/asmjit x64/xbyak a64/jitbuf a64/asmjit
+COUNT_IMPLS ?= x64/jitbuf x64/handc x64/asmjit x64/xbyak a64/jitbuf a64/handc a64/asmjit
 bench-count: $(BENCH_BIN)
 	@for i in $(COUNT_IMPLS); do \
 	  out=$(BUILD)/bench/callgrind.$$(echo $$i | tr / _); \

@@ -1,6 +1,7 @@
 /* jitbuf's benchmarks, beside asmjit and xbyak in one binary (see
  * bench/README.md for what each figure means). Names:
- *   mix8/<arch>/<impl>                emitter workload, ns_per_insn
+ *   mix8/<arch>/<impl>                emitter workload, ns_per_insn (impl
+ *                                     handc: the hand-written baseline)
  *   install/jitbuf/<strategy>         jb_alloc + jb_write + call + jb_free
  *   install/asmjit, install/asmjit_dualmap
  *   alloc_free/<impl>/64              (threads:1 and threads:2, shared)
@@ -16,6 +17,7 @@
 
 #include "jitbuf.h"
 #include "jitbuf/site.h"
+#include "handc.h"
 #include "peers.h"
 #include "shim.h"
 #include "workload.h"
@@ -47,6 +49,26 @@ static void bm_mix8_jitbuf(jbb_state *s, void *arg)
         finish_mix8(s, n);
     }
     jb_emit_free(&e);
+}
+
+/* The hand-written C emitter (handc.c): the raw baseline, the bar for
+ * jitbuf's emitters. Its label table is set up before timing. */
+static void bm_mix8_handc(jbb_state *s, void *arg)
+{
+    jbb_arch a = (jbb_arch)(intptr_t)arg;
+    size_t (*run)(handc *) = a == JBB_X64 ? handc_mix8_x64 : handc_mix8_a64;
+    handc h;
+    if (handc_init(&h, jbb_mix8_buf(), JBB_BUF_BYTES, MIX8_GROUPS + 1)) {
+        jbb_skip(s, "mix8: handc_init failed");
+        return;
+    }
+    size_t n = run(&h); /* warm-up, and the check before timing */
+    if (verify(s, a, n)) {
+        while (jbb_running(s))
+            n = run(&h);
+        finish_mix8(s, n);
+    }
+    handc_free(&h);
 }
 
 /* The floor: copy the finished stream (no emitter can beat a memcpy). */
@@ -296,11 +318,13 @@ void jbb_register_all(void)
 #ifdef JBB_HAVE_XBYAK
     jbb_register("mix8/x64/xbyak", bm_mix8_xbyak, NULL, 1);
 #endif
+    jbb_register("mix8/x64/handc", bm_mix8_handc, (void *)(intptr_t)JBB_X64, 1);
     jbb_register("mix8/x64/memcpy_floor", bm_mix8_memcpy, (void *)(intptr_t)JBB_X64, 1);
     jbb_register("mix8/a64/jitbuf", bm_mix8_jitbuf, (void *)(intptr_t)JBB_A64, 1);
 #ifdef JBB_HAVE_ASMJIT
     jbb_register("mix8/a64/asmjit", bm_mix8_asmjit, (void *)(intptr_t)JBB_A64, 1);
 #endif
+    jbb_register("mix8/a64/handc", bm_mix8_handc, (void *)(intptr_t)JBB_A64, 1);
     jbb_register("mix8/a64/memcpy_floor", bm_mix8_memcpy, (void *)(intptr_t)JBB_A64, 1);
 
     for (size_t k = 0; k < sizeof strategies / sizeof strategies[0]; k++) {

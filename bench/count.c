@@ -4,17 +4,21 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "handc.h"
 #include "peers.h"
 #include "shim.h"
 #include "workload.h"
 
 static jb_emit e;
+static handc hc;
 #if defined(JBB_HAVE_ASMJIT) || defined(JBB_HAVE_XBYAK)
 static void *peer;
 #endif
 
 static size_t x64_jitbuf(void) { return jbb_mix8_jitbuf(JBB_X64, &e); }
 static size_t a64_jitbuf(void) { return jbb_mix8_jitbuf(JBB_A64, &e); }
+static size_t x64_handc(void) { return handc_mix8_x64(&hc); }
+static size_t a64_handc(void) { return handc_mix8_a64(&hc); }
 #ifdef JBB_HAVE_ASMJIT
 static size_t x64_asmjit(void)
 {
@@ -45,6 +49,17 @@ int jbb_count(const char *name)
         run = x64_jitbuf;
     else if (!strcmp(name, "a64/jitbuf"))
         run = a64_jitbuf, a = JBB_A64;
+    else if (!strcmp(name, "x64/handc") || !strcmp(name, "a64/handc")) {
+        /* the label table is set up before the runs, as the page allows */
+        if (handc_init(&hc, jbb_mix8_buf(), JBB_BUF_BYTES, MIX8_GROUPS + 1)) {
+            fprintf(stderr, "bench --count %s: handc_init failed\n", name);
+            return -1;
+        }
+        if (name[0] == 'a')
+            run = a64_handc, a = JBB_A64;
+        else
+            run = x64_handc;
+    }
 #ifdef JBB_HAVE_ASMJIT
     else if (!strcmp(name, "x64/asmjit"))
         run = x64_asmjit, peer = mix8_x64_asmjit_new();

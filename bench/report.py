@@ -125,7 +125,7 @@ def plot_mix8(med, ns_insn, path, title):
     fig, ax = plt.subplots(figsize=(9, 0.3 * len(names) + 1.5))
     ax.barh(range(len(names)), [ns_insn[n] for n in names],
             color=["#d62728" if "asmjit" in n or "xbyak" in n else
-                   "#7f7f7f" if "floor" in n else "#1f77b4" for n in names])
+                   "#7f7f7f" if "floor" in n or "handc" in n else "#1f77b4" for n in names])
     ax.set_yticks(range(len(names)), names, fontsize=8)
     ax.invert_yaxis()
     ax.set_xscale("log")
