@@ -355,7 +355,9 @@ JB__INLINE void jb__lib_back(jb_emit *e, const jb_emit *t, unsigned what)
     e->jb__fix = t->jb__fix; JB__SEP();
     e->jb__nfix = t->jb__nfix; JB__SEP();
     e->jb__cap_fix = t->jb__cap_fix; JB__SEP();
-    e->jb__resv_end = t->jb__resv_end; JB__SEP();
+    if (e->jb__reserved) /* the library changes it only inside one */
+        e->jb__resv_end = t->jb__resv_end;
+    JB__SEP();
 }
 JB__INLINE void jb__lib_fail(jb_emit *e, int err, const char *what)
 {
@@ -452,6 +454,7 @@ JB__INLINE int jb_emit_room(jb_emit *e, size_t n)
 JB__INLINE void jb_emit_borrow(jb_emit *e, jb_emit *c)
 {
     *c = *e;
+    c->jb__resv_end = NULL; /* the copy has no reservation open (below) */
     if (c->jb__reserved) { /* so that the copy is known to start without one */
         c->jb__reserved = 0;
         jb__lib_fail(c, JB_ESTATE, "jb_emit_borrow inside a reservation; call "
@@ -530,6 +533,7 @@ JB__INLINE void jb_emit_release(jb_emit *e)
                                       "jb_emit_release than reserved; reserve more (the "
                                       "arch's MAX_INSN per instruction)");
     }
+    e->jb__resv_end = NULL; /* meaningless outside a reservation: no value to keep */
 }
 
 /* Run the statements `...` inside a reservation of n bytes when there is
