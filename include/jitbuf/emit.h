@@ -157,8 +157,15 @@ JB__INLINE uint32_t jb_fix_encode(jb_fixfmt f, int64_t d, int *ok)
  * 32-bit byte field, no test at all: the buffer is at most INT32_MAX bytes
  * (jb_emit_init), and an instruction that does not fit it is never written
  * (its reference is dropped). A 32-bit wrap of such a d lands far outside
- * a field of at most 30 bits. The same result as jb_fix_encode. */
-JB__INLINE uint32_t jb__fix_field(jb_fixfmt f, int64_t d, int *ok)
+ * a field of at most 30 bits. The same result as jb_fix_encode.
+ *
+ * fwd (a constant): the caller has a general path for what this refuses
+ * and expects d >= 0 (a bind patching a reference made before it). Then a
+ * signed field of up to 30 bits is tested as for d >= 0 only, one test of
+ * the bits a d in range and aligned cannot have, and needs no mask: a
+ * negative d is refused too (the general path encodes it), and every d
+ * accepted gives jb_fix_encode's field. */
+JB__INLINE uint32_t jb__fix_field_dir(jb_fixfmt f, int64_t d, int fwd, int *ok)
 {
     if (f.bits == 32 && f.scale == 0 && (f.flags & JB_FIX_SIGNED)) {
         *ok = 1;
@@ -166,13 +173,23 @@ JB__INLINE uint32_t jb__fix_field(jb_fixfmt f, int64_t d, int *ok)
     }
     if (f.lo_bits == 0 && f.bits + f.scale <= 30) {
         uint32_t u = (uint32_t)d;
+        uint32_t sh = f.pos >= f.scale ? u << (f.pos - f.scale) : u >> (f.scale - f.pos);
+        if (fwd && (f.flags & JB_FIX_SIGNED)) {
+            /* 0 <= d < 2^(bits + scale - 1), aligned: the field is below 2^(bits - 1) */
+            *ok = !(u & (~0u << (f.bits + f.scale - 1) | ((1u << f.scale) - 1)));
+            return sh;
+        }
         uint32_t half = (f.flags & JB_FIX_SIGNED) ? 1u << (f.bits - 1 + f.scale) : 0;
         uint32_t bad = ~0u << (f.bits + f.scale) | ((1u << f.scale) - 1);
         uint32_t mask = ((1u << f.bits) - 1) << f.pos;
         *ok = !((u + half) & bad);
-        return (f.pos >= f.scale ? u << (f.pos - f.scale) : u >> (f.scale - f.pos)) & mask;
+        return sh & mask;
     }
     return jb_fix_encode(f, d, ok);
+}
+JB__INLINE uint32_t jb__fix_field(jb_fixfmt f, int64_t d, int *ok)
+{
+    return jb__fix_field_dir(f, d, 0, ok);
 }
 
 /* ---- the cursor ----------------------------------------------------------------- */
@@ -599,11 +616,12 @@ JB__INLINE uint64_t jb__fix_shape(jb_fixfmt f)
 
 /* Write the instruction at p (orig as in jb__fixup) with the field f
  * encodes for displacement d, at byte off of p, as f's flags say. 0 if the
- * displacement does not fit. */
-JB__INLINE int jb__fix_put(uint8_t *p, uint32_t orig, jb_fixfmt f, unsigned off, int64_t d)
+ * displacement does not fit (fwd: as jb__fix_field_dir, also when d < 0). */
+JB__INLINE int jb__fix_put(uint8_t *p, uint32_t orig, jb_fixfmt f, unsigned off, int64_t d,
+                           int fwd)
 {
     int ok;
-    uint32_t field = jb__fix_field(f, d, &ok);
+    uint32_t field = jb__fix_field_dir(f, d, fwd, &ok);
     if (!ok)
         return 0;
     if (f.flags & JB_FIX_WORD) {
@@ -645,16 +663,19 @@ JB__INLINE unsigned jb__fix_kind(jb_fixfmt f)
 /* Write the instruction at p (of kind k, format f, orig as in jb__fixup)
  * now that its label is at target: the one patch every bind uses (the
  * inline bind passes the kind; the library passes JB__FIXK_OTHER for the
- * general encoder). 0 if the displacement does not fit. */
+ * general encoder). 0 if the displacement does not fit; for the word
+ * kinds, which only the inline bind passes and whose reference always
+ * precedes the bind, also when target is below p (the library then
+ * encodes it: a cursor rewound by hand). */
 JB__INLINE int jb__fix_apply(uint8_t *p, uint32_t orig, jb_fixfmt f, unsigned k,
                              const uint8_t *target)
 {
     int64_t d = (int64_t)(target - p); /* the bias of the word kinds is 0 */
     switch (k) {
-    case JB__FIXK_W32: return jb__fix_put(p, orig, JB__FIXF_W32, f.off, d - f.bias);
-    case JB__FIXK_W26: return jb__fix_put(p, orig, JB__FIXF_W26, 0, d);
-    case JB__FIXK_W19: return jb__fix_put(p, orig, JB__FIXF_W19, 0, d);
-    default: return jb__fix_put(p, orig, f, f.off, d - f.bias);
+    case JB__FIXK_W32: return jb__fix_put(p, orig, JB__FIXF_W32, f.off, d - f.bias, 0);
+    case JB__FIXK_W26: return jb__fix_put(p, orig, JB__FIXF_W26, 0, d, 1);
+    case JB__FIXK_W19: return jb__fix_put(p, orig, JB__FIXF_W19, 0, d, 1);
+    default: return jb__fix_put(p, orig, f, f.off, d - f.bias, 0);
     }
 }
 

@@ -407,6 +407,48 @@ Test(regressions, arch_binds_match_the_generic_bind)
                     }
 }
 
+/* The inline bind tests a b/bl or b.cond reference as a forward one (the
+ * reference was made before the bind, so its displacement is >= 0); one
+ * that is not (a cursor moved back by hand below it) goes to the library,
+ * which binds it as before: the bytes and no error, with every bind. */
+Test(regressions, bind_below_its_reference_goes_to_the_library)
+{
+    static const bind_fn binds[] = {jb_a64_bind, jb_x64_bind, jb_label_bind};
+    for (int form = 0; form < 3; form++)
+        for (int b = 0; b < 3; b++)
+            for (int borrow = 0; borrow < 2; borrow++) {
+                uint8_t out[64];
+                memset(out, 0xaa, sizeof out);
+                jb_emit_init(&e, out, sizeof out);
+                jb_label l = jb_label_new(&e);
+                jb_emit c, *w = &e;
+                if (borrow) {
+                    jb_emit_borrow(&e, &c);
+                    w = &c;
+                }
+                jb_a64_nop(w);
+                jb_a64_nop(w);
+                if (borrow)
+                    JB_EMIT_RESERVED(w, 16, ref_form(w, form, l));
+                else
+                    ref_form(w, form, l); /* at offset 8 */
+                w->cur = w->start + 4;    /* moved back by hand: the label binds at 4 */
+                binds[b](w, l);
+                if (borrow)
+                    jb_emit_giveback(&e, &c);
+                size_t n;
+                cr_assert_eq(jb_emit_finish(&e, &n), 0, "form %d bind %d borrow %d: %s", form,
+                             b, borrow, jb_last_error());
+                cr_assert_eq(n, 4);
+                static const uint32_t want[3] = {0x17ffffffu, 0x97ffffffu, 0x54ffffe1u};
+                uint32_t w8;
+                memcpy(&w8, out + 8, 4);
+                cr_assert_eq(w8, want[form], "form %d bind %d borrow %d: %08x", form, b, borrow,
+                             w8);
+                jb_emit_free(&e);
+            }
+}
+
 /* A jb_label_new that cannot grow the label storage fails the cursor
  * (JB_ENOMEM) and returns the spare slot: below jb__nlabels (what lets the
  * compiler drop the bounds test of a new label), never written, and

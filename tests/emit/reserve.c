@@ -255,7 +255,8 @@ Test(emit_reserve, fix_encode_rel32_range)
 }
 
 /* The emitters' encoder agrees with jb_fix_encode over every displacement
- * an emitter can pass (within -(2^31 + 255) .. 2^31), for each format. */
+ * an emitter can pass (within -(2^31 + 255) .. 2^31), for each format; its
+ * forward form too, except that it refuses a negative displacement. */
 Test(emit_reserve, fix_field_agrees_with_fix_encode)
 {
     const jb_fixfmt fmts[] = {JB_X64_FIX_REL8, JB_X64_FIX_REL32(1), JB_X64_FIX_REL32(2),
@@ -288,6 +289,16 @@ Test(emit_reserve, fix_field_agrees_with_fix_encode)
                 if (ok1)
                     cr_assert_eq(a, b, "format %zu, d %lld: %08x, jb_fix_encode %08x", k,
                                  (long long)dd, b, a);
+                /* the forward form (the inline bind's): the same for d >= 0,
+                 * and a refusal (the library then binds) for d < 0 */
+                int ok3;
+                uint32_t c = jb__fix_field_dir(f, dd, 1, &ok3);
+                int want3 = f.bits == 32 ? 1 : dd < 0 && (f.flags & JB_FIX_SIGNED) && f.lo_bits == 0 ? 0 : ok1;
+                cr_assert_eq(ok3, want3, "format %zu, d %lld forward: ok %d, jb_fix_encode %d",
+                             k, (long long)dd, ok3, ok1);
+                if (ok3)
+                    cr_assert_eq(a, c, "format %zu, d %lld forward: %08x, jb_fix_encode %08x",
+                                 k, (long long)dd, c, a);
             }
         }
     }
