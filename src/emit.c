@@ -14,11 +14,34 @@
 _Static_assert(sizeof(jb__label_slot) == 32, "a label slot is 32 bytes: the index is a shift");
 _Static_assert(offsetof(jb__label_slot, at) == 16, "head, orig and fmt are one 16-byte store");
 
-/* The header of a cursor without label storage (JB__CAP_LABELS 0, so the
- * first jb_label_new grows it) and its spare slot (label 0 while the
- * first growth fails): read by the inline code, never written. */
-static jb__label_slot no_labels[2] = {[1] = {.head = JB__SINK}};
-#define NO_LABELS (no_labels + 1)
+/* The records of the labels with several references (chains), which only
+ * the library reads: in the label storage, just before its header slot,
+ * and not in the cursor, so that the inline code never copies them to or
+ * from the library and a local copy of a cursor (jb_emit_borrow) carries
+ * nothing for them through a hot loop. A stack: every live record is
+ * below n. */
+typedef struct {
+    jb__fixup *fix;
+    uint32_t n, cap;
+} records;
+
+/* The records, header and spare slot of a cursor without label storage
+ * (JB__CAP_LABELS 0, so the first jb_label_new grows it; no records; the
+ * spare slot is label 0 while the first growth fails): read, never
+ * written. */
+static struct {
+    records r;
+    jb__label_slot s[2];
+} no_labels = {.s = {[1] = {.head = JB__SINK}}};
+_Static_assert(offsetof(__typeof__(no_labels), s) == sizeof(records),
+               "the records sit just before the header slot");
+#define NO_LABELS (no_labels.s + 1)
+#define HAS_STORAGE(e) ((e)->jb__labels && (e)->jb__labels != NO_LABELS)
+
+static records *recs(const jb_emit *e)
+{
+    return (records *)(void *)((char *)(e->jb__labels - 1) - sizeof(records));
+}
 
 static void set_buffer(jb_emit *e, void *buf, size_t cap)
 {
@@ -27,9 +50,11 @@ static void set_buffer(jb_emit *e, void *buf, size_t cap)
     /* no fast path for a buffer below JB_EMIT_SLACK: lim at the start */
     e->jb__lim = (uintptr_t)buf + (cap >= JB_EMIT_SLACK ? cap - JB_EMIT_SLACK + 1 : 0);
     e->err = 0;
-    e->jb__nlabels = e->jb__nfix = 0;
-    if (e->jb__labels && e->jb__labels != NO_LABELS)
+    e->jb__nlabels = 0;
+    if (HAS_STORAGE(e)) {
         JB__NREF(e) = 0;
+        recs(e)->n = 0;
+    }
     e->jb__reserved = 0;
     if (cap > INT32_MAX)
         jb_emit_fail(e, JB_EINVAL, "the buffer is larger than 2 GiB, the most label "
@@ -55,13 +80,12 @@ void jb_emit_reset_buffer(jb_emit *e, void *buf, size_t cap)
 
 void jb_emit_free(jb_emit *e)
 {
-    if (e->jb__labels && e->jb__labels != NO_LABELS)
-        free(e->jb__labels - 1);
-    free(e->jb__fix);
+    if (HAS_STORAGE(e)) {
+        free(recs(e)->fix);
+        free(recs(e));
+    }
     e->jb__labels = NO_LABELS;
-    e->jb__fix = NULL;
-    e->jb__cap_fix = 0;
-    e->jb__nlabels = e->jb__nfix = 0;
+    e->jb__nlabels = 0;
 }
 
 /* Forget the references recorded by an instruction that was not written
@@ -76,11 +100,12 @@ static void drop_unwritten_refs(jb_emit *e)
             e->jb__labels[l].head = JB__NONE;
             JB__NREF(e)--;
         }
-    while (e->jb__nfix && e->jb__fix[e->jb__nfix - 1].at >= size) {
-        int32_t i = (int32_t)--e->jb__nfix;
+    records *r = recs(e);
+    while (r->n && r->fix[r->n - 1].at >= size) {
+        int32_t i = (int32_t)--r->n;
         for (uint32_t l = 0; l < e->jb__nlabels; l++)
             if (e->jb__labels[l].head == i)
-                e->jb__labels[l].head = e->jb__fix[i].next;
+                e->jb__labels[l].head = r->fix[i].next;
     }
 }
 
@@ -127,7 +152,7 @@ void jb_emit_tail(jb_emit *e, const void *src, size_t n)
 /* Is record i on label l's chain? */
 static int refers(const jb_emit *e, uint32_t l, int32_t i)
 {
-    for (int32_t k = e->jb__labels[l].head; k >= 0; k = e->jb__fix[k].next)
+    for (int32_t k = e->jb__labels[l].head; k >= 0; k = recs(e)->fix[k].next)
         if (k == i)
             return 1;
     return 0;
@@ -148,16 +173,17 @@ int jb_emit_finish(jb_emit *e, size_t *size)
             collapse(e, JB_ELABEL);
             return JB_ELABEL;
         }
-    /* every live record is below jb__nfix (records are a stack) */
-    for (uint32_t i = 0; i < e->jb__nfix; i++)
-        if (e->jb__fix[i].at != JB__FIX_DEAD) {
+    /* every live record is below n (records are a stack) */
+    const records *rs = recs(e);
+    for (uint32_t i = 0; i < rs->n; i++)
+        if (rs->fix[i].at != JB__FIX_DEAD) {
             uint32_t l = 0;
             while (l < e->jb__nlabels && !refers(e, l, (int32_t)i))
                 l++;
             jb__fail(JB_ELABEL, "emitter: label %u is referenced by the instruction at "
                                 "offset %u but never bound; bind every label you branch "
                                 "to (until then that instruction is a trap)",
-                     l, e->jb__fix[i].at);
+                     l, rs->fix[i].at);
             collapse(e, JB_ELABEL);
             return JB_ELABEL;
         }
@@ -203,22 +229,25 @@ static int grow(void **p, uint32_t *cap, size_t elem)
     return 1;
 }
 
-/* Label storage: one header slot (JB__NREF, JB__CAP_LABELS) before label
- * 0 and the spare slot after the last (JB__SINK). At most 2^30 labels
- * (32 GiB of slots), so that both fit the header. */
+/* Label storage: the records, one header slot (JB__NREF, JB__CAP_LABELS)
+ * before label 0 and the spare slot after the last (JB__SINK). At most
+ * 2^30 labels (32 GiB of slots), so that both fit the header. */
 static int grow_labels(jb_emit *e)
 {
     uint32_t cap = JB__CAP_LABELS(e);
     if (cap >= 1u << 30)
         return 0;
     uint32_t n = cap ? cap * 2 : 256;
-    jb__label_slot *old = e->jb__labels && e->jb__labels != NO_LABELS ? e->jb__labels - 1 : NULL;
-    jb__label_slot *q = realloc(old, ((size_t)n + 2) * sizeof *q);
-    if (!q)
+    records *old = HAS_STORAGE(e) ? recs(e) : NULL;
+    records *r = realloc(old, sizeof *r + ((size_t)n + 2) * sizeof(jb__label_slot));
+    if (!r)
         return 0;
-    if (!old)
+    jb__label_slot *q = (jb__label_slot *)(void *)(r + 1);
+    if (!old) {
+        *r = (records){NULL, 0, 0};
         q[0].head = 0; /* JB__NREF */
-    q[0].orig = n;     /* JB__CAP_LABELS */
+    }
+    q[0].orig = n; /* JB__CAP_LABELS */
     q[n + 1].head = JB__SINK;
     e->jb__labels = q + 1;
     return 1;
@@ -255,15 +284,15 @@ static int bad_label(jb_emit *e, jb_label l)
  * memory. */
 static int push_record(jb_emit *e, jb_label l, const jb__fixup *f)
 {
-    if (e->jb__nfix == e->jb__cap_fix &&
-        !grow((void **)&e->jb__fix, &e->jb__cap_fix, sizeof *e->jb__fix)) {
+    records *rs = recs(e); /* l is a label: the cursor has storage */
+    if (rs->n == rs->cap && !grow((void **)&rs->fix, &rs->cap, sizeof *rs->fix)) {
         jb_emit_fail(e, JB_ENOMEM, "out of memory for label references");
         return 0;
     }
-    jb__fixup *r = &e->jb__fix[e->jb__nfix];
+    jb__fixup *r = &rs->fix[rs->n];
     *r = *f;
     r->next = e->jb__labels[l].head;
-    e->jb__labels[l].head = (int32_t)e->jb__nfix++;
+    e->jb__labels[l].head = (int32_t)rs->n++;
     return 1;
 }
 
@@ -350,17 +379,18 @@ void jb_label_bind_slow(jb_emit *e, jb_label l)
         JB__NREF(e)--;
         return;
     }
-    for (int32_t i = s->head; i >= 0; i = e->jb__fix[i].next) {
-        const jb__fixup *r = &e->jb__fix[i];
+    records *rs = recs(e);
+    for (int32_t i = s->head; i >= 0; i = rs->fix[i].next) {
+        const jb__fixup *r = &rs->fix[i];
         if (!jb__fix_apply(e->start + r->at, r->orig, r->fmt, JB__FIXK_OTHER, e->cur)) {
             jb_fix_range_fail(e, r->fmt, r->at, pos);
             return;
         }
     }
-    for (int32_t i = s->head; i >= 0; i = e->jb__fix[i].next)
-        e->jb__fix[i].at = JB__FIX_DEAD;
+    for (int32_t i = s->head; i >= 0; i = rs->fix[i].next)
+        rs->fix[i].at = JB__FIX_DEAD;
     s->pos = e->cur;
     s->head = JB__BOUND;
-    while (e->jb__nfix && e->jb__fix[e->jb__nfix - 1].at == JB__FIX_DEAD)
-        e->jb__nfix--; /* records are a stack: reuse the dead ones on top */
+    while (rs->n && rs->fix[rs->n - 1].at == JB__FIX_DEAD)
+        rs->n--; /* records are a stack: reuse the dead ones on top */
 }

@@ -205,7 +205,8 @@ typedef struct {
  * address in the buffer); unbound: JB__NONE no reference, JB__ONE_REF - k
  * one reference of kind k (JB__FIXK_*, below) kept in the slot (the usual
  * forward branch: at, orig and fmt), >= 0 the last of a chain of records
- * in jb__fix. JB__BOUND is the only state below JB__NONE, so that one
+ * the library keeps (jb__fixup, before the header slot below). JB__BOUND
+ * is the only state below JB__NONE, so that one
  * comparison tells a reference both of its likely cases. Positions are
  * addresses, not offsets, so that a reference and a bind compute a
  * displacement from the cursor with no cur - start (the records of a
@@ -232,9 +233,12 @@ typedef struct {
  * in state JB__SINK, which nothing writes: the label jb_label_new returns
  * when it cannot grow the storage (the cursor has failed), so that every
  * label it returns is below jb__nlabels and the compiler can drop the
- * bounds test of a label just made. A cursor without storage points past
- * a static header of capacity 0 and its spare slot, which nothing
- * writes. */
+ * bounds test of a label just made. Before the header the library keeps
+ * its records of chains (where they are, how many), which the inline code
+ * never reads: they are not in the cursor, so that a library call copies
+ * nothing for them and a hot loop over a local copy carries nothing for
+ * them. A cursor without storage points past a static header of capacity
+ * 0 and its spare slot, which nothing writes. */
 #define JB__NREF(e) ((e)->jb__labels[-1].head)
 #define JB__CAP_LABELS(e) ((e)->jb__labels[-1].orig)
 
@@ -246,10 +250,8 @@ typedef struct jb_emit {
     /* private, read by the inline code (see ABI above) */
     uintptr_t jb__lim;  /* cur < lim: JB_EMIT_SLACK bytes are free; cur after an error */
     uint8_t *jb__limit; /* the buffer's real end */
-    jb__label_slot *jb__labels;
+    jb__label_slot *jb__labels; /* label 0; the library's records of chains lie before it */
     uint32_t jb__nlabels;
-    jb__fixup *jb__fix;
-    uint32_t jb__nfix, jb__cap_fix;
     /* a reservation (jb_emit_reserve) */
     uint8_t *jb__resv_end;     /* end of the open reservation */
     unsigned jb__reserved;     /* 1 while a reservation is open */
@@ -345,14 +347,11 @@ JB__INLINE void jb__lib_in(jb_emit *t, const jb_emit *e)
     t->jb__limit = e->jb__limit; JB__SEP();
     t->jb__labels = e->jb__labels; JB__SEP();
     t->jb__nlabels = e->jb__nlabels; JB__SEP();
-    t->jb__fix = e->jb__fix; JB__SEP();
-    t->jb__nfix = e->jb__nfix; JB__SEP();
-    t->jb__cap_fix = e->jb__cap_fix; JB__SEP();
     t->jb__resv_end = e->jb__resv_end; JB__SEP();
     t->jb__reserved = e->jb__reserved; JB__SEP();
 }
 /* What a library call may change besides the error state, the records
- * and the count of single references: JB__BACK_CUR (it emitted), and
+ * (in the label storage) and the count of single references: JB__BACK_CUR (it emitted), and
  * JB__BACK_LABELS (it grew the label storage). What it cannot change is not
  * read back, so that the compiler keeps what it knows of it. */
 #define JB__BACK_CUR 1u
@@ -369,9 +368,6 @@ JB__INLINE void jb__lib_back(jb_emit *e, const jb_emit *t, unsigned what)
         e->jb__labels = t->jb__labels; JB__SEP();
         e->jb__nlabels = t->jb__nlabels; JB__SEP();
     }
-    e->jb__fix = t->jb__fix; JB__SEP();
-    e->jb__nfix = t->jb__nfix; JB__SEP();
-    e->jb__cap_fix = t->jb__cap_fix; JB__SEP();
     if (e->jb__reserved) /* the library changes it only inside one */
         e->jb__resv_end = t->jb__resv_end;
     JB__SEP();
