@@ -404,14 +404,16 @@ JB__INLINE void jb_a64_alu_imm(jb_emit *e, jb_type sz, jb_a64_alu_op op, jb_a64_
         v &= 0xffffffffu; /* a sign-extended 32-bit value */
     if (op >= JB_A64_BIC) { /* bic = and ~imm, bics = ands ~imm, orn = orr ~, eon = eor ~ */
         k = (unsigned)op - JB_A64_BIC;
-        v = ~v;
-        if (JB__SIZE(sz) == 2)
-            v &= 0xffffffffu;
+        /* complement the low 32 bits only (w): upper bits that the value
+         * should not have stay, so jb_a64__bitmask_w refuses it as it
+         * does for and/orr/eor/ands (masking them dropped them silently) */
+        v ^= JB__SIZE(sz) == 2 ? 0xffffffffu : ~(uint64_t)0;
     }
     uint32_t bm = 0;
     if (jb_a64__bad(e, !jb_a64__bitmask_w(v, JB__SIZE(sz) == 3 ? 64 : 32, &bm),
                     "arm64: logical immediate is not a bitmask immediate of the size (a "
-                    "repeating run of ones); put it in a register with mov_imm"))
+                    "repeating run of ones; w: 32 bits or their sign extension); put it in "
+                    "a register with mov_imm"))
         return;
     jb_a64__word(e, lop[k] | sf | bm | n << 5 | d);
 }

@@ -93,6 +93,8 @@ static const row rows[] = {
     {"alu_ext", f_alu_ext, {JB_I64, JB_A64_SUBS, 1, 2, 3, JB_A64_SXTW_EXT, 4}, {JB_U8, JB_A64_AND, 32, 32, 32, 8, 5}},
     {"alu_imm add", f_alu_imm, {JB_I32, JB_A64_ADD, 1, 2, -4095}, {JB_F64, 12, 32, 32, 4097}},
     {"alu_imm logic", f_alu_imm, {JB_I32, JB_A64_AND, 1, 2, 0xff}, {B, B, B, B, 0x1ff00000000ll}},
+    {"alu_imm bic", f_alu_imm, {JB_I32, JB_A64_BIC, 1, 2, 0xff}, {B, B, B, B, 0x100000001ll}},
+    {"alu_imm eon", f_alu_imm, {JB_I32, JB_A64_EON, 1, 2, 0xff}, {B, B, B, B, 0x1800000018ll}},
     {"add", f_add, {1, 2, 3}, {32, 32, 32}},
     {"ccmp_r", f_ccmp_r, {JB_I32, JB_A64_CCMP, 1, 2, 15, JB_A64_HI}, {JB_I8, 2, 32, 32, 16, 16}},
     {"ccmp_i", f_ccmp_i, {JB_I64, JB_A64_CCMN, 1, 31, 0, JB_A64_EQ}, {B, B, 32, 32, 16, 16}},

@@ -555,3 +555,77 @@ Test(regressions, install_failure_frees_its_block)
     jb_free(r, blk);
     jb_region_close(r);
 }
+
+/* ---- later findings (an outside tester's harness) ------------------------------ */
+
+/* One 32-bit logical immediate: rc, and the word when it was accepted. */
+static int a64_logic32(jb_a64_alu_op op, int64_t imm, uint32_t *w)
+{
+    uint8_t b[16];
+    jb_emit_init(&e, b, sizeof b);
+    jb_a64_alu_imm(&e, JB_I32, op, 0, 1, imm);
+    size_t n;
+    int rc = jb_emit_finish(&e, &n);
+    cr_assert_eq(n, rc ? 0u : 4u, "op %d imm %#llx: %zu bytes, rc %d", (int)op,
+                 (unsigned long long)imm, n, rc);
+    *w = 0;
+    if (!rc)
+        memcpy(w, b, 4);
+    jb_emit_free(&e);
+    return rc;
+}
+
+/* bic/bics/orn/eon w with an immediate complemented the value and then
+ * masked it to 32 bits, so upper bits that and/ands/orr/eor refuse were
+ * dropped: bic w0, w1, #0x100000001 was and w0, w1, #0xfffffffe, rc 0.
+ * Now each inverted op refuses exactly what its plain op refuses (a value
+ * that is neither 32 bits nor a sign-extended 32-bit value), and for the
+ * others writes the plain op of the 32-bit complement. */
+Test(regressions, a64_inverted_logic_w_refuses_upper_bits)
+{
+    static const jb_a64_alu_op inv[4] = {JB_A64_BIC, JB_A64_BICS, JB_A64_ORN, JB_A64_EON};
+    static const jb_a64_alu_op plain[4] = {JB_A64_AND, JB_A64_ANDS, JB_A64_ORR, JB_A64_EOR};
+    static const int64_t edge[] = {
+        0x100000001ll, (int64_t)0xffff00000000ffffull, 0x1800000018ll,
+        (int64_t)0xffc0000000000003ull, (int64_t)0xffffffff7ffffffeull, 0x1fffffffell,
+        (int64_t)0xfffffffffffffffeull, (int64_t)0xffffffff0000ffffull, 0xfffffffell, 1, 0,
+        -1, (int64_t)0x8000000000000000ull, (int64_t)0xfffffffe00000000ull};
+    srand(12);
+    for (int k = 0; k < 2000; k++) {
+        int64_t imm;
+        if (k < (int)(sizeof edge / sizeof edge[0])) {
+            imm = edge[k];
+        } else { /* a run of ones in the low word, random upper bits */
+            unsigned ones = 1 + (unsigned)rand() % 31, rot = (unsigned)rand() % 32;
+            uint32_t run = (1u << ones) - 1, lo = rot ? run >> rot | run << (32 - rot) : run;
+            uint64_t hi = (uint64_t)(unsigned)rand() << 32;
+            if (k % 4 == 0) hi = 0xffffffff00000000ull; /* sign-extended, when bit 31 is set */
+            if (k % 4 == 1) hi = 0;
+            imm = (int64_t)(hi | (rand() % 2 ? lo : ~lo));
+        }
+        uint64_t u = (uint64_t)imm;
+        int fits = (u >> 32) == 0 || (u >> 31) == 0x1ffffffffull;
+        for (int j = 0; j < 4; j++) {
+            uint32_t wi, wp;
+            int ri = a64_logic32(inv[j], imm, &wi);
+            if (!fits) {
+                /* the plain op refuses the value, and so must the inverted one */
+                cr_assert_eq(a64_logic32(plain[j], imm, &wp), JB_EOPERAND);
+                cr_assert_eq(ri, JB_EOPERAND, "op %d, w, #%#llx accepted: %08x", (int)inv[j],
+                             (unsigned long long)u, wi);
+                has("w: 32 bits or their sign extension");
+                continue;
+            }
+            int rp = a64_logic32(plain[j], (int64_t)(~u & 0xffffffffu), &wp);
+            cr_assert_eq(ri, rp, "op %d #%#llx: rc %d, the plain op of the complement %d",
+                         (int)inv[j], (unsigned long long)u, ri, rp);
+            cr_assert_eq(wi, wp, "op %d #%#llx: %08x, not %08x", (int)inv[j],
+                         (unsigned long long)u, wi, wp);
+        }
+    }
+    /* the valid forms keep their words: bic w0, w1, #0xffff0000 (given as
+     * its sign extension) is and w0, w1, #0xffff */
+    uint32_t w;
+    cr_assert_eq(a64_logic32(JB_A64_BIC, (int64_t)0xffffffffffff0000ull, &w), 0);
+    cr_assert_eq(w, 0x12003c20u, "%08x", w);
+}

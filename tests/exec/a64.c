@@ -353,7 +353,7 @@ static void doubles(void)
 
 enum {
     F_ADD_SH, F_SUB_SH_W, F_EON_ROR, F_ADD_EXT_SXTW, F_SUB_EXT_UXTB_W, F_ADDS_IMM_NEG,
-    F_AND_IMM_W, F_BIC_IMM, F_CCMP, F_CCMN_IMM, F_LSL_W, F_ASR_W, F_ROR_W, F_LSR_R_W,
+    F_AND_IMM_W, F_BIC_IMM, F_BIC_IMM_W, F_ORN_IMM_W, F_CCMP, F_CCMN_IMM, F_LSL_W, F_ASR_W, F_ROR_W, F_LSR_R_W,
     F_UBFX, F_SBFX_W, F_BFI, F_BFXIL_W, F_UBFIZ, F_SBFIZ_W, F_RBIT_W, F_REV16, F_REV32,
     F_REV_W, F_CLZ_W, F_CLS, F_UDIV_W, F_SDIV_W, F_MUL_W, F_MSUB_W, F_SMADDL, F_UMSUBL,
     F_CSNEG_W, F_CSINV_W, F_MOVK_W, N_FORMS
@@ -375,6 +375,9 @@ static void emit_form(jb_emit *e, int op)
         break;
     case F_AND_IMM_W: jb_a64_alu_imm(e, W, JB_A64_AND, 0, 0, 0xff00ff00); break;
     case F_BIC_IMM: jb_a64_alu_imm(e, X, JB_A64_BIC, 0, 0, 0x0000ffff0000ffffll); break;
+    /* w forms complement 32 bits: a sign-extended value and a plain one */
+    case F_BIC_IMM_W: jb_a64_alu_imm(e, W, JB_A64_BIC, 0, 0, (int64_t)0xffffffffff00ff00ull); break;
+    case F_ORN_IMM_W: jb_a64_alu_imm(e, W, JB_A64_ORN, 0, 0, 0xfffffff0); break;
     case F_CCMP: /* (a == 5 && b > a) ? 1 : 0, unsigned */
         jb_a64_alu_imm(e, X, JB_A64_SUBS, 31, 0, 5);
         jb_a64_ccmp_r(e, X, JB_A64_CCMP, 1, 0, 0, JB_A64_EQ);
@@ -430,6 +433,8 @@ static int64_t ref_form(int op, int64_t a, int64_t b, int *skip)
     case F_ADDS_IMM_NEG: return (int64_t)((ua - 0x123000) ^ ((uint64_t)(ua >= 0x123000) << 63));
     case F_AND_IMM_W: return wa & 0xff00ff00u;
     case F_BIC_IMM: return (int64_t)(ua & ~0x0000ffff0000ffffull);
+    case F_BIC_IMM_W: return wa & ~0xff00ff00u;
+    case F_ORN_IMM_W: return wa | ~0xfffffff0u;
     case F_CCMP: return a == 5 && ub > ua;
     case F_CCMN_IMM: return wa != 0 && (uint32_t)(wb + 7) == 0;
     case F_LSL_W: return (uint32_t)(wa << 7);
