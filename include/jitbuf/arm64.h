@@ -156,6 +156,17 @@ JB__INLINE int jb_a64__bad_sz(jb_emit *e, jb_type sz)
     return jb_a64__bad(e, (unsigned)sz > 7 || JB__SIZE(sz) < 2,
                        "arm64: operand size must be JB_I32 or JB_I64");
 }
+/* Up to three causes (0 for none), each with its own sentence, in one
+ * test: the fast path tests c1 | c2 | c3 (one branch, as one condition
+ * would); the cold path names the first cause that holds, so that no
+ * sentence blames an operand that is fine. */
+JB__INLINE int jb_a64__bad3(jb_emit *e, uint64_t c1, const char *w1, uint64_t c2, const char *w2,
+                            uint64_t c3, const char *w3)
+{
+    if (JB__NEVER(c1 | c2 | c3) == 0)
+        return 0;
+    return jb_a64__bad(e, 1, c1 ? w1 : c2 ? w2 : w3);
+}
 
 /* Is v a bitmask immediate of `width` (32 or 64) bits (a repeating 2..width
  * bit element holding a rotated run of ones; neither all zeros nor all
@@ -204,11 +215,11 @@ JB__INLINE void jb_a64_movw(jb_emit *e, jb_type sz, uint32_t op, jb_a64_reg rd, 
                                unsigned shift)
 {
     if (jb_a64__bad_sz(e, sz) ||
-        jb_a64__bad(e, rd > 31 || imm16 > 0xffff || (shift & 15) ||
-                           shift > (JB__SIZE(sz) == 3 ? 48u : 16u) ||
-                           (op != JB_A64_OP_MOVZ && op != JB_A64_OP_MOVK && op != JB_A64_OP_MOVN),
-                    "arm64: mov immediate needs imm16 <= 0xffff and shift 0/16 (x: also "
-                    "32/48), and op JB_A64_OP_MOVZ/MOVK/MOVN"))
+        jb_a64__bad3(e, rd > 31, "arm64: register number above 31",
+                     imm16 > 0xffff || (shift & 15) || shift > (JB__SIZE(sz) == 3 ? 48u : 16u),
+                     "arm64: mov immediate needs imm16 <= 0xffff and shift 0/16 (x: also 32/48)",
+                     op != JB_A64_OP_MOVZ && op != JB_A64_OP_MOVK && op != JB_A64_OP_MOVN,
+                     "arm64: mov immediate op must be JB_A64_OP_MOVZ, _MOVK or _MOVN"))
         return;
     jb_a64__word(e, (op & 0x7fffffffu) | JB_A64__SF(sz) | (shift / 16) << 21 | imm16 << 5 | rd);
 }
@@ -461,10 +472,13 @@ typedef enum { JB_A64_CCMP, JB_A64_CCMN } jb_a64_ccmp_op;
 JB__INLINE void jb_a64__ccmp(jb_emit *e, jb_type sz, jb_a64_ccmp_op op, jb_a64_reg n, unsigned mi,
                                 int is_imm, unsigned nzcv, jb_a64_cond c)
 {
-    if (jb_a64__bad_sz(e, sz) || jb_a64__bad_regs(e, n | mi) ||
-        jb_a64__bad(e, (unsigned)op > 1 || nzcv > 15 || (unsigned)c > 15,
-                    "arm64: ccmp/ccmn need nzcv 0..15, a condition and a register (or an "
-                    "immediate 0..31)"))
+    /* mi is rm, or imm5 in the immediate form: say which is out of range */
+    if (jb_a64__bad_sz(e, sz) ||
+        jb_a64__bad3(e, n > 31 || (!is_imm && mi > 31), "arm64: register number above 31",
+                     is_imm && mi > 31, "arm64: ccmp/ccmn immediate must be 0..31", 0, NULL) ||
+        jb_a64__bad3(e, (unsigned)op > 1, "arm64: not a jb_a64_ccmp_op", nzcv > 15,
+                     "arm64: ccmp/ccmn nzcv must be 0..15", (unsigned)c > 15,
+                     "arm64: condition must be 0..15"))
         return;
     jb_a64__word(e, (op == JB_A64_CCMP ? 0x7a400000u : 0x3a400000u) | JB_A64__SF(sz) |
                         (is_imm ? 0x800u : 0) | mi << 16 | (uint32_t)c << 12 | n << 5 | nzcv);
@@ -531,8 +545,9 @@ JB__INLINE void jb_a64_bitfield(jb_emit *e, jb_type sz, jb_a64_bitfield_op op, j
 {
     unsigned w = JB__SIZE(sz) == 3 ? 64 : 32;
     if (jb_a64__bad_sz(e, sz) || jb_a64__bad_regs(e, d | n) ||
-        jb_a64__bad(e, (unsigned)op > JB_A64_SBFIZ || lsb >= w || width < 1 || width > w - lsb,
-                    "arm64: bitfield needs lsb < size and 1 <= width <= size - lsb"))
+        jb_a64__bad3(e, (unsigned)op > JB_A64_SBFIZ, "arm64: not a jb_a64_bitfield_op",
+                     lsb >= w || width < 1 || width > w - lsb,
+                     "arm64: bitfield needs lsb < size and 1 <= width <= size - lsb", 0, NULL))
         return;
     /* ubfm/sbfm/bfm 32-bit opcodes; sf and N for x */
     static const uint32_t base[6] = {0x53000000u, 0x13000000u, 0x33000000u, 0x33000000u,
@@ -628,8 +643,8 @@ JB__INLINE void jb_a64_cset(jb_emit *e, jb_a64_reg d, jb_a64_cond c) { jb_a64_cs
 /* ldr/str xt, [xn, #off]: unsigned offset, a multiple of 8 below 32768 */
 JB__INLINE void jb_a64__ldst(jb_emit *e, uint32_t op, jb_a64_reg rt, jb_a64_reg rn, uint32_t off)
 {
-    if (jb_a64__bad(e, (off & ~0x7ff8u) | ((rt | rn) > 31), /* 0x7ff8 = 32760 */
-                    "arm64: ldr/str unsigned offset must be a multiple of 8 in 0..32760"))
+    if (jb_a64__bad3(e, (rt | rn) > 31, "arm64: register number above 31", off & ~0x7ff8u, /* 0x7ff8 = 32760 */
+                     "arm64: ldr/str unsigned offset must be a multiple of 8 in 0..32760", 0, NULL))
         return;
     jb_a64__word(e, op | (off / 8) << 10 | rn << 5 | rt);
 }
@@ -663,8 +678,9 @@ JB__INLINE void jb_a64__ldst_mode(jb_emit *e, jb_type t, int ld, jb_a64_reg rt, 
     int ok;
     uint32_t bits = jb_a64__ldst_bits(t, ld, &size, &ok);
     if (jb_a64__bad(e, !ok, "arm64: load/store type must be a jb_type") ||
-        jb_a64__bad(e, (rt | rn) > 31 || (unsigned)mode > JB_A64_POST,
-                    "arm64: load/store registers 0..31 (rn 31 = sp) and a jb_a64_mode") ||
+        jb_a64__bad3(e, (rt | rn) > 31, "arm64: load/store registers 0..31 (rn 31 = sp)",
+                     (unsigned)mode > JB_A64_POST, "arm64: load/store mode must be a jb_a64_mode",
+                     0, NULL) ||
         jb_a64__bad(e, mode != JB_A64_OFFSET && rt == rn && rn != 31 && !(bits & (1u << 26)),
                     "arm64: pre/post-index with the base register as the data register "
                     "is unpredictable; use another register"))
@@ -696,9 +712,11 @@ JB__INLINE void jb_a64__ldst_reg(jb_emit *e, jb_type t, int ld, jb_a64_reg rt, j
     int ok;
     uint32_t bits = jb_a64__ldst_bits(t, ld, &size, &ok);
     if (jb_a64__bad(e, !ok, "arm64: load/store type must be a jb_type") ||
-        jb_a64__bad(e, (rt | rn | rm) > 31 || opt > 7 || (opt & 6) == 6,
-                    "arm64: register-offset access needs registers 0..31 and at most "
-                    "one of JB_A64_UXTW / JB_A64_SXTW"))
+        jb_a64__bad3(e, (rt | rn | rm) > 31, "arm64: register number above 31", opt > 7,
+                     "arm64: register-offset option has bits other than JB_A64_SCALED, "
+                     "JB_A64_UXTW and JB_A64_SXTW", (opt & 6) == 6,
+                     "arm64: register-offset option takes at most one of JB_A64_UXTW / "
+                     "JB_A64_SXTW"))
         return;
     unsigned option = (opt & JB_A64_UXTW) ? 2 : (opt & JB_A64_SXTW) ? 6 : 3;
     jb_a64__word(e, 0x38200800u | bits | rm << 16 | option << 13 | (opt & JB_A64_SCALED) << 12 |
@@ -743,10 +761,11 @@ JB__INLINE void jb_a64__pair(jb_emit *e, jb_type t, int ld, jb_a64_reg t1, jb_a6
     int32_t unit = 1 << size;
     if (jb_a64__bad(e, !ok, "arm64: ldp/stp type must be JB_I32, JB_I64, JB_F32, JB_F64 or "
                             "(ldp) JB_S32") ||
-        jb_a64__bad(e, (t1 | t2 | rn) > 31 || (off & (unit - 1)) || off < -64 * unit ||
-                           off > 63 * unit || (unsigned)mode > JB_A64_POST,
-                    "arm64: ldp/stp offset must be a multiple of the size in -64..63 times "
-                    "it (x: -512..504)") ||
+        jb_a64__bad3(e, (t1 | t2 | rn) > 31, "arm64: register number above 31",
+                     (unsigned)mode > JB_A64_POST, "arm64: ldp/stp mode must be a jb_a64_mode",
+                     (off & (unit - 1)) || off < -64 * unit || off > 63 * unit,
+                     "arm64: ldp/stp offset must be a multiple of the size in -64..63 times "
+                     "it (x: -512..504)") ||
         jb_a64__bad(e, (mode != JB_A64_OFFSET && rn != 31 && k < 8 && (t1 == rn || t2 == rn)) ||
                            (ld && t1 == t2),
                     "arm64: ldp with t1 == t2, or pre/post-index with the base as a data "
@@ -797,7 +816,8 @@ JB__INLINE void jb_a64_cbnz(jb_emit *e, jb_a64_reg rt, jb_label l) { jb_a64_cbz_
 /* tbz/tbnz rt, #bit, l: branch if bit (0..63) of rt is zero / not zero */
 JB__INLINE void jb_a64__tb(jb_emit *e, uint32_t op, jb_a64_reg rt, unsigned bit, jb_label l)
 {
-    if (!jb_a64__bad(e, bit > 63 || rt > 31, "arm64: tbz/tbnz need bit 0..63 and a register 0..31"))
+    if (!jb_a64__bad3(e, rt > 31, "arm64: register number above 31", bit > 63, "arm64: tbz/tbnz bit must be 0..63", 0,
+                      NULL))
         jb_a64__ref(e, op | (bit >> 5) << 31 | (bit & 31u) << 19 | rt, l, JB_A64_FIX_TBZ);
 }
 JB__INLINE void jb_a64_tbz(jb_emit *e, jb_a64_reg rt, unsigned bit, jb_label l) { jb_a64__tb(e, JB_A64_OP_TBZ, rt, bit, l); }
@@ -835,8 +855,8 @@ JB__INLINE void jb_a64_ldr_l(jb_emit *e, jb_a64_reg rt, jb_label l) { jb_a64_loa
  * knows where the code will run: (target >> 12) - (pc >> 12). */
 JB__INLINE void jb_a64_adrp(jb_emit *e, jb_a64_reg rd, int64_t pages)
 {
-    if (jb_a64__bad(e, pages < -(1 << 20) || pages >= (1 << 20) || rd > 31,
-                    "arm64: adrp page offset must be within +-4 GiB"))
+    if (jb_a64__bad3(e, rd > 31, "arm64: register number above 31", pages < -(1 << 20) || pages >= (1 << 20),
+                     "arm64: adrp page offset must be within +-4 GiB", 0, NULL))
         return;
     uint32_t p = (uint32_t)pages;
     jb_a64__word(e, JB_A64_OP_ADRP | (p & 3u) << 29 | ((p >> 2) & 0x7ffffu) << 5 | rd);

@@ -459,6 +459,15 @@ JB__INLINE void jb_x64_alu_mr(jb_emit *e, jb_type sz, jb_x64_alu op, jb_x64_mem 
         jb_x64__rm(e, 0, sz, jb_x64__alu_to_rm(op), jb_x64__alu_to_rm(op) - 1u, src, m, 0, 0);
 }
 
+/* An integer size: the immediate forms test it before the immediate,
+ * which is read at the size, so that a bad type is not reported as an
+ * immediate that does not fit or a bad register. */
+JB__INLINE int jb_x64__bad_isz(jb_emit *e, jb_type sz)
+{
+    return jb_x64__bad(e, (unsigned)sz > 7,
+                       "x86_64: operand size must be an integer jb_type (JB_I8 .. JB_I64)");
+}
+
 /* An immediate of size sz (imm8/16/32; 64 bits: a sign-extended imm32)
  * accepted in its signed or its unsigned reading. *v = its low bits, *s8 =
  * whether the sign-extended imm8 form holds it. */
@@ -543,11 +552,12 @@ JB__INLINE void jb_x64_alu_ri(jb_emit *e, jb_type sz, jb_x64_alu op, jb_x64_reg 
     int ok = jb_x64__imm(sz, imm, &v, &s8);
     if (jb_x64__bad_alu(e, op, JB_X64_IMUL) ||
         jb_x64__bad(e, op == JB_X64_XCHG, "x86_64: xchg takes no immediate") ||
+        jb_x64__bad_isz(e, sz) ||
         jb_x64__bad(e, !ok, "x86_64: the immediate does not fit the operand size (64 "
                             "bits: a sign-extended imm32); load it into a register first"))
         return;
     if (op == JB_X64_MOV) { /* B0+r ib, B8+r iw/id */
-        if (jb_x64__bad(e, dst > 15 || (unsigned)sz > 7, "x86_64: register number above 15"))
+        if (jb_x64__bad(e, dst > 15, "x86_64: register number above 15"))
             return;
         unsigned rex = JB_X64__BYTE_REX(sz, dst) | (dst >> 3);
         uint64_t x = 0;
@@ -574,7 +584,7 @@ JB__INLINE void jb_x64_alu_mi(jb_emit *e, jb_type sz, jb_x64_alu op, jb_x64_mem 
     unsigned digit, n;
     int s8;
     int ok = jb_x64__imm(sz, imm, &v, &s8);
-    if (jb_x64__bad_alu(e, op, JB_X64_MOV) ||
+    if (jb_x64__bad_alu(e, op, JB_X64_MOV) || jb_x64__bad_isz(e, sz) ||
         jb_x64__bad(e, !ok, "x86_64: the immediate does not fit the operand size (64 "
                             "bits: a sign-extended imm32)"))
         return;
@@ -609,7 +619,8 @@ JB__INLINE void jb_x64_mov_mr(jb_emit *e, jb_x64_mem m, jb_x64_reg s) { jb_x64_a
 JB__INLINE uint32_t jb_x64__imul3(jb_emit *e, jb_type sz, int64_t imm, uint32_t *v, unsigned *n)
 {
     int s8;
-    if (jb_x64__bad(e, !jb_x64__imm(sz, imm, v, &s8), "x86_64: the imul immediate does not "
+    if (jb_x64__bad_isz(e, sz) ||
+        jb_x64__bad(e, !jb_x64__imm(sz, imm, v, &s8), "x86_64: the imul immediate does not "
                                                        "fit the operand size"))
         return 0;
     *n = s8 ? 1 : JB__SIZE(sz) == 1 ? 2 : 4;
@@ -828,7 +839,7 @@ JB__INLINE void jb_x64_lock_alu_mi(jb_emit *e, jb_type sz, jb_x64_alu op, jb_x64
     uint32_t v, opc8;
     unsigned digit, n;
     int s8;
-    if (jb_x64__bad_lock(e, op) ||
+    if (jb_x64__bad_lock(e, op) || jb_x64__bad_isz(e, sz) ||
         jb_x64__bad(e, !jb_x64__imm(sz, imm, &v, &s8), "x86_64: the immediate does not fit "
                                                         "the operand size"))
         return;

@@ -629,3 +629,81 @@ Test(regressions, a64_inverted_logic_w_refuses_upper_bits)
     cr_assert_eq(a64_logic32(JB_A64_BIC, (int64_t)0xffffffffffff0000ull, &w), 0);
     cr_assert_eq(w, 0x12003c20u, "%08x", w);
 }
+
+/* Sentences that named another operand than the one at fault (the code
+ * was right): a bad type as a register (x86 mov imm), a register as an
+ * offset or an immediate's limits (ldr/str, movw, pairs), a mode as an
+ * offset, an op as lsb/width, ccmp's imm5 as a register, an unknown
+ * option bit as two extensions. A check of several operands now names the
+ * one at fault (jb_a64__bad3 in arm64; the x86 immediate forms test the
+ * type before reading the immediate at its size). */
+#define WHY(call, want, not)                                                                \
+    do {                                                                                    \
+        uint8_t b_[64];                                                                     \
+        jb_emit_init(&e, b_, sizeof b_);                                                    \
+        call;                                                                               \
+        size_t n_;                                                                          \
+        cr_assert_eq(jb_emit_finish(&e, &n_), JB_EOPERAND, "%s accepted", #call);          \
+        /* the sentence after "emitter at offset N: " */                                  \
+        const char *s_ = strstr(jb_last_error(), ": ");                                     \
+        s_ = s_ ? s_ + 2 : jb_last_error();                                                 \
+        cr_assert(strstr(s_, want), "%s: '%s' missing from: %s", #call, want, s_);          \
+        cr_assert(!*(not) || !strstr(s_, not), "%s: blames '%s': %s", #call, not, s_);      \
+        jb_emit_free(&e);                                                                   \
+    } while (0)
+
+Test(regressions, operand_errors_name_the_operand_at_fault)
+{
+    const jb_x64_mem m = jb_x64_mem_bd(JB_X64_RAX, 0);
+    const int64_t big = (int64_t)1 << 40;
+    /* x86: the type before the immediate and the register */
+    WHY(jb_x64_alu_ri(&e, JB_F64, JB_X64_MOV, JB_X64_RAX, 1), "integer jb_type", "register");
+    WHY(jb_x64_alu_ri(&e, (jb_type)15, JB_X64_MOV, JB_X64_RAX, 1), "integer jb_type", "register");
+    WHY(jb_x64_alu_ri(&e, JB_F64, JB_X64_ADD, JB_X64_RAX, big), "integer jb_type", "does not fit");
+    WHY(jb_x64_alu_mi(&e, JB_F32, JB_X64_CMP, m, big), "integer jb_type", "does not fit");
+    WHY(jb_x64_lock_alu_mi(&e, (jb_type)9, JB_X64_ADD, m, big), "integer jb_type", "does not fit");
+    WHY(jb_x64_imul3_rri(&e, JB_F64, JB_X64_RAX, JB_X64_RCX, big), "integer jb_type", "does not fit");
+    WHY(jb_x64_alu_ri(&e, JB_I32, JB_X64_MOV, (jb_x64_reg)16, 1), "register number above 15", "");
+    WHY(jb_x64_alu_ri(&e, JB_I8, JB_X64_ADD, JB_X64_RAX, 256), "does not fit", "");
+    /* arm64: each operand of a combined check by its own name */
+    WHY(jb_a64_str(&e, 32, 1, 8), "register number above 31", "offset");
+    WHY(jb_a64_ldr(&e, 1, 32, 8), "register number above 31", "offset");
+    WHY(jb_a64_ldr(&e, 1, 2, 9), "multiple of 8", "register");
+    WHY(jb_a64_movw(&e, JB_I64, JB_A64_OP_MOVZ, 32, 1, 0), "register number above 31", "imm16");
+    WHY(jb_a64_movw(&e, JB_I64, 5, 1, 1, 0), "op must be JB_A64_OP_MOVZ", "imm16");
+    WHY(jb_a64_movw(&e, JB_I32, JB_A64_OP_MOVK, 1, 1, 32), "imm16 <= 0xffff and shift", "op");
+    WHY(jb_a64_ldp(&e, 0, 1, 2, 0, (jb_a64_mode)3), "jb_a64_mode", "offset");
+    WHY(jb_a64_store_pair(&e, JB_I64, 32, 1, 2, 0, JB_A64_OFFSET), "register number above 31", "offset");
+    WHY(jb_a64_ldp(&e, 0, 1, 2, 4, JB_A64_OFFSET), "offset must be a multiple", "mode");
+    WHY(jb_a64_load(&e, JB_I64, 0, 1, 0, (jb_a64_mode)3), "jb_a64_mode", "registers");
+    WHY(jb_a64_load(&e, JB_I64, 32, 1, 0, JB_A64_OFFSET), "registers 0..31", "mode");
+    WHY(jb_a64_bitfield(&e, JB_I64, (jb_a64_bitfield_op)6, 0, 1, 0, 1), "jb_a64_bitfield_op", "lsb");
+    WHY(jb_a64_bitfield(&e, JB_I32, JB_A64_UBFX, 0, 1, 32, 1), "lsb < size", "op");
+    WHY(jb_a64_ccmp_i(&e, JB_I64, JB_A64_CCMP, 0, 32, 0, JB_A64_EQ), "immediate must be 0..31", "register");
+    WHY(jb_a64_ccmp_i(&e, JB_I64, JB_A64_CCMP, 32, 1, 0, JB_A64_EQ), "register number above 31", "immediate");
+    WHY(jb_a64_ccmp_r(&e, JB_I64, JB_A64_CCMP, 0, 32, 0, JB_A64_EQ), "register number above 31", "immediate");
+    WHY(jb_a64_ccmp_r(&e, JB_I64, (jb_a64_ccmp_op)2, 0, 1, 0, JB_A64_EQ), "jb_a64_ccmp_op", "nzcv");
+    WHY(jb_a64_ccmp_r(&e, JB_I64, JB_A64_CCMN, 0, 1, 16, JB_A64_EQ), "nzcv must be 0..15", "condition");
+    WHY(jb_a64_ccmp_r(&e, JB_I64, JB_A64_CCMN, 0, 1, 0, (jb_a64_cond)16), "condition must be", "nzcv");
+    WHY(jb_a64_load_r(&e, JB_I64, 0, 1, 2, 8), "bits other than", "at most one");
+    WHY(jb_a64_load_r(&e, JB_I64, 0, 1, 2, JB_A64_UXTW | JB_A64_SXTW), "at most one", "register number");
+    WHY(jb_a64_store_r(&e, JB_I64, 0, 1, 32, 0), "register number above 31", "option");
+    WHY(jb_a64_adrp(&e, 32, 0), "register number above 31", "page");
+    WHY(jb_a64_adrp(&e, 1, 1 << 20), "page offset", "register");
+    {
+        uint8_t b[16];
+        jb_emit_init(&e, b, sizeof b);
+        jb_label l = jb_label_new(&e);
+        jb_label_bind(&e, l);
+        jb_a64_tbz(&e, 32, 1, l);
+        cr_assert_eq(jb_emit_finish(&e, NULL), JB_EOPERAND);
+        has("register number above 31");
+        jb_emit_reset(&e);
+        l = jb_label_new(&e);
+        jb_label_bind(&e, l);
+        jb_a64_tbnz(&e, 1, 64, l);
+        cr_assert_eq(jb_emit_finish(&e, NULL), JB_EOPERAND);
+        has("bit must be 0..63");
+        jb_emit_free(&e);
+    }
+}
