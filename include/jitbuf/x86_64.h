@@ -112,7 +112,8 @@ static inline jb_x64_mem jb_x64_mem_l(jb_label l)
     return m;
 }
 
-/* Branch flags. */
+/* Branch flags: 0 or one of these; both at once (contradictory) or any
+ * other bit fail the cursor with JB_EOPERAND. */
 #define JB_X64_SHORT 1u /* rel8 even to an unbound label (error if it misses) */
 #define JB_X64_LONG 2u  /* rel32 even when rel8 would reach */
 
@@ -1018,14 +1019,18 @@ JB__INLINE uint8_t *jb_x64__branch(jb_emit *e, uint8_t *p, unsigned s8, uint32_t
  * otherwise (unless JB_X64_SHORT). */
 JB__INLINE void jb_x64_jcc(jb_emit *e, jb_x64_cc cc, jb_label l, unsigned flags)
 {
-    if (!jb_x64__bad(e, (unsigned)cc > 15 || flags > 3,
-                     "x86_64: condition must be a jb_x64_cc, flags JB_X64_SHORT or _LONG"))
+    /* flags 3 is SHORT | LONG: refused, not read as either */
+    if (!jb_x64__bad(e, (unsigned)cc > 15 || flags > 2,
+                     (unsigned)cc > 15 ? "x86_64: condition must be a jb_x64_cc"
+                                       : "x86_64: branch flags must be 0, JB_X64_SHORT or "
+                                         "JB_X64_LONG (not both)"))
         JB_X64__EMIT(e, P, jb_x64__branch(e, P, 0x70u + cc, 0x800fu + (cc << 8), 2, l, flags));
 }
 
 JB__INLINE void jb_x64_jmp(jb_emit *e, jb_label l, unsigned flags)
 {
-    if (!jb_x64__bad(e, flags > 3, "x86_64: flags must be JB_X64_SHORT or JB_X64_LONG"))
+    if (!jb_x64__bad(e, flags > 2, "x86_64: branch flags must be 0, JB_X64_SHORT or "
+                                   "JB_X64_LONG (not both)"))
         JB_X64__EMIT(e, P, jb_x64__branch(e, P, 0xeb, 0xe9, 1, l, flags));
 }
 

@@ -707,3 +707,39 @@ Test(regressions, operand_errors_name_the_operand_at_fault)
         jb_emit_free(&e);
     }
 }
+
+/* JB_X64_SHORT | JB_X64_LONG contradict each other: they were taken as
+ * SHORT. Now jcc and jmp refuse them, to a bound label or not, writing
+ * nothing, and say so; each flag alone still works. */
+Test(regressions, x64_short_and_long_together_are_refused)
+{
+    for (int jmp = 0; jmp < 2; jmp++)
+        for (int bound = 0; bound < 2; bound++)
+            for (unsigned flags = 0; flags < 5; flags++) {
+                uint8_t b[64];
+                jb_emit_init(&e, b, sizeof b);
+                jb_label l = jb_label_new(&e);
+                if (bound)
+                    jb_label_bind(&e, l);
+                if (jmp)
+                    jb_x64_jmp(&e, l, flags);
+                else
+                    jb_x64_jcc(&e, JB_X64_NE, l, flags);
+                size_t at = jb_emit_size(&e);
+                if (!bound)
+                    jb_label_bind(&e, l);
+                size_t n;
+                int rc = jb_emit_finish(&e, &n);
+                if (flags <= 2) {
+                    cr_assert_eq(rc, 0, "flags %u: %s", flags, jb_last_error());
+                    cr_assert(at > 0);
+                } else {
+                    cr_assert_eq(rc, JB_EOPERAND, "%s flags %u %s: rc %d", jmp ? "jmp" : "jcc",
+                                 flags, bound ? "bound" : "unbound", rc);
+                    cr_assert_eq(at, 0, "flags %u: %zu bytes", flags, at);
+                    has("not both");
+                }
+                jb_emit_free(&e);
+            }
+    WHY(jb_x64_jcc(&e, (jb_x64_cc)16, 0, 0), "condition must be a jb_x64_cc", "flags");
+}
