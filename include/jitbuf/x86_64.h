@@ -178,10 +178,11 @@ JB__INLINE uint32_t jb_x64__rmbits(unsigned reg, unsigned rm)
  * B come from the operands), opcode, ModRM for reg and the register rm
  * (is_mem 0) or memory operand m (is_mem 1; 2: one whose base the caller
  * knows is a register), then ilen (0, 1, 2, 4) bytes of imm.
- * Returns the end, or p (nothing written) when a label operand failed the
- * cursor. The head (REX, opcode, ModRM, SIB) is built in a register and
- * stored at once, the displacement and the immediate each with one store
- * after it; the stores reach at most 16 bytes past p (JB_EMIT_SLACK). */
+ * Returns the end, or p when a label operand failed the cursor: nothing
+ * emitted (cur stays), though the bytes at p were stored. The head (REX,
+ * opcode, ModRM, SIB) is built in a register and stored at once, the
+ * displacement and the immediate each with one store after it; the stores
+ * reach at most 16 bytes past p (JB_EMIT_SLACK). */
 JB__INLINE uint8_t *jb_x64__enc(jb_emit *e, uint8_t *p, unsigned pfx, unsigned rex, uint32_t opc,
                                 unsigned reg, jb_x64_mem m, int is_mem, uint32_t imm, unsigned ilen)
 {
