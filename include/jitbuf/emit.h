@@ -728,7 +728,8 @@ JB__INLINE void jb_label_bind(jb_emit *e, jb_label l)
  * l in format fmt. 1: l is bound and *field is the encoded field. 0: l is
  * not bound yet; the reference is recorded (orig as in jb__fixup) and the
  * caller writes its placeholder. -1: the cursor failed (l unknown, out of
- * range, no memory) and the caller writes nothing. */
+ * range, no memory) and the caller emits nothing: the cursor does not
+ * move, though bytes the caller stored past it stay (JB_EMIT_SLACK). */
 JB__INLINE int jb__label_use(jb_emit *e, jb_label l, jb_fixfmt fmt, uint32_t orig, uint32_t *field)
 {
     uint8_t *at = e->cur;
