@@ -175,9 +175,13 @@ JB__INLINE uint32_t jb__fix_field_dir(jb_fixfmt f, int64_t d, int fwd, int *ok)
         uint32_t u = (uint32_t)d;
         uint32_t sh = f.pos >= f.scale ? u << (f.pos - f.scale) : u >> (f.scale - f.pos);
         if (fwd && (f.flags & JB_FIX_SIGNED)) {
-            /* 0 <= d < 2^(bits + scale - 1), aligned: the field is below 2^(bits - 1) */
-            *ok = !(u & (~0u << (f.bits + f.scale - 1) | ((1u << f.scale) - 1)));
-            return sh;
+            /* 0 <= d < 2^(bits + scale - 1), aligned: u rotated right by
+             * scale (the low bits, which must be zero, go to the top) is
+             * below 2^(bits - 1), and it is the field before its shift to
+             * pos: one comparison, and the test's value is the field's */
+            uint32_t r = f.scale ? u >> f.scale | u << ((32 - f.scale) & 31) : u;
+            *ok = r < 1u << (f.bits - 1);
+            return r << f.pos;
         }
         uint32_t half = (f.flags & JB_FIX_SIGNED) ? 1u << (f.bits - 1 + f.scale) : 0;
         uint32_t bad = ~0u << (f.bits + f.scale) | ((1u << f.scale) - 1);
