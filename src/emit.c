@@ -52,7 +52,7 @@ static void set_buffer(jb_emit *e, void *buf, size_t cap)
     e->err = 0;
     e->jb__nlabels = 0;
     if (HAS_STORAGE(e)) {
-        JB__NREF(e) = 0;
+        JB__NBOUND(e) = 0;
         recs(e)->n = 0;
     }
     e->jb__reserved = 0;
@@ -95,11 +95,15 @@ void jb_emit_free(jb_emit *e)
 static void drop_unwritten_refs(jb_emit *e)
 {
     uint32_t size = (uint32_t)(e->cur - e->start);
-    for (uint32_t l = 0; l < e->jb__nlabels && JB__NREF(e); l++)
-        if (JB__IS_ONE(e->jb__labels[l].head) && e->jb__labels[l].at >= e->cur) {
+    /* single references are on unbound labels: stop once all were seen */
+    uint32_t unbound = e->jb__nlabels - (uint32_t)JB__NBOUND(e);
+    for (uint32_t l = 0; l < e->jb__nlabels && unbound; l++) {
+        if (e->jb__labels[l].head == JB__BOUND)
+            continue;
+        unbound--;
+        if (JB__IS_ONE(e->jb__labels[l].head) && e->jb__labels[l].at >= e->cur)
             e->jb__labels[l].head = JB__NONE;
-            JB__NREF(e)--;
-        }
+    }
     records *r = recs(e);
     while (r->n && r->fix[r->n - 1].at >= size) {
         int32_t i = (int32_t)--r->n;
@@ -164,7 +168,11 @@ int jb_emit_finish(jb_emit *e, size_t *size)
         *size = 0;
     if (e->err)
         return e->err;
-    for (uint32_t l = 0; l < e->jb__nlabels && JB__NREF(e); l++)
+    uint32_t unbound = e->jb__nlabels - (uint32_t)JB__NBOUND(e); /* the rest are bound */
+    for (uint32_t l = 0; l < e->jb__nlabels && unbound; l++) {
+        if (e->jb__labels[l].head == JB__BOUND)
+            continue;
+        unbound--;
         if (JB__IS_ONE(e->jb__labels[l].head)) {
             jb__fail(JB_ELABEL, "emitter: label %u is referenced by the instruction at "
                                 "offset %u but never bound; bind every label you branch "
@@ -173,6 +181,7 @@ int jb_emit_finish(jb_emit *e, size_t *size)
             collapse(e, JB_ELABEL);
             return JB_ELABEL;
         }
+    }
     /* every live record is below n (records are a stack) */
     const records *rs = recs(e);
     for (uint32_t i = 0; i < rs->n; i++)
@@ -229,7 +238,7 @@ static int grow(void **p, uint32_t *cap, size_t elem)
     return 1;
 }
 
-/* Label storage: the records, one header slot (JB__NREF, JB__CAP_LABELS)
+/* Label storage: the records, one header slot (JB__NBOUND, JB__CAP_LABELS)
  * before label 0 and the spare slot after the last (JB__SINK). At most
  * 2^30 labels (32 GiB of slots), so that both fit the header. */
 static int grow_labels(jb_emit *e)
@@ -245,7 +254,7 @@ static int grow_labels(jb_emit *e)
     jb__label_slot *q = (jb__label_slot *)(void *)(r + 1);
     if (!old) {
         *r = (records){NULL, 0, 0};
-        q[0].head = 0; /* JB__NREF */
+        q[0].head = 0; /* JB__NBOUND */
     }
     q[0].orig = n; /* JB__CAP_LABELS */
     q[n + 1].head = JB__SINK;
@@ -306,7 +315,6 @@ void jb_label_ref_slow(jb_emit *e, jb_label l, uint32_t at, jb_fixfmt fmt, uint3
     if (JB__IS_ONE(s->head)) {
         jb__fixup first = {(uint32_t)(s->at - e->start), -1, s->fmt, s->orig};
         s->head = JB__NONE;
-        JB__NREF(e)--;
         if (!push_record(e, l, &first))
             return;
     }
@@ -376,7 +384,7 @@ void jb_label_bind_slow(jb_emit *e, jb_label l)
         }
         s->pos = e->cur;
         s->head = JB__BOUND;
-        JB__NREF(e)--;
+        JB__NBOUND(e)++;
         return;
     }
     records *rs = recs(e);
@@ -391,6 +399,7 @@ void jb_label_bind_slow(jb_emit *e, jb_label l)
         rs->fix[i].at = JB__FIX_DEAD;
     s->pos = e->cur;
     s->head = JB__BOUND;
+    JB__NBOUND(e)++;
     while (rs->n && rs->fix[rs->n - 1].at == JB__FIX_DEAD)
         rs->n--; /* records are a stack: reuse the dead ones on top */
 }

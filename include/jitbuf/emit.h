@@ -230,8 +230,10 @@ typedef struct {
     uint8_t *pos;   /* bound: the label's address */
 } jb__label_slot;   /* 32 bytes (64-bit targets): the index is a shift */
 /* The label storage starts one slot before label 0, a header: its orig
- * is the capacity in labels, and its head counts the labels with one
- * reference kept in their slot (what jb_emit_finish looks for). Both live
+ * is the capacity in labels, and its head counts the labels bound, so
+ * that jb__nlabels minus it is the number unbound, among which
+ * jb_emit_finish looks for a reference left (a bind counts once; a
+ * reference, the usual forward branch included, counts nothing). Both live
  * in memory, not in one more register each in a hot loop (a capacity test
  * is one comparison with memory). One spare slot follows the last label,
  * in state JB__SINK, which nothing writes: the label jb_label_new returns
@@ -243,7 +245,7 @@ typedef struct {
  * nothing for them and a hot loop over a local copy carries nothing for
  * them. A cursor without storage points past a static header of capacity
  * 0 and its spare slot, which nothing writes. */
-#define JB__NREF(e) ((e)->jb__labels[-1].head)
+#define JB__NBOUND(e) ((e)->jb__labels[-1].head)
 #define JB__CAP_LABELS(e) ((e)->jb__labels[-1].orig)
 
 typedef struct jb_emit {
@@ -355,7 +357,7 @@ JB__INLINE void jb__lib_in(jb_emit *t, const jb_emit *e)
     t->jb__reserved = e->jb__reserved; JB__SEP();
 }
 /* What a library call may change besides the error state, the records
- * (in the label storage) and the count of single references: JB__BACK_CUR (it emitted), and
+ * (in the label storage) and the count of bound labels: JB__BACK_CUR (it emitted), and
  * JB__BACK_LABELS (it grew the label storage). What it cannot change is not
  * read back, so that the compiler keeps what it knows of it. */
 #define JB__BACK_CUR 1u
@@ -694,7 +696,7 @@ JB__INLINE void jb__label_bind(jb_emit *e, jb_label l, unsigned k1, unsigned k2,
 #define JB__BIND_K(k) ((k) != JB__FIXK_OTHER && s->head == JB__ONE_REF - (int32_t)(k) && \
                        jb__fix_apply(s->at, s->orig, s->fmt, (k), e->cur))
         if (JB__LIKELY(JB__BIND_K(k1))) {
-            JB__NREF(e)--;
+            JB__NBOUND(e)++;
             s->pos = e->cur;
             s->head = JB__BOUND;
             return;
@@ -704,10 +706,11 @@ JB__INLINE void jb__label_bind(jb_emit *e, jb_label l, unsigned k1, unsigned k2,
         if (h == JB__NONE) {
             s->pos = e->cur;
             s->head = JB__BOUND;
+            JB__NBOUND(e)++;
             return;
         }
         if (JB__LIKELY(JB__BIND_K(k2) || JB__BIND_K(k3))) {
-            JB__NREF(e)--;
+            JB__NBOUND(e)++;
             s->pos = e->cur;
             s->head = JB__BOUND;
             return;
@@ -758,7 +761,6 @@ JB__INLINE int jb__label_use(jb_emit *e, jb_label l, jb_fixfmt fmt, uint32_t ori
             /* head, orig and fmt: one store, of a constant for call/bl */
             memcpy(s, &r, offsetof(jb__label_slot, at));
             s->at = at;
-            JB__NREF(e)++;
             return 0;
         }
     }

@@ -743,3 +743,37 @@ Test(regressions, x64_short_and_long_together_are_refused)
             }
     WHY(jb_x64_jcc(&e, (jb_x64_cc)16, 0, 0), "condition must be a jb_x64_cc", "flags");
 }
+
+/* jb_emit_finish looks for a reference left among the unbound labels
+ * (jb__nlabels minus the bound count): found behind bound labels and
+ * labels never used, missed by none, and none reported once all are bound. */
+Test(regressions, finish_finds_the_unbound_reference_among_bound_labels)
+{
+    uint8_t b[256];
+    for (int where = 0; where < 4; where++) {
+        jb_emit_init(&e, b, sizeof b);
+        jb_label l[6];
+        for (int i = 0; i < 6; i++)
+            l[i] = jb_label_new(&e);
+        jb_a64_bind(&e, l[0]);               /* bound, no reference */
+        jb_a64_bl(&e, l[1]);                 /* bound below, one reference */
+        jb_a64_bind(&e, l[1]);
+        jb_a64_b(&e, l[2 + where]);          /* the one left unbound (2..5) */
+        for (int i = 2; i < 6; i++)
+            if (i != 2 + where && i != 4)    /* l[4]: never used unless chosen */
+                jb_a64_bind(&e, l[i]);
+        cr_assert_eq(jb_emit_finish(&e, NULL), JB_ELABEL, "unbound label %d", 2 + where);
+        has("never bound");
+        jb_emit_free(&e);
+    }
+    jb_emit_init(&e, b, sizeof b);
+    jb_label a = jb_label_new(&e), u = jb_label_new(&e), c = jb_label_new(&e);
+    (void)u; /* made, never used: not an error */
+    jb_a64_bl(&e, c);
+    jb_a64_bind(&e, a);
+    jb_a64_bind(&e, c);
+    size_t n;
+    cr_assert_eq(jb_emit_finish(&e, &n), 0);
+    cr_assert_eq(n, 4);
+    jb_emit_free(&e);
+}
