@@ -4,6 +4,7 @@
  *   install_fifo/jitbuf/<strategy>/<N>      N live functions, FIFO reuse
  *   install_batch/jitbuf/<strategy>/1000    1,000 installed with one
  *                                           jb_write_batch, called, freed
+ *                                           with one jb_free_batch
  *   live/jitbuf/dualmap/<op>/<N>            op with N live 64-byte blocks
  *   frag/jitbuf/dualmap                     alloc_free after a random
  *                                           workload; counters: free runs
@@ -150,8 +151,8 @@ static void bm_install_fifo(jbb_state *s, void *arg)
 
 /* One round of the batch: n blocks allocated and their functions
  * assembled, all installed with one jb_write_batch, then each called and
- * checked, then all freed (with the clock stopped if s is not NULL). 0,
- * -1 (a wrong result) or a jitbuf error. */
+ * checked, then all freed with one jb_free_batch (with the clock stopped
+ * if s is not NULL). 0, -1 (a wrong result) or a jitbuf error. */
 static int batch_round(jbb_state *s, jb_region *r, void **f, uint8_t (*code)[64],
                        jb_write_item *items, size_t n)
 {
@@ -169,18 +170,16 @@ static int batch_round(jbb_state *s, jb_region *r, void **f, uint8_t (*code)[64]
             return -1;
     if (s)
         jbb_pause(s);
-    for (size_t i = 0; i < n; i++)
-        if ((rc = jb_free(r, f[i])))
-            break;
+    rc = jb_free_batch(r, f, n);
     if (s)
         jbb_resume(s);
     return rc;
 }
 
 /* The time is per function: its jb_alloc, its share of the one
- * jb_write_batch (one write window for all n), its call and its jb_free
- * (the /frees_untimed row stops the clock for the frees, which under
- * mprotect are a protection change pair each and would hide the batch).
+ * jb_write_batch (one write window for all n), its call and its share of
+ * the one jb_free_batch (one trap-fill window; the /frees_untimed row
+ * stops the clock for it, to show what installing alone costs).
  * One round is checked before timing; every timed round is checked too. */
 static void bm_install_batch(jbb_state *s, void *arg)
 {
@@ -195,9 +194,10 @@ static void bm_install_batch(jbb_state *s, void *arg)
     if (rc)
         jbb_skip(s, rc == -2 ? "install_batch: set-up failed" : install_error(rc));
     else
-        jbb_label(s, sh->frees_untimed ? "one jb_write_batch per 1,000, frees not timed; "
-                                         "each call's result checked"
-                                       : "one jb_write_batch per 1,000; each call's result checked");
+        jbb_label(s, sh->frees_untimed ? "one jb_write_batch per 1,000, jb_free_batch not "
+                                         "timed; each call's result checked"
+                                       : "one jb_write_batch and one jb_free_batch per 1,000; "
+                                         "each call's result checked");
     free(items);
     free(code);
     free(f);

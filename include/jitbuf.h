@@ -380,6 +380,39 @@ JB_API int jb_alloc(jb_region *r, size_t size, size_t align, void **exec);
  * Cost: dualmap and rwx, no syscall; mprotect, two. */
 JB_API int jb_free(jb_region *r, void *exec);
 
+/* Free count blocks at once, for a JIT that drops many functions together
+ * (a module unloaded, a cache flushed, a tier replaced): every address is
+ * validated and its block claimed as jb_free would, every one before any
+ * is filled; then all are filled with traps in address order with one
+ * window, and go back to the region (not to the per-thread caches). The
+ * array is read once, item by item. Each block's bytes are traps when the
+ * call returns.
+ * @return 0; JB_EINVAL (execs NULL, count 0), JB_ECLOSED, JB_ESTATE (inside
+ *   a jb_write_with callback), JB_ENOMEM (more than 64 blocks need one
+ *   allocation of 44 bytes per block, which failed); for an item the errors
+ *   of jb_free (JB_EINVAL for a NULL address, JB_ERANGE, JB_ENOTBLOCK,
+ *   which includes a block named twice, JB_EFOREIGN, JB_EBUSY), with a
+ *   sentence that starts "jb_free_batch: item K:" (K its index, the first
+ *   bad one). Each of these frees nothing and changes nothing. Under
+ *   mprotect, and under apple-callback when the callback is refused
+ *   (JB_ESTATE before the freeze under freeze-late, JB_ENOMEM for the
+ *   requests), a failed fill is all or nothing: the sentence ends "nothing
+ *   was freed" (every block is live and holds its code) or says all "are
+ *   freed" (the fill was done, or every block held only traps anyway; after
+ *   a window that could not be closed the pages named stay not executable
+ *   until a later write, as for jb_free).
+ * Thread-safe, with jb_free's rules for writes under way (each waits, a
+ * write the free overtakes fails or lands in a new block of the same
+ * pool). The region's lock is held for the whole call, so other threads'
+ * allocations and frees wait for it. Cost: per block a validation and a
+ * trap fill; dualmap and rwx, no syscall; mprotect, two mprotect calls per
+ * run of blocks on overlapping or adjoining pages (one pair for blocks
+ * allocated together), pages between runs never change; apple-callback,
+ * one pthread_jit_write_with_callback_np through jitbuf's allowlisted fill
+ * callback, which checks every block again; apple-toggle, one toggle pair.
+ * Plus a sort of the blocks, O(count log count). */
+JB_API int jb_free_batch(jb_region *r, void *const *execs, size_t count);
+
 /* ---- Writing code ----------------------------------------------------- */
 
 /* Copy n bytes from src to exec_dst inside one live block of r, through the

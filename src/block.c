@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "arch/arch.h"
@@ -483,6 +484,45 @@ int jb_free(jb_region *r, void *exec)
     return free_locked(h, exec);
 }
 
+/* Validate exec as a live block of h to free and claim it (arena lock
+ * held): 0 and *g, or the code with a sentence that names fn. */
+static int claim_to_free(const jb__handle *h, const char *fn, void *exec,
+                         uint32_t *g)
+{
+    jb__arena *a = h->a;
+    int rc = jb__locate(h, fn, exec, 1, JB__LOOK, g);
+    if (rc == 0 && a->map.exec + (size_t)*g * JB_GRANULE != (uint8_t *)exec)
+        rc = jb__fail(JB_ENOTBLOCK, "%s: %p is %zu bytes into the block at "
+                                    "%p; pass the address jb_alloc returned",
+                      fn, exec,
+                      (size_t)((uint8_t *)exec - a->map.exec) -
+                          (size_t)*g * JB_GRANULE,
+                      (void *)(a->map.exec + (size_t)*g * JB_GRANULE));
+    if (rc == JB_ERANGE && (uint8_t *)exec >= a->map.exec + JB_GUARD &&
+        (uint8_t *)exec < a->map.exec + a->map.committed)
+        rc = jb__fail(JB_ENOTBLOCK, "%s: %p is not a live block (freed "
+                                    "twice?); free each block once",
+                      fn, exec);
+    /* Claimed as the cache path claims, so that of two threads freeing one
+     * block only one goes on, and after a write in progress. */
+    int c = rc == 0 ? jb__claim(a, *g, h->pool, 0) : 0;
+    if (c > 0 && (jb__ld32(&a->heap.next[*g]) & JB__SITE))
+        rc = jb__fail(JB_EBUSY, "%s: the block at %p has an open site "
+                                "(jb_site_open); close it with jb_site_close "
+                                "first",
+                      fn, exec);
+    else if (c > 0)
+        rc = jb__fail(JB_EBUSY, "%s: the block at %p is inside another "
+                                "thread's jb_write_with window; free it after "
+                                "that call returns",
+                      fn, exec);
+    else if (c < 0)
+        rc = jb__fail(JB_ENOTBLOCK, "%s: %p is being freed by another "
+                                    "thread; free each block once",
+                      fn, exec);
+    return rc;
+}
+
 /* jb_free's way under the arena lock: blocks the caches do not take, and
  * every error. Out of line, so that the cache path stays light. */
 static __attribute__((noinline)) int free_locked(const jb__handle *h,
@@ -491,40 +531,121 @@ static __attribute__((noinline)) int free_locked(const jb__handle *h,
     jb__arena *a = h->a;
     jb__lock_acquire(&a->lock);
     uint32_t g;
-    int rc = jb__locate(h, "jb_free", exec, 1, JB__LOOK, &g);
-    if (rc == 0 && a->map.exec + (size_t)g * JB_GRANULE != (uint8_t *)exec)
-        rc = jb__fail(JB_ENOTBLOCK, "jb_free: %p is %zu bytes into the block "
-                                    "at %p; pass the address jb_alloc "
-                                    "returned",
-                      exec,
-                      (size_t)((uint8_t *)exec - a->map.exec) -
-                          (size_t)g * JB_GRANULE,
-                      (void *)(a->map.exec + (size_t)g * JB_GRANULE));
-    if (rc == JB_ERANGE && (uint8_t *)exec >= a->map.exec + JB_GUARD &&
-        (uint8_t *)exec < a->map.exec + a->map.committed)
-        rc = jb__fail(JB_ENOTBLOCK, "jb_free: %p is not a live block (freed "
-                                    "twice?); free each block once",
-                      exec);
-    /* Claimed as the cache path claims, so that of two threads freeing one
-     * block only one goes on, and after a write in progress. */
-    int c = rc == 0 ? jb__claim(a, g, h->pool, 0) : 0;
-    if (c > 0 && (jb__ld32(&a->heap.next[g]) & JB__SITE))
-        rc = jb__fail(JB_EBUSY, "jb_free: the block at %p has an open site "
-                                "(jb_site_open); close it with jb_site_close "
-                                "first",
-                      exec);
-    else if (c > 0)
-        rc = jb__fail(JB_EBUSY, "jb_free: the block at %p is inside another "
-                                "thread's jb_write_with window; free it after "
-                                "that call returns",
-                      exec);
-    else if (c < 0)
-        rc = jb__fail(JB_ENOTBLOCK, "jb_free: %p is being freed by another "
-                                    "thread; free each block once",
-                      exec);
+    int rc = claim_to_free(h, "jb_free", exec, &g);
     if (rc == 0)
         rc = release(a, "jb_free", g, h->pool);
     jb__lock_release(&a->lock);
+    return rc;
+}
+
+/* ---- jb_free_batch -----------------------------------------------------
+ * Every block is claimed (as jb_free claims it) before any is filled; a
+ * bad item gives every claim back. Then one fill of all of them, in
+ * address order (under mprotect one window per run of adjoining pages),
+ * and all are freed, or, if the fill was refused while a block may still
+ * hold code, none. */
+
+enum { FREE_LOCAL = 64 }; /* items freed without an allocation */
+
+static int by_granule(const void *x, const void *y)
+{
+    uint32_t a = *(const uint32_t *)x, b = *(const uint32_t *)y;
+    return (a > b) - (a < b);
+}
+
+static int free_claimed(jb__arena *a, const uint32_t *gs, size_t n,
+                        jb__wop *ops, uint32_t pool)
+{
+    static const char fn[] = "jb_free_batch";
+    jb__heap *h = &a->heap;
+    int rc = 0;
+    if (__builtin_expect(a->map.broken, 0))
+        rc = jb__check_usable(a, fn);
+    else if (a->map.rw)
+        for (size_t i = 0; i < n; i++)
+            jb__arch_fill_traps(a->map.rw + (size_t)gs[i] * JB_GRANULE,
+                                (size_t)(h->size[gs[i]] & ~JB__USED) *
+                                    JB_GRANULE);
+    else {
+        for (size_t i = 0; i < n; i++)
+            ops[i] = (jb__wop){JB__OP_FILL, (size_t)gs[i] * JB_GRANULE,
+                               (size_t)(h->size[gs[i]] & ~JB__USED) *
+                                   JB_GRANULE,
+                               NULL, 0};
+        rc = jb__within(fn, a->map.st->writev(&a->map, ops, n));
+    }
+    jb__count_window(a);
+    int keep = 0;
+    for (size_t i = 0; rc < 0 && i < n && !keep; i++)
+        keep = a->map.broken || !jb__all_traps(a, gs[i], h->size[gs[i]] &
+                                                             ~JB__USED);
+    if (keep) {
+        for (size_t i = 0; i < n; i++)
+            jb__st32(&h->next[gs[i]], pool);
+        char why[JB__SENTENCE_MAX];
+        snprintf(why, sizeof why, "%s", jb_last_error());
+        return jb__fail(rc, "%s; nothing was freed", why);
+    }
+    if (rc < 0) { /* freed all the same: the sentence must say so */
+        char why[JB__SENTENCE_MAX];
+        snprintf(why, sizeof why, "%s", jb_last_error());
+        rc = jb__fail(rc, "%s; its blocks are freed (each of the %zu holds "
+                          "only traps: do not free them again)",
+                      why, n);
+    }
+    for (size_t i = 0; i < n; i++) {
+        jb__edit_released(a->map.exec + (size_t)gs[i] * JB_GRANULE);
+        jb__heap_free(h, gs[i]);
+    }
+    return rc;
+}
+
+int jb_free_batch(jb_region *r, void *const *execs, size_t count)
+{
+    static const char fn[] = "jb_free_batch";
+    jb__handle *h;
+    int rc = jb__enter(r, fn, &h);
+    if (rc < 0)
+        return rc;
+    if (!execs)
+        return jb__fail_null(fn, "execs");
+    if (count == 0)
+        return jb__fail(JB_EINVAL, "%s: count is 0; pass at least one block",
+                        fn);
+    uint32_t local_gs[FREE_LOCAL], *gs = local_gs;
+    jb__wop local_ops[FREE_LOCAL], *ops = local_ops;
+    void *buf = NULL;
+    if (count > FREE_LOCAL) {
+        size_t each = sizeof *gs + sizeof *ops;
+        if (count > SIZE_MAX / each || !(buf = calloc(count, each)))
+            return jb__fail(JB_ENOMEM, "%s: out of memory for the list of "
+                                       "%zu blocks (%zu bytes each); nothing "
+                                       "was freed: free smaller batches",
+                            fn, count, each);
+        ops = buf;
+        gs = (uint32_t *)(void *)(ops + count);
+    }
+    jb__arena *a = h->a;
+    jb__lock_acquire(&a->lock);
+    size_t taken = 0;
+    for (; taken < count && rc == 0; taken++) {
+        void *exec;
+        memcpy(&exec, &execs[taken], sizeof exec); /* read once */
+        rc = exec ? claim_to_free(h, fn, exec, &gs[taken])
+                  : jb__fail_null(fn, "exec");
+        if (rc < 0) {
+            rc = jb__fail_item(fn, taken, rc);
+            while (taken--) /* give back what this call claimed */
+                jb__st32(&a->heap.next[gs[taken]], h->pool);
+            break;
+        }
+    }
+    if (rc == 0) {
+        qsort(gs, count, sizeof *gs, by_granule);
+        rc = free_claimed(a, gs, count, ops, h->pool);
+    }
+    jb__lock_release(&a->lock);
+    free(buf);
     return rc;
 }
 

@@ -57,6 +57,17 @@ int jb__within_slow(const char *fn, int rc)
     return rc;
 }
 
+int jb__fail_item(const char *fn, size_t i, int rc)
+{
+    char why[JB__SENTENCE_MAX];
+    size_t n = strlen(fn);
+    const char *e = last_error;
+    if (!strncmp(e, fn, n) && e[n] == ':' && e[n + 1] == ' ')
+        e += n + 2;
+    snprintf(why, sizeof why, "%s", e);
+    return jb__fail(rc, "%s: item %zu: %s", fn, i, why);
+}
+
 int jb__fail_null(const char *fn, const char *arg)
 {
     return jb__fail(JB_EINVAL, "%s: argument '%s' is NULL; pass %s", fn, arg,

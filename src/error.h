@@ -23,6 +23,11 @@ static inline int jb__within(const char *fn, int rc)
     return rc >= 0 ? rc : jb__within_slow(fn, rc);
 }
 
+/* Turn the sentence "fn: why" (or "why") of a failed item i of batch call
+ * fn into "fn: item i: why"; rc. The batch calls name the first bad item
+ * this way. */
+int jb__fail_item(const char *fn, size_t i, int rc);
+
 /* JB_EINVAL for a NULL pointer argument arg of function fn. */
 int jb__fail_null(const char *fn, const char *arg);
 

@@ -367,17 +367,6 @@ static int pinned_here(const jb__arena *a, size_t off, const pin_set *ps)
     return (jb__ld32(&a->heap.next[g]) & JB__WRITING) && *pin_slot(ps, g);
 }
 
-/* "jb_write_batch: item i: ..." for the sentence "jb_write_batch: ...". */
-static __attribute__((noinline, cold)) int item_failed(size_t i, int rc)
-{
-    static const char fn[] = "jb_write_batch: ";
-    char why[JB__SENTENCE_MAX];
-    const char *e = jb_last_error();
-    snprintf(why, sizeof why, "%s",
-             strncmp(e, fn, sizeof fn - 1) ? e : e + sizeof fn - 1);
-    return jb__fail(rc, "jb_write_batch: item %zu: %s", i, why);
-}
-
 /* Check item i (as read once into ops[i], its exec in value), validate
  * (and pin) its block and fill ops[i] and pinned[i]: 0; 1 if busy (let go
  * and start again); or the code with a sentence that starts
@@ -410,7 +399,7 @@ static int take_item(jb__handle *h, size_t i, int serial, jb__wop *ops,
             *pin_slot(ps, pinned[i] = g) = g + 1;
         ops[i].off = off;
     }
-    return rc < 0 ? item_failed(i, rc) : rc;
+    return rc < 0 ? jb__fail_item(fn, i, rc) : rc;
 }
 
 int jb_write_batch(jb_region *r, const jb_write_item *items, size_t count)

@@ -24,8 +24,10 @@
  *            sentence, with the range still backed. The core then sets
  *            m->committed = to.
  *   write    perform a validated request (jb__wop) inside the window.
- *   writev   perform n validated copies (jb_write_batch) inside one window,
- *            in order; on failure say what was written, as write does.
+ *   writev   perform n validated requests of one kind inside one window,
+ *            in order: copies (jb_write_batch) or trap fills of claimed
+ *            blocks (jb_free_batch); on failure say what was written, as
+ *            write does.
  *            Needed only without a persistent writable view (m->rw): the
  *            core copies through that view itself.
  *   run      call fn(ctx) inside the window for [off, off + len).

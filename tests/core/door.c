@@ -45,6 +45,7 @@ static int c_info(jb_region *r, ctx *c) { jb_info i; (void)c; return jb_region_i
 static int c_trim(jb_region *r, ctx *c) { size_t n; (void)c; return jb_region_trim(r, &n); }
 static int c_alloc(jb_region *r, ctx *c) { void *p; (void)c; return jb_alloc(r, 16, 0, &p); }
 static int c_free(jb_region *r, ctx *c) { return jb_free(r, c->blk); }
+static int c_free_batch(jb_region *r, ctx *c) { void *b = c->blk; return jb_free_batch(r, &b, 1); }
 static int c_write(jb_region *r, ctx *c) { uint8_t b[4] = {0xc3}; return jb_write(r, c->blk, b, 1); }
 static int c_patch(jb_region *r, ctx *c) { return jb_patch(r, c->blk, 0xc3c3c3c3u, 4); }
 static int c_write_batch(jb_region *r, ctx *c)
@@ -114,6 +115,7 @@ static const entry entries[] = {
     {"jb_region_trim", ON_HANDLE, c_trim},
     {"jb_alloc", ON_HANDLE, c_alloc},
     {"jb_free", ON_HANDLE, c_free},
+    {"jb_free_batch", ON_HANDLE, c_free_batch},
     {"jb_write", ON_HANDLE, c_write},
     {"jb_patch", ON_HANDLE, c_patch},
     {"jb_write_batch", ON_HANDLE, c_write_batch},

@@ -92,6 +92,51 @@ Test(batch_darwin_model, toggle_batch_is_one_toggle_pair)
     jb_region_close(r);
 }
 
+/* ---- jb_free_batch ------------------------------------------------------
+ * Every block's trap fill through one callback (jitbuf's listed fill
+ * callback, which checks each request against a block claimed for
+ * freeing), or one toggle pair. */
+static void free_batch_and_check(jb_region *r, unsigned long callbacks, unsigned long toggles)
+{
+    prepare(r);
+    cr_assert_eq(jb_write_batch(r, items, N), 0, "%s", jb_last_error());
+    void *list[N];
+    for (int k = 0; k < N; k++)
+        list[k] = fn[N - 1 - k];
+    jbm_stats s0 = jbm_stats_now();
+    cr_assert_eq(jb_free_batch(r, list, N), 0, "%s", jb_last_error());
+    jbm_stats s1 = jbm_stats_now();
+    cr_assert_eq(s1.callbacks - s0.callbacks, callbacks, "%lu callbacks",
+                 s1.callbacks - s0.callbacks);
+    cr_assert_eq(s1.toggles - s0.toggles, toggles, "%lu toggles", s1.toggles - s0.toggles);
+    cr_assert_eq(jbm_thread_writable(), 0);
+    cr_assert_eq(info_of(r).pool_blocks, 0);
+    for (int k = 0; k < N; k++)
+        assert_traps(fn[k], 64);
+}
+
+Test(batch_darwin_model, callback_free_batch_is_one_callback)
+{
+    jb_region *r = open_model(&mac13, JB_WX_APPLE_CALLBACK, 0);
+    free_batch_and_check(r, 1, 0);
+    jb_region_close(r);
+}
+
+/* The model kills on an unlisted callback (P 1419-1423). */
+Test(batch_darwin_model, allowlisted_free_batch_goes_through_the_listed_fill_callback)
+{
+    jb_region *r = open_model(&allowlisted, JB_WX_AUTO, JB_OPEN_APPLE_ALLOWLIST);
+    free_batch_and_check(r, 1, 0);
+    jb_region_close(r);
+}
+
+Test(batch_darwin_model, toggle_free_batch_is_one_toggle_pair)
+{
+    jb_region *r = open_model(&mac11, JB_WX_APPLE_TOGGLE, 0);
+    free_batch_and_check(r, 0, 2);
+    jb_region_close(r);
+}
+
 /* A bad item is found before any window opens: no callback at all. */
 Test(batch_darwin_model, a_bad_item_opens_no_window)
 {

@@ -332,6 +332,30 @@ static void lifecycle(world *w)
         put_batch(w, 3, 106, 1, 107);
         run_all(w);
     }
+    /* One jb_free_batch of a block with code and 64 that hold traps (one
+     * more than it frees without an allocation): all of them are freed,
+     * or, sentence "nothing was freed", none. */
+    w->len[4] = 64;
+    if (CALL(w, jb_alloc(w->r, 64, 16, (void **)&w->blk[4])) < 0)
+        w->blk[4] = NULL;
+    if (w->blk[4]) {
+        void *fb[65] = {w->blk[4]};
+        int n = 1;
+        put(w, 4, 110);
+        run_all(w);
+        while (n < 65 && jb_alloc(w->r, 16, 16, &fb[n]) == 0)
+            n++;
+        int brc = CALL(w, jb_free_batch(w->r, fb, (size_t)n));
+        if (brc == 0 || strstr(jb_last_error(), "blocks are freed"))
+            w->blk[4] = NULL, w->ret[4] = 0;
+        else if (!strstr(jb_last_error(), "nothing was freed"))
+            fail("a failed jb_free_batch does not say whether it freed: %s", jb_last_error());
+        else if (jb_free_batch(w->r, fb, (size_t)n) == 0)
+            w->blk[4] = NULL, w->ret[4] = 0;
+        else
+            fail("a jb_free_batch that freed nothing cannot free later: %s", jb_last_error());
+        run_all(w);
+    }
     /* A failure is not remembered: a call after a failed one works. */
     CALL_NOSNAP(w, "jb_sync_threads", jb_sync_threads(w->r));
     CALL_NOSNAP(w, "jb_sync_threads", jb_sync_threads(w->r));
@@ -692,9 +716,41 @@ static int batch_calls(void)
             snprintf(why, sizeof why, "items on pages 0 and 2: %ld mprotect calls, not 4", mp);
             bad = why;
         }
+        /* jb_free_batch fills in address order: blocks 3..7 (given out of
+         * order) are one run, one window; then blocks 0 and 2 are two, and
+         * block 1's page never flips. */
+        void *tail[5] = {blk[3], blk[5], blk[7], blk[4], blk[6]}, *apart[2] = {blk[0], blk[2]};
+        for (int step = 0; step < 2 && !bad; step++) {
+            fault_plan(0, 0);
+            if (jb_free_batch(r, step ? apart : tail, step ? 2 : 5)) {
+                bad = jb_last_error();
+                break;
+            }
+            mp = 0, all = fault_count();
+            for (long c = 1; c <= all && !bad; c++) {
+                uintptr_t at;
+                size_t len;
+                fault_range(c, &at, &len);
+                mp += fault_kind(c) == FC_MPROTECT;
+                if (step && fault_kind(c) == FC_MPROTECT && at < (uintptr_t)blk[1] + 4096 &&
+                    (uintptr_t)blk[1] < at + len)
+                    bad = "a batch free flipped a page that none of its blocks is on";
+            }
+            long want = wxs[x] == JB_WX_MPROTECT ? 2 * (step + 1) : 0;
+            if (!bad && (mp != want || all != mp)) {
+                snprintf(why, sizeof why, "%s, jb_free_batch of %s: %ld calls (%ld mprotect), "
+                         "not %ld", jb_wx_name(wxs[x]), step ? "pages 0 and 2" : "pages 3..7",
+                         all, mp, want);
+                bad = why;
+            }
+        }
+        if (!bad && ((int (*)(void))(void *)blk[1])() != 5)
+            bad = "the block between a batch free's runs does not run";
         jb_region_close(r);
     }
-    return one_case("batch_calls", "jb_write_batch: one mprotect pair per run of adjoining pages", bad, NULL);
+    return one_case("batch_calls",
+                    "jb_write_batch, jb_free_batch: one mprotect pair per run of adjoining pages",
+                    bad, NULL);
 }
 
 /* auto's story survives whole: for each of the first calls of a dualmap

@@ -6,7 +6,8 @@
  * with two pools), then drives alloc/free with hostile sizes, alignments
  * and addresses, write/write_batch/patch/write_with/writable with offsets
  * inside, across and outside blocks, sites (open, close, write and patch
- * through them, through closed ones, and jb_free of a site's block), trim,
+ * through them, through closed ones, and jb_free of a site's block),
+ * jb_free_batch of hostile, repeated and foreign addresses, trim,
  * info and close twice. After each step:
  * every call the model says must succeed did, every other failed with a
  * sentence and changed nothing; live blocks are disjoint and hold exactly
@@ -246,6 +247,49 @@ static void do_free(state *s, uint8_t *stack)
     failed_well(rc, "jb_free accepted an address that is not one of its blocks");
     if (k >= 0 && s->b[k].pool != pool && rc != JB_EFOREIGN)
         die("jb_free of another pool's block: not JB_EFOREIGN", rc);
+}
+
+/* Up to 6 addresses, each as hostile as do_free's: the batch must free
+ * every block, leaving traps, exactly when each is the start of a distinct
+ * live block of the pool without an open site; else fail naming an item
+ * (or the array) and free nothing (check_blocks holds it to that). */
+static void do_free_batch(state *s, uint8_t *stack)
+{
+    enum { MAXI = 6 };
+    void *p[MAXI];
+    int k[MAXI], pool = s->h[1] ? (int)(u8(s) & 1) : 0;
+    size_t n = 1 + u8(s) % MAXI;
+    int ok = 1;
+    for (size_t i = 0; i < n; i++) {
+        p[i] = u8(s) % 4 == 0 && i ? p[u8(s) % i] : address(s, stack); /* some repeat */
+        k[i] = p[i] ? holder(s, p[i]) : -1;
+        ok &= k[i] >= 0 && s->b[k[i]].exec == p[i] && s->b[k[i]].pool == pool &&
+              !s->b[k[i]].sited;
+        for (size_t j = 0; j < i; j++)
+            ok &= p[j] != p[i];
+    }
+    unsigned how = u8(s) % 16;
+    void *const *execs = how == 0 ? NULL : p;
+    size_t count = how == 1 ? 0 : n;
+    ok &= execs && count;
+    int rc = jb_free_batch(s->h[pool], execs, count);
+    if (!ok) {
+        failed_well(rc, "jb_free_batch with a bad item succeeded");
+        if (execs && count && strncmp(jb_last_error(), "jb_free_batch: item ", 20))
+            die("jb_free_batch: the sentence names no item", rc);
+        return;
+    }
+    if (rc)
+        die("jb_free_batch of live blocks failed", rc);
+    size_t len[MAXI];
+    for (size_t i = 0; i < n; i++)
+        len[i] = s->b[holder(s, p[i])].rounded;
+    for (size_t i = 0; i < n; i++)
+        drop(s, holder(s, p[i]));
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j < len[i]; j++)
+            if (((uint8_t *)p[i])[j] != TRAP)
+                die("a block freed in a batch does not hold traps", 0);
 }
 
 /* 1 if [p, p + n) lies inside one live block of pool; its index in *k. */
@@ -514,7 +558,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     s.left = size;
     open_all(&s);
     for (int step = 0; s.left && step < 200; step++) {
-        switch (u8(&s) % 11) {
+        switch (u8(&s) % 12) {
         case 0: case 1: do_alloc(&s); break;
         case 2: do_free(&s, stack); break;
         case 3: do_write(&s, stack); break;
@@ -529,6 +573,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             break;
         }
         case 10: do_site(&s, stack); break;
+        case 11: do_free_batch(&s, stack); break;
         case 9: { /* close the second pool: its blocks go, the first's stay */
             if (!s.h[1])
                 break;

@@ -146,7 +146,10 @@ static int mp_writev(jb__map *m, const jb__wop *ops, size_t n)
         jb__wop_apply(&ops[i], m->exec + ops[i].off);
     for (i = 0; i < n;) {
         next_run(ops, n, &i, &lo, &hi);
-        int rc2 = close_window(m, lo, hi - lo, "the bytes were written");
+        int rc2 = close_window(m, lo, hi - lo,
+                               ops->kind == JB__OP_FILL
+                                   ? "the trap fill was done"
+                                   : "the bytes were written");
         rc = rc < 0 ? rc : rc2;
     }
     return rc;
