@@ -389,12 +389,17 @@ JB_API int jb_free(jb_region *r, void *exec);
  * call returns.
  * @return 0; JB_EINVAL (execs NULL, count 0), JB_ECLOSED, JB_ESTATE (inside
  *   a jb_write_with callback), JB_ENOMEM (more than 64 blocks need one
- *   allocation of 44 bytes per block, which failed); for an item the errors
- *   of jb_free (JB_EINVAL for a NULL address, JB_ERANGE, JB_ENOTBLOCK,
- *   which includes a block named twice, JB_EFOREIGN, JB_EBUSY), with a
- *   sentence that starts "jb_free_batch: item K:" (K its index, the first
- *   bad one). Each of these frees nothing and changes nothing. Under
- *   mprotect, and under apple-callback when the callback is refused
+ *   allocation of up to 60 bytes per block, which failed; under mprotect,
+ *   the blocks lie on more than 4,096 runs of separate pages, each of which
+ *   would need its own window at once); for an item the errors of jb_free
+ *   (JB_EINVAL for a NULL address, JB_ERANGE, JB_ENOTBLOCK, which includes
+ *   a block named twice, JB_EFOREIGN, JB_EBUSY), with a sentence that
+ *   starts "jb_free_batch: item K:" (K its index, the first bad one). Each
+ *   of these frees nothing and changes nothing: every item is checked
+ *   before any block is claimed, so other threads' writes see no claim of
+ *   a batch that fails (only a block freed by another thread during the
+ *   call makes claims already taken visible until it gives them back).
+ *   Under mprotect, and under apple-callback when the callback is refused
  *   (JB_ESTATE before the freeze under freeze-late, JB_ENOMEM for the
  *   requests), a failed fill is all or nothing: the sentence ends "nothing
  *   was freed" (every block is live and holds its code) or says all "are
@@ -467,7 +472,9 @@ typedef struct jb_write_item {
  *   failures of jb_write: if the window could not be opened nothing was
  *   written; if it could not be closed, every item was written and the
  *   pages from the lowest to the highest item are left writable and not
- *   executable, as jb_write describes.
+ *   executable, as jb_write describes; JB_ENOMEM, nothing written, when
+ *   the items make more than 4,096 runs of separate pages (each would
+ *   need its own window at once, and each splits the mapping).
  * Thread-safe. Until the call returns the blocks named cannot be freed
  * (jb_free waits for it, as for a jb_write: for as long as the batch's
  * copies take), and other threads' writes to them wait as long; a batch that meets another thread's write or a

@@ -484,10 +484,11 @@ int jb_free(jb_region *r, void *exec)
     return free_locked(h, exec);
 }
 
-/* Validate exec as a live block of h to free and claim it (arena lock
- * held): 0 and *g, or the code with a sentence that names fn. */
+/* Validate exec as a live block of h to free (arena lock held) and, if
+ * claim, claim it: 0 and *g, or the code with a sentence that names fn.
+ * Without claim nothing changes, so lock-free writers see nothing. */
 static int claim_to_free(const jb__handle *h, const char *fn, void *exec,
-                         uint32_t *g)
+                         uint32_t *g, int claim)
 {
     jb__arena *a = h->a;
     int rc = jb__locate(h, fn, exec, 1, JB__LOOK, g);
@@ -504,8 +505,15 @@ static int claim_to_free(const jb__handle *h, const char *fn, void *exec,
                                     "twice?); free each block once",
                       fn, exec);
     /* Claimed as the cache path claims, so that of two threads freeing one
-     * block only one goes on, and after a write in progress. */
-    int c = rc == 0 ? jb__claim(a, *g, h->pool, 0) : 0;
+     * block only one goes on, and after a write in progress; unclaimed,
+     * what the claim would find. */
+    int c = 0;
+    if (rc == 0 && claim)
+        c = jb__claim(a, *g, h->pool, 0);
+    else if (rc == 0) {
+        uint32_t o = jb__ld32(&a->heap.next[*g]);
+        c = (o & ~JB__OWNER_FLAGS) != h->pool ? -1 : (o & JB__KEPT) != 0;
+    }
     if (c > 0 && (jb__ld32(&a->heap.next[*g]) & JB__SITE))
         rc = jb__fail(JB_EBUSY, "%s: the block at %p has an open site "
                                 "(jb_site_open); close it with jb_site_close "
@@ -531,7 +539,7 @@ static __attribute__((noinline)) int free_locked(const jb__handle *h,
     jb__arena *a = h->a;
     jb__lock_acquire(&a->lock);
     uint32_t g;
-    int rc = claim_to_free(h, "jb_free", exec, &g);
+    int rc = claim_to_free(h, "jb_free", exec, &g, 1);
     if (rc == 0)
         rc = release(a, "jb_free", g, h->pool);
     jb__lock_release(&a->lock);
@@ -539,11 +547,13 @@ static __attribute__((noinline)) int free_locked(const jb__handle *h,
 }
 
 /* ---- jb_free_batch -----------------------------------------------------
- * Every block is claimed (as jb_free claims it) before any is filled; a
- * bad item gives every claim back. Then one fill of all of them, in
- * address order (under mprotect one window per run of adjoining pages),
- * and all are freed, or, if the fill was refused while a block may still
- * hold code, none. */
+ * Every item is read once and validated, and a block named twice is found,
+ * before anything changes, so that a bad item leaves nothing for
+ * lock-free writers to see; then every block is claimed (as jb_free claims
+ * it: one taken by another thread's free meanwhile gives every claim
+ * back). Then one fill of all of them, in address order (under mprotect
+ * one window per run of adjoining pages), and all are freed, or, if the
+ * fill was refused while a block may still hold code, none. */
 
 enum { FREE_LOCAL = 64 }; /* items freed without an allocation */
 
@@ -600,6 +610,31 @@ static int free_claimed(jb__arena *a, const uint32_t *gs, size_t n,
     return rc;
 }
 
+/* Validate item i (its address read into *exec once), checking it
+ * against the items before it (their blocks in gs and the set seen):
+ * 0 and gs[i], or the code with a sentence "jb_free_batch: item i: ...". */
+static int check_item(const jb__handle *h, void *const *execs, size_t i,
+                      uint32_t *gs, const jb__gset *seen)
+{
+    static const char fn[] = "jb_free_batch";
+    void *exec;
+    memcpy(&exec, &execs[i], sizeof exec); /* read once */
+    int rc = exec ? claim_to_free(h, fn, exec, &gs[i], 0)
+                  : jb__fail_null(fn, "exec");
+    uint32_t *slot = rc == 0 ? jb__gset_slot(seen, gs[i]) : NULL;
+    if (slot && *slot) {
+        size_t j = 0;
+        while (gs[j] != gs[i]) /* rare: find the item that named it first */
+            j++;
+        rc = jb__fail(JB_ENOTBLOCK, "%s: %p is the block of item %zu too; "
+                                    "name each block once",
+                      fn, exec, j);
+    } else if (slot) {
+        *slot = gs[i] + 1;
+    }
+    return rc < 0 ? jb__fail_item(fn, i, rc) : 0;
+}
+
 int jb_free_batch(jb_region *r, void *const *execs, size_t count)
 {
     static const char fn[] = "jb_free_batch";
@@ -612,31 +647,47 @@ int jb_free_batch(jb_region *r, void *const *execs, size_t count)
     if (count == 0)
         return jb__fail(JB_EINVAL, "%s: count is 0; pass at least one block",
                         fn);
-    uint32_t local_gs[FREE_LOCAL], *gs = local_gs;
-    jb__wop local_ops[FREE_LOCAL], *ops = local_ops;
+    /* The blocks named (in item order, then sorted), the fill requests,
+     * and the set of the blocks named so far. */
+    uint32_t local_gs[FREE_LOCAL], local_set[2 * FREE_LOCAL];
+    jb__wop local_ops[FREE_LOCAL];
+    uint32_t *gs = local_gs;
+    jb__wop *ops = local_ops;
+    jb__gset seen = {local_set, 2 * FREE_LOCAL - 1};
     void *buf = NULL;
     if (count > FREE_LOCAL) {
-        size_t each = sizeof *gs + sizeof *ops;
-        if (count > SIZE_MAX / each || !(buf = calloc(count, each)))
+        size_t nslot = 2 * FREE_LOCAL;
+        while (nslot < count && nslot < SIZE_MAX / 4)
+            nslot *= 2;
+        nslot *= 2; /* at most half full; nslot < 4 * count */
+        size_t each = sizeof *gs + sizeof *ops + 4 * sizeof *seen.slot;
+        if (count > SIZE_MAX / each ||
+            !(buf = calloc(1, count * (sizeof *gs + sizeof *ops) +
+                                  nslot * sizeof *seen.slot)))
             return jb__fail(JB_ENOMEM, "%s: out of memory for the list of "
-                                       "%zu blocks (%zu bytes each); nothing "
-                                       "was freed: free smaller batches",
+                                       "%zu blocks (up to %zu bytes each); "
+                                       "nothing was freed: free smaller "
+                                       "batches",
                             fn, count, each);
         ops = buf;
         gs = (uint32_t *)(void *)(ops + count);
+        seen = (jb__gset){gs + count, nslot - 1};
+    } else {
+        memset(local_set, 0, sizeof local_set);
     }
     jb__arena *a = h->a;
     jb__lock_acquire(&a->lock);
-    size_t taken = 0;
-    for (; taken < count && rc == 0; taken++) {
-        void *exec;
-        memcpy(&exec, &execs[taken], sizeof exec); /* read once */
-        rc = exec ? claim_to_free(h, fn, exec, &gs[taken])
-                  : jb__fail_null(fn, "exec");
-        if (rc < 0) {
-            rc = jb__fail_item(fn, taken, rc);
-            while (taken--) /* give back what this call claimed */
-                jb__st32(&a->heap.next[gs[taken]], h->pool);
+    for (size_t i = 0; i < count && rc == 0; i++)
+        rc = check_item(h, execs, i, gs, &seen);
+    for (size_t i = 0; i < count && rc == 0; i++) {
+        uint32_t g;
+        void *exec = a->map.exec + (size_t)gs[i] * JB_GRANULE;
+        /* A free through a thread's cache (which takes no lock) since the
+         * check: give back what this call claimed. */
+        if ((rc = claim_to_free(h, fn, exec, &g, 1)) < 0) {
+            rc = jb__fail_item(fn, i, rc);
+            while (i--)
+                jb__st32(&a->heap.next[gs[i]], h->pool);
             break;
         }
     }

@@ -133,6 +133,23 @@ static inline uint32_t jb__heap_block_of(const jb__heap *h, uint32_t g)
         bits = __atomic_load_n(&h->starts[--w], __ATOMIC_RELAXED);
     return w * 64 + 63u - (unsigned)__builtin_clzll(bits);
 }
+
+/* A set of block starts (granules) for the batch calls: open addressing
+ * over mask + 1 slots, a power of two at least twice the members; a slot
+ * holds granule + 1, 0 when empty. */
+typedef struct {
+    uint32_t *slot;
+    size_t mask;
+} jb__gset;
+
+/* The slot that holds g, or the empty one where it goes. */
+static inline uint32_t *jb__gset_slot(const jb__gset *s, uint32_t g)
+{
+    size_t i = (g * 0x9e3779b1u) & s->mask;
+    while (s->slot[i] && s->slot[i] != g + 1)
+        i = (i + 1) & s->mask;
+    return &s->slot[i];
+}
 size_t jb__heap_largest_free(const jb__heap *h);
 
 /* ---- Caches: small freed blocks kept per slot, so that alloc and free of

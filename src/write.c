@@ -338,33 +338,18 @@ static void unpin_all(jb__arena *a, const uint32_t *pinned, size_t n)
             jb__unpin(a, pinned[i]);
 }
 
-/* The blocks this batch has pinned, as a set (open addressing over
- * nslot, a power of two at least twice the items; granule + 1, 0 empty),
- * so that each item asks in constant time whether its block is already
- * the batch's (then it is checked against it, never pinned again, which
- * would wait for ever): a batch of many items over many blocks holds its
- * pins, which frees and writes wait for, no longer than its copies take. */
-typedef struct {
-    uint32_t *slot;
-    size_t mask;
-} pin_set;
-
-static uint32_t *pin_slot(const pin_set *ps, uint32_t g)
-{
-    size_t i = (g * 0x9e3779b1u) & ps->mask;
-    while (ps->slot[i] && ps->slot[i] != g + 1)
-        i = (i + 1) & ps->mask;
-    return &ps->slot[i];
-}
-
-/* 1 if the block holding offset off is one this batch pinned. */
-static int pinned_here(const jb__arena *a, size_t off, const pin_set *ps)
+/* 1 if the block holding offset off is one this batch pinned (ps, a
+ * jb__gset: each item asks in constant time whether its block is already
+ * the batch's; then it is checked against it, never pinned again, which
+ * would wait for ever, so a batch of many items over many blocks holds its
+ * pins, which frees and writes wait for, no longer than its copies take). */
+static int pinned_here(const jb__arena *a, size_t off, const jb__gset *ps)
 {
     size_t committed = __atomic_load_n(&a->map.committed, __ATOMIC_RELAXED);
     if (off - JB_GUARD >= committed - JB_GUARD)
         return 0;
     uint32_t g = jb__heap_block_of(&a->heap, (uint32_t)(off / JB_GRANULE));
-    return (jb__ld32(&a->heap.next[g]) & JB__WRITING) && *pin_slot(ps, g);
+    return (jb__ld32(&a->heap.next[g]) & JB__WRITING) && *jb__gset_slot(ps, g);
 }
 
 /* Check item i (as read once into ops[i], its exec in value), validate
@@ -372,7 +357,7 @@ static int pinned_here(const jb__arena *a, size_t off, const pin_set *ps)
  * and start again); or the code with a sentence that starts
  * "jb_write_batch: item i:". */
 static int take_item(jb__handle *h, size_t i, int serial, jb__wop *ops,
-                     uint32_t *pinned, const pin_set *ps)
+                     uint32_t *pinned, const jb__gset *ps)
 {
     static const char fn[] = "jb_write_batch";
     const jb__map *m = &h->a->map;
@@ -396,7 +381,7 @@ static int take_item(jb__handle *h, size_t i, int serial, jb__wop *ops,
             rc = jb__locate(h, fn, it.exec, it.len, JB__LOOK, &g);
         else if ((rc = jb__locate(h, fn, it.exec, it.len, JB__PIN_TRY, &g)) ==
                  0)
-            *pin_slot(ps, pinned[i] = g) = g + 1;
+            *jb__gset_slot(ps, pinned[i] = g) = g + 1;
         ops[i].off = off;
     }
     return rc < 0 ? jb__fail_item(fn, i, rc) : rc;
@@ -421,7 +406,7 @@ int jb_write_batch(jb_region *r, const jb_write_item *items, size_t count)
     uint32_t local_pinned[BATCH_LOCAL], local_set[2 * BATCH_LOCAL];
     jb__wop *ops = local_ops;
     uint32_t *pinned = local_pinned;
-    pin_set ps = {local_set, 1};
+    jb__gset ps = {local_set, 1};
     void *buf = NULL;
     if (count <= BATCH_LOCAL) {
         while (ps.mask + 1 < 2 * count)
@@ -444,7 +429,7 @@ int jb_write_batch(jb_region *r, const jb_write_item *items, size_t count)
                             count, each);
         ops = buf;
         pinned = (uint32_t *)(void *)(ops + count);
-        ps = (pin_set){pinned + count, nslot - 1};
+        ps = (jb__gset){pinned + count, nslot - 1};
     }
     /* The array is read once, here: a retry works from these copies, so
      * another thread changing it meanwhile changes nothing validated. */

@@ -37,10 +37,12 @@ static int open_window(jb__map *m, size_t off, size_t len)
     page_range(off, len, &lo, &hi);
     if (mprotect(m->exec + lo, hi - lo, PROT_READ | PROT_WRITE) == 0)
         return 0;
+    int e = errno;
     return jb__fail(JB_EOS, "mprotect: making code pages writable "
-                            "(mprotect(PROT_READ|PROT_WRITE)) failed with %s; "
+                            "(mprotect(PROT_READ|PROT_WRITE)) failed with %s%s; "
                             "nothing was changed",
-                    jb__errno_name(errno));
+                    jb__errno_name(e),
+                    e == ENOMEM ? " (vm.max_map_count may be reached)" : "");
 }
 
 /* Close it: RW -> RX. If the system refuses, the bytes are written but the
@@ -125,11 +127,25 @@ static void next_run(const jb__wop *ops, size_t n, size_t *i, size_t *lo,
 }
 
 /* Every run's window opens before anything is written, so a window that
- * cannot be opened leaves nothing written (those opened close again). */
+ * cannot be opened leaves nothing written (those opened close again). Each
+ * open window splits the mapping, so a batch of more runs than
+ * MAX_WINDOWS is refused before any opens: thousands of windows at once
+ * would run the whole process into vm.max_map_count (65,530 by default). */
+enum { MAX_WINDOWS = 4096 };
 static int mp_writev(jb__map *m, const jb__wop *ops, size_t n)
 {
+    size_t i = 0, lo, hi, runs = 0;
+    while (i < n && runs <= MAX_WINDOWS)
+        next_run(ops, n, &i, &lo, &hi), runs++;
+    if (runs > MAX_WINDOWS)
+        return jb__fail(JB_ENOMEM, "mprotect: the batch lies on more than %d "
+                                   "runs of separate pages, and each needs "
+                                   "its own window, which splits the "
+                                   "mapping; nothing was written: split it "
+                                   "into batches of blocks that lie together",
+                        (int)MAX_WINDOWS);
     int rc = unstick(m);
-    size_t i = 0, lo, hi;
+    i = 0;
     while (rc == 0 && i < n) {
         size_t from = i;
         next_run(ops, n, &i, &lo, &hi);
