@@ -409,8 +409,10 @@ JB_API int jb_free(jb_region *r, void *exec);
  * Thread-safe, with jb_free's rules for writes under way (each waits, a
  * write the free overtakes fails or lands in a new block of the same
  * pool). The region's lock is held for the whole call, so other threads'
- * allocations and frees wait for it. Cost: per block a validation and a
- * trap fill; dualmap and rwx, no syscall; mprotect, two mprotect calls per
+ * allocations and frees wait for it. Under dualmap and rwx there is no
+ * window to share and jb_free of each block is cheaper: its small blocks go
+ * to the thread's cache for the next jb_alloc. Cost: per block a
+ * validation and a trap fill; dualmap and rwx, no syscall; mprotect, two mprotect calls per
  * run of blocks on overlapping or adjoining pages (one pair for blocks
  * allocated together), pages between runs never change; apple-callback,
  * one pthread_jit_write_with_callback_np through jitbuf's allowlisted fill
