@@ -563,6 +563,10 @@ static int by_granule(const void *x, const void *y)
     return (a > b) - (a < b);
 }
 
+/* Fill the n claimed blocks at gs (in address order) with traps in one
+ * window and free them all; or, if the fill was refused while one of them
+ * may still hold code, give every claim back to pool and free none (arena
+ * lock held). ops has room for n fill requests. */
 static int free_claimed(jb__arena *a, const uint32_t *gs, size_t n,
                         jb__wop *ops, uint32_t pool)
 {
