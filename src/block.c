@@ -555,8 +555,6 @@ static __attribute__((noinline)) int free_locked(const jb__handle *h,
  * one window per run of adjoining pages), and all are freed, or, if the
  * fill was refused while a block may still hold code, none. */
 
-enum { FREE_LOCAL = 64 }; /* items freed without an allocation */
-
 static int by_granule(const void *x, const void *y)
 {
     uint32_t a = *(const uint32_t *)x, b = *(const uint32_t *)y;
@@ -653,36 +651,18 @@ int jb_free_batch(jb_region *r, void *const *execs, size_t count)
                         fn);
     /* The blocks named (in item order, then sorted), the fill requests,
      * and the set of the blocks named so far. */
-    uint32_t local_gs[FREE_LOCAL], local_set[2 * FREE_LOCAL];
-    jb__wop local_ops[FREE_LOCAL];
-    uint32_t *gs = local_gs;
-    jb__wop *ops = local_ops;
-    jb__gset seen = {local_set, 2 * FREE_LOCAL - 1};
-    void *buf = NULL;
-    if (count > FREE_LOCAL) {
-        size_t nslot = 2 * FREE_LOCAL;
-        while (nslot < count && nslot < SIZE_MAX / 4)
-            nslot *= 2;
-        nslot *= 2; /* at most half full; nslot < 4 * count */
-        size_t each = sizeof *gs + sizeof *ops + 4 * sizeof *seen.slot;
-        if (count > SIZE_MAX / each ||
-            !(buf = calloc(1, count * (sizeof *gs + sizeof *ops) +
-                                  nslot * sizeof *seen.slot)))
-            return jb__fail(JB_ENOMEM, "%s: out of memory for the list of "
-                                       "%zu blocks (up to %zu bytes each); "
-                                       "nothing was freed: free smaller "
-                                       "batches",
-                            fn, count, each);
-        ops = buf;
-        gs = (uint32_t *)(void *)(ops + count);
-        seen = (jb__gset){gs + count, nslot - 1};
-    } else {
-        memset(local_set, 0, sizeof local_set);
-    }
+    jb__batch b;
+    if (jb__batch_init(&b, count) < 0)
+        return jb__fail(JB_ENOMEM, "%s: out of memory for the list of "
+                                   "%zu blocks (up to %zu bytes each); "
+                                   "nothing was freed: free smaller "
+                                   "batches",
+                        fn, count, JB__BATCH_EACH);
+    uint32_t *gs = b.g;
     jb__arena *a = h->a;
     jb__lock_acquire(&a->lock);
     for (size_t i = 0; i < count && rc == 0; i++)
-        rc = check_item(h, execs, i, gs, &seen);
+        rc = check_item(h, execs, i, gs, &b.set);
     for (size_t i = 0; i < count && rc == 0; i++) {
         uint32_t g;
         void *exec = a->map.exec + (size_t)gs[i] * JB_GRANULE;
@@ -697,10 +677,10 @@ int jb_free_batch(jb_region *r, void *const *execs, size_t count)
     }
     if (rc == 0) {
         qsort(gs, count, sizeof *gs, by_granule);
-        rc = free_claimed(a, gs, count, ops, h->pool);
+        rc = free_claimed(a, gs, count, b.ops, h->pool);
     }
     jb__lock_release(&a->lock);
-    free(buf);
+    jb__batch_free(&b);
     return rc;
 }
 

@@ -150,6 +150,24 @@ static inline uint32_t *jb__gset_slot(const jb__gset *s, uint32_t g)
         i = (i + 1) & s->mask;
     return &s->slot[i];
 }
+
+/* The working memory of a batch call (jb_write_batch, jb_free_batch): a
+ * request and a granule per item, and an empty jb__gset with room for
+ * every item. Up to JB__BATCH_LOCAL items it lives in the struct itself;
+ * more take one allocation of JB__BATCH_EACH bytes per item at most. */
+enum { JB__BATCH_LOCAL = 64 };
+#define JB__BATCH_EACH (sizeof(jb__wop) + sizeof(uint32_t) + 4 * sizeof(uint32_t))
+typedef struct {
+    jb__wop *ops;
+    uint32_t *g;
+    jb__gset set;
+    void *heap; /* the allocation, or NULL */
+    jb__wop local_ops[JB__BATCH_LOCAL];
+    uint32_t local_g[JB__BATCH_LOCAL], local_set[2 * JB__BATCH_LOCAL];
+} jb__batch;
+/* 0; -1 (no sentence) if count needs an allocation that failed. */
+int jb__batch_init(jb__batch *b, size_t count);
+void jb__batch_free(jb__batch *b);
 size_t jb__heap_largest_free(const jb__heap *h);
 
 /* ---- Caches: small freed blocks kept per slot, so that alloc and free of

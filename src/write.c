@@ -10,7 +10,6 @@
  * persistent writable view (dualmap, rwx) or the strategy's window. Serial
  * strategies (mprotect) validate and write under the arena lock. */
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "arch/arch.h"
@@ -328,7 +327,6 @@ int jb_sync_threads(jb_region *r)
  * while holding others: where a block is held by another write, or a
  * fork() is being prepared, it lets go of every pin and starts again. */
 
-enum { BATCH_LOCAL = 64 }; /* items checked without an allocation */
 #define NOT_PINNED UINT32_MAX
 
 static void unpin_all(jb__arena *a, const uint32_t *pinned, size_t n)
@@ -402,35 +400,16 @@ int jb_write_batch(jb_region *r, const jb_write_item *items, size_t count)
     int serial = !a->cached;
     /* The validated copies of the items, the block each one pinned, and
      * the set of those blocks. */
-    jb__wop local_ops[BATCH_LOCAL];
-    uint32_t local_pinned[BATCH_LOCAL], local_set[2 * BATCH_LOCAL];
-    jb__wop *ops = local_ops;
-    uint32_t *pinned = local_pinned;
-    jb__gset ps = {local_set, 1};
-    void *buf = NULL;
-    if (count <= BATCH_LOCAL) {
-        while (ps.mask + 1 < 2 * count)
-            ps.mask = ps.mask * 2 + 1;
-        memset(local_set, 0, (ps.mask + 1) * sizeof *local_set); /* empty */
-    } else {
-        size_t nslot = 2 * BATCH_LOCAL;
-        while (nslot < count && nslot < SIZE_MAX / 4)
-            nslot *= 2;
-        nslot *= 2; /* at most half full */
-        /* nslot < 4 * count: at most 4 slots per item */
-        size_t each = sizeof *ops + sizeof *pinned + 4 * sizeof *ps.slot;
-        if (count > SIZE_MAX / each ||
-            !(buf = calloc(1, count * (sizeof *ops + sizeof *pinned) +
-                                  nslot * sizeof *ps.slot)))
-            return jb__fail(JB_ENOMEM, "jb_write_batch: out of memory for "
-                                       "the checked copy of %zu items "
-                                       "(up to %zu bytes each); nothing "
-                                       "was written: write smaller batches",
-                            count, each);
-        ops = buf;
-        pinned = (uint32_t *)(void *)(ops + count);
-        ps = (jb__gset){pinned + count, nslot - 1};
-    }
+    jb__batch b;
+    if (jb__batch_init(&b, count) < 0)
+        return jb__fail(JB_ENOMEM, "jb_write_batch: out of memory for "
+                                   "the checked copy of %zu items "
+                                   "(up to %zu bytes each); nothing "
+                                   "was written: write smaller batches",
+                        count, JB__BATCH_EACH);
+    jb__wop *ops = b.ops;
+    uint32_t *pinned = b.g;
+    jb__gset ps = b.set;
     /* The array is read once, here: a retry works from these copies, so
      * another thread changing it meanwhile changes nothing validated. */
     for (size_t i = 0; i < count; i++) {
@@ -475,6 +454,6 @@ int jb_write_batch(jb_region *r, const jb_write_item *items, size_t count)
     if (rc == 0)
         for (size_t i = 0; i < count; i++)
             jb__os_flush_icache(a->map.exec + ops[i].off, ops[i].len);
-    free(buf);
+    jb__batch_free(&b);
     return rc;
 }
