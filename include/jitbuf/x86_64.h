@@ -312,6 +312,14 @@ JB__INLINE int jb_x64__bad_regs(jb_emit *e, unsigned a, unsigned b)
     return jb_x64__bad(e, JB_X64__ABOVE15(a, b), "x86_64: register number above 15");
 }
 JB__INLINE int jb_x64__bad_reg(jb_emit *e, unsigned r) { return jb_x64__bad_regs(e, r, 0); }
+/* An integer size: the immediate forms test it before the immediate,
+ * which is read at the size, so that a bad type is not reported as an
+ * immediate that does not fit or a bad register. */
+#define JB_X64__ISZ_MSG "x86_64: operand size must be an integer jb_type (JB_I8 .. JB_I64)"
+JB__INLINE int jb_x64__bad_isz(jb_emit *e, jb_type sz)
+{
+    return jb_x64__bad(e, (unsigned)sz > 7, JB_X64__ISZ_MSG);
+}
 
 /* A valid memory operand? (base a register, rip or a label; index not rsp;
  * scale 1/2/4/8; rip and labels take no index) */
@@ -351,13 +359,19 @@ JB__INLINE void jb_x64__rr(jb_emit *e, jb_type sz, uint32_t opc, uint32_t opc8, 
                            unsigned rm, uint32_t imm, unsigned ilen)
 {
     unsigned s = JB__SIZE(sz);
-    if (jb_x64__bad(e, JB_X64__ABOVE15(reg, rm) || (unsigned)sz > 7 || (s == 0 && opc8 == JB_X64__NO8),
-                    "x86_64: register number above 15, a size that is not a jb_type, or "
-                    "8 bits for a form that has none"))
-        return;
-    unsigned rex = JB_X64__SZ_W(sz) | JB_X64__BYTE_REX(sz, reg) | JB_X64__BYTE_REX(sz, rm);
-    JB_X64__EMIT(e, P, jb_x64__enc(e, P, JB_X64__SZ_PFX(sz), rex, s ? opc : opc8, reg,
-                                   jb_x64_mem_bd((jb_x64_reg)rm, 0), 0, imm, ilen));
+    /* The good case is the branch's likely arm, not an early return: with
+     * an early return gcc 12 laid the error path out straight and jumped
+     * to the encoder and back (4 host instructions more per mix8 group). */
+    if (JB__LIKELY(!(JB_X64__ABOVE15(reg, rm) || (unsigned)sz > 7 ||
+                     (s == 0 && opc8 == JB_X64__NO8)))) {
+        unsigned rex = JB_X64__SZ_W(sz) | JB_X64__BYTE_REX(sz, reg) | JB_X64__BYTE_REX(sz, rm);
+        JB_X64__EMIT(e, P, jb_x64__enc(e, P, JB_X64__SZ_PFX(sz), rex, s ? opc : opc8, reg,
+                                       jb_x64_mem_bd((jb_x64_reg)rm, 0), 0, imm, ilen));
+    } else { /* one call names the first cause that holds */
+        jb_x64__bad(e, 1, (unsigned)sz > 7 ? JB_X64__ISZ_MSG
+                          : JB_X64__ABOVE15(reg, rm) ? "x86_64: register number above 15"
+                          : "x86_64: this instruction has no 8-bit form; use JB_I16 or wider");
+    }
 }
 
 /* Memory form, as jb_x64__rr; pfx adds lock. */
@@ -459,15 +473,6 @@ JB__INLINE void jb_x64_alu_mr(jb_emit *e, jb_type sz, jb_x64_alu op, jb_x64_mem 
 {
     if (!jb_x64__bad_alu(e, op, JB_X64_XCHG))
         jb_x64__rm(e, 0, sz, jb_x64__alu_to_rm(op), jb_x64__alu_to_rm(op) - 1u, src, m, 0, 0);
-}
-
-/* An integer size: the immediate forms test it before the immediate,
- * which is read at the size, so that a bad type is not reported as an
- * immediate that does not fit or a bad register. */
-JB__INLINE int jb_x64__bad_isz(jb_emit *e, jb_type sz)
-{
-    return jb_x64__bad(e, (unsigned)sz > 7,
-                       "x86_64: operand size must be an integer jb_type (JB_I8 .. JB_I64)");
 }
 
 /* An immediate of size sz (imm8/16/32; 64 bits: a sign-extended imm32)

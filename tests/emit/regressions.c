@@ -665,6 +665,10 @@ Test(regressions, operand_errors_name_the_operand_at_fault)
     WHY(jb_x64_imul3_rri(&e, JB_F64, JB_X64_RAX, JB_X64_RCX, big), "integer jb_type", "does not fit");
     WHY(jb_x64_alu_ri(&e, JB_I32, JB_X64_MOV, (jb_x64_reg)16, 1), "register number above 15", "");
     WHY(jb_x64_alu_ri(&e, JB_I8, JB_X64_ADD, JB_X64_RAX, 256), "does not fit", "");
+    /* the register-register path: each of its three causes by name */
+    WHY(jb_x64_alu_rr(&e, (jb_type)9, JB_X64_ADD, JB_X64_RAX, JB_X64_RCX), "integer jb_type", "register");
+    WHY(jb_x64_alu_rr(&e, JB_I32, JB_X64_ADD, JB_X64_RAX, (jb_x64_reg)16), "register number above 15", "8-bit");
+    WHY(jb_x64_alu_rr(&e, JB_I8, JB_X64_IMUL, JB_X64_RAX, JB_X64_RCX), "no 8-bit form", "register");
     /* arm64: each operand of a combined check by its own name */
     WHY(jb_a64_str(&e, 32, 1, 8), "register number above 31", "offset");
     WHY(jb_a64_ldr(&e, 1, 32, 8), "register number above 31", "offset");
