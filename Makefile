@@ -9,6 +9,7 @@
 #   make bench           benchmarks beside asmjit and xbyak (bench/README.md)
 #   make bench-report    the last run as a page with plots in build/bench-report/
 #   make bench-count-live  callgrind counts against live blocks (bench/README.md)
+#   make bench-count-unchecked  the emitter counts with the operand checks compiled out
 #   make install         PREFIX, DESTDIR, LIBDIR, INCLUDEDIR honoured
 #   make ARCH=arm64 CC=aarch64-linux-gnu-gcc    cross-build for arm64
 #
@@ -85,6 +86,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
         check-symbols check-arm64 test-exec examples install uninstall clean \
         test-darwin-model darwin-model-run darwin-signature-run fuzz-darwin-check \
         fuzz-darwin darwin-fuzz-run check-macos check-mac bench bench-report bench-count bench-count-live \
+        bench-count-unchecked \
         check-readme-emitters \
         bench-arm64 test-fault fuzz fuzz-build fuzz-replay fuzz-merge test-stress \
         test-stress-tsan hot-count check-leak-gate san-leak-demo check-clients \
@@ -516,12 +518,14 @@ BENCH_REPS ?= 10
 BENCH_MIN_TIME ?= 0.2
 BENCH_FILTER ?=
 
+# The headers the bench compiles against (bench-count-unchecked: a copy).
+BENCH_INC ?= include
 $(BUILD)/obj/bench/%.o: bench/%.c $(wildcard bench/*.h) $(HDR)
 	@mkdir -p $(dir $@)
-	$(CC) -std=gnu11 $(WARN) -Wno-missing-prototypes -Iinclude $(BENCH_DEFS) $(CFLAGS) $(EXTRA_CFLAGS) -c $< -o $@
+	$(CC) -std=gnu11 $(WARN) -Wno-missing-prototypes -I$(BENCH_INC) $(BENCH_DEFS) $(CFLAGS) $(EXTRA_CFLAGS) -c $< -o $@
 $(BUILD)/obj/bench/%.o: bench/%.cc $(wildcard bench/*.h)
 	@mkdir -p $(dir $@)
-	$(CXX) -std=c++17 -Wall -Wextra -Werror -Iinclude $(BENCH_DEFS) $(CFLAGS) $(EXTRA_CFLAGS) -c $< -o $@
+	$(CXX) -std=c++17 -Wall -Wextra -Werror -I$(BENCH_INC) $(BENCH_DEFS) $(CFLAGS) $(EXTRA_CFLAGS) -c $< -o $@
 $(BENCH_BIN): $(BENCH_OBJ) $(STATIC)
 	@mkdir -p $(dir $@)
 	$(CXX) $(CFLAGS) $(EXTRA_CFLAGS) -o $@ $(BENCH_OBJ) $(STATIC) $(BENCH_LDFLAGS) $(BENCH_LIBS) $(LDLIBS)
@@ -572,6 +576,17 @@ bench-count: $(BENCH_BIN)
 	  ir=$$(awk '/^(summary|totals):/ { print $$2; exit }' $$out); \
 	  awk -v i=$$i -v ir=$$ir 'BEGIN { printf "%-12s %8.2f host instructions per emitted instruction (Ir %d)\n", i, ir / 1e6, ir }'; \
 	done
+
+# What the emitters' operand checks cost: the same counts for jitbuf and
+# handc, built in $(BUILD)/unchecked against a copy of the headers in which
+# JB__NEVER, the one gate of every operand check, is 0
+# (scripts/unchecked-headers.sh). The bytes are still checked against the
+# reference. A measurement, never a build to use: bad operands then make
+# wrong code.
+bench-count-unchecked:
+	scripts/unchecked-headers.sh include $(BUILD)/unchecked/include
+	@$(MAKE) --no-print-directory BUILD=$(BUILD)/unchecked BENCH_INC=$(BUILD)/unchecked/include \
+	  bench-count COUNT_IMPLS="x64/jitbuf x64/handc a64/jitbuf a64/handc"
 
 # Instructions per alloc_free, commit, patch and free with 10, 10,000 and 1,000,000
 # live blocks (callgrind): whether the costs grow, where wall time is noise.

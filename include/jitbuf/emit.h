@@ -68,7 +68,10 @@ typedef uint32_t jb_label;
 #define JB__COLD
 #endif
 /* An error condition, far rarer than __builtin_expect's default 90/10: the
- * compiler then lays the fast path out straight, its error path aside. */
+ * compiler then lays the fast path out straight, its error path aside.
+ * Every operand check of the emitters is one, so that `make
+ * bench-count-unchecked` can measure what the checks cost by a copy of the
+ * headers where it is 0. */
 #if defined(__has_builtin)
 #if __has_builtin(__builtin_expect_with_probability)
 #define JB__NEVER(x) __builtin_expect_with_probability(!!(x), 0, 0.9999)

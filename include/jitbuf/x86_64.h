@@ -341,7 +341,7 @@ JB__INLINE int jb_x64__regbase(unsigned reg, jb_x64_mem m)
 {
     int bad_index = m.index != JB_X64_NOREG && (m.index > 15 || m.index == JB_X64_RSP);
     int bad_scale = m.scale != 1 && m.scale != 2 && m.scale != 4 && m.scale != 8;
-    return JB__LIKELY(!JB_X64__ABOVE15(reg, m.base)) && !bad_index && !bad_scale;
+    return !JB__NEVER(JB_X64__ABOVE15(reg, m.base)) && !bad_index && !bad_scale;
 }
 
 /* Size-dependent parts of an integer instruction: prefix, REX.W, and
@@ -362,8 +362,8 @@ JB__INLINE void jb_x64__rr(jb_emit *e, jb_type sz, uint32_t opc, uint32_t opc8, 
     /* The good case is the branch's likely arm, not an early return: with
      * an early return gcc 12 laid the error path out straight and jumped
      * to the encoder and back (4 host instructions more per mix8 group). */
-    if (JB__LIKELY(!(JB_X64__ABOVE15(reg, rm) || (unsigned)sz > 7 ||
-                     (s == 0 && opc8 == JB_X64__NO8)))) {
+    if (!JB__NEVER(JB_X64__ABOVE15(reg, rm) || (unsigned)sz > 7 ||
+                   (s == 0 && opc8 == JB_X64__NO8))) {
         unsigned rex = JB_X64__SZ_W(sz) | JB_X64__BYTE_REX(sz, reg) | JB_X64__BYTE_REX(sz, rm);
         JB_X64__EMIT(e, P, jb_x64__enc(e, P, JB_X64__SZ_PFX(sz), rex, s ? opc : opc8, reg,
                                        jb_x64_mem_bd((jb_x64_reg)rm, 0), 0, imm, ilen));
