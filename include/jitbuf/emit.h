@@ -48,6 +48,14 @@
 
 #include "../jitbuf.h"
 
+/* The emitters build encodings and label records in integers and store
+ * them in host byte order, which is the code's only on little-endian hosts
+ * (x86_64, and arm64 as every OS jitbuf supports runs it). */
+#if defined(__BYTE_ORDER__) && defined(__ORDER_LITTLE_ENDIAN__) && \
+    __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+#error "jitbuf's emitters need a little-endian host"
+#endif
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -757,12 +765,13 @@ JB__INLINE int jb__label_use(jb_emit *e, jb_label l, jb_fixfmt fmt, uint32_t ori
             return -1;
         }
         if (JB__LIKELY(h == JB__NONE)) {
-            jb__label_slot r;
-            r.head = JB__ONE_REF - (int32_t)jb__fix_kind(fmt);
-            r.orig = orig;
-            r.fmt = fmt;
-            /* head, orig and fmt: one store, of a constant for call/bl */
-            memcpy(s, &r, offsetof(jb__label_slot, at));
+            /* head and orig, then fmt: two 8-byte values, constants for
+             * call/bl (built as a struct, clang stored fmt in 3 pieces) */
+            uint64_t w[2];
+            w[0] = (uint32_t)(JB__ONE_REF - (int32_t)jb__fix_kind(fmt)) |
+                   (uint64_t)orig << 32; /* little-endian: head first */
+            memcpy(&w[1], &fmt, 8);
+            memcpy(s, w, 16);
             s->at = at;
             return 0;
         }
