@@ -205,31 +205,51 @@ int jb__all_traps(const jb__arena *a, uint32_t g, uint32_t n)
     return 1;
 }
 
+/* After the trap fill of the n claimed blocks at gs returned rc (arena
+ * lock held): the one rule of jb_free and jb_free_batch. If the fill was
+ * refused while one of them may still hold code, every one stays used,
+ * owned by keep_owner, so that none is handed out again with code in it,
+ * and rc is returned (a batch's sentence adds that nothing was freed);
+ * else all are freed, and a refused fill's sentence says so. */
+static int free_filled(jb__arena *a, int rc, const uint32_t *gs, size_t n,
+                       uint32_t keep_owner, int batch)
+{
+    jb__heap *h = &a->heap;
+    int keep = 0;
+    for (size_t i = 0; rc < 0 && i < n && !keep; i++)
+        keep = a->map.broken ||
+               !jb__all_traps(a, gs[i], h->size[gs[i]] & ~JB__USED);
+    if (rc < 0) {
+        char why[JB__SENTENCE_MAX];
+        snprintf(why, sizeof why, "%s", jb_last_error());
+        if (keep) {
+            for (size_t i = 0; i < n; i++)
+                jb__st32(&h->next[gs[i]], keep_owner);
+            return batch ? jb__fail(rc, "%s; nothing was freed", why) : rc;
+        }
+        rc = batch ? jb__fail(rc, "%s; its blocks are freed (each of the %zu "
+                                  "holds only traps: do not free them again)",
+                              why, n)
+                   : jb__fail(rc, "%s; the block held only traps, so it is "
+                                  "freed (do not free it again)",
+                              why);
+    }
+    for (size_t i = 0; i < n; i++) {
+        jb__edit_released(a->map.exec + (size_t)gs[i] * JB_GRANULE);
+        jb__heap_free(h, gs[i]);
+    }
+    return rc;
+}
+
 /* Trap-fill and release the used block at g, which the caller claimed
  * (jb__claim: a fill of any other block is forged, jb__map_freeing_len),
- * arena lock held. If the fill is refused, a block that still holds code
- * stays used, owned by keep_owner, and the code and sentence are
- * returned: it is never handed out again with code in it. */
+ * arena lock held; a refused fill as free_filled says. */
 static int release(jb__arena *a, const char *fn, uint32_t g,
                    uint32_t keep_owner)
 {
     int rc = jb__fill_block(a, fn, g, a->heap.size[g] & ~JB__USED);
     jb__count_window(a);
-    if (rc < 0 && (a->map.broken ||
-                   !jb__all_traps(a, g, a->heap.size[g] & ~JB__USED))) {
-        jb__st32(&a->heap.next[g], keep_owner);
-        return rc;
-    }
-    if (rc < 0) { /* freed all the same: the sentence must say so */
-        char why[JB__SENTENCE_MAX];
-        snprintf(why, sizeof why, "%s", jb_last_error());
-        rc = jb__fail(rc, "%s; the block held only traps, so it is freed "
-                          "(do not free it again)",
-                      why);
-    }
-    jb__edit_released(a->map.exec + (size_t)g * JB_GRANULE);
-    jb__heap_free(&a->heap, g);
-    return rc;
+    return free_filled(a, rc, &g, 1, keep_owner, 0);
 }
 
 /* Spin on something another thread holds for a few ns (a write in
@@ -587,29 +607,7 @@ static int free_claimed(jb__arena *a, const uint32_t *gs, size_t n,
         rc = jb__within(fn, a->map.st->writev(&a->map, ops, n));
     }
     jb__count_window(a);
-    int keep = 0;
-    for (size_t i = 0; rc < 0 && i < n && !keep; i++)
-        keep = a->map.broken || !jb__all_traps(a, gs[i], h->size[gs[i]] &
-                                                             ~JB__USED);
-    if (keep) {
-        for (size_t i = 0; i < n; i++)
-            jb__st32(&h->next[gs[i]], pool);
-        char why[JB__SENTENCE_MAX];
-        snprintf(why, sizeof why, "%s", jb_last_error());
-        return jb__fail(rc, "%s; nothing was freed", why);
-    }
-    if (rc < 0) { /* freed all the same: the sentence must say so */
-        char why[JB__SENTENCE_MAX];
-        snprintf(why, sizeof why, "%s", jb_last_error());
-        rc = jb__fail(rc, "%s; its blocks are freed (each of the %zu holds "
-                          "only traps: do not free them again)",
-                      why, n);
-    }
-    for (size_t i = 0; i < n; i++) {
-        jb__edit_released(a->map.exec + (size_t)gs[i] * JB_GRANULE);
-        jb__heap_free(h, gs[i]);
-    }
-    return rc;
+    return free_filled(a, rc, gs, n, pool, 1);
 }
 
 /* Validate item i (its address read into *exec once), checking it
