@@ -11,6 +11,7 @@
 #   make bench-count-live  callgrind counts against live blocks (bench/README.md)
 #   make bench-count-unchecked  the emitter counts with the operand checks compiled out
 #   make bench-count-clang  the emitter counts built with clang
+#   make bench-count-arm64  the arm64 emitter's instructions on an arm64 host (qemu count)
 #   make install         PREFIX, DESTDIR, LIBDIR, INCLUDEDIR honoured
 #   make ARCH=arm64 CC=aarch64-linux-gnu-gcc    cross-build for arm64
 #
@@ -87,7 +88,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
         check-symbols check-arm64 test-exec examples install uninstall clean \
         test-darwin-model darwin-model-run darwin-signature-run fuzz-darwin-check \
         fuzz-darwin darwin-fuzz-run check-macos check-mac bench bench-report bench-count bench-count-live \
-        bench-count-unchecked bench-count-clang \
+        bench-count-unchecked bench-count-clang bench-count-arm64 \
         check-readme-emitters \
         bench-arm64 test-fault fuzz fuzz-build fuzz-replay fuzz-merge test-stress \
         test-stress-tsan hot-count check-leak-gate san-leak-demo check-clients \
@@ -594,6 +595,16 @@ bench-count-unchecked:
 bench-count-clang:
 	@$(MAKE) --no-print-directory BUILD=$(BUILD)/clang-bench CC=clang CXX=clang++ \
 	  CFLAGS="$(CFLAGS) -gdwarf-4" bench-count COUNT_IMPLS="x64/jitbuf x64/handc a64/jitbuf a64/handc"
+
+# The arm64 emitter's instructions on an arm64 host: bench/count_arm64.c
+# built for aarch64 (gcc, and clang when present), with and without operand
+# checks, beside handc, each counted under qemu-aarch64 from its logged
+# blocks (scripts/bench-count-arm64.sh). About 2 GiB of logs pass through
+# $(BUILD)/bench-arm64-count, one at a time.
+bench-count-arm64:
+	@$(MAKE) --no-print-directory ARCH=arm64 CC=$(ARM64_CC) BUILD=$(BUILD)/arm64 lib
+	ARM64_CC=$(ARM64_CC) QEMU_ARM64="$(QEMU_ARM64)" \
+	  scripts/bench-count-arm64.sh $(BUILD)/bench-arm64-count $(BUILD)/arm64/libjitbuf.a
 
 # Instructions per alloc_free, commit, patch and free with 10, 10,000 and 1,000,000
 # live blocks (callgrind): whether the costs grow, where wall time is noise.
