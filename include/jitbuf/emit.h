@@ -49,7 +49,7 @@
 #include "../jitbuf.h"
 
 /* The emitters build encodings and label records in integers and store
- * them in host byte order, which is the code's only on little-endian hosts
+ * them in host byte order, which is right only on a little-endian host
  * (x86_64, and arm64 as every OS jitbuf supports runs it). */
 #if defined(__BYTE_ORDER__) && defined(__ORDER_LITTLE_ENDIAN__) && \
     __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
