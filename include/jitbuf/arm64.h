@@ -879,18 +879,31 @@ JB__INLINE void jb_a64_call_abs(jb_emit *e, jb_a64_reg scratch, const void *addr
 /* Memory order of an atomic: plain, acquire, release, or both. */
 typedef enum { JB_A64_RELAXED, JB_A64_ACQUIRE, JB_A64_RELEASE, JB_A64_ACQ_REL } jb_a64_order;
 
+/* The operands of an atomic, each cause with its own sentence. Only sz's
+ * size counts, except for the loads (ldxr, ldar: load set), which
+ * zero-extend and have no sign-extending form, so a signed type, which
+ * promises a sign-extended load, is refused there. */
+JB__INLINE int jb_a64__bad_atomic_l(jb_emit *e, jb_type sz, unsigned regs, unsigned order,
+                                    int load)
+{
+    return jb_a64__bad3(e, (unsigned)sz > 7, "arm64: atomic size must be an integer jb_type",
+                        regs > 31, "arm64: register number above 31", order > 3,
+                        "arm64: memory order must be a jb_a64_order") ||
+           jb_a64__bad(e, load && JB__SIGNED(sz),
+                       "arm64: ldxr and ldar zero-extend (there is no sign-extending form): "
+                       "pass JB_U8..JB_U64 and extend the result (jb_a64_extend)");
+}
 JB__INLINE int jb_a64__bad_atomic(jb_emit *e, jb_type sz, unsigned regs, unsigned order)
 {
-    return jb_a64__bad(e, (unsigned)sz > 7 || regs > 31 || order > 3,
-                       "arm64: atomics need an integer size, registers 0..31 and a "
-                       "jb_a64_order");
+    return jb_a64__bad_atomic_l(e, sz, regs, order, 0);
 }
 /* ldxr/ldaxr rt, [rn] (exclusive load; acquire with JB_A64_ACQUIRE) and
  * stxr/stlxr rs, rt, [rn] (rs = 0 if the store happened, 1 if the
- * exclusive monitor was lost; release with JB_A64_RELEASE). */
+ * exclusive monitor was lost; release with JB_A64_RELEASE). ldxr's sz is
+ * unsigned (the load zero-extends); stxr takes either. */
 JB__INLINE void jb_a64_ldxr(jb_emit *e, jb_type sz, jb_a64_order o, jb_a64_reg rt, jb_a64_reg rn)
 {
-    if (!jb_a64__bad_atomic(e, sz, rt | rn, o) &&
+    if (!jb_a64__bad_atomic_l(e, sz, rt | rn, o, 1) &&
         !jb_a64__bad(e, o == JB_A64_RELEASE || o == JB_A64_ACQ_REL, "arm64: ldxr is plain or acquire"))
         jb_a64__word(e, 0x085f7c00u | (uint32_t)JB__SIZE(sz) << 30 | (o ? 0x8000u : 0) | rn << 5 | rt);
 }
@@ -905,10 +918,11 @@ JB__INLINE void jb_a64_stxr(jb_emit *e, jb_type sz, jb_a64_order o, jb_a64_reg r
         jb_a64__word(e, 0x08007c00u | (uint32_t)JB__SIZE(sz) << 30 | (o ? 0x8000u : 0) | rs << 16 |
                             rn << 5 | rt);
 }
-/* ldar rt, [rn] (load-acquire) and stlr rt, [rn] (store-release) */
+/* ldar rt, [rn] (load-acquire; sz unsigned: it zero-extends) and stlr
+ * rt, [rn] (store-release) */
 JB__INLINE void jb_a64_ldar(jb_emit *e, jb_type sz, jb_a64_reg rt, jb_a64_reg rn)
 {
-    if (!jb_a64__bad_atomic(e, sz, rt | rn, 0))
+    if (!jb_a64__bad_atomic_l(e, sz, rt | rn, 0, 1))
         jb_a64__word(e, 0x08dffc00u | (uint32_t)JB__SIZE(sz) << 30 | rn << 5 | rt);
 }
 JB__INLINE void jb_a64_stlr(jb_emit *e, jb_type sz, jb_a64_reg rt, jb_a64_reg rn)
@@ -917,7 +931,9 @@ JB__INLINE void jb_a64_stlr(jb_emit *e, jb_type sz, jb_a64_reg rt, jb_a64_reg rn
         jb_a64__word(e, 0x089ffc00u | (uint32_t)JB__SIZE(sz) << 30 | rn << 5 | rt);
 }
 /* LSE (ARMv8.1) atomics: rt = old [rn]; [rn] = old op rs. ldadd, ldclr
- * (and-not), ldeor, ldset (or), ldsmax, ldsmin, ldumax, ldumin, swp. */
+ * (and-not), ldeor, ldset (or), ldsmax, ldsmin, ldumax, ldumin, swp. Only
+ * sz's size counts (the op names the comparison's sign); the old value is
+ * zero-extended in rt. */
 typedef enum {
     JB_A64_LDADD, JB_A64_LDCLR, JB_A64_LDEOR, JB_A64_LDSET, JB_A64_LDSMAX, JB_A64_LDSMIN,
     JB_A64_LDUMAX, JB_A64_LDUMIN, JB_A64_SWP
@@ -932,7 +948,8 @@ JB__INLINE void jb_a64_atomic(jb_emit *e, jb_type sz, jb_a64_atomic_op op, jb_a6
     jb_a64__word(e, 0x38200000u | (uint32_t)JB__SIZE(sz) << 30 | (o & 1u) << 23 | (o >> 1) << 22 |
                         rs << 16 | opc | rn << 5 | rt);
 }
-/* cas rs, rt, [rn] (LSE): if [rn] == rs then [rn] = rt; rs = the old value. */
+/* cas rs, rt, [rn] (LSE): if [rn] == rs then [rn] = rt; rs = the old value
+ * (zero-extended; only sz's size counts). */
 JB__INLINE void jb_a64_cas(jb_emit *e, jb_type sz, jb_a64_order o, jb_a64_reg rs, jb_a64_reg rt,
                               jb_a64_reg rn)
 {
@@ -941,7 +958,8 @@ JB__INLINE void jb_a64_cas(jb_emit *e, jb_type sz, jb_a64_order o, jb_a64_reg rs
                             rs << 16 | rn << 5 | rt);
 }
 /* Barriers: dmb/dsb with an option (JB_A64_ISH = inner shareable, the
- * usual one; _ISHLD loads, _ISHST stores, _SY full system), isb. */
+ * usual one; _ISHLD loads, _ISHST stores, _SY full system; dsb refuses 0
+ * and 4), isb. */
 #define JB_A64_SY 15u
 #define JB_A64_ISH 11u
 #define JB_A64_ISHLD 9u
@@ -951,9 +969,15 @@ JB__INLINE void jb_a64_dmb(jb_emit *e, unsigned option)
     if (!jb_a64__bad(e, option > 15, "arm64: barrier option must be 0..15"))
         jb_a64__word(e, 0xd50330bfu | option << 8);
 }
+/* dsb: options 0 and 4 are not dsb but the speculation barriers ssbb and
+ * pssbb, which share its encoding, so they are refused. */
 JB__INLINE void jb_a64_dsb(jb_emit *e, unsigned option)
 {
-    if (!jb_a64__bad(e, option > 15, "arm64: barrier option must be 0..15"))
+    if (!jb_a64__bad3(e, option > 15, "arm64: barrier option must be 0..15",
+                      option == 0 || option == 4,
+                      "arm64: dsb options 0 and 4 encode ssbb and pssbb, not a dsb; use "
+                      "1..3 or 5..15 (JB_A64_SY = 15, JB_A64_ISH = 11)",
+                      0, NULL))
         jb_a64__word(e, 0xd503309fu | option << 8);
 }
 JB__INLINE void jb_a64_isb(jb_emit *e) { jb_a64__word(e, 0xd5033fdfu); }

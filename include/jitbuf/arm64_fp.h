@@ -81,8 +81,9 @@ JB__INLINE void jb_a64_fcsel_sz(jb_emit *e, jb_type t, jb_a64_dreg d, jb_a64_dre
         jb_a64__word(e, 0x1e200c00u | JB_A64__FTYPE(t) | m << 16 | (uint32_t)c << 12 | n << 5 | d);
 }
 
-/* Conversions between integer registers of type it (JB_I32/JB_I64 signed
- * or not as JB_S32/JB_U32 say) and float registers of type ft:
+/* Conversions between integer registers of type it (signed for JB_S32 and
+ * JB_S64, unsigned for JB_U32 and JB_U64, which JB_I32 and JB_I64 are)
+ * and float registers of type ft:
  * scvtf/ucvtf (int -> float, rounded to nearest) and fcvtzs/fcvtzu (float
  * -> int toward zero, saturating; NaN gives 0). */
 JB__INLINE int jb_a64__bad_it(jb_emit *e, jb_type it)

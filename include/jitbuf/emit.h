@@ -21,7 +21,8 @@
  * jb_emit_install (finish, jb_alloc, jb_write).
  *
  * Widths. Both headers name integer widths with jb_type (JB_I8 .. JB_I64;
- * the signed and unsigned names matter to loads and extensions only) and
+ * the signed and unsigned names matter to loads, extensions and int/float
+ * conversions only: JB_I32 and JB_I64 are the unsigned values) and
  * floating-point types with JB_F32 / JB_F64. Operands go destination
  * first, as in each architecture's assembly syntax.
  *
@@ -92,7 +93,7 @@ typedef uint32_t jb_label;
 /* ---- widths ---------------------------------------------------------------- */
 
 /* Operand types. Bits 0..1: log2 of the size in bytes; bit 2: signed (for
- * loads and extensions); bit 3: floating point. Operations that need only a
+ * loads, extensions and int/float conversions); bit 3: floating point. Operations that need only a
  * size (ALU, stores) accept either signedness. */
 typedef enum {
     JB_U8 = 0, JB_U16 = 1, JB_U32 = 2, JB_U64 = 3,

@@ -123,29 +123,40 @@ JB__INLINE void jb_x64_fcmp_xm(jb_emit *e, jb_type t, jb_x64_xmm a, jb_x64_mem m
 JB__INLINE void jb_x64_ucomisd(jb_emit *e, jb_x64_xmm a, jb_x64_xmm b) { jb_x64_fcmp_xx(e, JB_F64, a, b); }
 JB__INLINE void jb_x64_comisd(jb_emit *e, jb_x64_xmm a, jb_x64_xmm b) { jb_x64__op_r(e, JB_X64__P66, 0, 0x0f2f, a, b, 0, 0); }
 
-/* Conversions. int -> float: cvtsi2ss/sd x, r (it: JB_I32 or JB_I64,
- * signed). float -> int: cvttss2si/cvttsd2si (truncating, as C's cast;
- * out of range or NaN gives the "integer indefinite" 0x80..0), or
- * cvtss2si/cvtsd2si (current rounding mode). float -> float: cvtss2sd
- * (to JB_F64) or cvtsd2ss (to JB_F32). */
+/* Conversions. int -> float: cvtsi2ss/sd x, r (it: JB_S32 or JB_S64).
+ * float -> int: cvttss2si/cvttsd2si (truncating, as C's cast; out of
+ * range or NaN gives the "integer indefinite" 0x80..0), or
+ * cvtss2si/cvtsd2si (current rounding mode), to JB_S32 or JB_S64.
+ * float -> float: cvtss2sd (to JB_F64) or cvtsd2ss (to JB_F32). These
+ * instructions convert signed integers only, so an unsigned type (JB_U32,
+ * JB_U64, and JB_I32/JB_I64, which are the same values) is refused: arm64's
+ * jb_a64_cvt_* take the same types and convert unsigned for them. */
 JB__INLINE int jb_x64__bad_it(jb_emit *e, jb_type it)
 {
     return jb_x64__bad(e, (unsigned)it > 7 || JB__SIZE(it) < 2,
                        "x86_64: integer type of a conversion must be 32 or 64 bits");
 }
+JB__INLINE int jb_x64__bad_cvt_it(jb_emit *e, jb_type it)
+{
+    return jb_x64__bad_it(e, it) ||
+           jb_x64__bad(e, !JB__SIGNED(it),
+                       "x86_64: cvtsi2s*/cvt*2si convert signed integers only: pass JB_S32 or "
+                       "JB_S64 (JB_I32/JB_I64 mean unsigned here, as on arm64; an unsigned "
+                       "conversion takes a sequence)");
+}
 JB__INLINE void jb_x64_cvt_i2f(jb_emit *e, jb_type ft, jb_type it, jb_x64_xmm d, jb_x64_reg s)
 {
-    if (!jb_x64__bad_ft(e, ft) && !jb_x64__bad_it(e, it))
+    if (!jb_x64__bad_ft(e, ft) && !jb_x64__bad_cvt_it(e, it))
         jb_x64__op_r(e, JB_X64__FP_PFX(ft), JB_X64__SZ_W(it), 0x0f2a, d, s, 0, 0);
 }
 JB__INLINE void jb_x64_cvtt_f2i(jb_emit *e, jb_type it, jb_type ft, jb_x64_reg d, jb_x64_xmm s)
 {
-    if (!jb_x64__bad_ft(e, ft) && !jb_x64__bad_it(e, it))
+    if (!jb_x64__bad_ft(e, ft) && !jb_x64__bad_cvt_it(e, it))
         jb_x64__op_r(e, JB_X64__FP_PFX(ft), JB_X64__SZ_W(it), 0x0f2c, d, s, 0, 0);
 }
 JB__INLINE void jb_x64_cvt_f2i(jb_emit *e, jb_type it, jb_type ft, jb_x64_reg d, jb_x64_xmm s)
 {
-    if (!jb_x64__bad_ft(e, ft) && !jb_x64__bad_it(e, it))
+    if (!jb_x64__bad_ft(e, ft) && !jb_x64__bad_cvt_it(e, it))
         jb_x64__op_r(e, JB_X64__FP_PFX(ft), JB_X64__SZ_W(it), 0x0f2d, d, s, 0, 0);
 }
 JB__INLINE void jb_x64_cvt_f2f(jb_emit *e, jb_type to, jb_x64_xmm d, jb_x64_xmm s)
@@ -153,9 +164,9 @@ JB__INLINE void jb_x64_cvt_f2f(jb_emit *e, jb_type to, jb_x64_xmm d, jb_x64_xmm 
     if (!jb_x64__bad_ft(e, to)) /* the prefix names the source type */
         jb_x64__op_r(e, to == JB_F64 ? JB_X64__PF3 : JB_X64__PF2, 0, 0x0f5a, d, s, 0, 0);
 }
-JB__INLINE void jb_x64_cvtsi2sd(jb_emit *e, jb_x64_xmm d, jb_x64_reg s) { jb_x64_cvt_i2f(e, JB_F64, JB_I64, d, s); }
-JB__INLINE void jb_x64_cvttsd2si(jb_emit *e, jb_x64_reg d, jb_x64_xmm s) { jb_x64_cvtt_f2i(e, JB_I64, JB_F64, d, s); }
-JB__INLINE void jb_x64_cvtsd2si(jb_emit *e, jb_x64_reg d, jb_x64_xmm s) { jb_x64_cvt_f2i(e, JB_I64, JB_F64, d, s); }
+JB__INLINE void jb_x64_cvtsi2sd(jb_emit *e, jb_x64_xmm d, jb_x64_reg s) { jb_x64_cvt_i2f(e, JB_F64, JB_S64, d, s); }
+JB__INLINE void jb_x64_cvttsd2si(jb_emit *e, jb_x64_reg d, jb_x64_xmm s) { jb_x64_cvtt_f2i(e, JB_S64, JB_F64, d, s); }
+JB__INLINE void jb_x64_cvtsd2si(jb_emit *e, jb_x64_reg d, jb_x64_xmm s) { jb_x64_cvt_f2i(e, JB_S64, JB_F64, d, s); }
 
 /* roundss/roundsd d, s, mode (SSE4.1): to nearest even, toward -inf,
  * toward +inf, toward zero; the inexact exception is suppressed. */

@@ -62,6 +62,7 @@ F(f_blr, jb_a64_blr(e, R(a[0])))
 F(f_ldxr, jb_a64_ldxr(e, T(a[0]), (jb_a64_order)a[1], R(a[2]), R(a[3])))
 F(f_stxr, jb_a64_stxr(e, T(a[0]), (jb_a64_order)a[1], R(a[2]), R(a[3]), R(a[4])))
 F(f_ldar, jb_a64_ldar(e, T(a[0]), R(a[1]), R(a[2])))
+F(f_dsb, jb_a64_dsb(e, (unsigned)a[0]))
 F(f_atomic, jb_a64_atomic(e, T(a[0]), (jb_a64_atomic_op)a[1], (jb_a64_order)a[2], R(a[3]), R(a[4]), R(a[5])))
 F(f_cas, jb_a64_cas(e, T(a[0]), (jb_a64_order)a[1], R(a[2]), R(a[3]), R(a[4])))
 F(f_dmb, jb_a64_dmb(e, (unsigned)a[0]))
@@ -126,9 +127,16 @@ static const row rows[] = {
     {"ldxr", f_ldxr, {JB_I8, JB_A64_ACQUIRE, 1, 2}, {9, JB_A64_RELEASE, 32, 32}},
     {"stxr", f_stxr, {JB_I64, JB_A64_RELEASE, 1, 2, 3}, {9, JB_A64_ACQUIRE, 2, 32, 1}},
     {"ldar", f_ldar, {JB_I16, 1, 2}, {9, 32, 32}},
+    /* the loads zero-extend: a signed type (a sign-extended load) is refused */
+    {"ldxr signed", f_ldxr, {JB_U32, JB_A64_RELAXED, 1, 2}, {JB_S32, B, B, B}},
+    {"ldar signed", f_ldar, {JB_U8, 1, 2}, {JB_S8, B, B}},
     {"atomic", f_atomic, {JB_I32, JB_A64_SWP, JB_A64_ACQ_REL, 1, 2, 3}, {9, 9, 4, 32, 32, 32}},
     {"cas", f_cas, {JB_I64, JB_A64_ACQUIRE, 1, 2, 3}, {9, 4, 32, 32, 32}},
     {"dmb", f_dmb, {JB_A64_ISH}, {16}},
+    /* dsb 0 and 4 are the encodings of ssbb and pssbb */
+    {"dsb", f_dsb, {JB_A64_SY}, {16}},
+    {"dsb 0", f_dsb, {1}, {0}},
+    {"dsb 4", f_dsb, {5}, {4}},
     {"brk", f_brk, {0xffff}, {0x10000}},
     {"udf", f_udf, {0xffff}, {0x10000}},
     {"align", f_align, {16}, {12}},

@@ -665,6 +665,11 @@ Test(regressions, operand_errors_name_the_operand_at_fault)
     WHY(jb_x64_imul3_rri(&e, JB_F64, JB_X64_RAX, JB_X64_RCX, big), "integer jb_type", "does not fit");
     WHY(jb_x64_alu_ri(&e, JB_I32, JB_X64_MOV, (jb_x64_reg)16, 1), "register number above 15", "");
     WHY(jb_x64_alu_ri(&e, JB_I8, JB_X64_ADD, JB_X64_RAX, 256), "does not fit", "");
+    /* x86 converts signed integers only; JB_I64 is JB_U64, which arm64
+     * converts unsigned: refused rather than meaning the opposite */
+    WHY(jb_x64_cvt_i2f(&e, JB_F64, JB_I64, 0, JB_X64_RAX), "signed integers only", "32 or 64");
+    WHY(jb_x64_cvtt_f2i(&e, JB_U32, JB_F32, JB_X64_RAX, 0), "signed integers only", "32 or 64");
+    WHY(jb_x64_cvt_f2i(&e, JB_S16, JB_F64, JB_X64_RAX, 0), "32 or 64 bits", "signed");
     /* the register-register path: each of its three causes by name */
     WHY(jb_x64_alu_rr(&e, (jb_type)9, JB_X64_ADD, JB_X64_RAX, JB_X64_RCX), "integer jb_type", "register");
     WHY(jb_x64_alu_rr(&e, JB_I32, JB_X64_ADD, JB_X64_RAX, (jb_x64_reg)16), "register number above 15", "8-bit");
@@ -694,6 +699,16 @@ Test(regressions, operand_errors_name_the_operand_at_fault)
     WHY(jb_a64_store_r(&e, JB_I64, 0, 1, 32, 0), "register number above 31", "option");
     WHY(jb_a64_adrp(&e, 32, 0), "register number above 31", "page");
     WHY(jb_a64_adrp(&e, 1, 1 << 20), "page offset", "register");
+    /* atomics: size, registers and order each by name; loads zero-extend */
+    WHY(jb_a64_atomic(&e, JB_I32, JB_A64_LDADD, (jb_a64_order)7, 1, 2, 3), "memory order", "register");
+    WHY(jb_a64_cas(&e, JB_I64, JB_A64_ACQUIRE, 1, 32, 3), "register number above 31", "order");
+    WHY(jb_a64_ldar(&e, (jb_type)9, 1, 2), "atomic size", "register");
+    WHY(jb_a64_ldar(&e, JB_S8, 1, 2), "zero-extend", "register");
+    WHY(jb_a64_ldxr(&e, JB_S64, JB_A64_ACQUIRE, 1, 2), "zero-extend", "order");
+    /* dsb 0 and 4 encode the speculation barriers ssbb and pssbb */
+    WHY(jb_a64_dsb(&e, 0), "ssbb and pssbb", "0..15");
+    WHY(jb_a64_dsb(&e, 4), "ssbb and pssbb", "0..15");
+    WHY(jb_a64_dsb(&e, 16), "0..15", "ssbb");
     {
         uint8_t b[16];
         jb_emit_init(&e, b, sizeof b);

@@ -340,23 +340,24 @@ Test(x64_sized, scalar_float_single_and_double, .init = setup, .fini = teardown)
         imm_low_is(i, 2, 8 | k % 4, 1);
         cs_free(i, 1);
         unsigned is = 2 + (unsigned)k / 2 % 2; /* 32 or 64-bit integer side */
+        jb_type si = (jb_type)(is | 4);         /* signed: all these convert */
         snprintf(mn, sizeof mn, "cvtsi2%s", sfx);
         start();
-        jb_x64_cvt_i2f(&e, t, (jb_type)is, d, s);
+        jb_x64_cvt_i2f(&e, t, si, d, s);
         i = dec(mn, 2);
         reg_is(i, 0, XN[d]);
         reg_is(i, 1, RN[is][s]);
         cs_free(i, 1);
         snprintf(mn, sizeof mn, "cvtt%s2si", sfx);
         start();
-        jb_x64_cvtt_f2i(&e, (jb_type)is, t, d, s);
+        jb_x64_cvtt_f2i(&e, si, t, d, s);
         i = dec(mn, 2);
         reg_is(i, 0, RN[is][d]);
         reg_is(i, 1, XN[s]);
         cs_free(i, 1);
         snprintf(mn, sizeof mn, "cvt%s2si", sfx);
         start();
-        jb_x64_cvt_f2i(&e, (jb_type)is, t, d, s);
+        jb_x64_cvt_f2i(&e, si, t, d, s);
         i = dec(mn, 2);
         reg_is(i, 0, RN[is][d]);
         cs_free(i, 1);

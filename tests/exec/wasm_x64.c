@@ -243,15 +243,15 @@ static void wasm_emit(jb_emit *e, int op)
         if (is64 && uns) { /* x >= 2^63: convert x - 2^63 and set the top bit */
             jb_x64_fcmp_xm(e, FT(dbl), 0, litf(e, dbl, 9223372036854775808.0));
             jb_x64_jcc(e, JB_X64_AE, l1, 0);
-            jb_x64_cvtt_f2i(e, JB_I64, FT(dbl), R, 0);
+            jb_x64_cvtt_f2i(e, JB_S64, FT(dbl), R, 0);
             jb_x64_jmp(e, done, 0);
             jb_label_bind(e, l1);
             jb_x64_fp_xm(e, FT(dbl), JB_X64_FSUB, 0, litf(e, dbl, 9223372036854775808.0));
-            jb_x64_cvtt_f2i(e, JB_I64, FT(dbl), R, 0);
+            jb_x64_cvtt_f2i(e, JB_S64, FT(dbl), R, 0);
             jb_x64_mov_ri(e, JB_X64_RCX, INT64_MIN);
             jb_x64_alu_rr(e, JB_I64, JB_X64_XOR, R, JB_X64_RCX);
         } else { /* u32 through the 64-bit conversion, exact below 2^32 */
-            jb_x64_cvtt_f2i(e, uns || is64 ? JB_I64 : JB_I32, FT(dbl), R, 0);
+            jb_x64_cvtt_f2i(e, uns || is64 ? JB_S64 : JB_S32, FT(dbl), R, 0);
         }
         break;
     }
@@ -260,16 +260,16 @@ static void wasm_emit(jb_emit *e, int op)
     case F32_CONVERT_I32_S: case F32_CONVERT_I32_U: case F32_CONVERT_I64_S: case F32_CONVERT_I64_U: {
         int k = dbl ? op - F64_CONVERT_I32_S : op - F32_CONVERT_I32_S;
         if (k == 0)
-            jb_x64_cvt_i2f(e, FT(dbl), JB_I32, 0, A);
+            jb_x64_cvt_i2f(e, FT(dbl), JB_S32, 0, A);
         else if (k == 1) { /* zero-extend, then the signed 64-bit conversion is exact */
             jb_x64_extend(e, JB_U32, JB_X64_RCX, A);
-            jb_x64_cvt_i2f(e, FT(dbl), JB_I64, 0, JB_X64_RCX);
+            jb_x64_cvt_i2f(e, FT(dbl), JB_S64, 0, JB_X64_RCX);
         } else if (k == 2) {
-            jb_x64_cvt_i2f(e, FT(dbl), JB_I64, 0, A);
+            jb_x64_cvt_i2f(e, FT(dbl), JB_S64, 0, A);
         } else { /* u64: halve with the low bit kept sticky, convert, double */
             jb_x64_alu_rr(e, JB_I64, JB_X64_TEST, A, A);
             jb_x64_jcc(e, JB_X64_S, l1, JB_X64_SHORT);
-            jb_x64_cvt_i2f(e, FT(dbl), JB_I64, 0, A);
+            jb_x64_cvt_i2f(e, FT(dbl), JB_S64, 0, A);
             jb_x64_jmp(e, l2, JB_X64_SHORT);
             jb_label_bind(e, l1);
             jb_x64_alu_rr(e, JB_I64, JB_X64_MOV, JB_X64_RCX, A);
@@ -277,7 +277,7 @@ static void wasm_emit(jb_emit *e, int op)
             jb_x64_alu_rr(e, JB_I32, JB_X64_MOV, R, A);
             jb_x64_alu_ri(e, JB_I32, JB_X64_AND, R, 1);
             jb_x64_alu_rr(e, JB_I64, JB_X64_OR, JB_X64_RCX, R);
-            jb_x64_cvt_i2f(e, FT(dbl), JB_I64, 0, JB_X64_RCX);
+            jb_x64_cvt_i2f(e, FT(dbl), JB_S64, 0, JB_X64_RCX);
             jb_x64_fp_xx(e, FT(dbl), JB_X64_FADD, 0, 0);
             jb_label_bind(e, l2);
         }
