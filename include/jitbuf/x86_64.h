@@ -219,7 +219,10 @@ JB__INLINE uint8_t *jb_x64__enc(jb_emit *e, uint8_t *p, unsigned pfx, unsigned r
                 unsigned idx = m.index == JB_X64_NOREG ? 4u : m.index;
                 v |= (idx & 8) >> 2;
                 v ^= (uint64_t)(4 ^ b7) << mpos; /* rm = 100: a SIB follows */
-                v |= (uint64_t)(ss[m.scale & 15] << 6 | (idx & 7) << 3 | b7) << (mpos + 8);
+                /* no index: scale bits 0, whatever m.scale says (the CPU
+                 * ignores them; the bytes stay canonical) */
+                unsigned sc = m.index == JB_X64_NOREG ? 0u : ss[m.scale & 15];
+                v |= (uint64_t)(sc << 6 | (idx & 7) << 3 | b7) << (mpos + 8);
                 sib = 1;
             }
         }

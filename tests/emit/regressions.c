@@ -796,3 +796,26 @@ Test(regressions, finish_finds_the_unbound_reference_among_bound_labels)
     cr_assert_eq(n, 4);
     jb_emit_free(&e);
 }
+
+/* [rsp + d] and [r12 + d] need a SIB byte with no index; a scale given
+ * with no index put its bits there (harmless to the CPU, but not the
+ * bytes of the same operand written with jb_x64_mem_bd). */
+Test(regressions, x64_scale_without_index_is_canonical)
+{
+    static const jb_x64_reg bases[2] = {JB_X64_RSP, JB_X64_R12};
+    for (int b = 0; b < 2; b++)
+        for (unsigned sc = 1; sc <= 8; sc *= 2) {
+            uint8_t want[16], got[16];
+            size_t nw, ng;
+            jb_emit_init(&e, want, sizeof want);
+            jb_x64_alu_rm(&e, JB_I64, JB_X64_ADD, JB_X64_RAX, jb_x64_mem_bd(bases[b], 16));
+            cr_assert_eq(jb_emit_finish(&e, &nw), 0);
+            jb_emit_free(&e);
+            jb_emit_init(&e, got, sizeof got);
+            jb_x64_alu_rm(&e, JB_I64, JB_X64_ADD, JB_X64_RAX,
+                          jb_x64_mem_bisd(bases[b], JB_X64_NOREG, sc, 16));
+            cr_assert_eq(jb_emit_finish(&e, &ng), 0);
+            jb_emit_free(&e);
+            cr_assert(nw == ng && !memcmp(want, got, nw), "base %d scale %u: bytes differ", b, sc);
+        }
+}
