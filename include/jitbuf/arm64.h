@@ -747,20 +747,20 @@ JB__INLINE void jb_a64_store_r(jb_emit *e, jb_type t, jb_a64_reg rt, jb_a64_reg 
     jb_a64__ldst_reg(e, t, 0, rt, rn, rm, opt);
 }
 
-/* ldp/stp of two registers of type t (JB_I32: w, JB_I64: x, JB_S32: ldpsw,
- * JB_F32: s, JB_F64: d) with a signed offset, a multiple of the size in
+/* ldp/stp of two registers of type t (JB_I32: w, JB_I64: x, JB_S32: ldpsw
+ * for a load and stp w for a store, JB_F32: s, JB_F64: d) with a signed offset, a multiple of the size in
  * -64..63 times it (JB_A64_OFFSET, JB_A64_PRE: [xn, #off]!, JB_A64_POST). */
 JB__INLINE void jb_a64__pair(jb_emit *e, jb_type t, int ld, jb_a64_reg t1, jb_a64_reg t2,
                                 jb_a64_reg rn, int32_t off, jb_a64_mode mode)
 {
     static const uint32_t idx[3] = {2u << 23, 3u << 23, 1u << 23};
     unsigned k = (unsigned)t, size = k & 3;
-    int ok = k == JB_I32 || k == JB_I64 || k == JB_S64 || (k == JB_S32 && ld) || k == JB_F32 ||
-             k == JB_F64;
-    uint32_t opc = k == JB_S32 ? 1u : k == JB_F64 ? 1u : size == 3 ? 2u : 0u;
+    int ok = k == JB_I32 || k == JB_I64 || k == JB_S32 || k == JB_S64 || k == JB_F32 ||
+             k == JB_F64; /* JB_S32: ldpsw for a load; a store takes either sign */
+    uint32_t opc = (k == JB_S32 && ld) ? 1u : k == JB_F64 ? 1u : size == 3 ? 2u : 0u;
     int32_t unit = 1 << size;
-    if (jb_a64__bad(e, !ok, "arm64: ldp/stp type must be JB_I32, JB_I64, JB_F32, JB_F64 or "
-                            "(ldp) JB_S32") ||
+    if (jb_a64__bad(e, !ok, "arm64: ldp/stp type must be a 32- or 64-bit integer type, "
+                            "JB_F32 or JB_F64") ||
         jb_a64__bad3(e, (t1 | t2 | rn) > 31, "arm64: register number above 31",
                      (unsigned)mode > JB_A64_POST, "arm64: ldp/stp mode must be a jb_a64_mode",
                      (off & (unit - 1)) || off < -64 * unit || off > 63 * unit,
@@ -933,7 +933,8 @@ JB__INLINE void jb_a64_stlr(jb_emit *e, jb_type sz, jb_a64_reg rt, jb_a64_reg rn
 /* LSE (ARMv8.1) atomics: rt = old [rn]; [rn] = old op rs. ldadd, ldclr
  * (and-not), ldeor, ldset (or), ldsmax, ldsmin, ldumax, ldumin, swp. Only
  * sz's size counts (the op names the comparison's sign); the old value is
- * zero-extended in rt. */
+ * zero-extended in rt (x86's lock_xadd keeps the register's other bits at
+ * 8 and 16 bits: see jb_x64_lock_xadd). */
 typedef enum {
     JB_A64_LDADD, JB_A64_LDCLR, JB_A64_LDEOR, JB_A64_LDSET, JB_A64_LDSMAX, JB_A64_LDSMIN,
     JB_A64_LDUMAX, JB_A64_LDUMIN, JB_A64_SWP

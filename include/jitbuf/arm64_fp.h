@@ -103,6 +103,12 @@ JB__INLINE void jb_a64_cvt_f2i(jb_emit *e, jb_type it, jb_type ft, jb_a64_reg d,
         jb_a64__word(e, (JB__SIGNED(it) ? 0x1e380000u : 0x1e390000u) | JB_A64__SF(it) |
                             JB_A64__FTYPE(ft) | n << 5 | d);
 }
+/* The same, under the name that truncates on both arches: jb_x64_cvt_f2i
+ * rounds in the current mode, jb_x64_cvtt_f2i truncates as this does. */
+JB__INLINE void jb_a64_cvtt_f2i(jb_emit *e, jb_type it, jb_type ft, jb_a64_reg d, jb_a64_dreg n)
+{
+    jb_a64_cvt_f2i(e, it, ft, d, n);
+}
 /* Bit copies: fmov st, wn / dt, xn (to float) and fmov wd, sn / xd, dn. */
 JB__INLINE void jb_a64_fmov_to_fp(jb_emit *e, jb_type t, jb_a64_dreg d, jb_a64_reg n)
 {

@@ -60,7 +60,9 @@ typedef enum {
 } jb_x64_alu;
 
 /* One-operand operations: F7 /2../7 (mul, imul1, div, idiv work on rdx:rax
- * of the size: rax = quotient, rdx = remainder) and FF /0, /1. */
+ * of the size: rax = quotient, rdx = remainder) and FF /0, /1. div and idiv
+ * by zero, and idiv of the most negative value by -1, raise #DE (SIGFPE),
+ * where arm64's udiv/sdiv give 0 and the dividend: test the divisor first. */
 typedef enum {
     JB_X64_NOT = 2, JB_X64_NEG, JB_X64_MUL, JB_X64_IMUL1, JB_X64_DIV, JB_X64_IDIV,
     JB_X64_INC, JB_X64_DEC
@@ -858,7 +860,12 @@ JB__INLINE void jb_x64_lock_alu_mi(jb_emit *e, jb_type sz, jb_x64_alu op, jb_x64
 }
 /* lock xadd [m], src: [m] += src, src = the old value. lock cmpxchg [m],
  * src: if [m] == the accumulator (al/ax/eax/rax) then [m] = src, else the
- * accumulator = [m]; ZF says which. */
+ * accumulator = [m]; ZF says which. The register that gets the old value
+ * is written at the size: at JB_I8/JB_I16 its other bits stay, at JB_I32
+ * its upper half is zeroed, and cmpxchg that succeeds writes no register
+ * (the accumulator keeps its whole comparand). arm64's jb_a64_atomic and
+ * jb_a64_cas zero-extend always: extend the result (jb_x64_extend) where
+ * the upper bits matter. */
 JB__INLINE void jb_x64_lock_xadd(jb_emit *e, jb_type sz, jb_x64_mem m, jb_x64_reg src)
 {
     jb_x64__rm(e, JB_X64__LOCK, sz, 0x0fc1, 0x0fc0, src, m, 0, 0);

@@ -26,7 +26,10 @@ JB__INLINE int jb_x64__bad_ft(jb_emit *e, jb_type t)
 
 /* Arithmetic: op d, s: d = d op s (sqrt: d = sqrt(s)). min/max return the
  * second operand when either is NaN or both are zeros (not IEEE minNum:
- * WebAssembly's fmin needs a sequence, see tests/exec). */
+ * WebAssembly's fmin needs a sequence, see tests/exec). A NaN made here
+ * (0/0, inf - inf, sqrt(-1)) is the negative default NaN, and of two NaN
+ * operands the first is returned; arm64 makes the positive one and prefers
+ * a signalling NaN: the results are NaN on both, the bits differ. */
 typedef enum {
     JB_X64_FSQRT = 0x51, JB_X64_FADD = 0x58, JB_X64_FMUL = 0x59, JB_X64_FSUB = 0x5c,
     JB_X64_FMIN = 0x5d, JB_X64_FDIV = 0x5e, JB_X64_FMAX = 0x5f
@@ -126,7 +129,9 @@ JB__INLINE void jb_x64_comisd(jb_emit *e, jb_x64_xmm a, jb_x64_xmm b) { jb_x64__
 /* Conversions. int -> float: cvtsi2ss/sd x, r (it: JB_S32 or JB_S64).
  * float -> int: cvttss2si/cvttsd2si (truncating, as C's cast; out of
  * range or NaN gives the "integer indefinite" 0x80..0), or
- * cvtss2si/cvtsd2si (current rounding mode), to JB_S32 or JB_S64.
+ * cvtss2si/cvtsd2si (current rounding mode), to JB_S32 or JB_S64: note
+ * that arm64's jb_a64_cvt_f2i truncates, as cvtt_f2i does here, and that
+ * jb_a64_cvtt_f2i is the same truncating name on both arches.
  * float -> float: cvtss2sd (to JB_F64) or cvtsd2ss (to JB_F32). These
  * instructions convert signed integers only, so an unsigned type (JB_U32,
  * JB_U64, and JB_I32/JB_I64, which are the same values) is refused: arm64's
@@ -134,7 +139,8 @@ JB__INLINE void jb_x64_comisd(jb_emit *e, jb_x64_xmm a, jb_x64_xmm b) { jb_x64__
 JB__INLINE int jb_x64__bad_it(jb_emit *e, jb_type it)
 {
     return jb_x64__bad(e, (unsigned)it > 7 || JB__SIZE(it) < 2,
-                       "x86_64: integer type of a conversion must be 32 or 64 bits");
+                       "x86_64: the integer type must be 32 or 64 bits (JB_S32/JB_I32, "
+                       "JB_S64/JB_I64)");
 }
 JB__INLINE int jb_x64__bad_cvt_it(jb_emit *e, jb_type it)
 {

@@ -819,3 +819,35 @@ Test(regressions, x64_scale_without_index_is_canonical)
             cr_assert(nw == ng && !memcmp(want, got, nw), "base %d scale %u: bytes differ", b, sc);
         }
 }
+
+/* Stores take either signedness: stp of JB_S32 is the 32-bit stp (it was
+ * refused), while a load pair of JB_S32 is ldpsw. jb_a64_cvtt_f2i is the
+ * truncating name both arches share (jb_x64_cvt_f2i rounds). */
+static uint32_t a64_word(void (*emit)(jb_emit *, jb_type), jb_type t)
+{
+    uint8_t b[8];
+    uint32_t w = 0;
+    size_t n;
+    jb_emit_init(&e, b, sizeof b);
+    emit(&e, t);
+    cr_assert_eq(jb_emit_finish(&e, &n), 0, "type %d: %s", (int)t, jb_last_error());
+    cr_assert_eq(n, 4);
+    memcpy(&w, b, 4);
+    jb_emit_free(&e);
+    return w;
+}
+static void stp_(jb_emit *c, jb_type t) { jb_a64_store_pair(c, t, 1, 2, 3, 8, JB_A64_OFFSET); }
+static void ldp_(jb_emit *c, jb_type t) { jb_a64_load_pair(c, t, 1, 2, 3, 8, JB_A64_OFFSET); }
+static void cvt_(jb_emit *c, jb_type t) { jb_a64_cvt_f2i(c, t, JB_F64, 1, 2); }
+static void cvtt_(jb_emit *c, jb_type t) { jb_a64_cvtt_f2i(c, t, JB_F64, 1, 2); }
+
+Test(regressions, a64_type_names_mean_one_thing)
+{
+    cr_assert_eq(a64_word(stp_, JB_S32), a64_word(stp_, JB_I32)); /* stp w1, w2, [x3, #8] */
+    cr_assert_eq(a64_word(stp_, JB_I32), 0x29010861u, "%08x", a64_word(stp_, JB_I32));
+    cr_assert_eq(a64_word(ldp_, JB_S32), 0x69410861u, "%08x", a64_word(ldp_, JB_S32)); /* ldpsw */
+    cr_assert_neq(a64_word(ldp_, JB_S32), a64_word(ldp_, JB_I32));
+    static const jb_type it[4] = {JB_S32, JB_U32, JB_S64, JB_U64};
+    for (int i = 0; i < 4; i++)
+        cr_assert_eq(a64_word(cvtt_, it[i]), a64_word(cvt_, it[i]));
+}
