@@ -197,11 +197,10 @@ static void do_alloc(state *s)
     uint8_t *e = p;
     if ((uintptr_t)e % a)
         die("jb_alloc: misaligned block", 0);
+    /* every field: a slot that drop() emptied keeps its old values (a
+     * block of a closed pool left sited = 1 to the next block here) */
     block *b = &s->b[s->n++];
-    b->exec = e;
-    b->size = size;
-    b->rounded = round16(size);
-    b->pool = pool;
+    *b = (block){.exec = e, .size = size, .rounded = round16(size), .pool = pool};
     b->shadow = malloc(b->rounded);
     memset(b->shadow, TRAP, b->rounded);
     if (memcmp(e, b->shadow, b->rounded))
