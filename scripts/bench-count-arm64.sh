@@ -8,12 +8,11 @@
 # executed in the run's own function. These are the program's instructions,
 # not the emulator's; the library's rare paths (a few dozen calls) are not
 # in them.
-#   scripts/bench-count-arm64.sh OUTDIR LIBJITBUF_ARM64_A
+#   scripts/bench-count-arm64.sh OUTDIR LIBJITBUF_ARM64_A   (from the top of the tree)
 set -eu
 out=$1 lib=$2
 cc=${ARM64_CC:-aarch64-linux-gnu-gcc}
 qemu=${QEMU_ARM64:-qemu-aarch64 -L /usr/aarch64-linux-gnu}
-here=$(cd "$(dirname "$0")/.." && pwd)
 mkdir -p "$out"
 scripts/unchecked-headers.sh include "$out/unchecked/include" > /dev/null
 flags="-std=gnu11 -O2 -g -Ibench"
@@ -36,7 +35,7 @@ build() { # name compiler include
 count() { # binary impl function label
   log=$out/qemu.log
   $qemu -d in_asm,exec,nochain -D "$log" "$out/$1" "$2"
-  n=$(python3 "$here/scripts/qemu-count.py" "$log" "$3" | awk '{ print $2 }')
+  n=$(python3 scripts/qemu-count.py "$log" "$3" | awk '{ print $2 }')
   rm -f "$log"
   awk -v l="$4" -v n="$n" 'BEGIN { printf "%-40s %6.2f guest instructions per emitted instruction\n", l, n / 1e6 }'
 }
